@@ -1,0 +1,138 @@
+//! The command line: clap types that mirror what the user typed. Doc comments are the help.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Run declarative task graphs from YAML job files.
+///
+/// A job file declares tasks (shell commands), their needs, delays, timeouts, retries and
+/// callbacks, gather and wait groups, and bounded queues between producers and consumers.
+#[derive(Debug, Parser)]
+#[command(
+  name = "runner",
+  version,
+  propagate_version = true,
+  max_term_width = 100
+)]
+pub struct Cli {
+  #[command(subcommand)]
+  pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+  Validate(ValidateArgs),
+  List(ListArgs),
+  Graph(GraphArgs),
+  /// Print the JSON Schema of job files, for editors to complete and check them.
+  Schema,
+  Completions(CompletionsArgs),
+}
+
+/// Run a job file: its named targets and what they need, or all of it.
+///
+/// Examples:
+///   runner run jobs/tea.yaml
+///   runner run jobs/ci.yaml test lint -j 4 --fail-fast
+///   runner run jobs/ci.yaml --output json --report run.json --junit junit.xml
+#[derive(Debug, Args)]
+pub struct RunArgs {
+  /// The job file.
+  #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+  pub file: PathBuf,
+  /// Tasks or groups to run, with what they need. Default: every task and group.
+  #[arg(value_name = "TARGET")]
+  pub targets: Vec<String>,
+  /// How many tasks run at once. Default: the file's `concurrency`, else the number of CPUs.
+  #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+  pub jobs: Option<u32>,
+  /// Cancel everything at the first failure.
+  #[arg(long)]
+  pub fail_fast: bool,
+  /// Stop the whole run after this long (e.g. `10m`); running tasks are terminated.
+  #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+  pub timeout: Option<std::time::Duration>,
+  /// How long a terminated task has between SIGTERM and SIGKILL.
+  #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
+  pub kill_grace: std::time::Duration,
+  /// Print what would run, in order, without running anything.
+  #[arg(long)]
+  pub dry_run: bool,
+  /// How progress is shown: `auto` picks `tty` on a terminal outside CI, else `plain`.
+  #[arg(long, value_enum, default_value_t = Output::Auto)]
+  pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+  Auto,
+  Tty,
+  Plain,
+  Json,
+}
+
+/// Check job files without running anything.
+///
+/// Prints every error of every file, with its place in the file; exits 2 if any file is invalid.
+///
+/// Examples:
+///   runner validate jobs/*.yaml
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+  /// The job files.
+  #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
+  pub files: Vec<PathBuf>,
+}
+
+/// List the tasks, groups and queues of a job file, with what each needs.
+///
+/// Examples:
+///   runner list jobs/tea.yaml
+///   runner list jobs/tea.yaml --json | jq '.tasks[].name'
+#[derive(Debug, Args)]
+pub struct ListArgs {
+  /// The job file.
+  #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+  pub file: PathBuf,
+  /// Print JSON instead of a table.
+  #[arg(long)]
+  pub json: bool,
+}
+
+/// Print the compiled task graph as Graphviz dot, Mermaid or JSON.
+///
+/// Examples:
+///   runner graph jobs/tea.yaml | dot -Tsvg > tea.svg
+///   runner graph jobs/tea.yaml --format mermaid
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+  /// The job file.
+  #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+  pub file: PathBuf,
+  /// The output format.
+  #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+  pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+  Dot,
+  Mermaid,
+  Json,
+}
+
+/// Print a shell completion script.
+///
+/// Examples:
+///   runner completions bash > ~/.local/share/bash-completion/completions/runner
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+  /// The shell.
+  #[arg(value_enum)]
+  pub shell: clap_complete::Shell,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+  crate::duration::parse(text)
+    .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 2s, 1m30s)"))
+}

@@ -1,0 +1,144 @@
+//! What is wrong with a job file: one error, its kind, and labelled places in the file.
+
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
+use std::fmt;
+
+/// Every kind of error the YAML layer, the decoder and the compiler report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+  Syntax,
+  UnknownKey,
+  WrongType,
+  DuplicateKey,
+  BadName,
+  BadValue,
+  BadDuration,
+  UnknownReference,
+  NameClash,
+  Cycle,
+  WorkersWithoutConsumes,
+  UnknownQueue,
+  EmptyGroup,
+  BadGroup,
+  BadReturnWhen,
+  BadPending,
+  BadVersion,
+  DuplicateReference,
+}
+
+impl ErrorKind {
+  /// The code miette prints next to the message, e.g. `runner::unknown_key`.
+  pub fn code(self) -> &'static str {
+    match self {
+      Self::Syntax => "runner::syntax",
+      Self::UnknownKey => "runner::unknown_key",
+      Self::WrongType => "runner::wrong_type",
+      Self::DuplicateKey => "runner::duplicate_key",
+      Self::BadName => "runner::bad_name",
+      Self::BadValue => "runner::bad_value",
+      Self::BadDuration => "runner::bad_duration",
+      Self::UnknownReference => "runner::unknown_reference",
+      Self::NameClash => "runner::name_clash",
+      Self::Cycle => "runner::cycle",
+      Self::WorkersWithoutConsumes => "runner::workers_without_consumes",
+      Self::UnknownQueue => "runner::unknown_queue",
+      Self::EmptyGroup => "runner::empty_group",
+      Self::BadGroup => "runner::bad_group",
+      Self::BadReturnWhen => "runner::bad_return_when",
+      Self::BadPending => "runner::bad_pending",
+      Self::BadVersion => "runner::bad_version",
+      Self::DuplicateReference => "runner::duplicate_reference",
+    }
+  }
+}
+
+/// One error in a job file. The first label is the primary place.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+  pub kind: ErrorKind,
+  pub message: String,
+  pub labels: Vec<(SourceSpan, String)>,
+  pub help: Option<String>,
+}
+
+impl CompileError {
+  pub fn new(kind: ErrorKind, message: impl Into<String>, span: SourceSpan, label: &str) -> Self {
+    Self {
+      kind,
+      message: message.into(),
+      labels: vec![(span, label.to_string())],
+      help: None,
+    }
+  }
+
+  pub fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
+    self.labels.push((span, label.into()));
+    self
+  }
+
+  pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    self.help = Some(help.into());
+    self
+  }
+
+  /// Adds "did you mean `x`?" when a suggestion exists.
+  pub fn with_suggestion(self, suggestion: Option<&str>) -> Self {
+    match suggestion {
+      Some(s) => self.with_help(format!("did you mean `{s}`?")),
+      None => self,
+    }
+  }
+
+  /// The primary place of the error.
+  pub fn span(&self) -> SourceSpan {
+    self
+      .labels
+      .first()
+      .map_or(SourceSpan::from((0, 0)), |(span, _)| *span)
+  }
+}
+
+impl fmt::Display for CompileError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(&self.message)
+  }
+}
+
+impl std::error::Error for CompileError {}
+
+impl Diagnostic for CompileError {
+  fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+    Some(Box::new(self.kind.code()))
+  }
+
+  fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+    self
+      .help
+      .as_ref()
+      .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+  }
+
+  fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+    Some(Box::new(self.labels.iter().enumerate().map(
+      |(i, (span, text))| {
+        let text = (!text.is_empty()).then(|| text.clone());
+        if i == 0 {
+          LabeledSpan::new_primary_with_span(text, *span)
+        } else {
+          LabeledSpan::new_with_span(text, *span)
+        }
+      },
+    )))
+  }
+}
+
+/// All errors of one file, in the order they appear in it.
+#[derive(Debug)]
+pub struct CompileErrors(pub Vec<CompileError>);
+
+impl CompileErrors {
+  pub fn sorted(mut errors: Vec<CompileError>) -> Self {
+    errors.sort_by_key(|e| (e.span().offset(), e.span().len()));
+    Self(errors)
+  }
+}

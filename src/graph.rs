@@ -1,0 +1,147 @@
+//! The compiled job: nodes (tasks and groups) with resolved edges, and queues. Pure data, built
+//! once by `compile` and only read after that.
+
+use crate::schema::{Pending, ReturnWhen};
+use crate::source::Source;
+use miette::SourceSpan;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Index of a node in [`Graph::nodes`]; tasks come first in declared order, then groups.
+pub type NodeId = usize;
+/// Index of a queue in [`Graph::queues`].
+pub type QueueId = usize;
+
+#[derive(Debug)]
+pub struct Graph {
+  pub source: Source,
+  pub name: Option<String>,
+  /// The job file's folder: the working directory tasks start from.
+  pub dir: PathBuf,
+  pub concurrency: Option<usize>,
+  /// The top-level `env`; each task adds its own over it.
+  pub env: Vec<(String, String)>,
+  pub nodes: Vec<Node>,
+  pub queues: Vec<Queue>,
+}
+
+#[derive(Debug)]
+pub struct Node {
+  pub name: String,
+  pub span: SourceSpan,
+  pub description: Option<String>,
+  /// What this node needs, in declared order.
+  pub needs: Vec<NodeId>,
+  /// The nodes that need this one, in declared order.
+  pub dependents: Vec<NodeId>,
+  /// The groups this node is a member of.
+  pub groups: Vec<NodeId>,
+  pub allow_failure: bool,
+  pub callbacks: Callbacks,
+  pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+  Task(Task),
+  Group(Group),
+}
+
+/// The program a task or callback runs: the full argv, and whether it came from a shell string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+  pub argv: Vec<String>,
+  /// The script, when `argv` is the shell followed by a string `run`.
+  pub script: Option<String>,
+  /// Whether the shell is the default `sh -c` (so a simple script may be exec'd directly).
+  pub default_shell: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Callbacks {
+  pub on_success: Vec<Program>,
+  pub on_failure: Vec<Program>,
+  pub on_done: Vec<Program>,
+}
+
+impl Callbacks {
+  pub fn is_empty(&self) -> bool {
+    self.on_success.is_empty() && self.on_failure.is_empty() && self.on_done.is_empty()
+  }
+}
+
+#[derive(Debug)]
+pub struct Task {
+  pub run: Option<Program>,
+  pub delay: Option<Duration>,
+  pub timeout: Option<Duration>,
+  pub retries: u32,
+  pub retry_delay: Duration,
+  /// The task's own `env`, applied over the file's.
+  pub env: Vec<(String, String)>,
+  pub cwd: PathBuf,
+  pub produces: Option<QueueId>,
+  pub consumes: Option<QueueId>,
+  pub workers: u32,
+}
+
+#[derive(Debug)]
+pub struct Group {
+  pub rule: GroupRule,
+  pub members: Vec<NodeId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupRule {
+  Gather,
+  Wait {
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+    pending: Pending,
+  },
+}
+
+#[derive(Debug)]
+pub struct Queue {
+  pub name: String,
+  pub span: SourceSpan,
+  pub description: Option<String>,
+  /// 0: unbounded.
+  pub maxsize: usize,
+  pub items: Vec<String>,
+  pub producers: Vec<NodeId>,
+  pub consumers: Vec<NodeId>,
+}
+
+impl Graph {
+  pub fn task(&self, id: NodeId) -> Option<&Task> {
+    match &self.nodes[id].kind {
+      NodeKind::Task(task) => Some(task),
+      NodeKind::Group(_) => None,
+    }
+  }
+
+  pub fn group(&self, id: NodeId) -> Option<&Group> {
+    match &self.nodes[id].kind {
+      NodeKind::Group(group) => Some(group),
+      NodeKind::Task(_) => None,
+    }
+  }
+
+  pub fn find(&self, name: &str) -> Option<NodeId> {
+    self.nodes.iter().position(|n| n.name == name)
+  }
+
+  pub fn task_count(&self) -> usize {
+    self
+      .nodes
+      .iter()
+      .filter(|n| matches!(n.kind, NodeKind::Task(_)))
+      .count()
+  }
+
+  /// 1-based line of a node's name in the job file.
+  pub fn line_of(&self, id: NodeId) -> usize {
+    self.source.line_col(self.nodes[id].span.offset()).0
+  }
+}

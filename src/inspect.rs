@@ -1,0 +1,269 @@
+//! What `runner list` and `runner graph` print: the compiled graph as a table, JSON, Graphviz
+//! dot or Mermaid. Queues are drawn as their own nodes, with producer and consumer edges.
+
+use crate::graph::{Graph, GroupRule, NodeKind};
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// `runner list`: one line per task, group and queue.
+pub fn list_text(graph: &Graph) -> String {
+  let mut out = String::new();
+  let width = graph
+    .nodes
+    .iter()
+    .map(|n| n.name.len())
+    .chain(graph.queues.iter().map(|q| q.name.len()))
+    .max()
+    .unwrap_or(0);
+  for (section, is_group) in [("tasks", false), ("groups", true)] {
+    let nodes: Vec<_> = graph
+      .nodes
+      .iter()
+      .filter(|n| matches!(n.kind, NodeKind::Group(_)) == is_group)
+      .collect();
+    if nodes.is_empty() {
+      continue;
+    }
+    let _ = writeln!(out, "{section}:");
+    for node in nodes {
+      let mut detail = Vec::new();
+      if let NodeKind::Group(group) = &node.kind {
+        detail.push(format!(
+          "{} [{}]",
+          rule_name(group.rule),
+          names(graph, &group.members)
+        ));
+      }
+      if !node.needs.is_empty() {
+        detail.push(format!("needs [{}]", names(graph, &node.needs)));
+      }
+      if let Some(d) = &node.description {
+        detail.push(format!("# {d}"));
+      }
+      let _ = writeln!(out, "  {:width$}  {}", node.name, detail.join("  ")).map(|()| ());
+    }
+  }
+  if !graph.queues.is_empty() {
+    let _ = writeln!(out, "queues:");
+    for (q, queue) in graph.queues.iter().enumerate() {
+      let size = if queue.maxsize == 0 {
+        "unbounded".to_string()
+      } else {
+        format!("maxsize {}", queue.maxsize)
+      };
+      let producers = names(graph, &queue.producers);
+      let consumers = names(graph, &queue.consumers);
+      let items = if queue.items.is_empty() {
+        String::new()
+      } else {
+        format!("  {} items", queue.items.len())
+      };
+      let _ = writeln!(
+        out,
+        "  {:width$}  {size}  producers [{producers}]  consumers [{consumers}]{items}",
+        graph.queues[q].name
+      );
+    }
+  }
+  trim_lines(out)
+}
+
+fn trim_lines(text: String) -> String {
+  text
+    .lines()
+    .map(str::trim_end)
+    .collect::<Vec<_>>()
+    .join("\n")
+    + "\n"
+}
+
+fn names(graph: &Graph, ids: &[usize]) -> String {
+  ids
+    .iter()
+    .map(|&id| graph.nodes[id].name.as_str())
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+fn rule_name(rule: GroupRule) -> String {
+  match rule {
+    GroupRule::Gather => "gather".into(),
+    GroupRule::Wait { return_when, .. } => format!("wait {}", return_when.as_str()),
+  }
+}
+
+/// `runner list --json` and `runner graph --format json`: the whole compiled graph.
+pub fn to_json(graph: &Graph) -> Value {
+  let node_names = |ids: &[usize]| {
+    ids
+      .iter()
+      .map(|&i| graph.nodes[i].name.clone())
+      .collect::<Vec<_>>()
+  };
+  let mut tasks = Vec::new();
+  let mut groups = Vec::new();
+  for (id, node) in graph.nodes.iter().enumerate() {
+    match &node.kind {
+      NodeKind::Task(task) => tasks.push(json!({
+        "name": node.name,
+        "line": graph.line_of(id),
+        "description": node.description,
+        "run": task.run.as_ref().map(|p| p.script.clone().map_or_else(|| json!(p.argv), Value::String)),
+        "needs": node_names(&node.needs),
+        "delay_ms": task.delay.map(|d| d.as_millis() as u64),
+        "timeout_ms": task.timeout.map(|d| d.as_millis() as u64),
+        "retries": task.retries,
+        "allow_failure": node.allow_failure,
+        "produces": task.produces.map(|q| graph.queues[q].name.clone()),
+        "consumes": task.consumes.map(|q| graph.queues[q].name.clone()),
+        "workers": task.consumes.map(|_| task.workers),
+      })),
+      NodeKind::Group(group) => {
+        let mut value = json!({
+          "name": node.name,
+          "line": graph.line_of(id),
+          "description": node.description,
+          "kind": if group.rule == GroupRule::Gather { "gather" } else { "wait" },
+          "members": node_names(&group.members),
+          "allow_failure": node.allow_failure,
+        });
+        if let GroupRule::Wait { return_when, timeout, pending } = group.rule {
+          value["return_when"] = json!(return_when.as_str());
+          value["timeout_ms"] = json!(timeout.map(|d| d.as_millis() as u64));
+          value["pending"] = json!(pending.as_str());
+        }
+        groups.push(value);
+      }
+    }
+  }
+  let queues: Vec<Value> = graph
+    .queues
+    .iter()
+    .map(|q| {
+      json!({
+        "name": q.name,
+        "description": q.description,
+        "maxsize": q.maxsize,
+        "items": q.items,
+        "producers": node_names(&q.producers),
+        "consumers": node_names(&q.consumers),
+      })
+    })
+    .collect();
+  json!({"name": graph.name, "file": graph.source.name(), "tasks": tasks, "groups": groups, "queues": queues})
+}
+
+fn quote(text: &str) -> String {
+  format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Graphviz dot: tasks as boxes, groups as clusters' hexagons with dashed member edges, queues
+/// as cylinders with bold producer and consumer edges.
+pub fn to_dot(graph: &Graph) -> String {
+  let mut out = String::from("digraph runner {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+  for node in &graph.nodes {
+    let shape = match &node.kind {
+      NodeKind::Task(_) => "box, style=rounded".to_string(),
+      NodeKind::Group(group) => format!("hexagon, xlabel={}", quote(&rule_name(group.rule))),
+    };
+    let _ = writeln!(out, "  {} [shape={shape}];", quote(&node.name));
+  }
+  for queue in &graph.queues {
+    let label = if queue.maxsize == 0 {
+      queue.name.clone()
+    } else {
+      format!("{} ({})", queue.name, queue.maxsize)
+    };
+    let _ = writeln!(
+      out,
+      "  {} [shape=cylinder, label={}];",
+      quote(&format!("queue:{}", queue.name)),
+      quote(&label)
+    );
+  }
+  for node in &graph.nodes {
+    for &need in &node.needs {
+      let _ = writeln!(
+        out,
+        "  {} -> {};",
+        quote(&graph.nodes[need].name),
+        quote(&node.name)
+      );
+    }
+    if let NodeKind::Group(group) = &node.kind {
+      for &member in &group.members {
+        let _ = writeln!(
+          out,
+          "  {} -> {} [style=dashed, arrowhead=odiamond, label=\"member\"];",
+          quote(&graph.nodes[member].name),
+          quote(&node.name)
+        );
+      }
+    }
+  }
+  for queue in &graph.queues {
+    let q = quote(&format!("queue:{}", queue.name));
+    for &p in &queue.producers {
+      let _ = writeln!(
+        out,
+        "  {} -> {q} [style=bold, color=\"#1f77b4\", label=\"produces\"];",
+        quote(&graph.nodes[p].name)
+      );
+    }
+    for &c in &queue.consumers {
+      let _ = writeln!(
+        out,
+        "  {q} -> {} [style=bold, color=\"#1f77b4\", label=\"consumes\"];",
+        quote(&graph.nodes[c].name)
+      );
+    }
+  }
+  out.push_str("}\n");
+  out
+}
+
+/// Mermaid flowchart: the same picture as dot, for Markdown renderers.
+pub fn to_mermaid(graph: &Graph) -> String {
+  let id = |i: usize| format!("n{i}");
+  let qid = |i: usize| format!("q{i}");
+  let label = |text: &str| text.replace('"', "#quot;");
+  let mut out = String::from("flowchart LR\n");
+  for (i, node) in graph.nodes.iter().enumerate() {
+    match &node.kind {
+      NodeKind::Task(_) => {
+        let _ = writeln!(out, "  {}(\"{}\")", id(i), label(&node.name));
+      }
+      NodeKind::Group(group) => {
+        let _ = writeln!(
+          out,
+          "  {}{{{{\"{}: {}\"}}}}",
+          id(i),
+          label(&node.name),
+          rule_name(group.rule)
+        );
+      }
+    }
+  }
+  for (i, queue) in graph.queues.iter().enumerate() {
+    let _ = writeln!(out, "  {}[(\"{}\")]", qid(i), label(&queue.name));
+  }
+  for (i, node) in graph.nodes.iter().enumerate() {
+    for &need in &node.needs {
+      let _ = writeln!(out, "  {} --> {}", id(need), id(i));
+    }
+    if let NodeKind::Group(group) = &node.kind {
+      for &member in &group.members {
+        let _ = writeln!(out, "  {} -. member .-> {}", id(member), id(i));
+      }
+    }
+  }
+  for (q, queue) in graph.queues.iter().enumerate() {
+    for &p in &queue.producers {
+      let _ = writeln!(out, "  {} == produces ==> {}", id(p), qid(q));
+    }
+    for &c in &queue.consumers {
+      let _ = writeln!(out, "  {} == consumes ==> {}", qid(q), id(c));
+    }
+  }
+  out
+}

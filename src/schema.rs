@@ -1,0 +1,373 @@
+//! The job-file language as Rust types, one field per key of the spec, with the span of every
+//! name, reference and value. `runner schema` derives the JSON Schema from these same types.
+//!
+//! These types are filled by `decode` (from the YAML tree) and read by `compile`; they hold what
+//! the user wrote, validated only as far as each value's own type goes.
+
+use miette::SourceSpan;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// A value and the bytes of the job file it was written at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+  pub value: T,
+  pub span: SourceSpan,
+}
+
+impl<T> Spanned<T> {
+  pub fn new(value: T, span: SourceSpan) -> Self {
+    Self { value, span }
+  }
+}
+
+impl<T: Default> Default for Spanned<T> {
+  fn default() -> Self {
+    Self {
+      value: T::default(),
+      span: SourceSpan::from((0, 0)),
+    }
+  }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+  fn inline_schema() -> bool {
+    true
+  }
+
+  fn schema_name() -> Cow<'static, str> {
+    T::schema_name()
+  }
+
+  fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
+  }
+}
+
+pub type Name = Spanned<String>;
+
+/// A whole job file.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(title = "runner job file", deny_unknown_fields)]
+#[serde(default)]
+pub struct JobFile {
+  /// Language version; only 1 is accepted.
+  #[schemars(range(min = 1, max = 1))]
+  pub version: Option<Spanned<u64>>,
+  /// Shown in reports.
+  pub name: Option<Spanned<String>>,
+  /// Environment variables for every task.
+  #[schemars(schema_with = "env_schema")]
+  pub env: Vec<(Name, Spanned<String>)>,
+  /// Default parallelism; `-j N` overrides it. Default: the number of CPUs.
+  #[schemars(range(min = 1))]
+  pub concurrency: Option<Spanned<u64>>,
+  /// The shell argv a string `run` is appended to. Default: `[sh, -c]`.
+  #[schemars(length(min = 1))]
+  pub shell: Option<Spanned<Vec<Spanned<String>>>>,
+  /// Tasks by name.
+  #[schemars(schema_with = "named_map::<Task>")]
+  pub tasks: Vec<Task>,
+  /// Gather and wait groups by name; they share the namespace of tasks.
+  #[schemars(schema_with = "named_map::<Group>")]
+  pub groups: Vec<Group>,
+  /// Bounded queues between producer and consumer tasks, by name.
+  #[schemars(schema_with = "named_map::<Queue>")]
+  pub queues: Vec<Queue>,
+}
+
+/// A task: a command to run, or a pure join point or timer when it has no `run`.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(default)]
+pub struct Task {
+  #[schemars(skip)]
+  pub name: Name,
+  /// A string runs through the shell; a list runs that argv directly.
+  pub run: Option<Spanned<Command>>,
+  /// One line shown by `runner list` and in reports.
+  pub description: Option<Spanned<String>>,
+  /// The shell argv a string `run` is appended to (overrides the top-level `shell`).
+  #[schemars(length(min = 1))]
+  pub shell: Option<Spanned<Vec<Spanned<String>>>>,
+  /// Tasks or groups that must finish successfully first.
+  pub needs: Vec<Name>,
+  /// Start this long after the task became ready.
+  pub delay: Option<Spanned<DurationValue>>,
+  /// Kill the task's process group after this long; status `timed_out`.
+  pub timeout: Option<Spanned<DurationValue>>,
+  /// Extra attempts after a failure or timeout.
+  pub retries: Option<Spanned<u32>>,
+  /// Wait this long between attempts.
+  pub retry_delay: Option<Spanned<DurationValue>>,
+  /// A failure is reported but does not fail the run or skip dependents.
+  pub allow_failure: Option<Spanned<bool>>,
+  /// Added to the environment, over the top-level `env`.
+  #[schemars(schema_with = "env_schema")]
+  pub env: Vec<(Name, Spanned<String>)>,
+  /// Working directory, relative to the job file's folder.
+  pub cwd: Option<Spanned<String>>,
+  #[serde(flatten)]
+  pub callbacks: Callbacks,
+  /// Each stdout line of the task is put on this queue.
+  pub produces: Option<Name>,
+  /// Run the task once per item taken off this queue.
+  pub consumes: Option<Name>,
+  /// Consumers only: how many items are handled at once. Default 1.
+  #[schemars(range(min = 1))]
+  pub workers: Option<Spanned<u32>>,
+}
+
+/// Commands run after a task or group ends, in declared order.
+#[derive(Debug, Default, JsonSchema)]
+#[serde(default)]
+pub struct Callbacks {
+  /// Run when it succeeded.
+  #[schemars(schema_with = "callback_schema")]
+  pub on_success: Vec<Spanned<Command>>,
+  /// Run when it failed or timed out.
+  #[schemars(schema_with = "callback_schema")]
+  pub on_failure: Vec<Spanned<Command>>,
+  /// Always run, after the others.
+  #[schemars(schema_with = "callback_schema")]
+  pub on_done: Vec<Spanned<Command>>,
+}
+
+/// A command: a shell string or an argv list.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum Command {
+  /// Runs through the shell.
+  Shell(String),
+  /// Runs this argv directly, no shell.
+  Argv(Vec<String>),
+}
+
+/// A group of tasks or groups: exactly one of `gather` or `wait`.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(default)]
+pub struct Group {
+  #[schemars(skip)]
+  pub name: Name,
+  /// One line shown by `runner list` and in reports.
+  pub description: Option<Spanned<String>>,
+  /// Finishes when all members finished; result: their results in declared order.
+  #[schemars(length(min = 1))]
+  pub gather: Option<Spanned<Vec<Name>>>,
+  /// Returns when `return_when` (or `timeout`) says so.
+  #[schemars(length(min = 1))]
+  pub wait: Option<Spanned<Vec<Name>>>,
+  /// Wait groups: when to return. Default `ALL_COMPLETED`.
+  pub return_when: Option<Spanned<ReturnWhen>>,
+  /// Wait groups: return after this long even if the rule is not met.
+  pub timeout: Option<Spanned<DurationValue>>,
+  /// Wait groups: what happens to members still running when it returns. Default `cancel`.
+  pub pending: Option<Spanned<Pending>>,
+  /// A failure is reported but does not fail the run or skip dependents.
+  pub allow_failure: Option<Spanned<bool>>,
+  #[serde(flatten)]
+  pub callbacks: Callbacks,
+}
+
+/// A queue of text items.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(default)]
+pub struct Queue {
+  #[schemars(skip)]
+  pub name: Name,
+  /// One line shown by `runner list` and in reports.
+  pub description: Option<Spanned<String>>,
+  /// Capacity; 0 or absent means unbounded.
+  pub maxsize: Option<Spanned<u64>>,
+  /// Items present at the start.
+  pub items: Vec<Spanned<String>>,
+}
+
+/// When a wait group returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReturnWhen {
+  AllCompleted,
+  FirstCompleted,
+  FirstException,
+}
+
+impl ReturnWhen {
+  pub const NAMES: [&'static str; 3] = ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"];
+
+  pub fn parse(text: &str) -> Option<Self> {
+    match text.to_ascii_uppercase().as_str() {
+      "ALL_COMPLETED" => Some(Self::AllCompleted),
+      "FIRST_COMPLETED" => Some(Self::FirstCompleted),
+      "FIRST_EXCEPTION" => Some(Self::FirstException),
+      _ => None,
+    }
+  }
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Self::AllCompleted => Self::NAMES[0],
+      Self::FirstCompleted => Self::NAMES[1],
+      Self::FirstException => Self::NAMES[2],
+    }
+  }
+}
+
+/// What a wait group does with members that have not finished when it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pending {
+  Cancel,
+  Continue,
+}
+
+impl Pending {
+  pub const NAMES: [&'static str; 2] = ["cancel", "continue"];
+
+  pub fn parse(text: &str) -> Option<Self> {
+    match text {
+      "cancel" => Some(Self::Cancel),
+      "continue" => Some(Self::Continue),
+      _ => None,
+    }
+  }
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Self::Cancel => "cancel",
+      Self::Continue => "continue",
+    }
+  }
+}
+
+/// A duration as written in the file (`500ms`, `1m30s`, `2`), already parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurationValue(pub Duration);
+
+impl JsonSchema for DurationValue {
+  fn schema_name() -> Cow<'static, str> {
+    "Duration".into()
+  }
+
+  fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+      "description": "A duration: `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, or a number of seconds.",
+      "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": crate::duration::PATTERN}
+      ]
+    })
+  }
+}
+
+fn named_map<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+  let value = generator.subschema_for::<T>();
+  json_schema!({
+    "type": "object",
+    "propertyNames": {"pattern": crate::names::PATTERN},
+    "additionalProperties": value
+  })
+}
+
+fn callback_schema(generator: &mut SchemaGenerator) -> Schema {
+  let command = generator.subschema_for::<Command>();
+  json_schema!({
+    "description": "A command, or a list of commands run in order.",
+    "anyOf": [command, {"type": "array", "items": command}]
+  })
+}
+
+fn env_schema(_: &mut SchemaGenerator) -> Schema {
+  json_schema!({
+    "type": "object",
+    "additionalProperties": {"type": ["string", "number", "boolean"]}
+  })
+}
+
+/// The keys each mapping accepts, in the order the spec lists them. The decoder uses them for
+/// did-you-mean suggestions; a test checks them against the JSON Schema.
+pub mod keys {
+  pub const JOB_FILE: &[&str] = &[
+    "version",
+    "name",
+    "env",
+    "concurrency",
+    "shell",
+    "tasks",
+    "groups",
+    "queues",
+  ];
+  pub const TASK: &[&str] = &[
+    "run",
+    "description",
+    "shell",
+    "needs",
+    "delay",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "allow_failure",
+    "env",
+    "cwd",
+    "on_success",
+    "on_failure",
+    "on_done",
+    "produces",
+    "consumes",
+    "workers",
+  ];
+  pub const GROUP: &[&str] = &[
+    "description",
+    "gather",
+    "wait",
+    "return_when",
+    "timeout",
+    "pending",
+    "allow_failure",
+    "on_success",
+    "on_failure",
+    "on_done",
+  ];
+  pub const QUEUE: &[&str] = &["description", "maxsize", "items"];
+}
+
+/// The JSON Schema of a job file, as `runner schema` prints it.
+pub fn json_schema() -> serde_json::Value {
+  let schema = schemars::schema_for!(JobFile);
+  serde_json::to_value(schema).expect("a schema is always valid JSON")
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn properties(schema: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = schema["properties"]
+      .as_object()
+      .expect("properties")
+      .keys()
+      .cloned()
+      .collect();
+    keys.sort();
+    keys
+  }
+
+  fn sorted(keys: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    keys.sort();
+    keys
+  }
+
+  /// The decoder's key lists and the JSON Schema come from different places; they must agree.
+  #[test]
+  fn key_lists_match_the_json_schema() {
+    let schema = json_schema();
+    assert_eq!(properties(&schema), sorted(keys::JOB_FILE));
+    assert_eq!(properties(&schema["$defs"]["Task"]), sorted(keys::TASK));
+    assert_eq!(properties(&schema["$defs"]["Group"]), sorted(keys::GROUP));
+    assert_eq!(properties(&schema["$defs"]["Queue"]), sorted(keys::QUEUE));
+  }
+}

@@ -1,0 +1,90 @@
+//! The text of one job file and its path: what every diagnostic points into.
+
+use miette::{NamedSource, SourceSpan};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A job file as read from disk. Spans elsewhere are byte ranges into `text`.
+#[derive(Debug, Clone)]
+pub struct Source {
+  pub path: PathBuf,
+  pub text: Arc<str>,
+}
+
+impl Source {
+  pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
+    Self {
+      path: path.into(),
+      text: text.into(),
+    }
+  }
+
+  pub fn read(path: &Path) -> std::io::Result<Self> {
+    Ok(Self::new(path, std::fs::read_to_string(path)?))
+  }
+
+  /// The name shown in diagnostics: the path as the user gave it.
+  pub fn name(&self) -> String {
+    self.path.display().to_string()
+  }
+
+  pub fn named(&self) -> NamedSource<Arc<str>> {
+    NamedSource::new(self.name(), self.text.clone()).with_language("yaml")
+  }
+
+  /// The folder the file lives in: the default working directory of its tasks.
+  pub fn dir(&self) -> PathBuf {
+    match self.path.parent() {
+      Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+      _ => PathBuf::from("."),
+    }
+  }
+
+  /// 1-based line and column of a byte offset.
+  pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    let before = &self.text[..offset.min(self.text.len())];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let col = before
+      .rfind('\n')
+      .map_or(before.len(), |nl| before.len() - nl - 1)
+      + 1;
+    (line, col)
+  }
+
+  /// The byte offset of a 1-based line and column, clamped to the text.
+  pub fn offset_of(&self, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in self.text.split_inclusive('\n').enumerate() {
+      if i + 1 == line {
+        let col = column.saturating_sub(1);
+        return (offset + l.char_indices().nth(col).map_or(l.len(), |(b, _)| b))
+          .min(self.text.len());
+      }
+      offset += l.len();
+    }
+    self.text.len()
+  }
+
+  /// The text a span covers, or "" when the span lies outside the source.
+  pub fn slice(&self, span: SourceSpan) -> &str {
+    self
+      .text
+      .get(span.offset()..span.offset() + span.len())
+      .unwrap_or("")
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn line_col_round_trips() {
+    let s = Source::new("x.yaml", "ab\ncd\n\nef");
+    for offset in [0, 1, 3, 4, 6, 7, 9] {
+      let (l, c) = s.line_col(offset);
+      assert_eq!(s.offset_of(l, c), offset, "offset {offset} -> {l}:{c}");
+    }
+    assert_eq!(s.line_col(4), (2, 2));
+  }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: each writes real YAML to a temp dir and runs the real `runner` binary.
+
+mod support;
+
+mod examples;
+mod inspect;

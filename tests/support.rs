@@ -1,0 +1,128 @@
+//! A small builder: write a job file into a temp dir, run the real binary, look at the result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_runner");
+
+/// The repository root (where `jobs/` lives).
+pub fn repo() -> PathBuf {
+  PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Test {
+  pub dir: tempfile::TempDir,
+}
+
+impl Test {
+  pub fn new() -> Self {
+    Self {
+      dir: tempfile::tempdir().expect("temp dir"),
+    }
+  }
+
+  /// A test with `job.yaml` holding `yaml` (dedented).
+  pub fn with_job(yaml: &str) -> Self {
+    let test = Self::new();
+    test.write("job.yaml", &dedent(yaml));
+    test
+  }
+
+  pub fn path(&self, name: &str) -> PathBuf {
+    self.dir.path().join(name)
+  }
+
+  pub fn write(&self, name: &str, text: &str) {
+    std::fs::write(self.path(name), text).expect("write file");
+  }
+
+  pub fn read(&self, name: &str) -> String {
+    std::fs::read_to_string(self.path(name)).unwrap_or_default()
+  }
+
+  /// `runner ARGS...` run in the temp dir, with a plain, colourless environment.
+  pub fn command(&self, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(self.dir.path());
+    cmd
+      .env("NO_COLOR", "1")
+      .env_remove("CI")
+      .env_remove("GITHUB_ACTIONS")
+      .env("COLUMNS", "100");
+    cmd
+  }
+
+  pub fn run(&self, args: &[&str]) -> Run {
+    Run::from(self.command(args).output().expect("run runner"))
+  }
+}
+
+/// What a run printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+  pub code: i32,
+  pub stdout: String,
+  pub stderr: String,
+}
+
+impl From<Output> for Run {
+  fn from(out: Output) -> Self {
+    use std::os::unix::process::ExitStatusExt;
+    let code = out
+      .status
+      .code()
+      .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Self {
+      code,
+      stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+      stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+  }
+}
+
+impl Run {
+  #[track_caller]
+  pub fn code(&self, expected: i32) -> &Self {
+    assert_eq!(
+      self.code, expected,
+      "exit code\n--- stdout\n{}\n--- stderr\n{}",
+      self.stdout, self.stderr
+    );
+    self
+  }
+}
+
+/// Removes the common leading indentation, so tests can indent their YAML.
+pub fn dedent(text: &str) -> String {
+  let text = text.strip_prefix('\n').unwrap_or(text);
+  let indent = text
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(|l| l.len() - l.trim_start().len())
+    .min()
+    .unwrap_or(0);
+  text
+    .lines()
+    .map(|l| l.get(indent..).unwrap_or("").trim_end())
+    .collect::<Vec<_>>()
+    .join("\n")
+    + "\n"
+}
+
+pub fn jobs() -> Vec<PathBuf> {
+  let mut files: Vec<_> = std::fs::read_dir(repo().join("jobs"))
+    .expect("jobs/")
+    .map(|e| e.expect("entry").path())
+    .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    .collect();
+  files.sort();
+  files
+}
+
+pub fn relative(path: &Path) -> String {
+  path
+    .strip_prefix(repo())
+    .unwrap_or(path)
+    .display()
+    .to_string()
+}
