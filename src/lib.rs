@@ -8,6 +8,8 @@
 mod cli;
 mod compile;
 mod compile_error;
+#[cfg(test)]
+mod compile_proptest;
 mod cycle;
 mod decode;
 mod diagnostic;
