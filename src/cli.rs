@@ -21,6 +21,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+  Run(RunArgs),
   Validate(ValidateArgs),
   List(ListArgs),
   Graph(GraphArgs),
@@ -58,7 +59,7 @@ pub struct RunArgs {
   /// Print what would run, in order, without running anything.
   #[arg(long)]
   pub dry_run: bool,
-  /// How progress is shown: `auto` picks `tty` on a terminal outside CI, else `plain`.
+  /// How progress is shown: `plain` lines or `json` events (NDJSON).
   #[arg(long, value_enum, default_value_t = Output::Auto)]
   pub output: Output,
 }
@@ -66,7 +67,6 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
   Auto,
-  Tty,
   Plain,
   Json,
 }

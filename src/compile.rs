@@ -9,20 +9,13 @@ use crate::schema::{self, Command, JobFile, Name, Pending, ReturnWhen, Spanned};
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml;
+use miette::SourceSpan;
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// Reads, decodes and compiles a job file's text.
 pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
-  let root = yaml::parse(source).map_err(|e| {
-    let err = CompileError::new(
-      ErrorKind::Syntax,
-      format!("invalid YAML: {}", e.message),
-      e.span,
-      "here",
-    );
-    CompileErrors(vec![err])
-  })?;
+  let root = yaml::parse(source).map_err(|e| CompileErrors(vec![syntax_error(source, &e)]))?;
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);
   let graph = Compiler::new(source, &file, &mut errors).compile();
@@ -30,6 +23,54 @@ pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
     Ok(graph)
   } else {
     Err(CompileErrors::sorted(errors))
+  }
+}
+
+/// A YAML syntax error. The parser's message ends with the line and column, which the rendered
+/// diagnostic already shows, so that part is dropped.
+fn syntax_error(source: &Source, e: &yaml::SyntaxError) -> CompileError {
+  let message = match e.message.rfind(" at line ") {
+    Some(at) if e.message[at..].contains(", column ") => &e.message[..at],
+    _ => e.message.as_str(),
+  };
+  let err = CompileError::new(
+    ErrorKind::Syntax,
+    format!("invalid YAML: {message}"),
+    whole_chars(&source.text, e.span),
+    "the parser stopped here",
+  );
+  match syntax_help(message) {
+    Some(help) => err.with_help(help),
+    None => err,
+  }
+}
+
+/// The span widened to whole characters: the parser marks one byte, which may be part of a
+/// multi-byte character, and a span must never split one.
+fn whole_chars(text: &str, span: SourceSpan) -> SourceSpan {
+  let mut start = span.offset().min(text.len());
+  let mut end = (span.offset() + span.len()).clamp(start, text.len());
+  while !text.is_char_boundary(start) {
+    start -= 1;
+  }
+  while !text.is_char_boundary(end) {
+    end += 1;
+  }
+  SourceSpan::from((start, end - start))
+}
+
+/// A hint for the syntax errors people make most, keyed on the parser's wording.
+fn syntax_help(message: &str) -> Option<&'static str> {
+  if message.contains("tab") {
+    Some("indent with spaces: YAML does not allow tabs in indentation")
+  } else if message.contains("flow") || message.contains("placement of ':'") {
+    Some("is a `[` or `{` on an earlier line missing its closing bracket?")
+  } else if message.contains("did not find expected key") || message.contains("'-' indicator") {
+    Some("check the indentation of this line against the lines above it")
+  } else if message.contains("unclosed quote") {
+    Some("end the string with the same quote it starts with")
+  } else {
+    None
   }
 }
 
@@ -199,7 +240,8 @@ impl<'a> Compiler<'a> {
           let message = format!("group `{}` has no members", group.name.value);
           let err = CompileError::new(ErrorKind::EmptyGroup, message, members.span, "empty list")
             .with_help(format!(
-              "list the tasks or groups to {key}, e.g. `{key}: [a, b]`"
+              "list the tasks or groups to {}, e.g. `{key}: [a, b]`",
+              if key == "wait" { "wait for" } else { key }
             ));
           self.errors.push(err);
         }
@@ -225,10 +267,11 @@ impl<'a> Compiler<'a> {
   fn group_rule(&mut self, group: &schema::Group) -> GroupRule {
     let name = &group.name;
     match (&group.gather, &group.wait) {
-      (Some(_), Some(wait)) => {
+      (Some(gather), Some(wait)) => {
         let message = format!("group `{}` has both `gather` and `wait`", name.value);
-        let err = CompileError::new(ErrorKind::BadGroup, message, wait.span, "second rule")
-          .with_help("a group is either a `gather` or a `wait` group; split it in two");
+        let err = CompileError::new(ErrorKind::BadGroup, message, wait.span, "`wait` list")
+          .with_label(gather.span, "`gather` list")
+          .with_help("a group either gathers or waits: keep one list, or split it into two groups");
         self.errors.push(err);
       }
       (None, None) => {
@@ -259,7 +302,7 @@ impl<'a> Compiler<'a> {
     }
   }
 
-  fn wait_only(&mut self, group: &Name, span: Option<miette::SourceSpan>, key: &str) {
+  fn wait_only(&mut self, group: &Name, span: Option<SourceSpan>, key: &str) {
     let Some(span) = span else { return };
     let message = format!(
       "`{key}` applies to wait groups, but `{}` is a gather group",
@@ -435,20 +478,23 @@ impl<'a> Compiler<'a> {
       }
     };
     for cycle in cycle::find_cycles(&edges) {
-      let path: Vec<String> = cycle
+      // Edges run from what finishes first to what waits for it; people read a cycle the other
+      // way, as in `needs:` (`a -> c` when `a` needs `c`), so the path is printed reversed.
+      let steps: Vec<_> = cycle.iter().rev().collect();
+      let path: Vec<String> = steps
         .iter()
-        .map(|e| name_of(e.from))
-        .chain([name_of(cycle[0].from)])
+        .map(|s| name_of(s.edge.to))
+        .chain([name_of(steps[0].edge.to)])
         .collect();
       let message = format!("dependency cycle: {}", path.join(" -> "));
-      let first = &cycle[0];
+      let first = steps[0];
       let mut err = CompileError::new(
         ErrorKind::Cycle,
         message,
         first.edge.span,
         &label(first.from, first.edge),
       );
-      for step in &cycle[1..] {
+      for step in &steps[1..] {
         err = err.with_label(step.edge.span, label(step.from, step.edge));
       }
       self
@@ -600,7 +646,7 @@ mod tests {
     assert_eq!(kinds(group), [ErrorKind::Cycle]);
     let errors =
       compile("tasks:\n  a: {needs: [c]}\n  b: {needs: [a]}\n  c: {needs: [b]}\n").unwrap_err();
-    assert_eq!(errors[0].message, "dependency cycle: a -> b -> c -> a");
+    assert_eq!(errors[0].message, "dependency cycle: a -> c -> b -> a");
     assert_eq!(errors[0].labels.len(), 3);
   }
 

@@ -40,9 +40,9 @@ impl Decoder<'_> {
         "env" => file.env = self.env(value),
         "concurrency" => file.concurrency = self.positive(value, "concurrency"),
         "shell" => file.shell = self.argv(value, "shell"),
-        "tasks" => file.tasks = self.named(value, "tasks", Self::task),
-        "groups" => file.groups = self.named(value, "groups", Self::group),
-        "queues" => file.queues = self.named(value, "queues", Self::queue),
+        "tasks" => file.tasks = self.named(value, "tasks", "task", Self::task),
+        "groups" => file.groups = self.named(value, "groups", "group", Self::group),
+        "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
         _ => unreachable!("entries() yields known keys only"),
       }
     }
@@ -133,8 +133,6 @@ impl Decoder<'_> {
   }
 
   /// The entries of a mapping whose keys are known, each once. Reports a non-mapping, unknown
-  /// keys (with a suggestion) and duplicate keys.
-  /// The entries of a mapping whose keys are known, each once. Reports a non-mapping, unknown
   /// keys (with a suggestion) and duplicate keys. `what` names the mapping in messages.
   fn entries<'n>(
     &mut self,
@@ -183,11 +181,12 @@ impl Decoder<'_> {
     }
   }
 
-  /// A mapping from names to entries of one kind, with every name checked.
+  /// A mapping from names to entries of one kind (`noun`), with every name checked.
   fn named<T>(
     &mut self,
     node: &Node,
     what: &str,
+    noun: &str,
     decode: fn(&mut Self, Name, &Node) -> T,
   ) -> Vec<T> {
     let Some(entries) = self.map(node, &|| format!("`{what}`")) else {
@@ -197,9 +196,7 @@ impl Decoder<'_> {
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
       if let Some(first) = seen.get(key.name.as_str()) {
-        self
-          .errors
-          .push(duplicate_key(key, first, &format!("`{what}`")));
+        self.errors.push(duplicate_name(key, first, noun));
         continue;
       }
       seen.insert(&key.name, key);
@@ -273,6 +270,9 @@ impl Decoder<'_> {
       }
       _ => {
         self.type_error(node, key, "a whole number");
+        if let Some(last) = self.errors.last_mut() {
+          last.help = Some(format!("write a number, e.g. `{key}: 2`"));
+        }
         None
       }
     }
@@ -340,9 +340,10 @@ impl Decoder<'_> {
     match parsed {
       Ok(d) => Some(Spanned::new(DurationValue(d), node.span)),
       Err(err) => {
+        let written = self.source.slice(node.span);
         let (message, label) = match err {
-          DurationError::Negative => ("a duration cannot be negative", "negative"),
-          DurationError::Invalid => ("invalid duration", "not a duration"),
+          DurationError::Negative => (format!("negative duration `{written}`"), "negative"),
+          DurationError::Invalid => (format!("invalid duration `{written}`"), "not a duration"),
         };
         let error = CompileError::new(ErrorKind::BadDuration, message, node.span, label).with_help(
           "write a duration such as `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, or seconds: `3`",
@@ -491,6 +492,20 @@ fn duplicate_key(key: &Key, first: &Key, what: &str) -> CompileError {
   .with_help("a key may appear only once; remove or rename one of them")
 }
 
+fn duplicate_name(key: &Key, first: &Key, noun: &str) -> CompileError {
+  let message = format!("{noun} `{}` is defined twice", key.name);
+  CompileError::new(
+    ErrorKind::DuplicateKey,
+    message,
+    key.span,
+    "defined again here",
+  )
+  .with_label(first.span, "first defined here")
+  .with_help(format!(
+    "each {noun} needs its own name; rename or remove one of them"
+  ))
+}
+
 fn bad_name(key: &Key) -> CompileError {
   let message = format!("invalid name `{}`", key.name);
   CompileError::new(ErrorKind::BadName, message, key.span, "invalid name")
@@ -507,7 +522,10 @@ fn unknown_key_help(key: &str, known: &[&str]) -> String {
 fn choices_help(value: &str, choices: &[&str]) -> String {
   match suggest::closest(value, choices.iter().copied()) {
     Some(s) => format!("did you mean `{s}`?"),
-    None => format!("choose one of {}", choices.join(", ")),
+    None => {
+      let quoted: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+      format!("choose one of {}", quoted.join(", "))
+    }
   }
 }
 

@@ -14,11 +14,20 @@ mod cycle;
 mod decode;
 mod diagnostic;
 mod duration;
+mod event;
+mod executor;
 mod graph;
+mod group;
 mod inspect;
 mod names;
+mod process;
+mod report;
+mod run;
+mod scheduler;
 mod schema;
+mod signal;
 mod source;
+mod status;
 mod suggest;
 mod yaml;
 
@@ -52,6 +61,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
   };
   match cli.command {
+    Command::Run(args) => match load(&args.file) {
+      Ok(graph) => run::run(&args, &graph),
+      Err(code) => code,
+    },
     Command::Validate(args) => validate(&args.files),
     Command::List(args) => with_graph(&args.file, |graph| {
       if args.json {

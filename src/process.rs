@@ -1,0 +1,215 @@
+//! Starting a program in its own process group and ending that group. This is the seam where
+//! a remote backend would sit next to local processes.
+//!
+//! A shell string made of plain words (no quotes, variables, globs or operators) under the
+//! default `sh -c` is exec'd directly, as `make` does: the shell would exec the same program with
+//! the same arguments. Shell builtins (other than `true`/`false` without arguments), words that
+//! need expanding, and programs not found on PATH go through the shell, so their behaviour and
+//! messages are the shell's.
+
+use crate::graph::Program;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// What a spawn needs beyond the program.
+pub struct Launch<'a> {
+  pub program: &'a Program,
+  pub env: &'a [(String, String)],
+  pub cwd: &'a Path,
+}
+
+/// Remembers where programs were found on PATH, so each name is searched once per run.
+#[derive(Default)]
+pub struct PathCache {
+  found: HashMap<String, Option<PathBuf>>,
+  path: Option<std::ffi::OsString>,
+}
+
+impl PathCache {
+  pub fn new() -> Self {
+    Self {
+      found: HashMap::new(),
+      path: std::env::var_os("PATH"),
+    }
+  }
+
+  fn lookup(&mut self, name: &str) -> Option<PathBuf> {
+    if let Some(found) = self.found.get(name) {
+      return found.clone();
+    }
+    let found = self.path.as_deref().and_then(|path| search(path, name));
+    self.found.insert(name.to_string(), found.clone());
+    found
+  }
+}
+
+fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
+  use std::os::unix::fs::PermissionsExt;
+  std::env::split_paths(path)
+    .map(|dir| dir.join(name))
+    .find(|candidate| {
+      std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
+/// a new process group.
+pub fn spawn(launch: &Launch, paths: &mut PathCache) -> std::io::Result<Child> {
+  let argv = direct_argv(launch.program, paths);
+  let argv: Vec<&OsStr> = match &argv {
+    Some(direct) => direct.iter().map(|a| a.as_os_str()).collect(),
+    None => launch.program.argv.iter().map(OsStr::new).collect(),
+  };
+  let mut command = Command::new(argv[0]);
+  command
+    .args(&argv[1..])
+    .envs(launch.env.iter().map(|(k, v)| (k, v)))
+    .env("PWD", launch.cwd)
+    .current_dir(launch.cwd)
+    .process_group(0)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+  command.spawn()
+}
+
+/// Shell builtins and keywords of POSIX sh: a script naming one of them needs the shell.
+const SHELL_WORDS: &[&str] = &[
+  ".", ":", "[", "alias", "bg", "break", "case", "cd", "chdir", "command", "continue", "do",
+  "done", "echo", "elif", "else", "esac", "eval", "exec", "exit", "export", "false", "fc", "fg",
+  "fi", "for", "getopts", "hash", "if", "in", "jobs", "kill", "local", "printf", "pwd", "read",
+  "readonly", "return", "set", "shift", "test", "then", "times", "trap", "true", "type", "ulimit",
+  "umask", "unalias", "unset", "until", "wait", "while", "{", "}", "!",
+];
+
+/// The argv to exec directly for a plain-word script under the default shell, if any.
+fn direct_argv(program: &Program, paths: &mut PathCache) -> Option<Vec<PathBuf>> {
+  let script = program
+    .script
+    .as_deref()
+    .filter(|_| program.default_shell)?;
+  let plain = |c: char| {
+    c.is_ascii_alphanumeric()
+      || matches!(c, '_' | '.' | '/' | ':' | ',' | '+' | '@' | '%' | '-' | ' ')
+  };
+  if !script.chars().all(plain) {
+    return None;
+  }
+  let words: Vec<&str> = script.split(' ').filter(|w| !w.is_empty()).collect();
+  let (&first, args) = words.split_first()?;
+  let exact = matches!(first, "true" | "false") && args.is_empty();
+  if first.contains('=') || (SHELL_WORDS.contains(&first) && !exact) {
+    return None;
+  }
+  let program = if first.contains('/') {
+    Some(PathBuf::from(first))
+  } else {
+    paths.lookup(first)
+  }?;
+  Some(
+    std::iter::once(program)
+      .chain(args.iter().map(PathBuf::from))
+      .collect(),
+  )
+}
+
+/// Sends `signal` to every process of the group led by `pid`.
+pub fn signal_group(pid: i32, signal: i32) {
+  // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH, ignored.
+  unsafe {
+    libc::kill(-pid, signal);
+  }
+}
+
+/// Reaps an exited child without blocking. Returns None while it is still running.
+pub fn try_reap(pid: i32) -> Option<crate::event::Exit> {
+  let mut status = 0;
+  // SAFETY: waitpid writes only to `status`.
+  let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+  if reaped == 0 {
+    return None;
+  }
+  if reaped < 0 {
+    return Some(crate::event::Exit {
+      code: None,
+      signal: None,
+    });
+  }
+  Some(if libc::WIFEXITED(status) {
+    crate::event::Exit {
+      code: Some(libc::WEXITSTATUS(status)),
+      signal: None,
+    }
+  } else {
+    crate::event::Exit {
+      code: None,
+      signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+    }
+  })
+}
+
+/// A pidfd for `pid` (Linux 5.3+): readable once the process has exited.
+pub fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+  use std::os::fd::FromRawFd;
+  // SAFETY: pidfd_open returns a new fd we own, or -1.
+  let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+  // SAFETY: fd is a fresh, valid descriptor when non-negative.
+  (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn shell(script: &str) -> Program {
+    Program {
+      argv: vec!["sh".into(), "-c".into(), script.into()],
+      script: Some(script.into()),
+      default_shell: true,
+    }
+  }
+
+  fn direct(script: &str) -> Option<Vec<String>> {
+    direct_argv(&shell(script), &mut PathCache::new())
+      .map(|v| v.iter().map(|p| p.display().to_string()).collect())
+  }
+
+  #[test]
+  fn plain_words_are_execed() {
+    let argv = direct("sleep  0.1").expect("direct");
+    assert!(argv[0].ends_with("/sleep"));
+    assert_eq!(argv[1], "0.1");
+    assert!(direct("true").unwrap()[0].ends_with("/true"));
+  }
+
+  #[test]
+  fn anything_shell_goes_through_the_shell() {
+    for script in [
+      "echo hi",
+      "true --help",
+      "exit 3",
+      "cd /tmp",
+      "sleep 1 && true",
+      "echo $HOME",
+      "ls *",
+      "A=1 env",
+      "cat 'x'",
+      "no-such-program-here",
+      "sleep 1; true",
+      "~/bin/x",
+      "false x",
+    ] {
+      assert_eq!(direct(script), None, "{script}");
+    }
+  }
+
+  #[test]
+  fn other_shells_are_never_bypassed() {
+    let mut program = shell("true");
+    program.default_shell = false;
+    assert_eq!(direct_argv(&program, &mut PathCache::new()), None);
+  }
+}

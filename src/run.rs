@@ -1,0 +1,148 @@
+//! `runner run`: resolve the command line against the graph, pick a reporter, run, and map the
+//! outcome to an exit code.
+
+use crate::cli::{Output, RunArgs};
+use crate::event::{Counts, Event};
+use crate::executor::{self, Options};
+use crate::graph::{Graph, NodeId};
+use crate::report::Reporter;
+use crate::scheduler::{Action, Input, Scheduler, StopReason};
+use crate::status::Status;
+use crate::{exit, suggest};
+use std::io::IsTerminal;
+use std::time::Instant;
+
+pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
+  let targets = match resolve_targets(graph, &args.targets) {
+    Ok(targets) => targets,
+    Err(code) => return code,
+  };
+  if let Some(queue) = graph.queues.first() {
+    eprintln!(
+      "error: `{}` declares queue `{}`: queues are validated but not run by this version",
+      graph.source.name(),
+      queue.name
+    );
+    return exit::INVALID;
+  }
+  let jobs = args
+    .jobs
+    .map(|j| j as usize)
+    .or(graph.concurrency)
+    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+  if args.dry_run {
+    return dry_run(graph, &targets, jobs);
+  }
+  let options = Options {
+    jobs,
+    fail_fast: args.fail_fast,
+    timeout: args.timeout,
+    kill_grace: args.kill_grace,
+  };
+  let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::with_capacity(
+    64 * 1024,
+    std::io::stdout(),
+  ));
+  let mut reporter = match resolve_output(args.output) {
+    Output::Json => Reporter::json(stdout),
+    _ => Reporter::plain(stdout),
+  };
+  let started = Instant::now();
+  let outcome = executor::run(graph, &targets, &options, &mut reporter);
+  let code = match outcome.stop {
+    Some(StopReason::Signal(libc::SIGTERM)) => exit::SIGTERM,
+    Some(StopReason::Signal(_)) => exit::SIGINT,
+    _ if outcome.failed => exit::FAILED,
+    _ => exit::OK,
+  };
+  let mut counts = Counts::default();
+  for (id, status) in outcome.statuses.iter().enumerate() {
+    if let (Some(status), Some(_)) = (status, graph.task(id)) {
+      counts.add(*status);
+    }
+  }
+  let status = match code {
+    exit::OK => "succeeded",
+    exit::FAILED => "failed",
+    _ => "interrupted",
+  };
+  let duration_ms = started.elapsed().as_millis() as u64;
+  reporter.event(&Event::RunFinished {
+    status,
+    exit_code: code,
+    duration_ms,
+    counts,
+  });
+  reporter.flush();
+  code
+}
+
+/// `auto` is `plain` when output is not a terminal or when running under CI.
+fn resolve_output(output: Output) -> Output {
+  match output {
+    Output::Auto => Output::Plain,
+    other => other,
+  }
+}
+
+fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> {
+  let mut ids = Vec::with_capacity(names.len());
+  let mut bad = false;
+  for name in names {
+    match graph.find(name) {
+      Some(id) => ids.push(id),
+      None => {
+        bad = true;
+        eprintln!(
+          "error: `{}` has no task or group `{name}`",
+          graph.source.name()
+        );
+        match suggest::closest(name, graph.nodes.iter().map(|n| n.name.as_str())) {
+          Some(s) => eprintln!("  help: did you mean `{s}`?"),
+          None => eprintln!(
+            "  help: `runner list {}` shows what there is",
+            graph.source.name()
+          ),
+        }
+      }
+    }
+  }
+  if bad { Err(exit::INVALID) } else { Ok(ids) }
+}
+
+/// Prints what would run, in the order a run would start it, with every task succeeding at
+/// once and delays skipped.
+fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
+  let mut scheduler = Scheduler::new(graph, targets, jobs, false);
+  let mut actions = Vec::new();
+  let mut inputs = std::collections::VecDeque::from([Input::Start]);
+  let mut out = String::new();
+  let mut step = 0;
+  while let Some(input) = inputs.pop_front() {
+    scheduler.handle(input, &mut actions);
+    for action in actions.drain(..) {
+      match action {
+        Action::Spawn { id, .. } => {
+          step += 1;
+          let run = graph
+            .task(id)
+            .and_then(|t| t.run.as_ref())
+            .map(|p| p.script.clone().unwrap_or_else(|| p.argv.join(" ")))
+            .unwrap_or_default();
+          out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
+          inputs.push_back(Input::Exited {
+            id,
+            status: Status::Succeeded,
+            result: String::new(),
+          });
+        }
+        Action::StartTimer { id, timer, .. } => inputs.push_back(Input::TimerFired(id, timer)),
+        Action::RunCallbacks { id, .. } => inputs.push_back(Input::CallbacksDone { id, ok: true }),
+        _ => {}
+      }
+    }
+  }
+  let _ = std::io::stdout().is_terminal();
+  print!("{out}");
+  exit::OK
+}

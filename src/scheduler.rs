@@ -1,0 +1,572 @@
+//! The scheduler: a synchronous state machine over the graph. Inputs (process exits, timers,
+//! stop requests) go in; actions (spawn, start a timer, terminate, run callbacks, report) come
+//! out. It decides everything and does nothing itself, so every transition is unit-tested
+//! without a runtime. Work per input is O(1) plus the edges of the node it concerns.
+
+use crate::graph::{Graph, NodeId, NodeKind};
+use crate::group::{Decision, GroupState};
+use crate::status::Status;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Why a timer was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+  Delay,
+  Retry,
+  GroupTimeout,
+}
+
+/// Why the run stops early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+  FailFast,
+  Timeout,
+  Signal(i32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+  Start,
+  TimerFired(NodeId, Timer),
+  /// A task's process ended: succeeded, failed or timed_out, with its captured result.
+  Exited {
+    id: NodeId,
+    status: Status,
+    result: String,
+  },
+  CallbacksDone {
+    id: NodeId,
+    ok: bool,
+  },
+  Stop(StopReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Action {
+  Spawn {
+    id: NodeId,
+    attempt: u32,
+  },
+  StartTimer {
+    id: NodeId,
+    after: Duration,
+    timer: Timer,
+  },
+  /// Terminate a running task's process group (SIGTERM, grace, SIGKILL).
+  Terminate {
+    id: NodeId,
+  },
+  RunCallbacks {
+    id: NodeId,
+    status: Status,
+  },
+  /// A task failed and will run again.
+  Retrying {
+    id: NodeId,
+    attempt: u32,
+    status: Status,
+  },
+  /// A wait or gather group returned.
+  GroupReturned {
+    id: NodeId,
+    decision: Decision,
+  },
+  /// A node reached its final status.
+  Finished {
+    id: NodeId,
+    status: Status,
+  },
+  /// Everything selected has a final status.
+  Done,
+}
+
+#[derive(Debug, Clone)]
+struct NodeState {
+  status: Status,
+  attempt: u32,
+  /// Needs not finished yet.
+  waiting: usize,
+  cancel_requested: bool,
+  /// The group's timer has been started (groups only).
+  started: bool,
+  /// The final status is set and callbacks are running; dependents are not told yet.
+  in_callbacks: bool,
+  /// The task holds one of the `limit` slots.
+  holds_slot: bool,
+}
+
+pub struct Scheduler<'g> {
+  graph: &'g Graph,
+  nodes: Vec<NodeState>,
+  groups: Vec<Option<GroupState>>,
+  results: Vec<Option<String>>,
+  selected: Vec<bool>,
+  ready: VecDeque<NodeId>,
+  running: usize,
+  limit: usize,
+  remaining: usize,
+  fail_fast: bool,
+  stopped: Option<StopReason>,
+  failed: bool,
+  callbacks_failed: usize,
+}
+
+impl<'g> Scheduler<'g> {
+  /// A scheduler for `targets` (all nodes when empty), at most `limit` tasks at once.
+  pub fn new(graph: &'g Graph, targets: &[NodeId], limit: usize, fail_fast: bool) -> Self {
+    let selected = select(graph, targets);
+    let nodes = graph
+      .nodes
+      .iter()
+      .map(|n| {
+        let waiting = n.needs.len();
+        NodeState {
+          status: Status::Pending,
+          attempt: 0,
+          waiting,
+          cancel_requested: false,
+          started: false,
+          in_callbacks: false,
+          holds_slot: false,
+        }
+      })
+      .collect();
+    let groups = graph
+      .nodes
+      .iter()
+      .map(|n| match &n.kind {
+        NodeKind::Group(g) => Some(GroupState::new(g.rule, g.members.len())),
+        NodeKind::Task(_) => None,
+      })
+      .collect();
+    Self {
+      graph,
+      nodes,
+      groups,
+      results: vec![None; graph.nodes.len()],
+      remaining: selected.iter().filter(|&&s| s).count(),
+      selected,
+      ready: VecDeque::new(),
+      running: 0,
+      limit: limit.max(1),
+      fail_fast,
+      stopped: None,
+      failed: false,
+      callbacks_failed: 0,
+    }
+  }
+
+  pub fn status(&self, id: NodeId) -> Status {
+    self.nodes[id].status
+  }
+
+  pub fn attempts(&self, id: NodeId) -> u32 {
+    self.nodes[id].attempt
+  }
+
+  pub fn result(&self, id: NodeId) -> Option<&str> {
+    self.results[id].as_deref()
+  }
+
+  pub fn is_selected(&self, id: NodeId) -> bool {
+    self.selected[id]
+  }
+
+  /// Whether a task or group failed (or a callback did) in a way that fails the run.
+  pub fn run_failed(&self) -> bool {
+    self.failed || self.callbacks_failed > 0 || matches!(self.stopped, Some(StopReason::Timeout))
+  }
+
+  pub fn stop_reason(&self) -> Option<StopReason> {
+    self.stopped
+  }
+
+  /// Handles one input; appends what to do to `out`.
+  pub fn handle(&mut self, input: Input, out: &mut Vec<Action>) {
+    match input {
+      Input::Start => self.start(out),
+      Input::TimerFired(id, timer) => self.timer_fired(id, timer, out),
+      Input::Exited { id, status, result } => self.exited(id, status, result, out),
+      Input::CallbacksDone { id, ok } => self.callbacks_done(id, ok, out),
+      Input::Stop(reason) => self.stop(reason, out),
+    }
+    self.dispatch(out);
+    if self.remaining == 0 {
+      self.remaining = usize::MAX;
+      out.push(Action::Done);
+    }
+  }
+
+  fn start(&mut self, out: &mut Vec<Action>) {
+    for id in 0..self.graph.nodes.len() {
+      if !self.selected[id] {
+        continue;
+      }
+      match self.graph.nodes[id].kind {
+        NodeKind::Task(_) if self.nodes[id].waiting == 0 => self.make_ready(id, out),
+        NodeKind::Task(_) => {}
+        NodeKind::Group(ref group) if group.members.is_empty() => {
+          self.group_decided(id, Status::Succeeded, out)
+        }
+        NodeKind::Group(_) => {}
+      }
+    }
+  }
+
+  /// All needs of a task are met: start its delay, or queue it.
+  fn make_ready(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    self.activate_groups(id, out);
+    let task = self.graph.task(id).expect("only tasks become ready");
+    match task.delay {
+      Some(after) if !after.is_zero() => {
+        self.nodes[id].status = Status::Delayed;
+        out.push(Action::StartTimer {
+          id,
+          after,
+          timer: Timer::Delay,
+        });
+      }
+      _ => self.enqueue(id, out),
+    }
+  }
+
+  fn enqueue(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let task = self.graph.task(id).expect("only tasks are queued");
+    if task.run.is_none() {
+      // A join point or pure timer: nothing to run, it succeeds at once.
+      self.nodes[id].attempt = 1;
+      self.results[id] = Some(String::new());
+      self.take_slot(id);
+      self.finish(id, Status::Succeeded, out);
+      return;
+    }
+    self.nodes[id].status = Status::Ready;
+    self.ready.push_back(id);
+  }
+
+  /// A wait group's timeout counts from the moment its first member became ready.
+  fn activate_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    for i in 0..self.graph.nodes[id].groups.len() {
+      let group = self.graph.nodes[id].groups[i];
+      if !self.selected[group] || self.nodes[group].started {
+        continue;
+      }
+      self.nodes[group].started = true;
+      self.nodes[group].status = Status::Running;
+      if let Some(crate::graph::GroupRule::Wait {
+        timeout: Some(after),
+        ..
+      }) = self.graph.group(group).map(|g| g.rule)
+      {
+        out.push(Action::StartTimer {
+          id: group,
+          after,
+          timer: Timer::GroupTimeout,
+        });
+      }
+      self.activate_groups(group, out);
+    }
+  }
+
+  fn dispatch(&mut self, out: &mut Vec<Action>) {
+    while self.stopped.is_none() && self.running < self.limit {
+      let Some(id) = self.ready.pop_front() else {
+        break;
+      };
+      if self.nodes[id].status != Status::Ready {
+        continue;
+      }
+      self.take_slot(id);
+      self.nodes[id].attempt += 1;
+      out.push(Action::Spawn {
+        id,
+        attempt: self.nodes[id].attempt,
+      });
+    }
+  }
+
+  fn timer_fired(&mut self, id: NodeId, timer: Timer, out: &mut Vec<Action>) {
+    match timer {
+      Timer::Delay | Timer::Retry if self.nodes[id].status == Status::Delayed => {
+        self.enqueue(id, out)
+      }
+      Timer::GroupTimeout if !self.nodes[id].status.is_final() => {
+        if let Some(decision) = self.groups[id].as_mut().and_then(GroupState::timeout) {
+          self.apply_decision(id, decision, out);
+        }
+      }
+      _ => {}
+    }
+  }
+
+  fn exited(&mut self, id: NodeId, status: Status, result: String, out: &mut Vec<Action>) {
+    let NodeState {
+      status: current,
+      attempt,
+      cancel_requested,
+      ..
+    } = self.nodes[id];
+    if current != Status::Running {
+      return;
+    }
+    let graph = self.graph;
+    let task = graph.task(id).expect("only tasks run");
+    self.results[id] = Some(result);
+    if cancel_requested {
+      return self.finish(id, Status::Cancelled, out);
+    }
+    if status.is_failure() && attempt <= task.retries && self.stopped.is_none() {
+      self.release(id);
+      out.push(Action::Retrying {
+        id,
+        attempt,
+        status,
+      });
+      if task.retry_delay.is_zero() {
+        self.enqueue(id, out);
+      } else {
+        self.nodes[id].status = Status::Delayed;
+        out.push(Action::StartTimer {
+          id,
+          after: task.retry_delay,
+          timer: Timer::Retry,
+        });
+      }
+      return;
+    }
+    self.finish(id, status, out);
+  }
+
+  /// A node has its final status: run its callbacks, then complete it. Running tasks keep
+  /// their slot until their callbacks are done.
+  fn finish(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
+    self.nodes[id].status = status;
+    let ran = status != Status::Skipped;
+    let interrupted = matches!(self.stopped, Some(StopReason::Signal(_)));
+    if ran && !interrupted && !self.graph.nodes[id].callbacks.is_empty() {
+      self.nodes[id].in_callbacks = true;
+      out.push(Action::RunCallbacks { id, status });
+      return;
+    }
+    self.release(id);
+    self.complete(id, out);
+  }
+
+  fn callbacks_done(&mut self, id: NodeId, ok: bool, out: &mut Vec<Action>) {
+    if !self.nodes[id].in_callbacks {
+      return;
+    }
+    self.nodes[id].in_callbacks = false;
+    if !ok {
+      self.callbacks_failed += 1;
+    }
+    self.release(id);
+    self.complete(id, out);
+  }
+
+  fn take_slot(&mut self, id: NodeId) {
+    self.nodes[id].status = Status::Running;
+    self.nodes[id].holds_slot = true;
+    self.running += 1;
+  }
+
+  /// Frees the concurrency slot of a task that was running, if it holds one.
+  fn release(&mut self, id: NodeId) {
+    if std::mem::take(&mut self.nodes[id].holds_slot) {
+      self.running -= 1;
+    }
+  }
+
+  /// Tells dependents and groups that a node has its final status.
+  fn complete(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let status = self.nodes[id].status;
+    self.remaining -= 1;
+    out.push(Action::Finished { id, status });
+    let node = &self.graph.nodes[id];
+    let allowed = node.allow_failure;
+    if status.is_failure() && !allowed {
+      self.failed = true;
+      if self.fail_fast && self.stopped.is_none() {
+        self.stop(StopReason::FailFast, out);
+      }
+    }
+    let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
+    for &dependent in &node.dependents {
+      if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
+        continue;
+      }
+      if go_on {
+        self.nodes[dependent].waiting -= 1;
+        if self.nodes[dependent].waiting == 0 {
+          self.need_met(dependent, out);
+        }
+      } else {
+        self.settle(dependent, Status::Skipped, out);
+      }
+    }
+    for &group in &node.groups {
+      if !self.selected[group] || self.nodes[group].status.is_final() {
+        continue;
+      }
+      let Some(state) = self.groups[group].as_mut() else {
+        continue;
+      };
+      let index = self
+        .graph
+        .group(group)
+        .map_or(0, |g| g.members.iter().position(|&m| m == id).unwrap_or(0));
+      if let Some(decision) = state.member_finished(index, status, allowed) {
+        self.apply_decision(group, decision, out);
+      }
+    }
+  }
+
+  /// The last need of `id` finished successfully.
+  fn need_met(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    if self.stopped.is_some() {
+      return self.settle(id, Status::Cancelled, out);
+    }
+    match self.graph.nodes[id].kind {
+      NodeKind::Task(_) => self.make_ready(id, out),
+      // Groups have no needs of their own.
+      NodeKind::Group(_) => {}
+    }
+  }
+
+  /// Gives a node that never started its final status (skipped or cancelled).
+  fn settle(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
+    if self.nodes[id].status.is_final() || self.nodes[id].in_callbacks {
+      return;
+    }
+    if let Some(group) = self.graph.group(id) {
+      if let Some(state) = self.groups[id].as_mut() {
+        let _ = state.timeout();
+      }
+      self.nodes[id].status = status;
+      for i in 0..group.members.len() {
+        let member = group.members[i];
+        if self.selected[member] {
+          self.cancel(member, out);
+        }
+      }
+      self.finish(id, status, out);
+      return;
+    }
+    self.nodes[id].status = status;
+    self.complete(id, out);
+  }
+
+  fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
+    let members = &self
+      .graph
+      .group(id)
+      .expect("decisions come from groups")
+      .members;
+    let result = self.group_result(id, &decision);
+    self.results[id] = Some(result);
+    let status = decision.status;
+    if decision.cancel_pending {
+      for &index in &decision.pending {
+        self.cancel(members[index], out);
+      }
+    }
+    out.push(Action::GroupReturned { id, decision });
+    self.group_decided(id, status, out);
+  }
+
+  fn group_decided(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
+    if self.nodes[id].status.is_final() || self.nodes[id].in_callbacks {
+      return;
+    }
+    self.finish(id, status, out);
+  }
+
+  /// A gather group's result: member results in declared order; a wait group's: done (in
+  /// finishing order, with status and result) and pending names.
+  fn group_result(&self, id: NodeId, decision: &Decision) -> String {
+    let group = self.graph.group(id).expect("a group");
+    let result = |m: NodeId| self.results[m].clone().unwrap_or_default();
+    let value = match group.rule {
+      crate::graph::GroupRule::Gather => {
+        serde_json::Value::from(group.members.iter().map(|&m| result(m)).collect::<Vec<_>>())
+      }
+      crate::graph::GroupRule::Wait { .. } => {
+        let done: Vec<_> = decision
+          .done
+          .iter()
+          .map(|&i| {
+            let m = group.members[i];
+            serde_json::json!({"name": self.graph.nodes[m].name, "status": self.nodes[m].status.as_str(), "result": result(m)})
+          })
+          .collect();
+        let pending: Vec<_> = decision
+          .pending
+          .iter()
+          .map(|&i| self.graph.nodes[group.members[i]].name.clone())
+          .collect();
+        serde_json::json!({"done": done, "pending": pending})
+      }
+    };
+    value.to_string()
+  }
+
+  /// Cancels one node: a running task is terminated, one not started is settled as cancelled.
+  fn cancel(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let node = &mut self.nodes[id];
+    match node.status {
+      Status::Running if self.graph.task(id).is_some() => {
+        if !node.cancel_requested && !node.in_callbacks {
+          node.cancel_requested = true;
+          out.push(Action::Terminate { id });
+        }
+      }
+      status if status.is_final() => {}
+      _ if node.in_callbacks => {}
+      _ => self.settle(id, Status::Cancelled, out),
+    }
+  }
+
+  /// Stops the run: nothing new starts, everything unfinished is cancelled.
+  fn stop(&mut self, reason: StopReason, out: &mut Vec<Action>) {
+    if self.stopped.is_some() && !matches!(reason, StopReason::Signal(_)) {
+      return;
+    }
+    self.stopped = Some(reason);
+    self.ready.clear();
+    for id in 0..self.graph.nodes.len() {
+      if self.selected[id] {
+        self.cancel(id, out);
+      }
+    }
+  }
+}
+
+/// The nodes a run covers: the targets and, transitively, what they need and their members.
+fn select(graph: &Graph, targets: &[NodeId]) -> Vec<bool> {
+  if targets.is_empty() {
+    return vec![true; graph.nodes.len()];
+  }
+  let mut selected = vec![false; graph.nodes.len()];
+  let mut stack = targets.to_vec();
+  while let Some(id) = stack.pop() {
+    if std::mem::replace(&mut selected[id], true) {
+      continue;
+    }
+    let node = &graph.nodes[id];
+    stack.extend(&node.needs);
+    match &node.kind {
+      NodeKind::Group(group) => stack.extend(&group.members),
+      NodeKind::Task(task) => {
+        if let Some(q) = task.consumes {
+          stack.extend(&graph.queues[q].producers);
+        }
+      }
+    }
+  }
+  selected
+}
+
+#[cfg(test)]
+mod tests;

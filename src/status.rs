@@ -1,0 +1,45 @@
+//! The states of a task or group, as in asyncio's futures plus `skipped` and `timed_out`.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+  Pending,
+  Delayed,
+  Ready,
+  Running,
+  Succeeded,
+  Failed,
+  TimedOut,
+  Cancelled,
+  Skipped,
+}
+
+impl Status {
+  pub fn is_final(self) -> bool {
+    matches!(
+      self,
+      Self::Succeeded | Self::Failed | Self::TimedOut | Self::Cancelled | Self::Skipped
+    )
+  }
+
+  /// A failure in the sense of the spec: the node ran and did not succeed.
+  pub fn is_failure(self) -> bool {
+    matches!(self, Self::Failed | Self::TimedOut)
+  }
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Self::Pending => "pending",
+      Self::Delayed => "delayed",
+      Self::Ready => "ready",
+      Self::Running => "running",
+      Self::Succeeded => "succeeded",
+      Self::Failed => "failed",
+      Self::TimedOut => "timed_out",
+      Self::Cancelled => "cancelled",
+      Self::Skipped => "skipped",
+    }
+  }
+}
