@@ -13,6 +13,7 @@ pub struct Style {
 }
 
 impl Style {
+  #[cfg(test)]
   pub const PLAIN: Self = Self {
     color: false,
     width: 100,

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 /// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
 pub const RESULT_CAP: usize = 1 << 20;
+/// Linux refuses to start a program with one environment string over 128 KiB; longer results
+/// reach commands cut to this many bytes, with a warning in the task's output.
+pub const ENV_VALUE_MAX: usize = 128 * 1024 - 256;
 /// Longer output lines are passed on in pieces of this size, so memory stays bounded.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -34,7 +37,6 @@ pub struct Outcome {
   pub failed: bool,
   pub stop: Option<StopReason>,
   pub statuses: Vec<Option<Status>>,
-  pub attempts: Vec<u32>,
 }
 
 enum Msg {
@@ -168,7 +170,6 @@ impl Loop<'_, '_> {
       failed: self.scheduler.run_failed(),
       stop: self.scheduler.stop_reason(),
       statuses: ids
-        .clone()
         .map(|id| {
           self
             .scheduler
@@ -176,7 +177,6 @@ impl Loop<'_, '_> {
             .then(|| self.scheduler.status(id))
         })
         .collect(),
-      attempts: ids.map(|id| self.scheduler.attempts(id)).collect(),
     }
   }
 
@@ -387,9 +387,10 @@ impl Loop<'_, '_> {
   }
 
   /// The file's and the task's env, then RUNNER_TASK, RUNNER_ATTEMPT and the needs' results.
-  fn task_env(&self, id: NodeId, attempt: u32) -> Vec<(String, String)> {
-    let node = &self.graph.nodes[id];
-    let task = self.graph.task(id).expect("a task");
+  fn task_env(&mut self, id: NodeId, attempt: u32) -> Vec<(String, String)> {
+    let graph = self.graph;
+    let node = &graph.nodes[id];
+    let task = graph.task(id).expect("a task");
     let mut env = Vec::with_capacity(self.graph.env.len() + task.env.len() + 2 + node.needs.len());
     env.extend(self.graph.env.iter().cloned());
     env.extend(task.env.iter().cloned());
@@ -398,18 +399,41 @@ impl Loop<'_, '_> {
     for &need in &node.needs {
       let name = format!(
         "RUNNER_RESULT_{}",
-        crate::names::env_suffix(&self.graph.nodes[need].name)
+        crate::names::env_suffix(&graph.nodes[need].name)
       );
-      env.push((
-        name,
-        self.scheduler.result(need).unwrap_or_default().to_string(),
-      ));
+      let value = self.scheduler.result(need).unwrap_or_default().to_string();
+      let value = self.env_value(id, &name, value);
+      env.push((name, value));
     }
     env
   }
 
+  /// A result as an environment value, cut to [`ENV_VALUE_MAX`] (with a warning) if longer.
+  fn env_value(&mut self, id: NodeId, name: &str, mut value: String) -> String {
+    if value.len() <= ENV_VALUE_MAX {
+      return value;
+    }
+    let mut end = ENV_VALUE_MAX;
+    while !value.is_char_boundary(end) {
+      end -= 1;
+    }
+    let line = format!(
+      "warning: ${name} holds {} bytes; the command gets the first {end}",
+      value.len()
+    );
+    let task = &self.graph.nodes[id].name;
+    self.reporter.event(&Event::Output {
+      task,
+      stream: Stream::Stderr,
+      line: &line,
+    });
+    value.truncate(end);
+    value
+  }
+
   fn callbacks(&mut self, id: NodeId, status: Status) {
-    let node = &self.graph.nodes[id];
+    let graph = self.graph;
+    let node = &graph.nodes[id];
     let first: &[Program] = match status {
       Status::Succeeded => &node.callbacks.on_success,
       Status::Failed | Status::TimedOut => &node.callbacks.on_failure,
@@ -426,10 +450,9 @@ impl Loop<'_, '_> {
     }
     env.push(("RUNNER_TASK".into(), node.name.clone()));
     env.push(("RUNNER_STATUS".into(), status.as_str().into()));
-    env.push((
-      "RUNNER_RESULT".into(),
-      self.scheduler.result(id).unwrap_or_default().to_string(),
-    ));
+    let result = self.scheduler.result(id).unwrap_or_default().to_string();
+    let result = self.env_value(id, "RUNNER_RESULT", result);
+    env.push(("RUNNER_RESULT".into(), result));
     let cwd = self
       .graph
       .task(id)

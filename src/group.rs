@@ -38,10 +38,6 @@ impl GroupState {
     }
   }
 
-  pub fn has_returned(&self) -> bool {
-    self.returned
-  }
-
   /// Records that member `index` ended with `status`; `allowed` is the member's `allow_failure`.
   pub fn member_finished(
     &mut self,
@@ -160,7 +156,8 @@ mod tests {
 
   #[test]
   fn gather_table() {
-    let cases: &[(&[(usize, Status)], Option<(usize, Decision)>)] = &[
+    type Case<'a> = (&'a [(usize, Status)], Option<(usize, Decision)>);
+    let cases: &[Case] = &[
       (
         &[(2, Succeeded), (1, Succeeded), (0, Succeeded)],
         Some((2, decision(Succeeded, &[2, 1, 0], &[], false))),

@@ -142,6 +142,7 @@ pub fn to_json(graph: &Graph) -> Value {
     .map(|q| {
       json!({
         "name": q.name,
+        "line": graph.source.line_col(q.span.offset()).0,
         "description": q.description,
         "maxsize": q.maxsize,
         "items": q.items,

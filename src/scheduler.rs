@@ -104,6 +104,8 @@ pub struct Scheduler<'g> {
   results: Vec<Option<String>>,
   selected: Vec<bool>,
   ready: VecDeque<NodeId>,
+  /// Nodes that completed and whose groups and dependents are not told yet (see `propagate`).
+  completed: VecDeque<NodeId>,
   running: usize,
   limit: usize,
   remaining: usize,
@@ -149,6 +151,7 @@ impl<'g> Scheduler<'g> {
       remaining: selected.iter().filter(|&&s| s).count(),
       selected,
       ready: VecDeque::new(),
+      completed: VecDeque::new(),
       running: 0,
       limit: limit.max(1),
       fail_fast,
@@ -192,6 +195,7 @@ impl<'g> Scheduler<'g> {
       Input::CallbacksDone { id, ok } => self.callbacks_done(id, ok, out),
       Input::Stop(reason) => self.stop(reason, out),
     }
+    self.propagate(out);
     self.dispatch(out);
     if self.remaining == 0 {
       self.remaining = usize::MAX;
@@ -201,7 +205,8 @@ impl<'g> Scheduler<'g> {
 
   fn start(&mut self, out: &mut Vec<Action>) {
     for id in 0..self.graph.nodes.len() {
-      if !self.selected[id] {
+      // A stop that came before Start has settled everything already.
+      if !self.selected[id] || self.nodes[id].status != Status::Pending {
         continue;
       }
       match self.graph.nodes[id].kind {
@@ -235,10 +240,10 @@ impl<'g> Scheduler<'g> {
   fn enqueue(&mut self, id: NodeId, out: &mut Vec<Action>) {
     let task = self.graph.task(id).expect("only tasks are queued");
     if task.run.is_none() {
-      // A join point or pure timer: nothing to run, it succeeds at once.
+      // A join point or pure timer: nothing to run, it succeeds at once. Like a group, it holds
+      // no slot (its callbacks run at once): taking one here could go over the limit.
       self.nodes[id].attempt = 1;
       self.results[id] = Some(String::new());
-      self.take_slot(id);
       self.finish(id, Status::Succeeded, out);
       return;
     }
@@ -250,7 +255,9 @@ impl<'g> Scheduler<'g> {
   fn activate_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
     for i in 0..self.graph.nodes[id].groups.len() {
       let group = self.graph.nodes[id].groups[i];
-      if !self.selected[group] || self.nodes[group].started {
+      // A group may have returned before any member became ready (its members skipped).
+      let node = &self.nodes[group];
+      if !self.selected[group] || node.started || node.status.is_final() {
         continue;
       }
       self.nodes[group].started = true;
@@ -340,7 +347,8 @@ impl<'g> Scheduler<'g> {
   }
 
   /// A node has its final status: run its callbacks, then complete it. Running tasks keep
-  /// their slot until their callbacks are done.
+  /// their slot until their callbacks are done. With fail-fast, a failure stops the run here,
+  /// not after its callbacks: nothing new may start meanwhile.
   fn finish(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
     self.nodes[id].status = status;
     let ran = status != Status::Skipped;
@@ -348,10 +356,13 @@ impl<'g> Scheduler<'g> {
     if ran && !interrupted && !self.graph.nodes[id].callbacks.is_empty() {
       self.nodes[id].in_callbacks = true;
       out.push(Action::RunCallbacks { id, status });
-      return;
+    } else {
+      self.release(id);
+      self.complete(id, out);
     }
-    self.release(id);
-    self.complete(id, out);
+    if self.fail_fast && status.is_failure() && !self.graph.nodes[id].allow_failure {
+      self.stop(StopReason::FailFast, out);
+    }
   }
 
   fn callbacks_done(&mut self, id: NodeId, ok: bool, out: &mut Vec<Action>) {
@@ -379,46 +390,55 @@ impl<'g> Scheduler<'g> {
     }
   }
 
-  /// Tells dependents and groups that a node has its final status.
+  /// A node has its final status and its callbacks are done: report it, and queue it for
+  /// `propagate` to tell its groups and dependents.
   fn complete(&mut self, id: NodeId, out: &mut Vec<Action>) {
     let status = self.nodes[id].status;
     self.remaining -= 1;
     out.push(Action::Finished { id, status });
-    let node = &self.graph.nodes[id];
-    let allowed = node.allow_failure;
-    if status.is_failure() && !allowed {
+    if status.is_failure() && !self.graph.nodes[id].allow_failure {
       self.failed = true;
-      if self.fail_fast && self.stopped.is_none() {
-        self.stop(StopReason::FailFast, out);
-      }
     }
-    let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
-    for &dependent in &node.dependents {
-      if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
-        continue;
-      }
-      if go_on {
-        self.nodes[dependent].waiting -= 1;
-        if self.nodes[dependent].waiting == 0 {
-          self.need_met(dependent, out);
+    self.completed.push_back(id);
+  }
+
+  /// Tells the groups and dependents of completed nodes, first completed first. A loop, not a
+  /// recursion: a long chain of skipped tasks or join points must not overflow the stack.
+  fn propagate(&mut self, out: &mut Vec<Action>) {
+    while let Some(id) = self.completed.pop_front() {
+      let status = self.nodes[id].status;
+      let node = &self.graph.nodes[id];
+      let allowed = node.allow_failure;
+      // Groups first: a group hears of its member's own outcome before it hears of that
+      // member's dependents being skipped because of it.
+      for &group in &node.groups {
+        if !self.selected[group] || self.nodes[group].status.is_final() {
+          continue;
         }
-      } else {
-        self.settle(dependent, Status::Skipped, out);
+        let Some(state) = self.groups[group].as_mut() else {
+          continue;
+        };
+        let index = self
+          .graph
+          .group(group)
+          .map_or(0, |g| g.members.iter().position(|&m| m == id).unwrap_or(0));
+        if let Some(decision) = state.member_finished(index, status, allowed) {
+          self.apply_decision(group, decision, out);
+        }
       }
-    }
-    for &group in &node.groups {
-      if !self.selected[group] || self.nodes[group].status.is_final() {
-        continue;
-      }
-      let Some(state) = self.groups[group].as_mut() else {
-        continue;
-      };
-      let index = self
-        .graph
-        .group(group)
-        .map_or(0, |g| g.members.iter().position(|&m| m == id).unwrap_or(0));
-      if let Some(decision) = state.member_finished(index, status, allowed) {
-        self.apply_decision(group, decision, out);
+      let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
+      for &dependent in &node.dependents {
+        if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
+          continue;
+        }
+        if go_on {
+          self.nodes[dependent].waiting -= 1;
+          if self.nodes[dependent].waiting == 0 {
+            self.need_met(dependent, out);
+          }
+        } else {
+          self.settle(dependent, Status::Skipped, out);
+        }
       }
     }
   }

@@ -2,5 +2,7 @@
 
 mod support;
 
+mod diagnostics;
 mod examples;
 mod inspect;
+mod run;

@@ -1,0 +1,1167 @@
+//! `runner run` end to end: real YAML in a temp dir, the real binary, real processes. Ordering is
+//! observed through files the tasks write, process cleanup through the process table, and
+//! waiting is always polling for a condition with a generous deadline.
+
+use crate::support::{BIN, Run, Test};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// How long a test waits for something that should take a second or two: long enough not to be
+/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A `sleep` argument no other process on the machine has: `base` followed by this test
+/// process's id and a counter. It is both a long sleep and the marker to find in the process
+/// table.
+fn marker(base: &str) -> String {
+  static NEXT: AtomicUsize = AtomicUsize::new(0);
+  let n = NEXT.fetch_add(1, Ordering::Relaxed);
+  format!("{base}{}{n:03}", std::process::id())
+}
+
+/// Live (non-zombie) processes whose command line contains `marker`, as `pid: cmdline`.
+fn processes_with(marker: &str) -> Vec<String> {
+  let me = std::process::id().to_string();
+  let mut found = Vec::new();
+  let Ok(entries) = std::fs::read_dir("/proc") else {
+    return found;
+  };
+  for entry in entries.flatten() {
+    let pid = entry.file_name().to_string_lossy().into_owned();
+    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+      continue;
+    }
+    let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+      continue;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    if !cmdline.contains(marker) {
+      continue;
+    }
+    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
+    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+    if matches!(state, Some('Z' | 'X') | None) {
+      continue;
+    }
+    found.push(format!("{pid}: {}", cmdline.trim_end()));
+  }
+  found
+}
+
+/// Whether a `sleep MARKER` process has exec'd. The shell around it carries the marker too, but
+/// only once the sleep itself runs does a signal to the group reach it: a signal that lands
+/// between fork and exec is lost.
+fn sleeping(marker: &str) -> bool {
+  processes_with(marker).iter().any(|p| {
+    p.split_once(": ")
+      .is_some_and(|(_, cmd)| cmd == format!("sleep {marker}"))
+  })
+}
+
+/// Kills (SIGKILL) whatever still carries one of the markers when dropped, so a failing test
+/// does not leave five-minute sleeps behind.
+struct Reaper(Vec<String>);
+
+impl Drop for Reaper {
+  fn drop(&mut self) {
+    for marker in &self.0 {
+      for line in processes_with(marker) {
+        if let Some(pid) = line.split(':').next().and_then(|p| p.parse::<i32>().ok()) {
+          // SAFETY: kill has no memory-safety preconditions.
+          unsafe {
+            libc::kill(pid, libc::SIGKILL);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Polls `condition` every 20ms until it holds; panics with `what` after `deadline`.
+#[track_caller]
+fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+  let start = Instant::now();
+  while !condition() {
+    assert!(
+      start.elapsed() < deadline,
+      "timed out after {deadline:?} waiting until {what}"
+    );
+    std::thread::sleep(Duration::from_millis(20));
+  }
+}
+
+/// Waits until no live process carries `marker`, failing with what is left after `deadline`.
+#[track_caller]
+fn assert_all_gone(marker: &str, deadline: Duration) {
+  let start = Instant::now();
+  loop {
+    let left = processes_with(marker);
+    if left.is_empty() {
+      return;
+    }
+    assert!(
+      start.elapsed() < deadline,
+      "processes still alive {:?} after the runner exited:\n{}",
+      start.elapsed(),
+      left.join("\n")
+    );
+    std::thread::sleep(Duration::from_millis(20));
+  }
+}
+
+/// A runner started in the background, its stdout and stderr going to files in the temp dir.
+struct Background {
+  child: Child,
+  started: Instant,
+  out: PathBuf,
+  err: PathBuf,
+}
+
+impl Background {
+  fn spawn(test: &Test, args: &[&str]) -> Self {
+    let out = test.path("runner.stdout");
+    let err = test.path("runner.stderr");
+    let mut cmd = test.command(args);
+    cmd
+      .stdin(Stdio::null())
+      .stdout(std::fs::File::create(&out).expect("stdout file"))
+      .stderr(std::fs::File::create(&err).expect("stderr file"));
+    Self {
+      child: cmd.spawn().expect("spawn runner"),
+      started: Instant::now(),
+      out,
+      err,
+    }
+  }
+
+  fn pid(&self) -> i32 {
+    self.child.id() as i32
+  }
+
+  fn signal(&self, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
+    let rc = unsafe { libc::kill(self.pid(), signal) };
+    assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
+  }
+
+  /// Waits for the runner to exit; kills it and fails after `deadline`.
+  #[track_caller]
+  fn wait(mut self, deadline: Duration) -> (Run, Duration) {
+    let start = Instant::now();
+    let status = loop {
+      if let Some(status) = self.child.try_wait().expect("try_wait") {
+        break status;
+      }
+      if start.elapsed() > deadline {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!(
+          "the runner did not exit within {deadline:?}\n--- stdout\n{}\n--- stderr\n{}",
+          read(&self.out),
+          read(&self.err)
+        );
+      }
+      std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = self.started.elapsed();
+    let run = Run {
+      code: code_of(status),
+      stdout: read(&self.out),
+      stderr: read(&self.err),
+    };
+    (run, took)
+  }
+}
+
+/// A test that fails half-way does not leave its runner behind.
+impl Drop for Background {
+  fn drop(&mut self) {
+    if let Ok(None) = self.child.try_wait() {
+      let _ = self.child.kill();
+      let _ = self.child.wait();
+    }
+  }
+}
+
+fn code_of(status: ExitStatus) -> i32 {
+  use std::os::unix::process::ExitStatusExt;
+  status
+    .code()
+    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn read(path: &Path) -> String {
+  std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The lines of a file the tasks appended to, trimmed.
+fn lines_of(test: &Test, name: &str) -> Vec<String> {
+  test
+    .read(name)
+    .lines()
+    .map(|l| l.trim().to_string())
+    .collect()
+}
+
+/// Whether the plain output has a line starting with `prefix`.
+fn has_line(run: &Run, prefix: &str) -> bool {
+  run.stdout.lines().any(|l| l.starts_with(prefix))
+}
+
+#[track_caller]
+fn assert_line(run: &Run, prefix: &str) {
+  assert!(
+    has_line(run, prefix),
+    "no line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
+    run.stdout,
+    run.stderr
+  );
+}
+
+#[track_caller]
+fn assert_no_line(run: &Run, prefix: &str) {
+  assert!(
+    !has_line(run, prefix),
+    "unexpected line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
+    run.stdout,
+    run.stderr
+  );
+}
+
+/// Every stdout line parsed as JSON.
+#[track_caller]
+fn events(run: &Run) -> Vec<serde_json::Value> {
+  run
+    .stdout
+    .lines()
+    .map(|l| {
+      serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", run.stdout))
+    })
+    .collect()
+}
+
+/// The `task_finished` event of `task`.
+#[track_caller]
+fn finished<'a>(events: &'a [serde_json::Value], task: &str) -> &'a serde_json::Value {
+  events
+    .iter()
+    .find(|e| e["event"] == "task_finished" && e["task"] == task)
+    .unwrap_or_else(|| panic!("no task_finished for {task}: {events:#?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order
+
+#[test]
+fn needs_run_before_their_dependents() {
+  // Declared backwards, so declared order and needs order disagree.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      deploy:
+        run: echo deploy >> order.txt
+        needs: [test, lint]
+      test:
+        run: echo test >> order.txt
+        needs: [build]
+      lint:
+        run: echo lint >> order.txt
+        needs: [build]
+      build:
+        run: echo build >> order.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml"]).code(0);
+  let order = lines_of(&test, "order.txt");
+  assert_eq!(order.len(), 4, "{order:?}");
+  let at = |name: &str| order.iter().position(|l| l == name).expect(name);
+  assert_eq!(order[0], "build", "{order:?}");
+  assert!(
+    at("test") < at("deploy") && at("lint") < at("deploy"),
+    "{order:?}"
+  );
+  assert_eq!(order[3], "deploy", "{order:?}");
+}
+
+#[test]
+fn tasks_ready_together_start_in_declared_order_at_j1() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      zulu:   {run: echo zulu >> order.txt}
+      alpha:  {run: echo alpha >> order.txt}
+      mike:   {run: echo mike >> order.txt}
+      root:   {run: echo root >> order.txt}
+      yankee: {run: echo yankee >> order.txt, needs: [root]}
+      bravo:  {run: echo bravo >> order.txt, needs: [root]}
+      xray:   {run: echo xray >> order.txt, needs: [root]}
+    "#,
+  );
+  test.run(&["run", "job.yaml", "-j", "1"]).code(0);
+  assert_eq!(
+    lines_of(&test, "order.txt"),
+    ["zulu", "alpha", "mike", "root", "yankee", "bravo", "xray"]
+  );
+}
+
+#[test]
+fn a_shorter_delay_finishes_first() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      slow:
+        delay: 1s
+        run: echo slow >> finished.txt
+      fast:
+        delay: 200ms
+        run: echo fast >> finished.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml"]).code(0);
+  assert_eq!(lines_of(&test, "finished.txt"), ["fast", "slow"]);
+}
+
+#[test]
+fn a_task_waiting_out_its_delay_holds_no_slot() {
+  // At -j 1, if `slow` held the only slot during its delay, `fast` would finish after it.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      slow:
+        delay: 1s
+        run: echo slow >> finished.txt
+      fast:
+        delay: 200ms
+        run: echo fast >> finished.txt
+      now:
+        run: echo now >> finished.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml", "-j", "1"]).code(0);
+  assert_eq!(lines_of(&test, "finished.txt"), ["now", "fast", "slow"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results and the environment
+
+#[test]
+fn dependents_see_results_of_their_needs() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      make-tea:
+        run: printf 'green tea\n\n\n'
+      v1.2:
+        run: printf 'line one\n\nline three\n\n'
+      brew:
+        run: echo brewed
+      serve:
+        needs: [make-tea, v1.2, brew]
+        run: |
+          printf '%s' "$RUNNER_RESULT_MAKE_TEA" > tea.txt
+          printf '%s' "$RUNNER_RESULT_V1_2" > version.txt
+          printf '%s' "$RUNNER_RESULT_BREW" > brew.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml"]).code(0);
+  assert_eq!(test.read("tea.txt"), "green tea");
+  assert_eq!(test.read("version.txt"), "line one\n\nline three");
+  assert_eq!(test.read("brew.txt"), "brewed");
+}
+
+#[test]
+fn a_result_is_never_run_as_code() {
+  let payload =
+    "$(touch pwned) `touch pwned` ${HOME} $HOME 'single' \"double\" ; touch pwned | \\ & end";
+  let test = Test::with_job(
+    r#"
+    tasks:
+      evil:
+        run: cat payload.txt
+        on_success: printf '%s' "$RUNNER_RESULT" > callback.txt
+      victim:
+        needs: [evil]
+        run: printf '%s' "$RUNNER_RESULT_EVIL" > got.txt
+    "#,
+  );
+  test.write("payload.txt", &format!("{payload}\n"));
+  test.run(&["run", "job.yaml"]).code(0);
+  assert_eq!(test.read("got.txt"), payload);
+  assert_eq!(test.read("callback.txt"), payload);
+  assert!(!test.path("pwned").exists(), "the result was run as code");
+}
+
+#[test]
+fn a_dependent_of_a_task_with_a_big_result_still_runs() {
+  // 300 kB of stdout: more than one environment string may hold (128 KiB on Linux). The result
+  // is capped, but the dependent must still start and see (a prefix of) the output.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      big:
+        run: head -c 300000 /dev/zero | tr '\0' 'x'
+      dependent:
+        needs: [big]
+        run: printf '%s' "$RUNNER_RESULT_BIG" > got.txt
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  // Leave the 300 kB of x's out of the failure message.
+  let shown: Vec<&str> = run
+    .stdout
+    .lines()
+    .filter(|l| !l.starts_with("[big] xxx"))
+    .collect();
+  assert_eq!(run.code, 0, "exit code\n{}", shown.join("\n"));
+  let got = test.read("got.txt");
+  assert!(!got.is_empty(), "the dependent saw no result");
+  assert!(
+    got.bytes().all(|b| b == b'x'),
+    "the result is not a prefix of the output"
+  );
+}
+
+#[test]
+fn retries_count_attempts() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      flaky:
+        retries: 2
+        run: echo "attempt $RUNNER_ATTEMPT of $RUNNER_TASK"; [ "$RUNNER_ATTEMPT" -ge 3 ]
+      hopeless:
+        retries: 1
+        allow_failure: true
+        run: echo "attempt $RUNNER_ATTEMPT"; exit 5
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "-j", "1"]);
+  run.code(0);
+  for n in 1..=3 {
+    assert_line(&run, &format!("[flaky] attempt {n} of flaky"));
+  }
+  assert_line(&run, "[flaky] started (attempt 2)");
+  assert_line(&run, "[flaky] started (attempt 3)");
+  assert_line(&run, "[flaky] succeeded after 3 attempts");
+  assert_no_line(&run, "[flaky] started (attempt 4)");
+  assert_line(&run, "[hopeless] attempt 2");
+  assert_line(&run, "[hopeless] failed (exit 5) after 2 attempts");
+  assert_no_line(&run, "[hopeless] attempt 3");
+
+  let json = test.run(&["run", "job.yaml", "-j", "1", "--output", "json"]);
+  json.code(0);
+  let events = events(&json);
+  assert_eq!(finished(&events, "flaky")["attempts"], 3);
+  assert_eq!(finished(&events, "flaky")["status"], "succeeded");
+  assert_eq!(finished(&events, "hopeless")["attempts"], 2);
+  assert_eq!(finished(&events, "hopeless")["status"], "failed");
+  let retrying = events
+    .iter()
+    .filter(|e| e["event"] == "task_retrying" && e["task"] == "flaky")
+    .count();
+  assert_eq!(retrying, 2);
+}
+
+#[test]
+fn env_comes_from_the_file_then_the_task() {
+  let test = Test::with_job(
+    r#"
+    env: {WHO: file, WHAT: file, OUTER: file}
+    tasks:
+      one:
+        env: {WHAT: task}
+        run: printf '%s|%s|%s|%s|%s' "$WHO" "$WHAT" "$OUTER" "$INHERITED" "$RUNNER_TASK" > one.txt
+      two:
+        run: printf '%s|%s|%s|%s|%s' "$WHO" "$WHAT" "$OUTER" "$INHERITED" "$RUNNER_TASK" > two.txt
+    "#,
+  );
+  let out = test
+    .command(&["run", "job.yaml"])
+    .env("OUTER", "outer")
+    .env("INHERITED", "inherited")
+    .output()
+    .expect("run");
+  Run::from(out).code(0);
+  assert_eq!(test.read("one.txt"), "file|task|file|inherited|one");
+  assert_eq!(test.read("two.txt"), "file|file|file|inherited|two");
+}
+
+#[test]
+fn an_argv_run_uses_no_shell() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      home:
+        run: [printf, '%s', '$HOME']
+      words:
+        run: [printf, '%s|', 'a  b', '$(touch pwned)', '*', '; touch pwned']
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(0);
+  assert_line(&run, "[home] $HOME");
+  assert_line(&run, "[words] a  b|$(touch pwned)|*|; touch pwned|");
+  assert!(!test.path("pwned").exists());
+}
+
+#[test]
+fn cwd_is_relative_to_the_job_file_folder() {
+  let test = Test::new();
+  let project = test.path("project");
+  let elsewhere = test.path("elsewhere");
+  std::fs::create_dir_all(project.join("sub/deeper")).unwrap();
+  std::fs::create_dir_all(&elsewhere).unwrap();
+  std::fs::write(
+    project.join("job.yaml"),
+    crate::support::dedent(
+      r#"
+      tasks:
+        default:
+          run: pwd -P > default.txt
+        sub:
+          cwd: sub/deeper
+          run: pwd -P > sub.txt
+      "#,
+    ),
+  )
+  .unwrap();
+  // Started from a sibling folder, with a relative path to the file.
+  let out = test
+    .command(&["run", "../project/job.yaml"])
+    .current_dir(&elsewhere)
+    .output()
+    .expect("run");
+  Run::from(out).code(0);
+  let project = project.canonicalize().unwrap();
+  assert_eq!(
+    read(&project.join("default.txt")).trim(),
+    project.display().to_string()
+  );
+  assert_eq!(
+    read(&project.join("sub/deeper/sub.txt")).trim(),
+    project.join("sub/deeper").display().to_string()
+  );
+  assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure and skipping
+
+#[test]
+fn dependents_of_a_failure_are_skipped() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      broken:
+        run: exit 3
+      dependent:
+        needs: [broken]
+        run: touch dependent.ran
+      indirect:
+        needs: [dependent]
+        run: touch indirect.ran
+      independent:
+        run: touch independent.ran
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(1);
+  assert_line(&run, "[broken] failed (exit 3)");
+  assert_line(&run, "[dependent] skipped");
+  assert_line(&run, "[indirect] skipped");
+  assert_line(&run, "[independent] succeeded");
+  assert!(!test.path("dependent.ran").exists());
+  assert!(!test.path("indirect.ran").exists());
+  assert!(test.path("independent.ran").exists());
+  assert_line(&run, "runner: failed (exit 1)");
+}
+
+#[test]
+fn an_allowed_failure_does_not_skip_dependents() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      broken:
+        run: exit 3
+        allow_failure: true
+      dependent:
+        needs: [broken]
+        run: touch dependent.ran
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(0);
+  assert_line(&run, "[broken] failed (exit 3)");
+  assert_line(&run, "[dependent] succeeded");
+  assert!(test.path("dependent.ran").exists());
+  assert_line(&run, "runner: succeeded (exit 0)");
+}
+
+#[test]
+fn fail_fast_cancels_a_long_sibling() {
+  let long = marker("296.5");
+  let _reaper = Reaper(vec![long.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      long:
+        run: touch long.started; sleep {long}
+      broken:
+        run: while [ ! -e long.started ]; do sleep 0.05; done; exit 3
+      queued:
+        run: touch queued.ran
+      after:
+        needs: [long]
+        run: touch after.ran
+    "#
+  ));
+  let (run, took) =
+    Background::spawn(&test, &["run", "job.yaml", "-j", "2", "--fail-fast"]).wait(PATIENCE);
+  run.code(1);
+  assert!(took < Duration::from_secs(20), "took {took:?}");
+  assert_line(&run, "[broken] failed (exit 3)");
+  assert_line(&run, "[long] cancelled");
+  assert!(
+    !test.path("queued.ran").exists(),
+    "a task started after the failure"
+  );
+  assert!(!test.path("after.ran").exists());
+  assert_all_gone(&long, Duration::from_secs(10));
+}
+
+#[test]
+fn targets_run_only_with_what_they_need() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      fetch:   {run: touch fetch.ran}
+      build:   {run: touch build.ran, needs: [fetch]}
+      test:    {run: touch test.ran, needs: [build]}
+      docs:    {run: touch docs.ran}
+      lint:    {run: touch lint.ran}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "build"]);
+  run.code(0);
+  let ran = |name: &str| test.path(&format!("{name}.ran")).exists();
+  assert!(ran("fetch") && ran("build"), "{}", run.stdout);
+  assert!(
+    !ran("test") && !ran("docs") && !ran("lint"),
+    "{}",
+    run.stdout
+  );
+  assert_no_line(&run, "[test]");
+  assert_no_line(&run, "[docs]");
+
+  let run = test.run(&["run", "job.yaml", "build", "lint"]);
+  run.code(0);
+  assert!(ran("lint"));
+  assert!(!ran("test") && !ran("docs"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes
+
+#[test]
+fn exit_0_when_everything_succeeds() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      a: {run: echo hello}
+      b: {run: 'true', needs: [a]}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(0);
+  assert_line(&run, "[a] hello");
+  assert_line(&run, "runner: succeeded (exit 0)");
+}
+
+#[test]
+fn exit_1_when_a_task_fails() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      a: {run: exit 7}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(1);
+  assert_line(&run, "[a] failed (exit 7)");
+}
+
+#[test]
+fn exit_2_for_an_invalid_file() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      a:
+        run: touch a.ran
+        needs: [nowhere]
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(2);
+  assert!(run.stderr.contains("nowhere"), "{}", run.stderr);
+  assert!(!test.path("a.ran").exists());
+
+  test.write("broken.yaml", "tasks: [a, {b: \n");
+  test.run(&["run", "broken.yaml"]).code(2);
+  test.run(&["run", "missing.yaml"]).code(2);
+}
+
+#[test]
+fn exit_2_for_an_unknown_target_with_a_suggestion() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      build: {run: touch build.ran}
+      test:  {run: touch test.ran}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "biuld"]);
+  run.code(2);
+  assert!(run.stderr.contains("biuld"), "{}", run.stderr);
+  assert!(
+    run.stderr.contains("did you mean `build`"),
+    "{}",
+    run.stderr
+  );
+  assert!(!test.path("build.ran").exists() && !test.path("test.ran").exists());
+}
+
+#[test]
+fn exit_2_for_a_bad_command_line() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      a: {run: touch a.ran}
+    "#,
+  );
+  for args in [
+    &["run", "job.yaml", "--bogus"][..],
+    &["run", "job.yaml", "-j", "0"],
+    &["run", "job.yaml", "-j", "many"],
+    &["run", "job.yaml", "--timeout", "soon"],
+    &["run", "job.yaml", "--output", "xml"],
+    &["run"],
+  ] {
+    let run = test.run(args);
+    assert_eq!(run.code, 2, "{args:?}\n{}", run.stderr);
+    assert!(!run.stderr.is_empty(), "{args:?}: nothing on stderr");
+  }
+  assert!(!test.path("a.ran").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks
+
+#[test]
+fn callbacks_run_in_order_with_status_and_result() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      good:
+        run: echo good-result
+        on_success:
+          - echo "success-1 $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> good.txt
+          - echo "success-2 $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> good.txt
+        on_failure: echo "failure $RUNNER_STATUS" >> good.txt
+        on_done: echo "done $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> good.txt
+      bad:
+        run: echo bad-result; exit 3
+        on_success: echo "success $RUNNER_STATUS" >> bad.txt
+        on_failure:
+          - echo "failure-1 $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> bad.txt
+          - echo "failure-2 $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> bad.txt
+        on_done: echo "done $RUNNER_TASK $RUNNER_STATUS $RUNNER_RESULT" >> bad.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml"]).code(1);
+  assert_eq!(
+    lines_of(&test, "good.txt"),
+    [
+      "success-1 good succeeded good-result",
+      "success-2 good succeeded good-result",
+      "done good succeeded good-result",
+    ]
+  );
+  assert_eq!(
+    lines_of(&test, "bad.txt"),
+    [
+      "failure-1 bad failed bad-result",
+      "failure-2 bad failed bad-result",
+      "done bad failed bad-result",
+    ]
+  );
+}
+
+#[test]
+fn a_failing_callback_fails_the_run_but_not_the_task() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      task:
+        run: echo fine
+        on_success: exit 4
+      dependent:
+        needs: [task]
+        run: touch dependent.ran
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(1);
+  assert_line(&run, "[task] succeeded");
+  assert_line(&run, "[task:callback] `exit 4` failed (exit 4)");
+  assert_line(&run, "runner: failed (exit 1)");
+  assert!(
+    test.path("dependent.ran").exists(),
+    "the task succeeded, so its dependent runs"
+  );
+
+  let json = test.run(&["run", "job.yaml", "--output", "json"]);
+  json.code(1);
+  let events = events(&json);
+  assert_eq!(finished(&events, "task")["status"], "succeeded");
+  assert!(
+    events
+      .iter()
+      .any(|e| e["event"] == "callback_failed" && e["task"] == "task"),
+    "{events:#?}"
+  );
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 1);
+  assert_eq!(last["counts"]["failed"], 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dry run and output formats
+
+#[test]
+fn dry_run_prints_the_order_and_runs_nothing() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      third:  {run: touch third.ran, needs: [second]}
+      second: {run: touch second.ran, needs: [first]}
+      first:  {run: touch first.ran}
+      slow:   {run: touch slow.ran, delay: 1h}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--dry-run"]);
+  run.code(0);
+  let at = |name: &str| {
+    run
+      .stdout
+      .find(&format!("{name}: touch {name}.ran"))
+      .unwrap_or_else(|| panic!("{name} missing from\n{}", run.stdout))
+  };
+  assert!(
+    at("first") < at("second") && at("second") < at("third"),
+    "{}",
+    run.stdout
+  );
+  at("slow");
+  for name in ["first", "second", "third", "slow"] {
+    assert!(!test.path(&format!("{name}.ran")).exists(), "{name} ran");
+  }
+
+  let run = test.run(&["run", "job.yaml", "second", "--dry-run"]);
+  run.code(0);
+  assert!(run.stdout.contains("first") && run.stdout.contains("second"));
+  assert!(
+    !run.stdout.contains("third") && !run.stdout.contains("slow"),
+    "{}",
+    run.stdout
+  );
+}
+
+#[test]
+fn json_output_is_one_event_per_line() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      talk:
+        run: echo 'to "stdout" \ with quotes'; echo to stderr >&2
+      broken:
+        run: exit 2
+        allow_failure: true
+      after:
+        needs: [talk]
+        run: echo after
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--output", "json"]);
+  run.code(0);
+  let events = events(&run);
+  assert!(events.len() > 5, "{}", run.stdout);
+  for event in &events {
+    assert!(event["event"].is_string(), "no event field: {event}");
+  }
+  assert_eq!(events[0]["event"], "run_started");
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 0);
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stdout"
+    && e["line"] == r#"to "stdout" \ with quotes"#));
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stderr"
+    && e["line"] == "to stderr"));
+  assert_eq!(finished(&events, "broken")["status"], "failed");
+  assert_eq!(finished(&events, "broken")["exit"]["code"], 2);
+  assert_eq!(finished(&events, "after")["status"], "succeeded");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts, cancellation and signals: checked against the process table
+
+#[test]
+fn a_task_timeout_kills_the_whole_process_group() {
+  let sleep = marker("297.5");
+  let _reaper = Reaper(vec![sleep.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      slow:
+        timeout: 1s
+        run: sleep {sleep} & sleep {sleep}; wait
+        on_done: printf '%s' "$RUNNER_STATUS" > status.txt
+    "#
+  ));
+  let (run, took) = Background::spawn(&test, &["run", "job.yaml"]).wait(PATIENCE);
+  run.code(1);
+  assert!(took < Duration::from_secs(15), "took {took:?}");
+  assert_line(&run, "[slow] timed_out");
+  assert_eq!(test.read("status.txt"), "timed_out");
+  assert_all_gone(&sleep, Duration::from_secs(5));
+}
+
+#[test]
+fn a_timed_out_task_that_traps_term_is_killed_after_the_grace() {
+  let sleep = marker("295.5");
+  let _reaper = Reaper(vec![sleep.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      stubborn:
+        timeout: 1s
+        run: trap 'touch got-term' TERM; while :; do sleep {sleep} & wait; done
+    "#
+  ));
+  let (run, took) =
+    Background::spawn(&test, &["run", "job.yaml", "--kill-grace", "1s"]).wait(PATIENCE);
+  run.code(1);
+  assert!(took < Duration::from_secs(15), "took {took:?}");
+  assert_line(&run, "[stubborn] timed_out");
+  assert!(test.path("got-term").exists(), "SIGTERM came first");
+  assert_all_gone(&sleep, Duration::from_secs(5));
+}
+
+#[test]
+fn a_run_timeout_stops_the_run() {
+  let sleep = marker("294.5");
+  let _reaper = Reaper(vec![sleep.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      forever:
+        run: sleep {sleep}
+      after:
+        needs: [forever]
+        run: touch after.ran
+    "#
+  ));
+  let (run, took) =
+    Background::spawn(&test, &["run", "job.yaml", "--timeout", "1s"]).wait(PATIENCE);
+  run.code(1);
+  assert!(took < Duration::from_secs(15), "took {took:?}");
+  assert_no_line(&run, "[forever] succeeded");
+  assert!(!test.path("after.ran").exists());
+  assert_all_gone(&sleep, Duration::from_secs(5));
+}
+
+#[test]
+fn sigint_stops_every_task_and_exits_130() {
+  let plain = marker("293.5");
+  let background = marker("292.5");
+  let stubborn = marker("291.5");
+  let _reaper = Reaper(vec![plain.clone(), background.clone(), stubborn.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      plain:
+        run: touch plain.started; sleep {plain}
+      background:
+        run: sleep {background} & touch background.started; wait
+      stubborn:
+        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep {stubborn} & wait; done
+      after:
+        needs: [plain]
+        run: touch after.ran
+    "#
+  ));
+  let runner = Background::spawn(&test, &["run", "job.yaml", "-j", "4", "--kill-grace", "1s"]);
+  wait_until("every task has started", PATIENCE, || {
+    ["plain", "background", "stubborn"]
+      .iter()
+      .all(|t| test.path(&format!("{t}.started")).exists())
+  });
+  // Each marker is in the process table before the signal, so "gone" below means something.
+  for m in [&plain, &background, &stubborn] {
+    wait_until("the sleeps run", PATIENCE, || sleeping(m));
+  }
+  runner.signal(libc::SIGINT);
+  let (run, took) = runner.wait(PATIENCE);
+  run.code(130);
+  assert!(took < Duration::from_secs(25), "took {took:?}");
+  assert!(
+    !test.path("after.ran").exists(),
+    "a task started after SIGINT"
+  );
+  assert_line(&run, "runner: interrupted (exit 130)");
+  for m in [&plain, &background, &stubborn] {
+    assert_all_gone(m, Duration::from_secs(5));
+  }
+}
+
+#[test]
+fn sigterm_exits_143() {
+  let sleep = marker("290.5");
+  let _reaper = Reaper(vec![sleep.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      long:
+        run: touch long.started; sleep {sleep}
+    "#
+  ));
+  let runner = Background::spawn(&test, &["run", "job.yaml"]);
+  wait_until("the task has started", PATIENCE, || {
+    test.path("long.started").exists() && sleeping(&sleep)
+  });
+  runner.signal(libc::SIGTERM);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(143);
+  assert_all_gone(&sleep, Duration::from_secs(5));
+}
+
+#[test]
+fn a_second_sigint_kills_at_once() {
+  let sleep = marker("289.5");
+  let _reaper = Reaper(vec![sleep.clone()]);
+  let test = Test::with_job(&format!(
+    r#"
+    tasks:
+      stubborn:
+        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep {sleep} & wait; done
+    "#
+  ));
+  // With a 10-minute grace, only the second Ctrl-C can end this run in time.
+  let runner = Background::spawn(&test, &["run", "job.yaml", "--kill-grace", "10m"]);
+  wait_until("the task has started", PATIENCE, || {
+    test.path("stubborn.started").exists() && sleeping(&sleep)
+  });
+  runner.signal(libc::SIGINT);
+  wait_until("the task got SIGTERM", PATIENCE, || {
+    test.path("got-term").exists()
+  });
+  runner.signal(libc::SIGINT);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(130);
+  assert_all_gone(&sleep, Duration::from_secs(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lots of output
+
+#[test]
+fn three_hundred_megabytes_of_output_in_bounded_memory() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      big:
+        run: head -c 300000000 /dev/zero | tr '\0' 'x' | fold -w 1000 && touch big.done
+    "#,
+  );
+  assert!(
+    Path::new("/usr/bin/time").exists(),
+    "this test needs GNU time at /usr/bin/time"
+  );
+  let mut child = Command::new("/usr/bin/time")
+    .arg("-v")
+    .arg(BIN)
+    .args(["run", "job.yaml"])
+    .current_dir(test.dir.path())
+    .env("NO_COLOR", "1")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(test.path("time.txt")).unwrap())
+    .spawn()
+    .expect("spawn /usr/bin/time");
+  let start = Instant::now();
+  let status = loop {
+    if let Some(status) = child.try_wait().unwrap() {
+      break status;
+    }
+    if start.elapsed() > Duration::from_secs(120) {
+      let _ = child.kill();
+      let _ = child.wait();
+      panic!("300 MB of output took over two minutes");
+    }
+    std::thread::sleep(Duration::from_millis(50));
+  };
+  let report = test.read("time.txt");
+  assert!(status.success(), "exit {status:?}\n{report}");
+  assert!(
+    test.path("big.done").exists(),
+    "the task did not run to its end"
+  );
+  let kb: u64 = report
+    .lines()
+    .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+    .and_then(|v| v.trim().parse().ok())
+    .unwrap_or_else(|| panic!("no peak RSS in\n{report}"));
+  assert!(kb < 200 * 1024, "peak RSS {kb} kB");
+}
+
+#[test]
+fn lots_of_stdout_and_stderr_at_once_do_not_deadlock() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      err-first:
+        run: |
+          yes err | head -n 100000 >&2
+          yes out | head -n 100000
+      out-first:
+        run: |
+          yes out | head -n 100000
+          yes err | head -n 100000 >&2
+      both:
+        run: |
+          yes err | head -n 100000 >&2 &
+          yes out | head -n 100000
+          wait
+    "#,
+  );
+  let (run, _) =
+    Background::spawn(&test, &["run", "job.yaml", "-j", "3"]).wait(Duration::from_secs(90));
+  run.code(0);
+  for task in ["err-first", "out-first", "both"] {
+    for word in ["out", "err"] {
+      let line = format!("[{task}] {word}");
+      let count = run.stdout.lines().filter(|l| *l == line).count();
+      assert_eq!(count, 100000, "{line}");
+    }
+  }
+}
