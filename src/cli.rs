@@ -8,12 +8,7 @@ use std::path::PathBuf;
 /// A job file declares tasks (shell commands), their needs, delays, timeouts, retries and
 /// callbacks, gather and wait groups, and bounded queues between producers and consumers.
 #[derive(Debug, Parser)]
-#[command(
-  name = "runner",
-  version,
-  propagate_version = true,
-  max_term_width = 100
-)]
+#[command(name = "runner", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
   #[command(subcommand)]
   pub command: Command,

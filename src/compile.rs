@@ -19,11 +19,7 @@ pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);
   let graph = Compiler::new(source, &file, &mut errors).compile();
-  if errors.is_empty() {
-    Ok(graph)
-  } else {
-    Err(CompileErrors::sorted(errors))
-  }
+  if errors.is_empty() { Ok(graph) } else { Err(CompileErrors::sorted(errors)) }
 }
 
 /// A YAML syntax error. The parser's message ends with the line and column, which the rendered
@@ -89,14 +85,7 @@ struct Compiler<'a> {
 
 impl<'a> Compiler<'a> {
   fn new(source: &'a Source, file: &'a JobFile, errors: &'a mut Vec<CompileError>) -> Self {
-    Self {
-      source,
-      file,
-      errors,
-      ids: HashMap::new(),
-      queue_ids: HashMap::new(),
-      suggestions: 0,
-    }
+    Self { source, file, errors, ids: HashMap::new(), queue_ids: HashMap::new(), suggestions: 0 }
   }
 
   fn compile(mut self) -> Graph {
@@ -126,23 +115,14 @@ impl<'a> Compiler<'a> {
   /// Builds the name tables; a name used by both a task and a group is an error.
   fn index_names(&mut self) {
     let file = self.file;
-    let names = file
-      .tasks
-      .iter()
-      .map(|t| &t.name)
-      .chain(file.groups.iter().map(|g| &g.name));
+    let names = file.tasks.iter().map(|t| &t.name).chain(file.groups.iter().map(|g| &g.name));
     for (id, name) in names.enumerate() {
       if let Some(&first) = self.ids.get(name.value.as_str()) {
         let first_span = node_name(file, first).span;
         let message = format!("`{}` is both a task and a group", name.value);
-        let err = CompileError::new(
-          ErrorKind::NameClash,
-          message,
-          name.span,
-          "group defined here",
-        )
-        .with_label(first_span, "task defined here")
-        .with_help("tasks and groups share one namespace; rename one of them");
+        let err = CompileError::new(ErrorKind::NameClash, message, name.span, "group defined here")
+          .with_label(first_span, "task defined here")
+          .with_help("tasks and groups share one namespace; rename one of them");
         self.errors.push(err);
         continue;
       }
@@ -170,19 +150,12 @@ impl<'a> Compiler<'a> {
   }
 
   fn task(&mut self, task: &schema::Task, queues: &mut [graph::Queue]) -> graph::Node {
-    let id = self
-      .ids
-      .get(task.name.value.as_str())
-      .copied()
-      .unwrap_or(usize::MAX);
+    let id = self.ids.get(task.name.value.as_str()).copied().unwrap_or(usize::MAX);
     let shell = task.shell.as_ref().or(self.file.shell.as_ref());
     let produces = task.produces.as_ref().and_then(|q| self.queue_ref(q));
     let consumes = task.consumes.as_ref().and_then(|q| self.queue_ref(q));
     if let (Some(workers), None) = (&task.workers, &task.consumes) {
-      let message = format!(
-        "task `{}` sets `workers` but consumes no queue",
-        task.name.value
-      );
+      let message = format!("task `{}` sets `workers` but consumes no queue", task.name.value);
       let err = CompileError::new(
         ErrorKind::WorkersWithoutConsumes,
         message,
@@ -231,11 +204,7 @@ impl<'a> Compiler<'a> {
     let rule = self.group_rule(group);
     let members = match (&group.gather, &group.wait) {
       (Some(members), None) | (None, Some(members)) => {
-        let key = if group.gather.is_some() {
-          "gather"
-        } else {
-          "wait"
-        };
+        let key = if group.gather.is_some() { "gather" } else { "wait" };
         if members.value.is_empty() {
           let message = format!("group `{}` has no members", group.name.value);
           let err = CompileError::new(ErrorKind::EmptyGroup, message, members.span, "empty list")
@@ -281,11 +250,7 @@ impl<'a> Compiler<'a> {
         self.errors.push(err);
       }
       (Some(_), None) => {
-        self.wait_only(
-          name,
-          group.return_when.as_ref().map(|r| r.span),
-          "return_when",
-        );
+        self.wait_only(name, group.return_when.as_ref().map(|r| r.span), "return_when");
         self.wait_only(name, group.timeout.as_ref().map(|r| r.span), "timeout");
         self.wait_only(name, group.pending.as_ref().map(|r| r.span), "pending");
         return GroupRule::Gather;
@@ -293,10 +258,7 @@ impl<'a> Compiler<'a> {
       (None, Some(_)) => {}
     }
     GroupRule::Wait {
-      return_when: group
-        .return_when
-        .as_ref()
-        .map_or(ReturnWhen::AllCompleted, |r| r.value),
+      return_when: group.return_when.as_ref().map_or(ReturnWhen::AllCompleted, |r| r.value),
       timeout: duration(&group.timeout),
       pending: group.pending.as_ref().map_or(Pending::Cancel, |p| p.value),
     }
@@ -304,13 +266,10 @@ impl<'a> Compiler<'a> {
 
   fn wait_only(&mut self, group: &Name, span: Option<SourceSpan>, key: &str) {
     let Some(span) = span else { return };
-    let message = format!(
-      "`{key}` applies to wait groups, but `{}` is a gather group",
-      group.value
-    );
-    let err = CompileError::new(ErrorKind::BadGroup, message, span, "only for `wait`").with_help(
-      format!("use `wait:` instead of `gather:`, or remove `{key}`"),
-    );
+    let message =
+      format!("`{key}` applies to wait groups, but `{}` is a gather group", group.value);
+    let err = CompileError::new(ErrorKind::BadGroup, message, span, "only for `wait`")
+      .with_help(format!("use `wait:` instead of `gather:`, or remove `{key}`"));
     self.errors.push(err);
   }
 
@@ -319,34 +278,21 @@ impl<'a> Compiler<'a> {
     let mut ids = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
       if let Some(first) = names[..i].iter().find(|n| n.value == name.value) {
-        let message = format!(
-          "`{}` is listed twice in `{key}` of `{}`",
-          name.value, owner.value
-        );
-        let err = CompileError::new(
-          ErrorKind::DuplicateReference,
-          message,
-          name.span,
-          "listed again",
-        )
-        .with_label(first.span, "first listed here");
+        let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
+        let err =
+          CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
+            .with_label(first.span, "first listed here");
         self.errors.push(err);
         continue;
       }
       match self.ids.get(name.value.as_str()) {
         Some(&id) => ids.push(id),
         None => {
-          let message = format!(
-            "`{}` {key} unknown task or group `{}`",
-            owner.value, name.value
-          );
+          let message = format!("`{}` {key} unknown task or group `{}`", owner.value, name.value);
           let message = if key == "needs" {
             message
           } else {
-            format!(
-              "group `{}` has unknown member `{}`",
-              owner.value, name.value
-            )
+            format!("group `{}` has unknown member `{}`", owner.value, name.value)
           };
           let suggestion = self.suggest(&name.value, NameSpace::Nodes);
           let err = CompileError::new(
@@ -371,17 +317,12 @@ impl<'a> Compiler<'a> {
     let suggestion = self.suggest(&name.value, NameSpace::Queues);
     let help = match suggestion {
       Some(s) => format!("did you mean `{s}`?"),
-      None => format!(
-        "declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`",
-        name.value
-      ),
+      None => {
+        format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value)
+      }
     };
-    let err = CompileError::new(
-      ErrorKind::UnknownQueue,
-      message,
-      name.span,
-      "not declared under `queues`",
-    );
+    let err =
+      CompileError::new(ErrorKind::UnknownQueue, message, name.span, "not declared under `queues`");
     self.errors.push(err.with_help(help));
     None
   }
@@ -406,52 +347,27 @@ impl<'a> Compiler<'a> {
     let node_count = nodes.len();
     let mut edges: Vec<Vec<Edge>> = vec![Vec::new(); node_count + queues.len()];
     for (id, task) in file.tasks.iter().enumerate() {
-      let needs = task
-        .needs
-        .iter()
-        .filter_map(|n| self.ids.get(n.value.as_str()).map(|&m| (m, n)));
+      let needs = task.needs.iter().filter_map(|n| self.ids.get(n.value.as_str()).map(|&m| (m, n)));
       for (need, name) in needs {
-        edges[need].push(Edge {
-          to: id,
-          span: name.span,
-          via: Via::Needs,
-        });
+        edges[need].push(Edge { to: id, span: name.span, via: Via::Needs });
       }
-      if let (Some(q), Some(name)) = (
-        nodes[id].task_spec().and_then(|t| t.produces),
-        &task.produces,
-      ) {
-        edges[id].push(Edge {
-          to: node_count + q,
-          span: name.span,
-          via: Via::Produces,
-        });
+      if let (Some(q), Some(name)) =
+        (nodes[id].task_spec().and_then(|t| t.produces), &task.produces)
+      {
+        edges[id].push(Edge { to: node_count + q, span: name.span, via: Via::Produces });
       }
-      if let (Some(q), Some(name)) = (
-        nodes[id].task_spec().and_then(|t| t.consumes),
-        &task.consumes,
-      ) {
-        edges[node_count + q].push(Edge {
-          to: id,
-          span: name.span,
-          via: Via::Consumes,
-        });
+      if let (Some(q), Some(name)) =
+        (nodes[id].task_spec().and_then(|t| t.consumes), &task.consumes)
+      {
+        edges[node_count + q].push(Edge { to: id, span: name.span, via: Via::Consumes });
       }
     }
     for (i, group) in file.groups.iter().enumerate() {
       let id = file.tasks.len() + i;
-      let members = group
-        .gather
-        .as_ref()
-        .or(group.wait.as_ref())
-        .map_or(&[][..], |m| &m.value);
+      let members = group.gather.as_ref().or(group.wait.as_ref()).map_or(&[][..], |m| &m.value);
       for member in members {
         if let Some(&m) = self.ids.get(member.value.as_str()) {
-          edges[m].push(Edge {
-            to: id,
-            span: member.span,
-            via: Via::Member,
-          });
+          edges[m].push(Edge { to: id, span: member.span, via: Via::Member });
         }
       }
     }
@@ -467,25 +383,18 @@ impl<'a> Compiler<'a> {
       match edge.via {
         Via::Needs => format!("`{b}` needs `{a}`"),
         Via::Member => format!("`{b}` waits for its member `{a}`"),
-        Via::Produces => format!(
-          "`{a}` produces into `{}`",
-          &queues[edge.to - node_count].name
-        ),
-        Via::Consumes => format!(
-          "`{b}` consumes `{}` until its producers end",
-          &queues[from - node_count].name
-        ),
+        Via::Produces => format!("`{a}` produces into `{}`", &queues[edge.to - node_count].name),
+        Via::Consumes => {
+          format!("`{b}` consumes `{}` until its producers end", &queues[from - node_count].name)
+        }
       }
     };
     for cycle in cycle::find_cycles(&edges) {
       // Edges run from what finishes first to what waits for it; people read a cycle the other
       // way, as in `needs:` (`a -> c` when `a` needs `c`), so the path is printed reversed.
       let steps: Vec<_> = cycle.iter().rev().collect();
-      let path: Vec<String> = steps
-        .iter()
-        .map(|s| name_of(s.edge.to))
-        .chain([name_of(steps[0].edge.to)])
-        .collect();
+      let path: Vec<String> =
+        steps.iter().map(|s| name_of(s.edge.to)).chain([name_of(steps[0].edge.to)]).collect();
       let message = format!("dependency cycle: {}", path.join(" -> "));
       let first = steps[0];
       let mut err = CompileError::new(
@@ -497,9 +406,7 @@ impl<'a> Compiler<'a> {
       for step in &steps[1..] {
         err = err.with_label(step.edge.span, label(step.from, step.edge));
       }
-      self
-        .errors
-        .push(err.with_help("remove one of these edges to break the cycle"));
+      self.errors.push(err.with_help("remove one of these edges to break the cycle"));
     }
   }
 }
@@ -543,22 +450,14 @@ fn link(nodes: &mut [graph::Node]) {
 
 fn program(command: &Command, shell: Option<&Spanned<Vec<Spanned<String>>>>) -> Program {
   match command {
-    Command::Argv(argv) => Program {
-      argv: argv.clone(),
-      script: None,
-      default_shell: false,
-    },
+    Command::Argv(argv) => Program { argv: argv.clone(), script: None, default_shell: false },
     Command::Shell(script) => {
       let mut argv: Vec<String> = match shell {
         Some(shell) => shell.value.iter().map(|s| s.value.clone()).collect(),
         None => vec!["sh".into(), "-c".into()],
       };
       argv.push(script.clone());
-      Program {
-        argv,
-        script: Some(script.clone()),
-        default_shell: shell.is_none(),
-      }
+      Program { argv, script: Some(script.clone()), default_shell: shell.is_none() }
     }
   }
 }
@@ -580,10 +479,7 @@ fn duration(value: &Option<Spanned<schema::DurationValue>>) -> Option<Duration> 
 }
 
 fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
-  env
-    .iter()
-    .map(|(k, v)| (k.value.clone(), v.value.clone()))
-    .collect()
+  env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()
 }
 
 #[cfg(test)]
@@ -595,12 +491,7 @@ mod tests {
   }
 
   fn kinds(text: &str) -> Vec<ErrorKind> {
-    compile(text)
-      .err()
-      .unwrap_or_default()
-      .iter()
-      .map(|e| e.kind)
-      .collect()
+    compile(text).err().unwrap_or_default().iter().map(|e| e.kind).collect()
   }
 
   #[test]
@@ -635,10 +526,7 @@ mod tests {
 
   #[test]
   fn cycles() {
-    assert_eq!(
-      kinds("tasks:\n  a: {needs: [b]}\n  b: {needs: [a]}\n"),
-      [ErrorKind::Cycle]
-    );
+    assert_eq!(kinds("tasks:\n  a: {needs: [b]}\n  b: {needs: [a]}\n"), [ErrorKind::Cycle]);
     assert_eq!(kinds("tasks:\n  a: {needs: [a]}\n"), [ErrorKind::Cycle]);
     let queue = "queues: {q: {}}\ntasks:\n  p: {produces: q, needs: [c]}\n  c: {consumes: q}\n";
     assert_eq!(kinds(queue), [ErrorKind::Cycle]);
@@ -652,27 +540,18 @@ mod tests {
 
   #[test]
   fn group_rules() {
-    assert_eq!(
-      kinds("groups:\n  g: {gather: []}\n"),
-      [ErrorKind::EmptyGroup]
-    );
+    assert_eq!(kinds("groups:\n  g: {gather: []}\n"), [ErrorKind::EmptyGroup]);
     assert_eq!(kinds("groups:\n  g: {}\n"), [ErrorKind::BadGroup]);
     assert_eq!(
       kinds("tasks: {a: {}}\ngroups:\n  g: {gather: [a], pending: cancel}\n"),
       [ErrorKind::BadGroup]
     );
-    assert_eq!(
-      kinds("tasks: {g: {}}\ngroups:\n  g: {gather: [g]}\n"),
-      [ErrorKind::NameClash]
-    );
+    assert_eq!(kinds("tasks: {g: {}}\ngroups:\n  g: {gather: [g]}\n"), [ErrorKind::NameClash]);
   }
 
   #[test]
   fn queue_rules() {
-    assert_eq!(
-      kinds("tasks:\n  a: {workers: 2}\n"),
-      [ErrorKind::WorkersWithoutConsumes]
-    );
+    assert_eq!(kinds("tasks:\n  a: {workers: 2}\n"), [ErrorKind::WorkersWithoutConsumes]);
     assert_eq!(
       kinds("queues: {orders: {}}\ntasks:\n  a: {produces: order}\n"),
       [ErrorKind::UnknownQueue]

@@ -63,12 +63,7 @@ pub struct CompileError {
 
 impl CompileError {
   pub fn new(kind: ErrorKind, message: impl Into<String>, span: SourceSpan, label: &str) -> Self {
-    Self {
-      kind,
-      message: message.into(),
-      labels: vec![(span, label.to_string())],
-      help: None,
-    }
+    Self { kind, message: message.into(), labels: vec![(span, label.to_string())], help: None }
   }
 
   pub fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
@@ -91,10 +86,7 @@ impl CompileError {
 
   /// The primary place of the error.
   pub fn span(&self) -> SourceSpan {
-    self
-      .labels
-      .first()
-      .map_or(SourceSpan::from((0, 0)), |(span, _)| *span)
+    self.labels.first().map_or(SourceSpan::from((0, 0)), |(span, _)| *span)
   }
 }
 
@@ -112,23 +104,18 @@ impl Diagnostic for CompileError {
   }
 
   fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-    self
-      .help
-      .as_ref()
-      .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
   }
 
   fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-    Some(Box::new(self.labels.iter().enumerate().map(
-      |(i, (span, text))| {
-        let text = (!text.is_empty()).then(|| text.clone());
-        if i == 0 {
-          LabeledSpan::new_primary_with_span(text, *span)
-        } else {
-          LabeledSpan::new_with_span(text, *span)
-        }
-      },
-    )))
+    Some(Box::new(self.labels.iter().enumerate().map(|(i, (span, text))| {
+      let text = (!text.is_empty()).then(|| text.clone());
+      if i == 0 {
+        LabeledSpan::new_primary_with_span(text, *span)
+      } else {
+        LabeledSpan::new_with_span(text, *span)
+      }
+    })))
   }
 }
 

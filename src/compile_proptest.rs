@@ -20,11 +20,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
   let errors = match compile_source(&source) {
     Ok(graph) => {
       for node in &graph.nodes {
-        let linked = node
-          .needs
-          .iter()
-          .chain(&node.dependents)
-          .chain(&node.groups);
+        let linked = node.needs.iter().chain(&node.dependents).chain(&node.groups);
         for &id in linked {
           prop_assert!(id < graph.nodes.len(), "node id {id} out of range");
         }
@@ -37,10 +33,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
   let mut previous = 0;
   for error in &errors.0 {
     prop_assert!(!error.labels.is_empty(), "{}: no label", error.message);
-    prop_assert!(
-      error.span().offset() >= previous,
-      "errors out of file order"
-    );
+    prop_assert!(error.span().offset() >= previous, "errors out of file order");
     previous = error.span().offset();
     for (span, label) in &error.labels {
       let (start, end) = (span.offset(), span.offset() + span.len());
@@ -64,11 +57,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-  ProptestConfig {
-    cases,
-    failure_persistence: None,
-    ..ProptestConfig::default()
-  }
+  ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 // ---- (a) random text ----
@@ -102,9 +91,8 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn scalar() -> impl Strategy<Value = Yaml> {
-  const ODD: &[&str] = &[
-    "true", "false", "null", "~", "0x1f", "0o17", "1_000", "+1", "-0.0", "yes",
-  ];
+  const ODD: &[&str] =
+    &["true", "false", "null", "~", "0x1f", "0o17", "1_000", "+1", "-0.0", "yes"];
   // Numbers a YAML parser may refuse: infinite, not a number, out of range.
   const REFUSED: &[&str] = &["1e999", ".inf", "-.inf", ".nan", "99999999999999999999"];
   prop_oneof![
@@ -178,10 +166,7 @@ fn command() -> impl Strategy<Value = Yaml> {
 }
 
 fn callbacks() -> impl Strategy<Value = Yaml> {
-  prop_oneof![
-    command(),
-    prop::collection::vec(command(), 0..3).prop_map(Yaml::Seq),
-  ]
+  prop_oneof![command(), prop::collection::vec(command(), 0..3).prop_map(Yaml::Seq),]
 }
 
 fn env() -> impl Strategy<Value = Yaml> {
@@ -198,12 +183,8 @@ fn env() -> impl Strategy<Value = Yaml> {
 /// A key that is not one of `known`, half of the time a near miss.
 fn bad_key() -> impl Strategy<Value = String> {
   prop_oneof![
-    select(
-      &[
-        "nedds", "runn", "task", "gahter", "wiat", "retry", "pendng", ""
-      ][..]
-    )
-    .prop_map(String::from),
+    select(&["nedds", "runn", "task", "gahter", "wiat", "retry", "pendng", ""][..])
+      .prop_map(String::from),
     name(),
   ]
 }
@@ -222,14 +203,8 @@ fn task() -> impl Strategy<Value = Yaml> {
     (Just("needs"), names()),
     (select(&["delay", "timeout", "retry_delay"][..]), duration()),
     (select(&["retries", "workers"][..]), number()),
-    (
-      select(&["produces", "consumes"][..]),
-      name().prop_map(Yaml::Scalar)
-    ),
-    (
-      select(&["on_success", "on_failure", "on_done"][..]),
-      callbacks()
-    ),
+    (select(&["produces", "consumes"][..]), name().prop_map(Yaml::Scalar)),
+    (select(&["on_success", "on_failure", "on_done"][..]), callbacks()),
     (Just("env"), env()),
     (select(keys::TASK), value()),
   ]
@@ -244,26 +219,12 @@ fn group() -> impl Strategy<Value = Yaml> {
     (select(&["gather", "wait"][..]), names()),
     (
       Just("return_when"),
-      select(
-        &[
-          "ALL_COMPLETED",
-          "first_completed",
-          "FIRST_EXCEPTION",
-          "FIRST_COMPLETE",
-          "any"
-        ][..]
-      )
-      .prop_map(s)
+      select(&["ALL_COMPLETED", "first_completed", "FIRST_EXCEPTION", "FIRST_COMPLETE", "any"][..])
+        .prop_map(s)
     ),
-    (
-      Just("pending"),
-      select(&["cancel", "continue", "keep", "CANCEL"][..]).prop_map(s)
-    ),
+    (Just("pending"), select(&["cancel", "continue", "keep", "CANCEL"][..]).prop_map(s)),
     (Just("timeout"), duration()),
-    (
-      select(&["on_done", "on_success", "on_failure"][..]),
-      callbacks()
-    ),
+    (select(&["on_done", "on_success", "on_failure"][..]), callbacks()),
     (select(keys::GROUP), value()),
   ]
   .prop_map(|(k, v)| (k.to_string(), v));
@@ -274,10 +235,7 @@ fn group() -> impl Strategy<Value = Yaml> {
 fn queue() -> impl Strategy<Value = Yaml> {
   let entry = prop_oneof![
     (Just("maxsize"), number()),
-    (
-      Just("items"),
-      prop::collection::vec(scalar(), 0..3).prop_map(Yaml::Seq)
-    ),
+    (Just("items"), prop::collection::vec(scalar(), 0..3).prop_map(Yaml::Seq)),
     (select(keys::QUEUE), value()),
     (Just("maxsze"), value()),
   ]
@@ -314,11 +272,7 @@ fn document() -> impl Strategy<Value = Yaml> {
 }
 
 /// A task of `sound_document`: what it needs, and the queues it produces into and consumes.
-type TaskSpec = (
-  Vec<&'static str>,
-  Option<&'static str>,
-  Option<(&'static str, u8)>,
-);
+type TaskSpec = (Vec<&'static str>, Option<&'static str>, Option<(&'static str, u8)>);
 
 /// A group of `sound_document`: gather or wait, its members and a `return_when`.
 type GroupSpec = (bool, Vec<&'static str>, Option<&'static str>);
@@ -349,34 +303,24 @@ fn sound_document() -> impl Strategy<Value = Yaml> {
     prop::collection::vec(group, GROUPS.len()),
   )
     .prop_map(|(backwards, task_names, tasks, group_names, groups)| {
-      let task_names = if backwards {
-        TASKS.to_vec()
-      } else {
-        task_names
-      };
-      let tasks = task_names
-        .iter()
-        .zip(tasks)
-        .map(|(name, (needs, produces, consumes))| {
-          let needs = if backwards {
-            let earlier = |n: &&str| TASKS.contains(n) && n < name;
-            needs.into_iter().filter(earlier).collect()
-          } else {
-            needs
-          };
-          (name.to_string(), sound_task((needs, produces, consumes)))
-        });
-      let groups = group_names
-        .iter()
-        .zip(groups)
-        .map(|(name, (gather, members, rule))| {
-          let members = if backwards {
-            members.into_iter().filter(|n| TASKS.contains(n)).collect()
-          } else {
-            members
-          };
-          (name.to_string(), sound_group((gather, members, rule)))
-        });
+      let task_names = if backwards { TASKS.to_vec() } else { task_names };
+      let tasks = task_names.iter().zip(tasks).map(|(name, (needs, produces, consumes))| {
+        let needs = if backwards {
+          let earlier = |n: &&str| TASKS.contains(n) && n < name;
+          needs.into_iter().filter(earlier).collect()
+        } else {
+          needs
+        };
+        (name.to_string(), sound_task((needs, produces, consumes)))
+      });
+      let groups = group_names.iter().zip(groups).map(|(name, (gather, members, rule))| {
+        let members = if backwards {
+          members.into_iter().filter(|n| TASKS.contains(n)).collect()
+        } else {
+          members
+        };
+        (name.to_string(), sound_group((gather, members, rule)))
+      });
       let queues = QUEUES.iter().map(|q| (q.to_string(), Yaml::Map(vec![])));
       Yaml::Map(vec![
         ("tasks".into(), Yaml::Map(tasks.collect())),
@@ -406,11 +350,7 @@ fn sound_task((needs, produces, consumes): TaskSpec) -> Yaml {
 }
 
 fn sound_group((gather, members, rule): GroupSpec) -> Yaml {
-  let members = if members.is_empty() {
-    vec!["a"]
-  } else {
-    members
-  };
+  let members = if members.is_empty() { vec!["a"] } else { members };
   let key = if gather { "gather" } else { "wait" };
   let mut entries = vec![(key.to_string(), list(members))];
   if let (false, Some(rule)) = (gather, rule) {
@@ -424,9 +364,7 @@ fn sound_group((gather, members, rule): GroupSpec) -> Yaml {
 fn scalar_text(text: &str) -> String {
   let plain = !text.is_empty()
     && !text.starts_with(['-', '.', '?', ':', '~'])
-    && text
-      .chars()
-      .all(|c| c.is_ascii_alphanumeric() || "_.-+".contains(c));
+    && text.chars().all(|c| c.is_ascii_alphanumeric() || "_.-+".contains(c));
   let special = ["~", "-.inf", ".inf", ".nan", "-1", "-0", "-5s", "-a"].contains(&text)
     || text.parse::<f64>().is_ok();
   if plain || special {
@@ -565,10 +503,7 @@ fn apply(text: &str, mutation: &Mutation) -> String {
   let n = lines.len();
   let char_at = |i: &Index| {
     let count = text.chars().count();
-    text
-      .char_indices()
-      .nth(i.index(count + 1))
-      .map_or(text.len(), |(b, _)| b)
+    text.char_indices().nth(i.index(count + 1)).map_or(text.len(), |(b, _)| b)
   };
   match mutation {
     Mutation::DeleteLine(i) => {

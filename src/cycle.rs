@@ -66,10 +66,7 @@ fn shortest_cycle(
         let mut steps = vec![Step { from: v, edge }];
         let mut at = v;
         while let Some((p, j)) = parent[at] {
-          steps.push(Step {
-            from: p,
-            edge: &edges[p][j],
-          });
+          steps.push(Step { from: p, edge: &edges[p][j] });
           at = p;
         }
         steps.reverse();
@@ -149,20 +146,13 @@ mod tests {
   fn graph(n: usize, pairs: &[(usize, usize)]) -> Vec<Vec<Edge>> {
     let mut edges = vec![Vec::new(); n];
     for &(a, b) in pairs {
-      edges[a].push(Edge {
-        to: b,
-        span: (0, 0).into(),
-        via: Via::Needs,
-      });
+      edges[a].push(Edge { to: b, span: (0, 0).into(), via: Via::Needs });
     }
     edges
   }
 
   fn paths(edges: &[Vec<Edge>]) -> Vec<Vec<usize>> {
-    find_cycles(edges)
-      .iter()
-      .map(|c| c.iter().map(|s| s.from).collect())
-      .collect()
+    find_cycles(edges).iter().map(|c| c.iter().map(|s| s.from).collect()).collect()
   }
 
   #[test]

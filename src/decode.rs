@@ -17,10 +17,7 @@ use std::collections::HashMap;
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
 pub fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
-  let mut decoder = Decoder {
-    source,
-    errors: Vec::new(),
-  };
+  let mut decoder = Decoder { source, errors: Vec::new() };
   let file = decoder.job_file(root);
   (file, decoder.errors)
 }
@@ -50,10 +47,7 @@ impl Decoder<'_> {
   }
 
   fn task(&mut self, name: Name, node: &Node) -> Task {
-    let mut task = Task {
-      name,
-      ..Task::default()
-    };
+    let mut task = Task { name, ..Task::default() };
     let name = task.name.value.clone();
     let what = move || format!("task `{name}`");
     for (key, value) in self.entries(node, &what, keys::TASK) {
@@ -61,11 +55,7 @@ impl Decoder<'_> {
         "run" => task.run = self.command(value),
         "description" => task.description = self.string(value),
         "shell" => task.shell = self.argv(value, "shell"),
-        "needs" => {
-          task.needs = self
-            .names(value, "needs")
-            .map_or_else(Vec::new, |n| n.value)
-        }
+        "needs" => task.needs = self.names(value, "needs").map_or_else(Vec::new, |n| n.value),
         "delay" => task.delay = self.duration(value),
         "timeout" => task.timeout = self.duration(value),
         "retries" => task.retries = self.count(value, "retries"),
@@ -83,10 +73,7 @@ impl Decoder<'_> {
   }
 
   fn group(&mut self, name: Name, node: &Node) -> Group {
-    let mut group = Group {
-      name,
-      ..Group::default()
-    };
+    let mut group = Group { name, ..Group::default() };
     let name = group.name.value.clone();
     let what = move || format!("group `{name}`");
     for (key, value) in self.entries(node, &what, keys::GROUP) {
@@ -105,10 +92,7 @@ impl Decoder<'_> {
   }
 
   fn queue(&mut self, name: Name, node: &Node) -> Queue {
-    let mut queue = Queue {
-      name,
-      ..Queue::default()
-    };
+    let mut queue = Queue { name, ..Queue::default() };
     let name = queue.name.value.clone();
     let what = move || format!("queue `{name}`");
     for (key, value) in self.entries(node, &what, keys::QUEUE) {
@@ -173,9 +157,7 @@ impl Decoder<'_> {
       Value::Null => Some(&[]),
       other => {
         let message = format!("{} must be a mapping, found {}", what(), other.kind());
-        self
-          .errors
-          .push(self.wrong_type(node, message, "expected a mapping"));
+        self.errors.push(self.wrong_type(node, message, "expected a mapping"));
         None
       }
     }
@@ -203,11 +185,7 @@ impl Decoder<'_> {
       if !names::is_valid(&key.name) {
         self.errors.push(bad_name(key));
       }
-      out.push(decode(
-        self,
-        Spanned::new(key.name.clone(), key.span),
-        value,
-      ));
+      out.push(decode(self, Spanned::new(key.name.clone(), key.span), value));
     }
     out
   }
@@ -238,9 +216,7 @@ impl Decoder<'_> {
       Some(text) => Some(Spanned::new(text, node.span)),
       None => {
         let message = format!("expected a string, found {}", node.value.kind());
-        self
-          .errors
-          .push(self.wrong_type(node, message, "expected a string"));
+        self.errors.push(self.wrong_type(node, message, "expected a string"));
         None
       }
     }
@@ -251,9 +227,7 @@ impl Decoder<'_> {
       Value::Bool(b) => Some(Spanned::new(b, node.span)),
       _ => {
         let message = format!("expected `true` or `false`, found {}", node.value.kind());
-        self
-          .errors
-          .push(self.wrong_type(node, message, "expected a boolean"));
+        self.errors.push(self.wrong_type(node, message, "expected a boolean"));
         None
       }
     }
@@ -282,12 +256,7 @@ impl Decoder<'_> {
     let value = self.unsigned(node, key)?;
     if value.value > u64::from(u32::MAX) {
       let message = format!("`{key}` is too large");
-      self.errors.push(CompileError::new(
-        ErrorKind::BadValue,
-        message,
-        node.span,
-        "too large",
-      ));
+      self.errors.push(CompileError::new(ErrorKind::BadValue, message, node.span, "too large"));
       return None;
     }
     Some(narrow(value))
@@ -298,9 +267,7 @@ impl Decoder<'_> {
     if value.value == 0 || value.value > u64::from(u32::MAX) {
       let message = format!("`{key}` must be at least 1");
       let err = CompileError::new(ErrorKind::BadValue, message, node.span, "out of range");
-      self
-        .errors
-        .push(err.with_help(format!("remove `{key}` to use the default")));
+      self.errors.push(err.with_help(format!("remove `{key}` to use the default")));
       return None;
     }
     Some(value)
@@ -312,15 +279,8 @@ impl Decoder<'_> {
       return Some(Spanned::new(1, node.span));
     }
     let message = format!("unsupported version `{}`", self.source.slice(node.span));
-    let err = CompileError::new(
-      ErrorKind::BadVersion,
-      message,
-      node.span,
-      "only version 1 exists",
-    );
-    self
-      .errors
-      .push(err.with_help("write `version: 1` or leave the key out"));
+    let err = CompileError::new(ErrorKind::BadVersion, message, node.span, "only version 1 exists");
+    self.errors.push(err.with_help("write `version: 1` or leave the key out"));
     None
   }
 
@@ -331,9 +291,7 @@ impl Decoder<'_> {
       Value::Str(s) => duration::parse(s),
       _ => {
         let message = format!("expected a duration, found {}", node.value.kind());
-        self
-          .errors
-          .push(self.wrong_type(node, message, "expected a duration"));
+        self.errors.push(self.wrong_type(node, message, "expected a duration"));
         return None;
       }
     };
@@ -392,12 +350,7 @@ impl Decoder<'_> {
     let items = self.seq(node, key, "a list of strings")?;
     if items.is_empty() {
       let message = format!("`{key}` must not be empty");
-      self.errors.push(CompileError::new(
-        ErrorKind::BadValue,
-        message,
-        node.span,
-        "empty list",
-      ));
+      self.errors.push(CompileError::new(ErrorKind::BadValue, message, node.span, "empty list"));
       return None;
     }
     let argv = items.iter().filter_map(|item| self.string(item)).collect();
@@ -482,28 +435,16 @@ fn narrow(value: Spanned<u64>) -> Spanned<u32> {
 
 fn duplicate_key(key: &Key, first: &Key, what: &str) -> CompileError {
   let message = format!("duplicate key `{}` in {what}", key.name);
-  CompileError::new(
-    ErrorKind::DuplicateKey,
-    message,
-    key.span,
-    "defined again here",
-  )
-  .with_label(first.span, "first defined here")
-  .with_help("a key may appear only once; remove or rename one of them")
+  CompileError::new(ErrorKind::DuplicateKey, message, key.span, "defined again here")
+    .with_label(first.span, "first defined here")
+    .with_help("a key may appear only once; remove or rename one of them")
 }
 
 fn duplicate_name(key: &Key, first: &Key, noun: &str) -> CompileError {
   let message = format!("{noun} `{}` is defined twice", key.name);
-  CompileError::new(
-    ErrorKind::DuplicateKey,
-    message,
-    key.span,
-    "defined again here",
-  )
-  .with_label(first.span, "first defined here")
-  .with_help(format!(
-    "each {noun} needs its own name; rename or remove one of them"
-  ))
+  CompileError::new(ErrorKind::DuplicateKey, message, key.span, "defined again here")
+    .with_label(first.span, "first defined here")
+    .with_help(format!("each {noun} needs its own name; rename or remove one of them"))
 }
 
 fn bad_name(key: &Key) -> CompileError {
@@ -552,10 +493,7 @@ mod tests {
     assert!(errors.is_empty(), "{errors:?}");
     let task = &file.tasks[0];
     assert_eq!(task.name.value, "a");
-    assert_eq!(
-      task.run.as_ref().unwrap().value,
-      Command::Shell("echo hi".into())
-    );
+    assert_eq!(task.run.as_ref().unwrap().value, Command::Shell("echo hi".into()));
     assert_eq!(task.needs[0].value, "b");
     assert_eq!(task.retries.as_ref().unwrap().value, 2);
     assert_eq!(task.callbacks.on_done.len(), 2);
@@ -586,24 +524,15 @@ mod tests {
   fn scalars_are_commands() {
     let (file, errors) = decode_text("tasks:\n  a: {run: true}\n");
     assert!(errors.is_empty());
-    assert_eq!(
-      file.tasks[0].run.as_ref().unwrap().value,
-      Command::Shell("true".into())
-    );
+    assert_eq!(file.tasks[0].run.as_ref().unwrap().value, Command::Shell("true".into()));
   }
 
   #[test]
   fn wrong_types() {
     assert_eq!(kinds("tasks: [a]\n"), [ErrorKind::WrongType]);
     assert_eq!(kinds("tasks:\n  a: {needs: b}\n"), [ErrorKind::WrongType]);
-    assert_eq!(
-      kinds("tasks:\n  a: {retries: two}\n"),
-      [ErrorKind::WrongType]
-    );
-    assert_eq!(
-      kinds("tasks:\n  a: {allow_failure: 1}\n"),
-      [ErrorKind::WrongType]
-    );
+    assert_eq!(kinds("tasks:\n  a: {retries: two}\n"), [ErrorKind::WrongType]);
+    assert_eq!(kinds("tasks:\n  a: {allow_failure: 1}\n"), [ErrorKind::WrongType]);
   }
 
   #[test]
@@ -611,9 +540,6 @@ mod tests {
     let text = "groups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
     assert_eq!(kinds(text), [ErrorKind::BadPending]);
     let (file, _) = decode_text(text);
-    assert_eq!(
-      file.groups[0].return_when.as_ref().unwrap().value,
-      ReturnWhen::FirstCompleted
-    );
+    assert_eq!(file.groups[0].return_when.as_ref().unwrap().value, ReturnWhen::FirstCompleted);
   }
 }

@@ -14,22 +14,15 @@ pub struct Style {
 
 impl Style {
   #[cfg(test)]
-  pub const PLAIN: Self = Self {
-    color: false,
-    width: 100,
-  };
+  pub const PLAIN: Self = Self { color: false, width: 100 };
 }
 
 /// Renders every error of one file, followed by a summary line.
 pub fn render(source: &Source, errors: &CompileErrors, style: Style) -> String {
-  let theme = if style.color {
-    GraphicalTheme::unicode()
-  } else {
-    GraphicalTheme::unicode_nocolor()
-  };
-  let handler = GraphicalReportHandler::new_themed(theme)
-    .with_width(style.width)
-    .with_context_lines(1);
+  let theme =
+    if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+  let handler =
+    GraphicalReportHandler::new_themed(theme).with_width(style.width).with_context_lines(1);
   let mut out = String::new();
   for error in &errors.0 {
     let report = Report::new(error.clone()).with_source_code(source.named());
@@ -40,9 +33,6 @@ pub fn render(source: &Source, errors: &CompileErrors, style: Style) -> String {
   }
   let count = errors.0.len();
   let noun = if count == 1 { "error" } else { "errors" };
-  out.push_str(&format!(
-    "{}: {count} {noun}, nothing was run\n",
-    source.name()
-  ));
+  out.push_str(&format!("{}: {count} {noun}, nothing was run\n", source.name()));
   out
 }

@@ -27,14 +27,10 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     return Err(DurationError::Invalid);
   }
   while !rest.is_empty() {
-    let digits = rest
-      .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-      .unwrap_or(rest.len());
+    let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
     let number: f64 = rest[..digits].parse().map_err(|_| DurationError::Invalid)?;
     rest = &rest[digits..];
-    let unit_len = rest
-      .find(|c: char| !c.is_ascii_alphabetic())
-      .unwrap_or(rest.len());
+    let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
     let scale = match &rest[..unit_len] {
       "ms" => 0.001,
       "s" => 1.0,

@@ -58,6 +58,33 @@ pub enum Event<'a> {
     timed_out: bool,
     duration_ms: u64,
   },
+  ItemFinished {
+    consumer: &'a str,
+    queue: &'a str,
+    item: &'a str,
+    worker: u32,
+    status: Status,
+    attempts: u32,
+    exit: Exit,
+  },
+  QueueState {
+    queue: &'a str,
+    depth: usize,
+    put: u64,
+    taken: u64,
+    done: u64,
+    failed: u64,
+  },
+  QueueFinished {
+    queue: &'a str,
+    put: u64,
+    taken: u64,
+    done: u64,
+    failed: u64,
+    cancelled: u64,
+    /// Items never taken by a consumer.
+    left: Vec<&'a str>,
+  },
   CallbackFailed {
     task: &'a str,
     command: &'a str,

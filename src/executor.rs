@@ -1,29 +1,22 @@
-//! The one async-std event loop of a run. Processes, timers and signals post messages to one
-//! inbox; the loop hands each to the scheduler, performs the actions it returns, and emits
-//! events to the reporter. Every runtime call of the program lives here, in `process.rs` and
-//! in `signal.rs`.
+//! The one async-std event loop of a run. Processes, timers, queues and signals post messages to
+//! one inbox; the loop hands each to the scheduler, performs the actions it returns, and emits
+//! events to the reporter. Runtime calls live here and in `runtime.rs`, `process.rs`,
+//! `queue.rs` and `signal.rs`.
 
+use crate::env;
 use crate::event::{Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, Program};
 use crate::process::{self, Launch, PathCache};
+use crate::queue::{self, Consumer, Queue};
 use crate::report::Reporter;
-use crate::scheduler::{Action, Input, Scheduler, StopReason, Timer};
+use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
+use crate::scheduler::{Action, Input, Scheduler, StopReason};
 use crate::status::Status;
-use async_channel::Sender;
-use async_io::{Async, Timer as IoTimer};
-use futures_lite::{AsyncReadExt, FutureExt, future};
+use async_io::Timer as IoTimer;
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-/// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
-pub const RESULT_CAP: usize = 1 << 20;
-/// Linux refuses to start a program with one environment string over 128 KiB; longer results
-/// reach commands cut to this many bytes, with a warning in the task's output.
-pub const ENV_VALUE_MAX: usize = 128 * 1024 - 256;
-/// Longer output lines are passed on in pieces of this size, so memory stays bounded.
-const MAX_LINE: usize = 64 * 1024;
 
 pub struct Options {
   pub jobs: usize,
@@ -37,43 +30,6 @@ pub struct Outcome {
   pub failed: bool,
   pub stop: Option<StopReason>,
   pub statuses: Vec<Option<Status>>,
-}
-
-enum Msg {
-  Output {
-    id: NodeId,
-    stream: Stream,
-    line: String,
-  },
-  Exited {
-    id: NodeId,
-    status: Status,
-    exit: Exit,
-    result: String,
-  },
-  Timer(NodeId, Timer),
-  CallbacksDone {
-    id: NodeId,
-    ok: bool,
-  },
-  CallbackFailed {
-    id: NodeId,
-    command: String,
-    exit: Exit,
-  },
-  Signal(i32),
-  RunTimeout,
-}
-
-/// Shared between the loop and the futures it spawns (all on one thread).
-struct Shared {
-  /// Process group of each running task (0 when none).
-  pids: RefCell<Vec<i32>>,
-  /// Every live process group, tasks and callbacks alike, killed if the run is interrupted.
-  live: RefCell<std::collections::HashSet<i32>>,
-  paths: RefCell<PathCache>,
-  tx: Sender<Msg>,
-  kill_grace: Duration,
 }
 
 /// Runs the selected part of the graph to the end.
@@ -102,16 +58,15 @@ async fn run_loop(
   });
   crate::signal::forward(tx.clone(), Msg::Signal);
   if let Some(limit) = options.timeout {
-    let tx = tx.clone();
-    async_std::task::spawn_local(async move {
-      IoTimer::after(limit).await;
-      let _ = tx.send(Msg::RunTimeout).await;
-    });
+    after(&shared, limit, Msg::RunTimeout);
   }
   let mut scheduler = Scheduler::new(graph, targets, options.jobs, options.fail_fast);
+  let queues = queue::open(graph, |id| scheduler.is_selected(id));
   let mut runner = Loop {
     graph,
     shared,
+    queues,
+    consumers: vec![None; graph.nodes.len()],
     scheduler: &mut scheduler,
     reporter,
     started: vec![None; graph.nodes.len()],
@@ -119,42 +74,47 @@ async fn run_loop(
     signals: 0,
     dir: absolute(&graph.dir),
   };
-  runner.reporter.event(&Event::RunStarted {
-    name: graph.name.as_deref(),
-    file: &graph.source.name(),
-    tasks: graph.task_count(),
-    jobs: options.jobs,
-  });
+  let file = graph.source.name();
+  let tasks = graph.task_count();
+  let name = graph.name.as_deref();
+  runner.reporter.event(&Event::RunStarted { name, file: &file, tasks, jobs: options.jobs });
   let mut actions = Vec::new();
   runner.scheduler.handle(Input::Start, &mut actions);
-  if runner.perform(&mut actions) {
-    return runner.outcome();
-  }
-  while let Ok(msg) = rx.recv().await {
-    let mut done = runner.receive(msg, &mut actions);
+  let mut done = runner.perform(&mut actions);
+  while !done {
+    let Ok(msg) = rx.recv().await else { break };
+    done = runner.receive(msg, &mut actions);
     // Drain what is already waiting before flushing output: one write per batch.
     while !done {
-      match rx.try_recv() {
-        Ok(msg) => done = runner.receive(msg, &mut actions),
-        Err(_) => break,
-      }
+      let Ok(msg) = rx.try_recv() else { break };
+      done = runner.receive(msg, &mut actions);
     }
     runner.reporter.flush();
-    if done {
-      break;
-    }
   }
   runner.kill_all();
+  runner.queues_finished();
   runner.outcome()
 }
 
-fn absolute(dir: &std::path::Path) -> PathBuf {
+fn absolute(dir: &Path) -> PathBuf {
   std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Posts `msg` to the loop after `delay`.
+fn after(shared: &Rc<Shared>, delay: Duration, msg: Msg) {
+  let shared = shared.clone();
+  async_std::task::spawn_local(async move {
+    IoTimer::after(delay).await;
+    shared.send(msg).await;
+  });
 }
 
 struct Loop<'a, 'g> {
   graph: &'g Graph,
   shared: Rc<Shared>,
+  queues: Rc<Vec<Queue>>,
+  /// The control of each running consumer.
+  consumers: Vec<Option<Rc<queue::Control>>>,
   scheduler: &'a mut Scheduler<'g>,
   reporter: &'a mut Reporter,
   started: Vec<Option<Instant>>,
@@ -163,49 +123,41 @@ struct Loop<'a, 'g> {
   dir: PathBuf,
 }
 
-impl Loop<'_, '_> {
+impl<'g> Loop<'_, 'g> {
   fn outcome(&self) -> Outcome {
-    let ids = 0..self.graph.nodes.len();
-    Outcome {
-      failed: self.scheduler.run_failed(),
-      stop: self.scheduler.stop_reason(),
-      statuses: ids
-        .map(|id| {
-          self
-            .scheduler
-            .is_selected(id)
-            .then(|| self.scheduler.status(id))
-        })
-        .collect(),
-    }
+    let statuses = (0..self.graph.nodes.len())
+      .map(|id| self.scheduler.is_selected(id).then(|| self.scheduler.status(id)))
+      .collect();
+    Outcome { failed: self.scheduler.run_failed(), stop: self.scheduler.stop_reason(), statuses }
+  }
+
+  fn name(&self, id: NodeId) -> &'g str {
+    let graph: &'g Graph = self.graph;
+    &graph.nodes[id].name
   }
 
   /// Handles one message; true when the run is over.
   fn receive(&mut self, msg: Msg, actions: &mut Vec<Action>) -> bool {
     let input = match msg {
       Msg::Output { id, stream, line } => {
-        self.reporter.event(&Event::Output {
-          task: &self.graph.nodes[id].name,
-          stream,
-          line: &line,
-        });
+        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line });
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {
         self.reporter.event(&Event::CallbackFailed {
-          task: &self.graph.nodes[id].name,
+          task: self.name(id),
           command: &command,
           exit,
         });
         return false;
       }
-      Msg::Exited {
-        id,
-        status,
-        exit,
-        result,
-      } => {
+      Msg::Item(outcome) => {
+        self.item_finished(&outcome);
+        return false;
+      }
+      Msg::Exited { id, status, exit, result } => {
         self.exits[id] = exit;
+        self.consumers[id] = None;
         Input::Exited { id, status, result }
       }
       Msg::Timer(id, timer) => Input::TimerFired(id, timer),
@@ -230,38 +182,21 @@ impl Loop<'_, '_> {
     for action in actions.drain(..) {
       match action {
         Action::Spawn { id, attempt } => self.spawn(id, attempt),
-        Action::StartTimer { id, after, timer } => {
-          let tx = self.shared.tx.clone();
-          async_std::task::spawn_local(async move {
-            IoTimer::after(after).await;
-            let _ = tx.send(Msg::Timer(id, timer)).await;
-          });
+        Action::StartTimer { id, after: delay, timer } => {
+          after(&self.shared, delay, Msg::Timer(id, timer));
         }
-        Action::Terminate { id } => terminate(&self.shared, id),
+        Action::Terminate { id } => self.terminate(id),
         Action::RunCallbacks { id, status } => self.callbacks(id, status),
-        Action::Retrying {
-          id,
-          attempt,
-          status,
-        } => {
+        Action::Retrying { id, attempt, status } => {
           let exit = self.exits[id];
-          self.reporter.event(&Event::TaskRetrying {
-            task: &self.graph.nodes[id].name,
-            attempt,
-            status,
-            exit,
-          });
+          let task = self.name(id);
+          self.reporter.event(&Event::TaskRetrying { task, attempt, status, exit });
         }
         Action::GroupReturned { id, decision } => {
-          let group = self.graph.group(id).expect("a group");
-          let names = |list: &[usize]| {
-            list
-              .iter()
-              .map(|&i| self.graph.nodes[group.members[i]].name.as_str())
-              .collect()
-          };
+          let members = &self.graph.group(id).expect("a group").members;
+          let names = |list: &[usize]| list.iter().map(|&i| self.name(members[i])).collect();
           self.reporter.event(&Event::GroupFinished {
-            group: &self.graph.nodes[id].name,
+            group: self.name(id),
             status: decision.status,
             done: names(&decision.done),
             pending: names(&decision.pending),
@@ -281,190 +216,198 @@ impl Loop<'_, '_> {
   }
 
   fn finished(&mut self, id: NodeId, status: Status) {
-    if self.graph.task(id).is_some() {
+    if let Some(task) = self.graph.task(id) {
+      if let Some(q) = task.produces {
+        self.queues[q].producer_finished();
+      }
       self.reporter.event(&Event::TaskFinished {
-        task: &self.graph.nodes[id].name,
+        task: self.name(id),
         status,
         attempts: self.scheduler.attempts(id),
         duration_ms: self.elapsed_ms(id),
         exit: self.exits[id],
       });
+      return;
     }
-    let unreturned = matches!(status, Status::Cancelled | Status::Skipped);
-    if let (Some(group), true) = (self.graph.group(id), unreturned) {
+    if let (Some(group), Status::Cancelled | Status::Skipped) = (self.graph.group(id), status) {
       // A group settled before it returned: say so, with every member still pending.
-      let pending = group
-        .members
-        .iter()
-        .map(|&m| self.graph.nodes[m].name.as_str())
-        .collect();
-      let group_name = &self.graph.nodes[id].name;
-      let event = Event::GroupFinished {
-        group: group_name,
+      let pending = group.members.iter().map(|&m| self.name(m)).collect();
+      self.reporter.event(&Event::GroupFinished {
+        group: self.name(id),
         status,
         done: Vec::new(),
         pending,
         timed_out: false,
         duration_ms: 0,
-      };
-      self.reporter.event(&event);
+      });
+    }
+  }
+
+  fn cwd(&self, id: NodeId) -> PathBuf {
+    match self.graph.task(id) {
+      Some(task) if task.cwd != self.graph.dir => absolute(&task.cwd),
+      _ => self.dir.clone(),
     }
   }
 
   fn spawn(&mut self, id: NodeId, attempt: u32) {
-    let task = self.graph.task(id).expect("only tasks are spawned");
-    let program = task
-      .run
-      .as_ref()
-      .expect("the scheduler runs only tasks with a command");
+    let graph = self.graph;
+    let task = graph.task(id).expect("only tasks are spawned");
+    let program = task.run.as_ref().expect("the scheduler runs only tasks with a command");
     if attempt == 1 {
       self.started[id] = Some(Instant::now());
     }
-    self.reporter.event(&Event::TaskStarted {
-      task: &self.graph.nodes[id].name,
-      attempt,
-    });
-    let env = self.task_env(id, attempt);
-    let cwd = if task.cwd == self.graph.dir {
-      self.dir.clone()
-    } else {
-      absolute(&task.cwd)
+    self.reporter.event(&Event::TaskStarted { task: self.name(id), attempt });
+    let (env, warnings) = env::task(graph, id, attempt, |n| self.scheduler.result(n).unwrap_or(""));
+    for line in warnings {
+      self.reporter.event(&Event::Output {
+        task: self.name(id),
+        stream: Stream::Stderr,
+        line: &line,
+      });
+    }
+    let cwd = self.cwd(id);
+    if let Some(queue) = task.consumes {
+      let consumer = Consumer {
+        id,
+        queue,
+        program: program.clone(),
+        env,
+        cwd,
+        workers: task.workers,
+        retries: task.retries,
+        retry_delay: task.retry_delay,
+        timeout: task.timeout,
+      };
+      self.consumers[id] = Some(queue::start(self.shared.clone(), self.queues.clone(), consumer));
+      return;
+    }
+    let stdout = match task.produces.and_then(|q| self.queues[q].sink()) {
+      Some(sink) => sink,
+      None => Sink::Report(id, Stream::Stdout),
     };
-    let launch = Launch {
-      program,
-      env: &env,
-      cwd: &cwd,
-    };
-    let spawned = process::spawn(&launch, &mut self.shared.paths.borrow_mut());
+    let launch = Launch { program, env: &env, cwd: &cwd };
     let shared = self.shared.clone();
-    match spawned {
+    let (timeout, capture) = (task.timeout, task.produces.is_none());
+    match self.shared.spawn(&launch) {
       Ok(child) => {
-        let pid = child.id() as i32;
-        self.shared.pids.borrow_mut()[id] = pid;
-        self.shared.live.borrow_mut().insert(pid);
-        let timeout = task.timeout;
+        self.shared.pids.borrow_mut()[id] = child.id() as i32;
+        let put = task.produces.map(|q| self.queues[q].put.clone());
         async_std::task::spawn_local(async move {
-          let (status, exit, result) = supervise(&shared, id, child, timeout, Stream::Stdout).await;
+          let before = put.as_ref().map(|p| p.get());
+          let sinks = (stdout, Sink::Report(id, Stream::Stderr));
+          let ran = supervise(&shared, child, timeout, sinks, capture).await;
           shared.pids.borrow_mut()[id] = 0;
-          let _ = shared
-            .tx
-            .send(Msg::Exited {
-              id,
-              status,
-              exit,
-              result,
-            })
-            .await;
+          // A producer's result is the number of items it put.
+          let result = match (put, before) {
+            (Some(put), Some(before)) => (put.get() - before).to_string(),
+            _ => ran.captured,
+          };
+          shared.send(Msg::Exited { id, status: ran.status, exit: ran.exit, result }).await;
         });
       }
       Err(err) => {
         let line = format!("cannot start `{}`: {err}", program.argv[0]);
         async_std::task::spawn_local(async move {
-          let _ = shared
-            .tx
-            .send(Msg::Output {
-              id,
-              stream: Stream::Stderr,
-              line,
-            })
-            .await;
-          let exit = Exit {
-            code: Some(127),
-            signal: None,
-          };
-          let _ = shared
-            .tx
-            .send(Msg::Exited {
-              id,
-              status: Status::Failed,
-              exit,
-              result: String::new(),
-            })
-            .await;
+          shared.send(Msg::Output { id, stream: Stream::Stderr, line }).await;
+          let exit = Exit { code: Some(127), signal: None };
+          let result = String::new();
+          shared.send(Msg::Exited { id, status: Status::Failed, exit, result }).await;
         });
       }
     }
   }
 
-  /// The file's and the task's env, then RUNNER_TASK, RUNNER_ATTEMPT and the needs' results.
-  fn task_env(&mut self, id: NodeId, attempt: u32) -> Vec<(String, String)> {
+  fn item_finished(&mut self, outcome: &ItemOutcome) {
     let graph = self.graph;
-    let node = &graph.nodes[id];
-    let task = graph.task(id).expect("a task");
-    let mut env = Vec::with_capacity(self.graph.env.len() + task.env.len() + 2 + node.needs.len());
-    env.extend(self.graph.env.iter().cloned());
-    env.extend(task.env.iter().cloned());
-    env.push(("RUNNER_TASK".into(), node.name.clone()));
-    env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
-    for &need in &node.needs {
-      let name = format!(
-        "RUNNER_RESULT_{}",
-        crate::names::env_suffix(&graph.nodes[need].name)
-      );
-      let value = self.scheduler.result(need).unwrap_or_default().to_string();
-      let value = self.env_value(id, &name, value);
-      env.push((name, value));
-    }
-    env
+    let q =
+      graph.task(outcome.consumer).and_then(|t| t.consumes).expect("items come from consumers");
+    let queue = &self.queues[q];
+    self.reporter.event(&Event::ItemFinished {
+      consumer: self.name(outcome.consumer),
+      queue: &graph.queues[q].name,
+      item: &outcome.item,
+      worker: outcome.worker,
+      status: outcome.status,
+      attempts: outcome.attempts,
+      exit: outcome.exit,
+    });
+    self.reporter.event(&Event::QueueState {
+      queue: &graph.queues[q].name,
+      depth: queue.depth(),
+      put: queue.put.get(),
+      taken: queue.taken.get(),
+      done: queue.done.get(),
+      failed: queue.failed.get(),
+    });
   }
 
-  /// A result as an environment value, cut to [`ENV_VALUE_MAX`] (with a warning) if longer.
-  fn env_value(&mut self, id: NodeId, name: &str, mut value: String) -> String {
-    if value.len() <= ENV_VALUE_MAX {
-      return value;
+  /// Reports, per queue, what became of its items; items never taken are listed.
+  fn queues_finished(&mut self) {
+    for (q, queue) in self.queues.iter().enumerate() {
+      let left = queue.left();
+      self.reporter.event(&Event::QueueFinished {
+        queue: &self.graph.queues[q].name,
+        put: queue.put.get(),
+        taken: queue.taken.get(),
+        done: queue.done.get(),
+        failed: queue.failed.get(),
+        cancelled: queue.cancelled.get(),
+        left: left.iter().map(String::as_str).collect(),
+      });
     }
-    let mut end = ENV_VALUE_MAX;
-    while !value.is_char_boundary(end) {
-      end -= 1;
-    }
-    let line = format!(
-      "warning: ${name} holds {} bytes; the command gets the first {end}",
-      value.len()
-    );
-    let task = &self.graph.nodes[id].name;
-    self.reporter.event(&Event::Output {
-      task,
-      stream: Stream::Stderr,
-      line: &line,
-    });
-    value.truncate(end);
-    value
+    self.reporter.flush();
   }
 
   fn callbacks(&mut self, id: NodeId, status: Status) {
-    let graph = self.graph;
-    let node = &graph.nodes[id];
+    let node = &self.graph.nodes[id];
     let first: &[Program] = match status {
       Status::Succeeded => &node.callbacks.on_success,
       Status::Failed | Status::TimedOut => &node.callbacks.on_failure,
       _ => &[],
     };
-    let programs: Vec<Program> = first
-      .iter()
-      .chain(&node.callbacks.on_done)
-      .cloned()
-      .collect();
-    let mut env = self.graph.env.clone();
-    if let Some(task) = self.graph.task(id) {
-      env.extend(task.env.iter().cloned());
+    let programs: Vec<Program> = first.iter().chain(&node.callbacks.on_done).cloned().collect();
+    let result = self.scheduler.result(id).unwrap_or("");
+    let (env, warnings) = env::callback(self.graph, id, status, result);
+    for line in warnings {
+      self.reporter.event(&Event::Output {
+        task: self.name(id),
+        stream: Stream::Callback,
+        line: &line,
+      });
     }
-    env.push(("RUNNER_TASK".into(), node.name.clone()));
-    env.push(("RUNNER_STATUS".into(), status.as_str().into()));
-    let result = self.scheduler.result(id).unwrap_or_default().to_string();
-    let result = self.env_value(id, "RUNNER_RESULT", result);
-    env.push(("RUNNER_RESULT".into(), result));
-    let cwd = self
-      .graph
-      .task(id)
-      .map_or_else(|| self.dir.clone(), |t| absolute(&t.cwd));
+    let cwd = self.cwd(id);
     let shared = self.shared.clone();
     async_std::task::spawn_local(async move {
       let mut ok = true;
       for program in programs {
         ok &= run_callback(&shared, id, &program, &env, &cwd).await;
       }
-      let _ = shared.tx.send(Msg::CallbacksDone { id, ok }).await;
+      shared.send(Msg::CallbacksDone { id, ok }).await;
     });
+  }
+
+  /// SIGTERM to a running task's group (or a consumer's running items) now, SIGKILL after the
+  /// grace period for those still there.
+  fn terminate(&mut self, id: NodeId) {
+    let groups = match &self.consumers[id] {
+      Some(control) => control.cancel(),
+      None => vec![self.shared.pids.borrow()[id]],
+    };
+    for pid in groups.into_iter().filter(|&pid| pid != 0) {
+      process::signal_group(pid, libc::SIGTERM);
+      let (shared, control) = (self.shared.clone(), self.consumers[id].clone());
+      async_std::task::spawn_local(async move {
+        IoTimer::after(shared.kill_grace).await;
+        let running = match control {
+          Some(control) => control.is_running(pid),
+          None => shared.pids.borrow()[id] == pid,
+        };
+        if running {
+          process::signal_group(pid, libc::SIGKILL);
+        }
+      });
+    }
   }
 
   /// Kills every live process group at once.
@@ -476,235 +419,28 @@ impl Loop<'_, '_> {
 }
 
 async fn run_callback(
-  shared: &Rc<Shared>,
+  shared: &Shared,
   id: NodeId,
   program: &Program,
   env: &[(String, String)],
-  cwd: &std::path::Path,
+  cwd: &Path,
 ) -> bool {
   let launch = Launch { program, env, cwd };
-  let command = program
-    .script
-    .clone()
-    .unwrap_or_else(|| program.argv.join(" "));
-  let spawned = process::spawn(&launch, &mut shared.paths.borrow_mut());
-  let exit = match spawned {
+  let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
+  let exit = match shared.spawn(&launch) {
     Ok(child) => {
-      let pid = child.id() as i32;
-      shared.live.borrow_mut().insert(pid);
-      supervise(shared, id, child, None, Stream::Callback).await.1
+      let sinks = (Sink::Report(id, Stream::Callback), Sink::Report(id, Stream::Callback));
+      supervise(shared, child, None, sinks, false).await.exit
     }
     Err(err) => {
       let line = format!("cannot start callback `{command}`: {err}");
-      let _ = shared
-        .tx
-        .send(Msg::Output {
-          id,
-          stream: Stream::Callback,
-          line,
-        })
-        .await;
-      Exit {
-        code: Some(127),
-        signal: None,
-      }
+      shared.send(Msg::Output { id, stream: Stream::Callback, line }).await;
+      Exit { code: Some(127), signal: None }
     }
   };
   let ok = exit.code == Some(0);
   if !ok {
-    let _ = shared
-      .tx
-      .send(Msg::CallbackFailed { id, command, exit })
-      .await;
+    shared.send(Msg::CallbackFailed { id, command, exit }).await;
   }
   ok
-}
-
-/// SIGTERM to a running task's group now, SIGKILL after the grace period if it is still there.
-fn terminate(shared: &Rc<Shared>, id: NodeId) {
-  let pid = shared.pids.borrow()[id];
-  if pid == 0 {
-    return;
-  }
-  process::signal_group(pid, libc::SIGTERM);
-  let shared = shared.clone();
-  async_std::task::spawn_local(async move {
-    IoTimer::after(shared.kill_grace).await;
-    if shared.pids.borrow()[id] == pid {
-      process::signal_group(pid, libc::SIGKILL);
-    }
-  });
-}
-
-/// Streams a child's output, enforces its timeout, and reaps it. Returns its status, how it
-/// exited, and its stdout (up to [`RESULT_CAP`], trailing newlines removed).
-async fn supervise(
-  shared: &Rc<Shared>,
-  id: NodeId,
-  mut child: std::process::Child,
-  timeout: Option<Duration>,
-  out_stream: Stream,
-) -> (Status, Exit, String) {
-  let pid = child.id() as i32;
-  let stdout = child.stdout.take().and_then(|s| Async::new(s).ok());
-  let stderr = child.stderr.take().and_then(|s| Async::new(s).ok());
-  let err_stream = if out_stream == Stream::Callback {
-    Stream::Callback
-  } else {
-    Stream::Stderr
-  };
-  let capture = out_stream == Stream::Stdout;
-  let reading = future::zip(
-    pump(shared, id, stdout, out_stream, capture),
-    pump(shared, id, stderr, err_stream, false),
-  );
-  let waiting = wait_exit(shared, pid, timeout);
-  let ((result, _), (exit, timed_out)) = future::zip(reading, waiting).await;
-  shared.live.borrow_mut().remove(&pid);
-  drop(child);
-  let status = if timed_out {
-    Status::TimedOut
-  } else if exit.code == Some(0) {
-    Status::Succeeded
-  } else {
-    Status::Failed
-  };
-  (status, exit, result)
-}
-
-/// Waits for the group leader to exit (SIGTERM then SIGKILL on timeout), then ends whatever the
-/// task left behind in its group, then reaps the leader.
-async fn wait_exit(shared: &Rc<Shared>, pid: i32, timeout: Option<Duration>) -> (Exit, bool) {
-  let exited = async {
-    match process::pidfd(pid).and_then(|fd| Async::new(fd).ok()) {
-      Some(fd) => {
-        let _ = fd.readable().await;
-      }
-      None => poll_exit(pid).await,
-    }
-  };
-  let mut timed_out = false;
-  match timeout {
-    None => exited.await,
-    Some(limit) => {
-      let expired = async {
-        IoTimer::after(limit).await;
-        true
-      };
-      let mut exited = Box::pin(exited);
-      if async {
-        (&mut exited).await;
-        false
-      }
-      .or(expired)
-      .await
-      {
-        timed_out = true;
-        process::signal_group(pid, libc::SIGTERM);
-        let grace = async {
-          IoTimer::after(shared.kill_grace).await;
-          true
-        };
-        if async {
-          (&mut exited).await;
-          false
-        }
-        .or(grace)
-        .await
-        {
-          process::signal_group(pid, libc::SIGKILL);
-          exited.await;
-        }
-      }
-    }
-  }
-  // The leader is a zombie until reaped, so its group id cannot be reused yet.
-  process::signal_group(pid, libc::SIGKILL);
-  let exit = loop {
-    if let Some(exit) = process::try_reap(pid) {
-      break exit;
-    }
-    IoTimer::after(Duration::from_millis(1)).await;
-  };
-  (exit, timed_out)
-}
-
-/// Without pidfd (old kernels): check for the exit every few milliseconds.
-async fn poll_exit(pid: i32) {
-  let mut status = 0;
-  loop {
-    // SAFETY: WNOWAIT leaves the child waitable; only `status` is written.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let r = unsafe {
-      libc::waitid(
-        libc::P_PID,
-        pid as libc::id_t,
-        &mut info,
-        libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-      )
-    };
-    // SAFETY: si_pid is valid to read after waitid filled `info`.
-    if r != 0 || unsafe { info.si_pid() } != 0 {
-      return;
-    }
-    status += 1;
-    IoTimer::after(Duration::from_millis(if status < 10 { 1 } else { 10 })).await;
-  }
-}
-
-/// Reads a pipe to its end, passing each line on; keeps up to [`RESULT_CAP`] bytes when
-/// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces.
-async fn pump<T: std::io::Read + async_io::IoSafe>(
-  shared: &Rc<Shared>,
-  id: NodeId,
-  pipe: Option<Async<T>>,
-  stream: Stream,
-  capture: bool,
-) -> String {
-  let Some(mut pipe) = pipe else {
-    return String::new();
-  };
-  let mut kept = Vec::new();
-  let mut pending: Vec<u8> = Vec::new();
-  let mut buf = vec![0u8; 64 * 1024];
-  loop {
-    let n = match pipe.read(&mut buf).await {
-      Ok(0) | Err(_) => break,
-      Ok(n) => n,
-    };
-    let chunk = &buf[..n];
-    if capture && kept.len() < RESULT_CAP {
-      kept.extend_from_slice(&chunk[..n.min(RESULT_CAP - kept.len())]);
-    }
-    pending.extend_from_slice(chunk);
-    let mut start = 0;
-    while let Some(nl) = pending[start..].iter().position(|&b| b == b'\n') {
-      send_line(shared, id, stream, &pending[start..start + nl]).await;
-      start += nl + 1;
-    }
-    pending.drain(..start);
-    while pending.len() >= MAX_LINE {
-      let rest = pending.split_off(MAX_LINE);
-      send_line(shared, id, stream, &pending).await;
-      pending = rest;
-    }
-  }
-  if !pending.is_empty() {
-    send_line(shared, id, stream, &pending).await;
-  }
-  let mut result = String::from_utf8_lossy(&kept).into_owned();
-  while result.ends_with('\n') {
-    result.pop();
-    if result.ends_with('\r') {
-      result.pop();
-    }
-  }
-  result
-}
-
-async fn send_line(shared: &Rc<Shared>, id: NodeId, stream: Stream, line: &[u8]) {
-  let line = String::from_utf8_lossy(line)
-    .trim_end_matches('\r')
-    .to_string();
-  let _ = shared.tx.send(Msg::Output { id, stream, line }).await;
 }

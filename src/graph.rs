@@ -94,11 +94,7 @@ pub struct Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupRule {
   Gather,
-  Wait {
-    return_when: ReturnWhen,
-    timeout: Option<Duration>,
-    pending: Pending,
-  },
+  Wait { return_when: ReturnWhen, timeout: Option<Duration>, pending: Pending },
 }
 
 #[derive(Debug)]
@@ -133,11 +129,7 @@ impl Graph {
   }
 
   pub fn task_count(&self) -> usize {
-    self
-      .nodes
-      .iter()
-      .filter(|n| matches!(n.kind, NodeKind::Task(_)))
-      .count()
+    self.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Task(_))).count()
   }
 
   /// 1-based line of a node's name in the job file.

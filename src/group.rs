@@ -30,12 +30,7 @@ pub struct GroupState {
 
 impl GroupState {
   pub fn new(rule: GroupRule, members: usize) -> Self {
-    Self {
-      rule,
-      finished: vec![false; members],
-      done: Vec::new(),
-      returned: false,
-    }
+    Self { rule, finished: vec![false; members], done: Vec::new(), returned: false }
   }
 
   /// Records that member `index` ended with `status`; `allowed` is the member's `allow_failure`.
@@ -65,11 +60,7 @@ impl GroupState {
           None => None,
         }
       }
-      GroupRule::Wait {
-        return_when,
-        pending,
-        ..
-      } => {
+      GroupRule::Wait { return_when, pending, .. } => {
         let returns = match return_when {
           ReturnWhen::FirstCompleted => true,
           ReturnWhen::FirstException => failed || all_done,
@@ -89,15 +80,8 @@ impl GroupState {
   }
 
   fn wait_decision(&mut self, pending: Pending, timed_out: bool) -> Decision {
-    let failed = self
-      .done
-      .iter()
-      .any(|&(_, s, allowed)| s.is_failure() && !allowed);
-    let status = if failed {
-      Status::Failed
-    } else {
-      Status::Succeeded
-    };
+    let failed = self.done.iter().any(|&(_, s, allowed)| s.is_failure() && !allowed);
+    let status = if failed { Status::Failed } else { Status::Succeeded };
     self.decide(status, pending == Pending::Cancel, timed_out)
   }
 
@@ -106,9 +90,7 @@ impl GroupState {
     Decision {
       status,
       done: self.done.iter().map(|&(i, _, _)| i).collect(),
-      pending: (0..self.finished.len())
-        .filter(|&i| !self.finished[i])
-        .collect(),
+      pending: (0..self.finished.len()).filter(|&i| !self.finished[i]).collect(),
       cancel_pending,
       timed_out,
     }
@@ -122,11 +104,7 @@ mod tests {
   use std::time::Duration;
 
   fn wait(return_when: ReturnWhen, pending: Pending) -> GroupRule {
-    GroupRule::Wait {
-      return_when,
-      timeout: Some(Duration::from_secs(1)),
-      pending,
-    }
+    GroupRule::Wait { return_when, timeout: Some(Duration::from_secs(1)), pending }
   }
 
   /// Feeds (member, status) in order; returns the step at which the group decided and how.
@@ -134,10 +112,7 @@ mod tests {
     let mut group = GroupState::new(rule, members);
     for (step, &(member, status)) in events.iter().enumerate() {
       if let Some(decision) = group.member_finished(member, status, false) {
-        assert!(
-          group.member_finished(member, Succeeded, false).is_none(),
-          "decides once"
-        );
+        assert!(group.member_finished(member, Succeeded, false).is_none(), "decides once");
         return Some((step, decision));
       }
     }
@@ -162,22 +137,10 @@ mod tests {
         &[(2, Succeeded), (1, Succeeded), (0, Succeeded)],
         Some((2, decision(Succeeded, &[2, 1, 0], &[], false))),
       ),
-      (
-        &[(0, Succeeded), (1, Failed)],
-        Some((1, decision(Failed, &[0, 1], &[2], false))),
-      ),
-      (
-        &[(1, TimedOut)],
-        Some((0, decision(Failed, &[1], &[0, 2], false))),
-      ),
-      (
-        &[(0, Skipped)],
-        Some((0, decision(Skipped, &[0], &[1, 2], false))),
-      ),
-      (
-        &[(2, Cancelled)],
-        Some((0, decision(Cancelled, &[2], &[0, 1], false))),
-      ),
+      (&[(0, Succeeded), (1, Failed)], Some((1, decision(Failed, &[0, 1], &[2], false)))),
+      (&[(1, TimedOut)], Some((0, decision(Failed, &[1], &[0, 2], false)))),
+      (&[(0, Skipped)], Some((0, decision(Skipped, &[0], &[1, 2], false)))),
+      (&[(2, Cancelled)], Some((0, decision(Cancelled, &[2], &[0, 1], false)))),
       (&[(0, Succeeded), (1, Succeeded)], None),
     ];
     for (events, expected) in cases {
@@ -189,12 +152,7 @@ mod tests {
   fn wait_table() {
     use Pending::{Cancel, Continue};
     use ReturnWhen::{AllCompleted, FirstCompleted, FirstException};
-    type Case<'a> = (
-      ReturnWhen,
-      Pending,
-      &'a [(usize, Status)],
-      Option<(usize, Decision)>,
-    );
+    type Case<'a> = (ReturnWhen, Pending, &'a [(usize, Status)], Option<(usize, Decision)>);
     let cases: &[Case] = &[
       (
         FirstCompleted,
@@ -202,12 +160,7 @@ mod tests {
         &[(2, Succeeded)],
         Some((0, decision(Succeeded, &[2], &[0, 1], true))),
       ),
-      (
-        FirstCompleted,
-        Continue,
-        &[(1, Failed)],
-        Some((0, decision(Failed, &[1], &[0, 2], false))),
-      ),
+      (FirstCompleted, Continue, &[(1, Failed)], Some((0, decision(Failed, &[1], &[0, 2], false)))),
       (
         FirstCompleted,
         Cancel,
@@ -232,31 +185,17 @@ mod tests {
         &[(0, Succeeded), (1, Succeeded), (2, Succeeded)],
         Some((2, decision(Succeeded, &[0, 1, 2], &[], true))),
       ),
-      (
-        FirstException,
-        Cancel,
-        &[(0, Cancelled), (1, Succeeded)],
-        None,
-      ),
+      (FirstException, Cancel, &[(0, Cancelled), (1, Succeeded)], None),
       (
         AllCompleted,
         Continue,
         &[(1, Failed), (0, Succeeded), (2, Succeeded)],
         Some((2, decision(Failed, &[1, 0, 2], &[], false))),
       ),
-      (
-        AllCompleted,
-        Cancel,
-        &[(1, Succeeded), (0, Succeeded)],
-        None,
-      ),
+      (AllCompleted, Cancel, &[(1, Succeeded), (0, Succeeded)], None),
     ];
     for (rule, pending, events, expected) in cases {
-      assert_eq!(
-        &run(wait(*rule, *pending), 3, events),
-        expected,
-        "{rule:?} {events:?}"
-      );
+      assert_eq!(&run(wait(*rule, *pending), 3, events), expected, "{rule:?} {events:?}");
     }
   }
 
@@ -264,10 +203,7 @@ mod tests {
   fn allowed_failures_do_not_fail_groups() {
     let mut gather = GroupState::new(GroupRule::Gather, 2);
     assert_eq!(gather.member_finished(0, Failed, true), None);
-    assert_eq!(
-      gather.member_finished(1, Succeeded, false).unwrap().status,
-      Succeeded
-    );
+    assert_eq!(gather.member_finished(1, Succeeded, false).unwrap().status, Succeeded);
     let mut first_exception = GroupState::new(wait(ReturnWhen::FirstException, Pending::Cancel), 2);
     assert_eq!(first_exception.member_finished(0, Failed, true), None);
   }
@@ -277,10 +213,7 @@ mod tests {
     let mut group = GroupState::new(wait(ReturnWhen::AllCompleted, Pending::Cancel), 2);
     group.member_finished(1, Succeeded, false);
     let decision = group.timeout().unwrap();
-    assert_eq!(
-      (decision.status, decision.done, decision.pending),
-      (Succeeded, vec![1], vec![0])
-    );
+    assert_eq!((decision.status, decision.done, decision.pending), (Succeeded, vec![1], vec![0]));
     assert!(decision.timed_out && decision.cancel_pending);
     assert!(group.timeout().is_none(), "returns once");
     assert!(

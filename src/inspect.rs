@@ -16,11 +16,8 @@ pub fn list_text(graph: &Graph) -> String {
     .max()
     .unwrap_or(0);
   for (section, is_group) in [("tasks", false), ("groups", true)] {
-    let nodes: Vec<_> = graph
-      .nodes
-      .iter()
-      .filter(|n| matches!(n.kind, NodeKind::Group(_)) == is_group)
-      .collect();
+    let nodes: Vec<_> =
+      graph.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Group(_)) == is_group).collect();
     if nodes.is_empty() {
       continue;
     }
@@ -28,11 +25,7 @@ pub fn list_text(graph: &Graph) -> String {
     for node in nodes {
       let mut detail = Vec::new();
       if let NodeKind::Group(group) = &node.kind {
-        detail.push(format!(
-          "{} [{}]",
-          rule_name(group.rule),
-          names(graph, &group.members)
-        ));
+        detail.push(format!("{} [{}]", rule_name(group.rule), names(graph, &group.members)));
       }
       if !node.needs.is_empty() {
         detail.push(format!("needs [{}]", names(graph, &node.needs)));
@@ -69,20 +62,11 @@ pub fn list_text(graph: &Graph) -> String {
 }
 
 fn trim_lines(text: String) -> String {
-  text
-    .lines()
-    .map(str::trim_end)
-    .collect::<Vec<_>>()
-    .join("\n")
-    + "\n"
+  text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n") + "\n"
 }
 
 fn names(graph: &Graph, ids: &[usize]) -> String {
-  ids
-    .iter()
-    .map(|&id| graph.nodes[id].name.as_str())
-    .collect::<Vec<_>>()
-    .join(", ")
+  ids.iter().map(|&id| graph.nodes[id].name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn rule_name(rule: GroupRule) -> String {
@@ -94,12 +78,8 @@ fn rule_name(rule: GroupRule) -> String {
 
 /// `runner list --json` and `runner graph --format json`: the whole compiled graph.
 pub fn to_json(graph: &Graph) -> Value {
-  let node_names = |ids: &[usize]| {
-    ids
-      .iter()
-      .map(|&i| graph.nodes[i].name.clone())
-      .collect::<Vec<_>>()
-  };
+  let node_names =
+    |ids: &[usize]| ids.iter().map(|&i| graph.nodes[i].name.clone()).collect::<Vec<_>>();
   let mut tasks = Vec::new();
   let mut groups = Vec::new();
   for (id, node) in graph.nodes.iter().enumerate() {
@@ -184,12 +164,7 @@ pub fn to_dot(graph: &Graph) -> String {
   }
   for node in &graph.nodes {
     for &need in &node.needs {
-      let _ = writeln!(
-        out,
-        "  {} -> {};",
-        quote(&graph.nodes[need].name),
-        quote(&node.name)
-      );
+      let _ = writeln!(out, "  {} -> {};", quote(&graph.nodes[need].name), quote(&node.name));
     }
     if let NodeKind::Group(group) = &node.kind {
       for &member in &group.members {
@@ -235,13 +210,8 @@ pub fn to_mermaid(graph: &Graph) -> String {
         let _ = writeln!(out, "  {}(\"{}\")", id(i), label(&node.name));
       }
       NodeKind::Group(group) => {
-        let _ = writeln!(
-          out,
-          "  {}{{{{\"{}: {}\"}}}}",
-          id(i),
-          label(&node.name),
-          rule_name(group.rule)
-        );
+        let _ =
+          writeln!(out, "  {}{{{{\"{}: {}\"}}}}", id(i), label(&node.name), rule_name(group.rule));
       }
     }
   }

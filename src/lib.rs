@@ -14,6 +14,7 @@ mod cycle;
 mod decode;
 mod diagnostic;
 mod duration;
+mod env;
 mod event;
 mod executor;
 mod graph;
@@ -21,8 +22,10 @@ mod group;
 mod inspect;
 mod names;
 mod process;
+mod queue;
 mod report;
 mod run;
+mod runtime;
 mod scheduler;
 mod schema;
 mod signal;
@@ -53,11 +56,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     Ok(cli) => cli,
     Err(err) => {
       let _ = err.print();
-      return if err.use_stderr() {
-        exit::INVALID
-      } else {
-        exit::OK
-      };
+      return if err.use_stderr() { exit::INVALID } else { exit::OK };
     }
   };
   match cli.command {
@@ -67,11 +66,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     },
     Command::Validate(args) => validate(&args.files),
     Command::List(args) => with_graph(&args.file, |graph| {
-      if args.json {
-        inspect::to_json(graph).to_string() + "\n"
-      } else {
-        inspect::list_text(graph)
-      }
+      if args.json { inspect::to_json(graph).to_string() + "\n" } else { inspect::list_text(graph) }
     }),
     Command::Graph(args) => with_graph(&args.file, |graph| match args.format {
       GraphFormat::Dot => inspect::to_dot(graph),
@@ -112,10 +107,7 @@ fn load(path: &Path) -> Result<graph::Graph, i32> {
     }
   };
   compile::compile_source(&source).map_err(|errors| {
-    eprint!(
-      "{}",
-      diagnostic::render(&source, &errors, diagnostic_style())
-    );
+    eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
     exit::INVALID
   })
 }
@@ -123,10 +115,7 @@ fn load(path: &Path) -> Result<graph::Graph, i32> {
 fn diagnostic_style() -> diagnostic::Style {
   let color =
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-  let width = std::env::var("COLUMNS")
-    .ok()
-    .and_then(|c| c.parse().ok())
-    .unwrap_or(100);
+  let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
   diagnostic::Style { color, width }
 }
 

@@ -19,11 +19,7 @@ pub fn env_suffix(name: &str) -> String {
     .chars()
     .map(|c| {
       let c = c.to_ascii_uppercase();
-      if c.is_ascii_uppercase() || c.is_ascii_digit() {
-        c
-      } else {
-        '_'
-      }
+      if c.is_ascii_uppercase() || c.is_ascii_digit() { c } else { '_' }
     })
     .collect()
 }

@@ -7,12 +7,16 @@
 //! need expanding, and programs not found on PATH go through the shell, so their behaviour and
 //! messages are the shell's.
 
+use crate::event::Exit;
 use crate::graph::Program;
+use async_io::{Async, Timer as IoTimer};
+use futures_lite::FutureExt;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// What a spawn needs beyond the program.
 pub struct Launch<'a> {
@@ -30,10 +34,7 @@ pub struct PathCache {
 
 impl PathCache {
   pub fn new() -> Self {
-    Self {
-      found: HashMap::new(),
-      path: std::env::var_os("PATH"),
-    }
+    Self { found: HashMap::new(), path: std::env::var_os("PATH") }
   }
 
   fn lookup(&mut self, name: &str) -> Option<PathBuf> {
@@ -48,11 +49,9 @@ impl PathCache {
 
 fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
   use std::os::unix::fs::PermissionsExt;
-  std::env::split_paths(path)
-    .map(|dir| dir.join(name))
-    .find(|candidate| {
-      std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+  std::env::split_paths(path).map(|dir| dir.join(name)).find(|candidate| {
+    std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+  })
 }
 
 /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
@@ -87,10 +86,7 @@ const SHELL_WORDS: &[&str] = &[
 
 /// The argv to exec directly for a plain-word script under the default shell, if any.
 fn direct_argv(program: &Program, paths: &mut PathCache) -> Option<Vec<PathBuf>> {
-  let script = program
-    .script
-    .as_deref()
-    .filter(|_| program.default_shell)?;
+  let script = program.script.as_deref().filter(|_| program.default_shell)?;
   let plain = |c: char| {
     c.is_ascii_alphanumeric()
       || matches!(c, '_' | '.' | '/' | ':' | ',' | '+' | '@' | '%' | '-' | ' ')
@@ -104,16 +100,8 @@ fn direct_argv(program: &Program, paths: &mut PathCache) -> Option<Vec<PathBuf>>
   if first.contains('=') || (SHELL_WORDS.contains(&first) && !exact) {
     return None;
   }
-  let program = if first.contains('/') {
-    Some(PathBuf::from(first))
-  } else {
-    paths.lookup(first)
-  }?;
-  Some(
-    std::iter::once(program)
-      .chain(args.iter().map(PathBuf::from))
-      .collect(),
-  )
+  let program = if first.contains('/') { Some(PathBuf::from(first)) } else { paths.lookup(first) }?;
+  Some(std::iter::once(program).chain(args.iter().map(PathBuf::from)).collect())
 }
 
 /// Sends `signal` to every process of the group led by `pid`.
@@ -125,7 +113,7 @@ pub fn signal_group(pid: i32, signal: i32) {
 }
 
 /// Reaps an exited child without blocking. Returns None while it is still running.
-pub fn try_reap(pid: i32) -> Option<crate::event::Exit> {
+pub fn try_reap(pid: i32) -> Option<Exit> {
   let mut status = 0;
   // SAFETY: waitpid writes only to `status`.
   let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -133,21 +121,12 @@ pub fn try_reap(pid: i32) -> Option<crate::event::Exit> {
     return None;
   }
   if reaped < 0 {
-    return Some(crate::event::Exit {
-      code: None,
-      signal: None,
-    });
+    return Some(Exit { code: None, signal: None });
   }
   Some(if libc::WIFEXITED(status) {
-    crate::event::Exit {
-      code: Some(libc::WEXITSTATUS(status)),
-      signal: None,
-    }
+    Exit { code: Some(libc::WEXITSTATUS(status)), signal: None }
   } else {
-    crate::event::Exit {
-      code: None,
-      signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-    }
+    Exit { code: None, signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)) }
   })
 }
 
@@ -158,6 +137,86 @@ pub fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
   let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
   // SAFETY: fd is a fresh, valid descriptor when non-negative.
   (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Waits for the group leader to exit (SIGTERM then SIGKILL on timeout), then ends whatever the
+/// task left behind in its group, then reaps the leader.
+pub async fn wait_exit(pid: i32, timeout: Option<Duration>, grace: Duration) -> (Exit, bool) {
+  let exited = async {
+    match pidfd(pid).and_then(|fd| Async::new(fd).ok()) {
+      Some(fd) => {
+        let _ = fd.readable().await;
+      }
+      None => poll_exit(pid).await,
+    }
+  };
+  let mut timed_out = false;
+  match timeout {
+    None => exited.await,
+    Some(limit) => {
+      let expired = async {
+        IoTimer::after(limit).await;
+        true
+      };
+      let mut exited = Box::pin(exited);
+      if async {
+        (&mut exited).await;
+        false
+      }
+      .or(expired)
+      .await
+      {
+        timed_out = true;
+        signal_group(pid, libc::SIGTERM);
+        let grace = async {
+          IoTimer::after(grace).await;
+          true
+        };
+        if async {
+          (&mut exited).await;
+          false
+        }
+        .or(grace)
+        .await
+        {
+          signal_group(pid, libc::SIGKILL);
+          exited.await;
+        }
+      }
+    }
+  }
+  // The leader is a zombie until reaped, so its group id cannot be reused yet.
+  signal_group(pid, libc::SIGKILL);
+  let exit = loop {
+    if let Some(exit) = try_reap(pid) {
+      break exit;
+    }
+    IoTimer::after(Duration::from_millis(1)).await;
+  };
+  (exit, timed_out)
+}
+
+/// Without pidfd (old kernels): check for the exit every few milliseconds.
+async fn poll_exit(pid: i32) {
+  let mut status = 0;
+  loop {
+    // SAFETY: WNOWAIT leaves the child waitable; only `status` is written.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+      libc::waitid(
+        libc::P_PID,
+        pid as libc::id_t,
+        &mut info,
+        libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+      )
+    };
+    // SAFETY: si_pid is valid to read after waitid filled `info`.
+    if r != 0 || unsafe { info.si_pid() } != 0 {
+      return;
+    }
+    status += 1;
+    IoTimer::after(Duration::from_millis(if status < 10 { 1 } else { 10 })).await;
+  }
 }
 
 #[cfg(test)]

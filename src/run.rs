@@ -17,14 +17,6 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     Ok(targets) => targets,
     Err(code) => return code,
   };
-  if let Some(queue) = graph.queues.first() {
-    eprintln!(
-      "error: `{}` declares queue `{}`: queues are validated but not run by this version",
-      graph.source.name(),
-      queue.name
-    );
-    return exit::INVALID;
-  }
   let jobs = args
     .jobs
     .map(|j| j as usize)
@@ -33,16 +25,10 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
   if args.dry_run {
     return dry_run(graph, &targets, jobs);
   }
-  let options = Options {
-    jobs,
-    fail_fast: args.fail_fast,
-    timeout: args.timeout,
-    kill_grace: args.kill_grace,
-  };
-  let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::with_capacity(
-    64 * 1024,
-    std::io::stdout(),
-  ));
+  let options =
+    Options { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
+  let stdout: Box<dyn std::io::Write> =
+    Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
   let mut reporter = match resolve_output(args.output) {
     Output::Json => Reporter::json(stdout),
     _ => Reporter::plain(stdout),
@@ -67,12 +53,7 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     _ => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
-  reporter.event(&Event::RunFinished {
-    status,
-    exit_code: code,
-    duration_ms,
-    counts,
-  });
+  reporter.event(&Event::RunFinished { status, exit_code: code, duration_ms, counts });
   reporter.flush();
   code
 }
@@ -93,16 +74,10 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> 
       Some(id) => ids.push(id),
       None => {
         bad = true;
-        eprintln!(
-          "error: `{}` has no task or group `{name}`",
-          graph.source.name()
-        );
+        eprintln!("error: `{}` has no task or group `{name}`", graph.source.name());
         match suggest::closest(name, graph.nodes.iter().map(|n| n.name.as_str())) {
           Some(s) => eprintln!("  help: did you mean `{s}`?"),
-          None => eprintln!(
-            "  help: `runner list {}` shows what there is",
-            graph.source.name()
-          ),
+          None => eprintln!("  help: `runner list {}` shows what there is", graph.source.name()),
         }
       }
     }
@@ -130,11 +105,7 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
             .map(|p| p.script.clone().unwrap_or_else(|| p.argv.join(" ")))
             .unwrap_or_default();
           out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
-          inputs.push_back(Input::Exited {
-            id,
-            status: Status::Succeeded,
-            result: String::new(),
-          });
+          inputs.push_back(Input::Exited { id, status: Status::Succeeded, result: String::new() });
         }
         Action::StartTimer { id, timer, .. } => inputs.push_back(Input::TimerFired(id, timer)),
         Action::RunCallbacks { id, .. } => inputs.push_back(Input::CallbacksDone { id, ok: true }),

@@ -227,11 +227,7 @@ impl<'g> Scheduler<'g> {
     match task.delay {
       Some(after) if !after.is_zero() => {
         self.nodes[id].status = Status::Delayed;
-        out.push(Action::StartTimer {
-          id,
-          after,
-          timer: Timer::Delay,
-        });
+        out.push(Action::StartTimer { id, after, timer: Timer::Delay });
       }
       _ => self.enqueue(id, out),
     }
@@ -245,6 +241,14 @@ impl<'g> Scheduler<'g> {
       self.nodes[id].attempt = 1;
       self.results[id] = Some(String::new());
       self.finish(id, Status::Succeeded, out);
+      return;
+    }
+    if task.consumes.is_some() {
+      // A consumer starts at once and holds no slot: it waits for items, and taking a slot
+      // while its producers wait for one could deadlock at `-j 1`. Its `workers` bound it.
+      self.nodes[id].status = Status::Running;
+      self.nodes[id].attempt = 1;
+      out.push(Action::Spawn { id, attempt: 1 });
       return;
     }
     self.nodes[id].status = Status::Ready;
@@ -262,16 +266,10 @@ impl<'g> Scheduler<'g> {
       }
       self.nodes[group].started = true;
       self.nodes[group].status = Status::Running;
-      if let Some(crate::graph::GroupRule::Wait {
-        timeout: Some(after),
-        ..
-      }) = self.graph.group(group).map(|g| g.rule)
+      if let Some(crate::graph::GroupRule::Wait { timeout: Some(after), .. }) =
+        self.graph.group(group).map(|g| g.rule)
       {
-        out.push(Action::StartTimer {
-          id: group,
-          after,
-          timer: Timer::GroupTimeout,
-        });
+        out.push(Action::StartTimer { id: group, after, timer: Timer::GroupTimeout });
       }
       self.activate_groups(group, out);
     }
@@ -287,10 +285,7 @@ impl<'g> Scheduler<'g> {
       }
       self.take_slot(id);
       self.nodes[id].attempt += 1;
-      out.push(Action::Spawn {
-        id,
-        attempt: self.nodes[id].attempt,
-      });
+      out.push(Action::Spawn { id, attempt: self.nodes[id].attempt });
     }
   }
 
@@ -309,12 +304,7 @@ impl<'g> Scheduler<'g> {
   }
 
   fn exited(&mut self, id: NodeId, status: Status, result: String, out: &mut Vec<Action>) {
-    let NodeState {
-      status: current,
-      attempt,
-      cancel_requested,
-      ..
-    } = self.nodes[id];
+    let NodeState { status: current, attempt, cancel_requested, .. } = self.nodes[id];
     if current != Status::Running {
       return;
     }
@@ -324,22 +314,16 @@ impl<'g> Scheduler<'g> {
     if cancel_requested {
       return self.finish(id, Status::Cancelled, out);
     }
-    if status.is_failure() && attempt <= task.retries && self.stopped.is_none() {
+    // A consumer's `retries` apply to each item, not to the consumer as a whole.
+    let retry = task.consumes.is_none() && attempt <= task.retries;
+    if status.is_failure() && retry && self.stopped.is_none() {
       self.release(id);
-      out.push(Action::Retrying {
-        id,
-        attempt,
-        status,
-      });
+      out.push(Action::Retrying { id, attempt, status });
       if task.retry_delay.is_zero() {
         self.enqueue(id, out);
       } else {
         self.nodes[id].status = Status::Delayed;
-        out.push(Action::StartTimer {
-          id,
-          after: task.retry_delay,
-          timer: Timer::Retry,
-        });
+        out.push(Action::StartTimer { id, after: task.retry_delay, timer: Timer::Retry });
       }
       return;
     }
@@ -479,11 +463,7 @@ impl<'g> Scheduler<'g> {
   }
 
   fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
-    let members = &self
-      .graph
-      .group(id)
-      .expect("decisions come from groups")
-      .members;
+    let members = &self.graph.group(id).expect("decisions come from groups").members;
     let result = self.group_result(id, &decision);
     self.results[id] = Some(result);
     let status = decision.status;

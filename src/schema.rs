@@ -24,10 +24,7 @@ impl<T> Spanned<T> {
 
 impl<T: Default> Default for Spanned<T> {
   fn default() -> Self {
-    Self {
-      value: T::default(),
-      span: SourceSpan::from((0, 0)),
-    }
+    Self { value: T::default(), span: SourceSpan::from((0, 0)) }
   }
 }
 
@@ -290,16 +287,8 @@ fn env_schema(_: &mut SchemaGenerator) -> Schema {
 /// The keys each mapping accepts, in the order the spec lists them. The decoder uses them for
 /// did-you-mean suggestions; a test checks them against the JSON Schema.
 pub mod keys {
-  pub const JOB_FILE: &[&str] = &[
-    "version",
-    "name",
-    "env",
-    "concurrency",
-    "shell",
-    "tasks",
-    "groups",
-    "queues",
-  ];
+  pub const JOB_FILE: &[&str] =
+    &["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues"];
   pub const TASK: &[&str] = &[
     "run",
     "description",
@@ -345,12 +334,8 @@ mod tests {
   use super::*;
 
   fn properties(schema: &serde_json::Value) -> Vec<String> {
-    let mut keys: Vec<String> = schema["properties"]
-      .as_object()
-      .expect("properties")
-      .keys()
-      .cloned()
-      .collect();
+    let mut keys: Vec<String> =
+      schema["properties"].as_object().expect("properties").keys().cloned().collect();
     keys.sort();
     keys
   }

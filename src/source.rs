@@ -13,10 +13,7 @@ pub struct Source {
 
 impl Source {
   pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
-    Self {
-      path: path.into(),
-      text: text.into(),
-    }
+    Self { path: path.into(), text: text.into() }
   }
 
   pub fn read(path: &Path) -> std::io::Result<Self> {
@@ -44,10 +41,7 @@ impl Source {
   pub fn line_col(&self, offset: usize) -> (usize, usize) {
     let before = &self.text[..offset.min(self.text.len())];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let col = before
-      .rfind('\n')
-      .map_or(before.len(), |nl| before.len() - nl - 1)
-      + 1;
+    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
     (line, col)
   }
 
@@ -67,10 +61,7 @@ impl Source {
 
   /// The text a span covers, or "" when the span lies outside the source.
   pub fn slice(&self, span: SourceSpan) -> &str {
-    self
-      .text
-      .get(span.offset()..span.offset() + span.len())
-      .unwrap_or("")
+    self.text.get(span.offset()..span.offset() + span.len()).unwrap_or("")
   }
 }
 

@@ -26,18 +26,11 @@ impl Plain {
       Event::RunStarted { .. } => Ok(()),
       Event::TaskStarted { task, attempt: 1 } => writeln!(out, "[{task}] started"),
       Event::TaskStarted { task, attempt } => writeln!(out, "[{task}] started (attempt {attempt})"),
-      Event::Output {
-        task,
-        stream: Stream::Callback,
-        line,
-      } => writeln!(out, "[{task}:callback] {line}"),
+      Event::Output { task, stream: Stream::Callback, line } => {
+        writeln!(out, "[{task}:callback] {line}")
+      }
       Event::Output { task, line, .. } => writeln!(out, "[{task}] {line}"),
-      Event::TaskRetrying {
-        task,
-        attempt,
-        status,
-        exit,
-      } => {
+      Event::TaskRetrying { task, attempt, status, exit } => {
         writeln!(
           out,
           "[{task}] {}{}, retrying (attempt {} next)",
@@ -46,39 +39,19 @@ impl Plain {
           attempt + 1
         )
       }
-      Event::TaskFinished {
-        task,
-        status,
-        attempts,
-        duration_ms,
-        exit,
-      } => {
-        let tries = if *attempts > 1 {
-          format!(" after {attempts} attempts")
-        } else {
-          String::new()
-        };
+      Event::TaskFinished { task, status, attempts, duration_ms, exit } => {
+        let tries =
+          if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
         let ran = !matches!(status, Status::Skipped) && *attempts > 0;
         let took = if ran {
           format!(" in {}", display(Duration::from_millis(*duration_ms)))
         } else {
           String::new()
         };
-        let exit = if matches!(status, Status::Failed) {
-          exit_text(*exit)
-        } else {
-          String::new()
-        };
+        let exit = if matches!(status, Status::Failed) { exit_text(*exit) } else { String::new() };
         writeln!(out, "[{task}] {}{exit}{tries}{took}", status.as_str())
       }
-      Event::GroupFinished {
-        group,
-        status,
-        done,
-        pending,
-        timed_out,
-        ..
-      } => {
+      Event::GroupFinished { group, status, done, pending, timed_out, .. } => {
         let why = if *timed_out { " (timeout)" } else { "" };
         writeln!(
           out,
@@ -88,23 +61,28 @@ impl Plain {
           pending.join(", ")
         )
       }
-      Event::CallbackFailed {
-        task,
-        command,
-        exit,
-      } => {
-        writeln!(
-          out,
-          "[{task}:callback] `{command}` failed{}",
-          exit_text(*exit)
-        )
+      Event::ItemFinished { consumer, item, worker, status, attempts, exit, .. } => {
+        let tries =
+          if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
+        let exit = if matches!(status, Status::Failed) { exit_text(*exit) } else { String::new() };
+        writeln!(out, "[{consumer}#{worker}] item `{item}` {}{exit}{tries}", status.as_str())
       }
-      Event::RunFinished {
-        status,
-        exit_code,
-        duration_ms,
-        counts,
-      } => {
+      Event::QueueState { .. } => Ok(()),
+      Event::QueueFinished { queue, put, taken, done, failed, cancelled, left } => {
+        write!(
+          out,
+          "[queue {queue}] {put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled"
+        )?;
+        if left.is_empty() {
+          writeln!(out)
+        } else {
+          writeln!(out, "; never taken: {}", left.join(", "))
+        }
+      }
+      Event::CallbackFailed { task, command, exit } => {
+        writeln!(out, "[{task}:callback] `{command}` failed{}", exit_text(*exit))
+      }
+      Event::RunFinished { status, exit_code, duration_ms, counts } => {
         let c = counts;
         writeln!(
           out,

@@ -22,11 +22,7 @@ fn show(g: &Graph, action: &Action) -> String {
     Action::StartTimer { id, after, timer } => format!("timer {} {timer:?} {after:?}", name(*id)),
     Action::Terminate { id } => format!("terminate {}", name(*id)),
     Action::RunCallbacks { id, status } => format!("callbacks {} {}", name(*id), status.as_str()),
-    Action::Retrying {
-      id,
-      attempt,
-      status,
-    } => {
+    Action::Retrying { id, attempt, status } => {
       format!("retrying {}#{attempt} {}", name(*id), status.as_str())
     }
     Action::GroupReturned { id, decision } => {
@@ -47,22 +43,12 @@ struct Sim<'g> {
 
 impl<'g> Sim<'g> {
   fn new(g: &'g Graph, targets: &[&str], limit: usize, fail_fast: bool) -> Self {
-    let targets: Vec<NodeId> = targets
-      .iter()
-      .map(|t| g.find(t).expect("a target"))
-      .collect();
-    Self {
-      g,
-      s: Scheduler::new(g, &targets, limit, fail_fast),
-      log: Vec::new(),
-    }
+    let targets: Vec<NodeId> = targets.iter().map(|t| g.find(t).expect("a target")).collect();
+    Self { g, s: Scheduler::new(g, &targets, limit, fail_fast), log: Vec::new() }
   }
 
   fn id(&self, name: &str) -> NodeId {
-    self
-      .g
-      .find(name)
-      .unwrap_or_else(|| panic!("no node {name}"))
+    self.g.find(name).unwrap_or_else(|| panic!("no node {name}"))
   }
 
   fn send_raw(&mut self, input: Input) -> Vec<Action> {
@@ -93,11 +79,7 @@ impl<'g> Sim<'g> {
 
   fn exit_with(&mut self, name: &str, status: Status, result: &str) -> Vec<String> {
     let id = self.id(name);
-    self.send(Input::Exited {
-      id,
-      status,
-      result: result.to_string(),
-    })
+    self.send(Input::Exited { id, status, result: result.to_string() })
   }
 
   fn fire(&mut self, name: &str, timer: Timer) -> Vec<String> {
@@ -145,18 +127,9 @@ fn limit_one_runs_tasks_one_at_a_time_in_declared_order() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    (sim.status("a"), sim.status("b"), sim.status("c")),
-    (Running, Ready, Ready)
-  );
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn b#1"]
-  );
-  assert_eq!(
-    sim.exit("b", Succeeded),
-    ["finished b succeeded", "spawn c#1"]
-  );
+  assert_eq!((sim.status("a"), sim.status("b"), sim.status("c")), (Running, Ready, Ready));
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn c#1"]);
   assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "done"]);
   assert!(!sim.s.run_failed());
   assert_eq!(sim.result("b"), Some("b out"));
@@ -168,15 +141,9 @@ fn limit_two_refills_a_slot_as_each_task_exits() {
     graph("tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\n  d: {run: x}\n  e: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
-  assert_eq!(
-    sim.exit("b", Succeeded),
-    ["finished b succeeded", "spawn c#1"]
-  );
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn c#1"]);
   assert_eq!(sim.exit("c", Failed), ["finished c failed", "spawn d#1"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn e#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn e#1"]);
   assert_eq!(sim.exit("e", Succeeded), ["finished e succeeded"]);
   assert_eq!(sim.exit("d", Succeeded), ["finished d succeeded", "done"]);
   assert!(sim.s.run_failed());
@@ -195,14 +162,8 @@ fn needs_run_first() {
   let mut sim = Sim::new(&g, &[], 4, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!((sim.status("b"), sim.status("c")), (Pending, Pending));
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn b#1"]
-  );
-  assert_eq!(
-    sim.exit("b", Succeeded),
-    ["finished b succeeded", "spawn c#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn c#1"]);
   assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "done"]);
 }
 
@@ -212,10 +173,7 @@ fn a_task_with_two_needs_waits_for_both() {
   let mut sim = Sim::new(&g, &[], 4, false);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn c#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn c#1"]);
 }
 
 #[test]
@@ -226,18 +184,9 @@ fn dependents_ready_together_start_in_declared_order() {
   );
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn root#1"]);
-  assert_eq!(
-    sim.exit("root", Succeeded),
-    ["finished root succeeded", "spawn z#1"]
-  );
-  assert_eq!(
-    sim.exit("z", Succeeded),
-    ["finished z succeeded", "spawn y#1"]
-  );
-  assert_eq!(
-    sim.exit("y", Succeeded),
-    ["finished y succeeded", "spawn x#1"]
-  );
+  assert_eq!(sim.exit("root", Succeeded), ["finished root succeeded", "spawn z#1"]);
+  assert_eq!(sim.exit("z", Succeeded), ["finished z succeeded", "spawn y#1"]);
+  assert_eq!(sim.exit("y", Succeeded), ["finished y succeeded", "spawn x#1"]);
 }
 
 #[test]
@@ -246,14 +195,8 @@ fn the_ready_queue_is_first_in_first_out() {
   let g = graph("tasks:\n  late: {run: x, needs: [a]}\n  a: {run: x}\n  other: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn other#1"]
-  );
-  assert_eq!(
-    sim.exit("other", Succeeded),
-    ["finished other succeeded", "spawn late#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn other#1"]);
+  assert_eq!(sim.exit("other", Succeeded), ["finished other succeeded", "spawn late#1"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,10 +212,7 @@ fn a_delayed_task_starts_its_timer_and_holds_no_slot() {
   // The delay is over but the only slot is taken: `a` is queued.
   assert_eq!(sim.fire("a", Timer::Delay), NOTHING);
   assert_eq!(sim.status("a"), Ready);
-  assert_eq!(
-    sim.exit("b", Succeeded),
-    ["finished b succeeded", "spawn a#1"]
-  );
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "done"]);
 }
 
@@ -281,10 +221,7 @@ fn a_delay_counts_from_when_the_needs_are_met() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a], delay: 500ms}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "timer b Delay 500ms"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "timer b Delay 500ms"]);
   assert_eq!(sim.fire("b", Timer::Delay), ["spawn b#1"]);
 }
 
@@ -305,11 +242,7 @@ fn a_task_without_run_is_a_join_point_that_succeeds_at_once() {
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
     sim.exit("b", Succeeded),
-    [
-      "finished b succeeded",
-      "finished join succeeded",
-      "spawn c#1"
-    ]
+    ["finished b succeeded", "finished join succeeded", "spawn c#1"]
   );
   assert_eq!(sim.result("join"), Some(""));
   assert_eq!(sim.s.attempts(sim.id("join")), 1);
@@ -319,10 +252,7 @@ fn a_task_without_run_is_a_join_point_that_succeeds_at_once() {
 fn join_points_without_needs_finish_on_start() {
   let g = graph("tasks:\n  a: {}\n  b: {needs: [a]}\n  c: {run: x, needs: [b]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
-  assert_eq!(
-    sim.start(),
-    ["finished a succeeded", "finished b succeeded", "spawn c#1"]
-  );
+  assert_eq!(sim.start(), ["finished a succeeded", "finished b succeeded", "spawn c#1"]);
   assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "done"]);
   assert_eq!(sim.dones(), 1);
 }
@@ -333,10 +263,7 @@ fn a_chain_of_join_points_made_ready_during_start_finishes_once() {
   // a second time when it reaches it.
   let g = graph("tasks:\n  a: {}\n  b: {needs: [a]}\n  c: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
-  assert_eq!(
-    sim.start(),
-    ["finished a succeeded", "finished b succeeded", "spawn c#1"]
-  );
+  assert_eq!(sim.start(), ["finished a succeeded", "finished b succeeded", "spawn c#1"]);
   assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "done"]);
   let g = graph("tasks:\n  a: {}\n  b: {run: x, needs: [a], delay: 1s}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
@@ -350,10 +277,7 @@ fn a_delay_without_run_is_a_pure_timer() {
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["timer wait Delay 60s"]);
   assert_eq!(sim.status("wait"), Delayed);
-  assert_eq!(
-    sim.fire("wait", Timer::Delay),
-    ["finished wait succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.fire("wait", Timer::Delay), ["finished wait succeeded", "spawn b#1"]);
 }
 
 #[test]
@@ -365,10 +289,7 @@ fn a_pure_timer_with_callbacks_takes_no_slot() {
   assert_eq!(sim.start(), ["timer t Delay 1s", "spawn a#1"]);
   assert_eq!(sim.fire("t", Timer::Delay), ["callbacks t succeeded"]);
   assert_eq!(sim.callbacks_done("t", true), ["finished t succeeded"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
 }
 
 #[test]
@@ -397,16 +318,10 @@ fn an_immediate_retry_is_queued_behind_ready_tasks() {
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "spawn b#1"]);
   assert_eq!(sim.status("a"), Ready);
-  assert_eq!(
-    sim.exit("b", Succeeded),
-    ["finished b succeeded", "spawn a#2"]
-  );
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn a#2"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "done"]);
   assert_eq!(sim.s.attempts(sim.id("a")), 2);
-  assert!(
-    !sim.s.run_failed(),
-    "a failure that was retried away does not fail the run"
-  );
+  assert!(!sim.s.run_failed(), "a failure that was retried away does not fail the run");
 }
 
 #[test]
@@ -422,10 +337,7 @@ fn a_retry_delay_waits_without_a_slot() {
   let g = graph("tasks:\n  a: {run: x, retries: 1, retry_delay: 3s}\n  b: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", Failed),
-    ["retrying a#1 failed", "timer a Retry 3s", "spawn b#1"]
-  );
+  assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "timer a Retry 3s", "spawn b#1"]);
   assert_eq!(sim.status("a"), Delayed);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(sim.fire("a", Timer::Retry), ["spawn a#2"]);
@@ -441,10 +353,7 @@ fn retries_run_out_and_the_task_fails() {
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "spawn a#2"]);
   assert_eq!(sim.exit("a", Failed), ["retrying a#2 failed", "spawn a#3"]);
-  assert_eq!(
-    sim.exit("a", Failed),
-    ["finished a failed", "finished b skipped", "done"]
-  );
+  assert_eq!(sim.exit("a", Failed), ["finished a failed", "finished b skipped", "done"]);
   assert_eq!(sim.s.attempts(sim.id("a")), 3);
   assert_eq!(sim.status("a"), Failed);
   assert!(sim.s.run_failed());
@@ -455,14 +364,8 @@ fn a_timeout_is_a_failure_and_is_retried() {
   let g = graph("tasks:\n  a: {run: x, timeout: 1s, retries: 1}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", TimedOut),
-    ["retrying a#1 timed_out", "spawn a#2"]
-  );
-  assert_eq!(
-    sim.exit("a", TimedOut),
-    ["finished a timed_out", "finished b skipped", "done"]
-  );
+  assert_eq!(sim.exit("a", TimedOut), ["retrying a#1 timed_out", "spawn a#2"]);
+  assert_eq!(sim.exit("a", TimedOut), ["finished a timed_out", "finished b skipped", "done"]);
   assert!(sim.s.run_failed());
 }
 
@@ -471,14 +374,8 @@ fn a_success_on_a_retry_lets_dependents_run() {
   let g = graph("tasks:\n  a: {run: x, retries: 1}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", TimedOut),
-    ["retrying a#1 timed_out", "spawn a#2"]
-  );
-  assert_eq!(
-    sim.exit_with("a", Succeeded, "second"),
-    ["finished a succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.exit("a", TimedOut), ["retrying a#1 timed_out", "spawn a#2"]);
+  assert_eq!(sim.exit_with("a", Succeeded, "second"), ["finished a succeeded", "spawn b#1"]);
   assert_eq!(sim.result("a"), Some("second"));
 }
 
@@ -495,23 +392,12 @@ fn a_failure_skips_dependents_transitively_and_independent_branches_go_on() {
   assert_eq!(sim.start(), ["spawn a#1", "spawn d#1"]);
   assert_eq!(
     sim.exit("a", Failed),
-    [
-      "finished a failed",
-      "finished b skipped",
-      "finished both skipped",
-      "finished c skipped",
-    ]
+    ["finished a failed", "finished b skipped", "finished both skipped", "finished c skipped",]
   );
   // `both` was skipped once; its other need succeeding later does not touch it.
-  assert_eq!(
-    sim.exit("d", Succeeded),
-    ["finished d succeeded", "spawn e#1"]
-  );
+  assert_eq!(sim.exit("d", Succeeded), ["finished d succeeded", "spawn e#1"]);
   assert_eq!(sim.exit("e", Succeeded), ["finished e succeeded", "done"]);
-  assert_eq!(
-    (sim.status("b"), sim.status("c"), sim.status("both")),
-    (Skipped, Skipped, Skipped)
-  );
+  assert_eq!((sim.status("b"), sim.status("c"), sim.status("both")), (Skipped, Skipped, Skipped));
   assert!(sim.s.run_failed());
   assert_eq!(sim.dones(), 1);
 }
@@ -525,10 +411,7 @@ fn allow_failure_lets_dependents_run_and_does_not_fail_the_run() {
   let mut sim = Sim::new(&g, &[], 2, false);
   assert_eq!(sim.start(), ["spawn a#1", "spawn t#1"]);
   assert_eq!(sim.exit("a", Failed), ["finished a failed", "spawn b#1"]);
-  assert_eq!(
-    sim.exit("t", TimedOut),
-    ["finished t timed_out", "spawn c#1"]
-  );
+  assert_eq!(sim.exit("t", TimedOut), ["finished t timed_out", "spawn c#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "done"]);
   assert_eq!(sim.status("a"), Failed);
@@ -582,10 +465,7 @@ fn fail_fast_stops_at_the_failure_not_after_its_callbacks() {
   let g = graph("tasks:\n  a: {run: x, on_failure: y}\n  b: {run: x}\n  c: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 2, true);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
-  assert_eq!(
-    sim.exit("a", Failed),
-    ["callbacks a failed", "terminate b", "finished c cancelled"]
-  );
+  assert_eq!(sim.exit("a", Failed), ["callbacks a failed", "terminate b", "finished c cancelled"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled"]);
   assert_eq!(sim.callbacks_done("a", true), ["finished a failed", "done"]);
   assert_eq!(sim.status("c"), Cancelled);
@@ -598,10 +478,7 @@ fn fail_fast_runs_callbacks_of_cancelled_tasks() {
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
   assert_eq!(sim.exit("a", Failed), ["finished a failed", "terminate b"]);
   assert_eq!(sim.exit("b", Failed), ["callbacks b cancelled"]);
-  assert_eq!(
-    sim.callbacks_done("b", true),
-    ["finished b cancelled", "done"]
-  );
+  assert_eq!(sim.callbacks_done("b", true), ["finished b cancelled", "done"]);
 }
 
 #[test]
@@ -632,25 +509,13 @@ fn a_signal_cancels_everything_without_callbacks() {
   assert_eq!(sim.start(), ["timer c Delay 1s", "spawn a#1"]);
   assert_eq!(
     sim.stop(StopReason::Signal(2)),
-    [
-      "terminate a",
-      "finished b cancelled",
-      "finished c cancelled",
-      "finished d cancelled"
-    ]
+    ["terminate a", "finished b cancelled", "finished c cancelled", "finished d cancelled"]
   );
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Signal(2)));
   assert_eq!(sim.fire("c", Timer::Delay), NOTHING);
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled", "done"]);
-  assert!(
-    !sim.log.iter().any(|l| l.starts_with("callbacks")),
-    "{:?}",
-    sim.log
-  );
-  assert!(
-    !sim.s.run_failed(),
-    "an interrupted run reports its signal, not a failure"
-  );
+  assert!(!sim.log.iter().any(|l| l.starts_with("callbacks")), "{:?}", sim.log);
+  assert!(!sim.s.run_failed(), "an interrupted run reports its signal, not a failure");
 }
 
 #[test]
@@ -660,10 +525,7 @@ fn a_signal_lets_running_callbacks_finish() {
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
   assert_eq!(sim.stop(StopReason::Signal(15)), ["finished b cancelled"]);
-  assert_eq!(
-    sim.callbacks_done("a", true),
-    ["finished a succeeded", "done"]
-  );
+  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "done"]);
 }
 
 #[test]
@@ -672,11 +534,7 @@ fn a_second_signal_after_fail_fast_takes_over() {
   let mut sim = Sim::new(&g, &[], 2, true);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
   assert_eq!(sim.exit("a", Failed), ["finished a failed", "terminate b"]);
-  assert_eq!(
-    sim.stop(StopReason::Signal(2)),
-    NOTHING,
-    "b is already being terminated"
-  );
+  assert_eq!(sim.stop(StopReason::Signal(2)), NOTHING, "b is already being terminated");
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Signal(2)));
   assert_eq!(
     sim.exit("b", Failed),
@@ -692,10 +550,7 @@ fn a_run_timeout_cancels_everything_and_fails_the_run() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.stop(StopReason::Timeout),
-    ["terminate a", "finished b cancelled"]
-  );
+  assert_eq!(sim.stop(StopReason::Timeout), ["terminate a", "finished b cancelled"]);
   assert_eq!(sim.exit("a", TimedOut), ["finished a cancelled", "done"]);
   assert!(sim.s.run_failed());
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Timeout));
@@ -713,11 +568,7 @@ fn everything_not_started_is_cancelled_on_a_stop_whatever_the_declaration_order(
     let mut sim = Sim::new(&g, &[], 1, false);
     assert_eq!(sim.start(), ["spawn a#1"]);
     sim.stop(StopReason::Signal(2));
-    assert_eq!(
-      (sim.status("b"), sim.status("c")),
-      (Cancelled, Cancelled),
-      "{yaml}"
-    );
+    assert_eq!((sim.status("b"), sim.status("c")), (Cancelled, Cancelled), "{yaml}");
   }
 }
 
@@ -745,10 +596,7 @@ fn targets_select_only_what_they_need() {
   let selected: Vec<bool> = (0..4).map(|id| sim.s.is_selected(id)).collect();
   assert_eq!(selected, [true, true, false, false]);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", Succeeded),
-    ["finished a succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
   assert_eq!((sim.status("c"), sim.status("d")), (Pending, Pending));
 }
@@ -786,10 +634,7 @@ fn a_target_failure_skips_only_selected_dependents() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\n  c: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &["b"], 4, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(
-    sim.exit("a", Failed),
-    ["finished a failed", "finished b skipped", "done"]
-  );
+  assert_eq!(sim.exit("a", Failed), ["finished a failed", "finished b skipped", "done"]);
   assert_eq!(sim.status("c"), Pending);
 }
 
@@ -803,19 +648,10 @@ fn callbacks_hold_the_slot_and_dependents_wait_for_them() {
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
   // `a` has its final status, but holds its slot (`c` does not start) and `b` is not ready.
-  assert_eq!(
-    (sim.status("a"), sim.status("b"), sim.status("c")),
-    (Succeeded, Pending, Ready)
-  );
-  assert_eq!(
-    sim.callbacks_done("a", true),
-    ["finished a succeeded", "spawn c#1"]
-  );
+  assert_eq!((sim.status("a"), sim.status("b"), sim.status("c")), (Succeeded, Pending, Ready));
+  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "spawn c#1"]);
   assert_eq!(sim.status("b"), Ready);
-  assert_eq!(
-    sim.exit("c", Succeeded),
-    ["finished c succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "spawn b#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
   assert!(!sim.s.run_failed());
 }
@@ -838,10 +674,7 @@ fn callbacks_run_once_after_the_last_attempt() {
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "spawn a#2"]);
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
-  assert_eq!(
-    sim.callbacks_done("a", true),
-    ["finished a succeeded", "done"]
-  );
+  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "done"]);
 }
 
 #[test]
@@ -850,19 +683,12 @@ fn a_failed_callback_fails_the_run_but_not_the_task() {
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
-  assert_eq!(
-    sim.callbacks_done("a", false),
-    ["finished a succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.callbacks_done("a", false), ["finished a succeeded", "spawn b#1"]);
   assert_eq!(sim.status("a"), Succeeded);
   assert!(sim.s.run_failed());
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
   assert!(sim.s.run_failed());
-  assert_eq!(
-    sim.callbacks_done("a", true),
-    NOTHING,
-    "callbacks are done once"
-  );
+  assert_eq!(sim.callbacks_done("a", true), NOTHING, "callbacks are done once");
 }
 
 #[test]
@@ -883,10 +709,7 @@ fn join_points_and_groups_run_their_callbacks() {
     ]
   );
   assert_eq!(sim.callbacks_done("g", true), ["finished g succeeded"]);
-  assert_eq!(
-    sim.callbacks_done("j", true),
-    ["finished j succeeded", "spawn b#1"]
-  );
+  assert_eq!(sim.callbacks_done("j", true), ["finished j succeeded", "spawn b#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
 }
 
@@ -902,27 +725,13 @@ fn gather_returns_results_in_declared_order() {
   let mut sim = Sim::new(&g, &[], 3, false);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1", "spawn c#1"]);
   assert_eq!(sim.status("teas"), Running);
-  assert_eq!(
-    sim.exit_with("c", Succeeded, "third"),
-    ["finished c succeeded"]
-  );
-  assert_eq!(
-    sim.exit_with("b", Succeeded, "second \"quoted\""),
-    ["finished b succeeded"]
-  );
+  assert_eq!(sim.exit_with("c", Succeeded, "third"), ["finished c succeeded"]);
+  assert_eq!(sim.exit_with("b", Succeeded, "second \"quoted\""), ["finished b succeeded"]);
   assert_eq!(
     sim.exit_with("a", Succeeded, "first"),
-    [
-      "finished a succeeded",
-      "returned teas succeeded",
-      "finished teas succeeded",
-      "spawn after#1"
-    ]
+    ["finished a succeeded", "returned teas succeeded", "finished teas succeeded", "spawn after#1"]
   );
-  assert_eq!(
-    sim.result("teas"),
-    Some(r#"["first","second \"quoted\"","third"]"#)
-  );
+  assert_eq!(sim.result("teas"), Some(r#"["first","second \"quoted\"","third"]"#));
 }
 
 #[test]
@@ -931,20 +740,13 @@ fn gather_decision_lists_members_in_finishing_order() {
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
   sim.exit("b", Succeeded);
-  let out = sim.send_raw(Input::Exited {
-    id: 0,
-    status: Succeeded,
-    result: String::new(),
-  });
+  let out = sim.send_raw(Input::Exited { id: 0, status: Succeeded, result: String::new() });
   let decision = out.iter().find_map(|a| match a {
     Action::GroupReturned { decision, .. } => Some(decision.clone()),
     _ => None,
   });
   let decision = decision.expect("the group returned");
-  assert_eq!(
-    (decision.status, decision.done, decision.pending),
-    (Succeeded, vec![1, 0], vec![])
-  );
+  assert_eq!((decision.status, decision.done, decision.pending), (Succeeded, vec![1, 0], vec![]));
   assert!(!decision.cancel_pending && !decision.timed_out);
 }
 
@@ -984,12 +786,7 @@ fn gather_with_an_allowed_failure_succeeds() {
   assert_eq!(sim.exit("a", Failed), ["finished a failed"]);
   assert_eq!(
     sim.exit("b", Succeeded),
-    [
-      "finished b succeeded",
-      "returned g succeeded",
-      "finished g succeeded",
-      "spawn after#1"
-    ]
+    ["finished b succeeded", "returned g succeeded", "finished g succeeded", "spawn after#1"]
   );
   assert!(!sim.s.run_failed());
 }
@@ -1003,17 +800,9 @@ fn a_failed_group_with_allow_failure_lets_dependents_run() {
   sim.start();
   assert_eq!(
     sim.exit("a", Failed),
-    [
-      "finished a failed",
-      "returned g failed",
-      "finished g failed",
-      "spawn after#1"
-    ]
+    ["finished a failed", "returned g failed", "finished g failed", "spawn after#1"]
   );
-  assert!(
-    sim.s.run_failed(),
-    "the member's own failure still fails the run"
-  );
+  assert!(sim.s.run_failed(), "the member's own failure still fails the run");
 }
 
 #[test]
@@ -1027,30 +816,16 @@ fn a_group_whose_members_are_all_skipped_is_skipped_and_stays_so() {
   assert_eq!(sim.start(), ["spawn x#1", "spawn y#1"]);
   assert_eq!(
     sim.exit("x", Failed),
-    [
-      "finished x failed",
-      "finished a skipped",
-      "returned g skipped",
-      "finished g skipped"
-    ]
+    ["finished x failed", "finished a skipped", "returned g skipped", "finished g skipped"]
   );
   assert_eq!(
     sim.exit("y", Succeeded),
-    [
-      "finished y succeeded",
-      "timer w GroupTimeout 5s",
-      "spawn b#1"
-    ]
+    ["finished y succeeded", "timer w GroupTimeout 5s", "spawn b#1"]
   );
   assert_eq!(sim.status("g"), Skipped);
   assert_eq!(
     sim.exit("b", Succeeded),
-    [
-      "finished b succeeded",
-      "returned w succeeded",
-      "finished w succeeded",
-      "done"
-    ]
+    ["finished b succeeded", "returned w succeeded", "finished w succeeded", "done"]
   );
   assert_eq!(sim.status("g"), Skipped);
   assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
@@ -1081,18 +856,9 @@ fn wait_first_completed_cancels_the_pending_members() {
     sim.result("w"),
     Some(r#"{"done":[{"name":"a","result":"a out","status":"succeeded"}],"pending":["b","c"]}"#)
   );
-  assert_eq!(
-    sim.exit("b", Failed),
-    ["finished b cancelled", "finished after_b skipped"]
-  );
-  assert_eq!(
-    sim.exit("after_w", Succeeded),
-    ["finished after_w succeeded", "done"]
-  );
-  assert!(
-    !sim.s.run_failed(),
-    "members cancelled by their group do not fail the run"
-  );
+  assert_eq!(sim.exit("b", Failed), ["finished b cancelled", "finished after_b skipped"]);
+  assert_eq!(sim.exit("after_w", Succeeded), ["finished after_w succeeded", "done"]);
+  assert!(!sim.s.run_failed(), "members cancelled by their group do not fail the run");
 }
 
 #[test]
@@ -1157,12 +923,7 @@ fn wait_with_pending_continue_leaves_members_running() {
   assert_eq!(sim.start(), ["timer c Delay 1s", "spawn a#1", "spawn b#1"]);
   assert_eq!(
     sim.exit("a", Succeeded),
-    [
-      "finished a succeeded",
-      "returned w succeeded",
-      "finished w succeeded",
-      "spawn after#1"
-    ]
+    ["finished a succeeded", "returned w succeeded", "finished w succeeded", "spawn after#1"]
   );
   assert_eq!(
     sim.result("w"),
@@ -1172,10 +933,7 @@ fn wait_with_pending_continue_leaves_members_running() {
   assert_eq!(sim.fire("c", Timer::Delay), ["spawn c#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(sim.exit("c", Failed), ["finished c failed", "done"]);
-  assert!(
-    sim.s.run_failed(),
-    "a member failing after the group returned still fails the run"
-  );
+  assert!(sim.s.run_failed(), "a member failing after the group returned still fails the run");
 }
 
 #[test]
@@ -1189,12 +947,7 @@ fn wait_timeout_starts_when_the_first_member_is_ready_and_returns_what_is_done()
   assert_eq!(sim.status("w"), Pending);
   assert_eq!(
     sim.exit("x", Succeeded),
-    [
-      "finished x succeeded",
-      "timer w GroupTimeout 5s",
-      "spawn a#1",
-      "spawn b#1"
-    ]
+    ["finished x succeeded", "timer w GroupTimeout 5s", "spawn a#1", "spawn b#1"]
   );
   assert_eq!(sim.exit("a", Failed), ["finished a failed"]);
   let out = sim.send_raw(Input::TimerFired(sim.id("w"), Timer::GroupTimeout));
@@ -1209,17 +962,13 @@ fn wait_timeout_starts_when_the_first_member_is_ready_and_returns_what_is_done()
       "finished after skipped",
     ]
   );
-  let Some(Action::GroupReturned { decision, .. }) = out
-    .iter()
-    .find(|a| matches!(a, Action::GroupReturned { .. }))
+  let Some(Action::GroupReturned { decision, .. }) =
+    out.iter().find(|a| matches!(a, Action::GroupReturned { .. }))
   else {
     panic!("no decision")
   };
   assert!(decision.timed_out && decision.cancel_pending);
-  assert_eq!(
-    (decision.done.clone(), decision.pending.clone()),
-    (vec![0], vec![1, 2])
-  );
+  assert_eq!((decision.done.clone(), decision.pending.clone()), (vec![0], vec![1, 2]));
   assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
 }
 
@@ -1230,18 +979,11 @@ fn a_wait_timeout_alone_is_not_a_failure() {
      groups:\n  w: {wait: [a, b], timeout: 2s, pending: continue}\n",
   );
   let mut sim = Sim::new(&g, &[], 3, false);
-  assert_eq!(
-    sim.start(),
-    ["timer w GroupTimeout 2s", "spawn a#1", "spawn b#1"]
-  );
+  assert_eq!(sim.start(), ["timer w GroupTimeout 2s", "spawn a#1", "spawn b#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
     sim.fire("w", Timer::GroupTimeout),
-    [
-      "returned w succeeded",
-      "finished w succeeded",
-      "spawn after#1"
-    ]
+    ["returned w succeeded", "finished w succeeded", "spawn after#1"]
   );
   assert_eq!(sim.exit("after", Succeeded), ["finished after succeeded"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
@@ -1256,12 +998,7 @@ fn a_wait_that_returned_ignores_its_timer() {
   assert_eq!(sim.start(), ["timer w GroupTimeout 2s", "spawn a#1"]);
   assert_eq!(
     sim.exit("a", Succeeded),
-    [
-      "finished a succeeded",
-      "returned w succeeded",
-      "finished w succeeded",
-      "done"
-    ]
+    ["finished a succeeded", "returned w succeeded", "finished w succeeded", "done"]
   );
   assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
 }
@@ -1276,12 +1013,7 @@ fn wait_first_exception_returns_at_the_first_failure() {
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
     sim.exit("b", Failed),
-    [
-      "finished b failed",
-      "terminate c",
-      "returned w failed",
-      "finished w failed"
-    ]
+    ["finished b failed", "terminate c", "returned w failed", "finished w failed"]
   );
   assert_eq!(sim.exit("c", Succeeded), ["finished c cancelled", "done"]);
   assert!(sim.s.run_failed());
@@ -1303,12 +1035,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(
     sim.exit("a", Succeeded),
-    [
-      "finished a succeeded",
-      "returned w succeeded",
-      "finished w succeeded",
-      "done"
-    ]
+    ["finished a succeeded", "returned w succeeded", "finished w succeeded", "done"]
   );
 }
 
@@ -1320,12 +1047,7 @@ fn wait_all_completed_collects_every_member() {
   assert_eq!(sim.exit("b", Failed), ["finished b failed"]);
   assert_eq!(
     sim.exit("a", Succeeded),
-    [
-      "finished a succeeded",
-      "returned w failed",
-      "finished w failed",
-      "done"
-    ]
+    ["finished a succeeded", "returned w failed", "finished w failed", "done"]
   );
   assert_eq!(
     sim.result("w"),
@@ -1343,10 +1065,7 @@ fn nested_groups() {
   );
   let mut sim = Sim::new(&g, &[], 3, false);
   assert_eq!(sim.start(), ["spawn a#1", "spawn b#1", "spawn c#1"]);
-  assert_eq!(
-    (sim.status("inner"), sim.status("outer")),
-    (Running, Running)
-  );
+  assert_eq!((sim.status("inner"), sim.status("outer")), (Running, Running));
   assert_eq!(sim.exit_with("c", Succeeded, "C"), ["finished c succeeded"]);
   assert_eq!(
     sim.exit_with("b", Succeeded, "B"),
@@ -1365,10 +1084,7 @@ fn nested_groups() {
   let outer: serde_json::Value = serde_json::from_str(sim.result("outer").unwrap()).unwrap();
   assert_eq!(outer, serde_json::json!([inner, "C"]));
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled"]);
-  assert_eq!(
-    sim.exit("after", Succeeded),
-    ["finished after succeeded", "done"]
-  );
+  assert_eq!(sim.exit("after", Succeeded), ["finished after succeeded", "done"]);
 }
 
 #[test]
@@ -1404,16 +1120,9 @@ fn an_outer_wait_timeout_starts_when_a_nested_member_is_ready() {
   assert_eq!(sim.start(), ["spawn x#1"]);
   assert_eq!(
     sim.exit("x", Succeeded),
-    [
-      "finished x succeeded",
-      "timer outer GroupTimeout 3s",
-      "spawn a#1"
-    ]
+    ["finished x succeeded", "timer outer GroupTimeout 3s", "spawn a#1"]
   );
-  assert_eq!(
-    (sim.status("inner"), sim.status("outer")),
-    (Running, Running)
-  );
+  assert_eq!((sim.status("inner"), sim.status("outer")), (Running, Running));
 }
 
 #[test]
@@ -1429,12 +1138,7 @@ fn a_group_as_a_need() {
   assert_eq!(sim.status("mix"), Pending);
   assert_eq!(
     sim.exit("b", Succeeded),
-    [
-      "finished b succeeded",
-      "returned teas succeeded",
-      "finished teas succeeded",
-      "spawn mix#1"
-    ]
+    ["finished b succeeded", "returned teas succeeded", "finished teas succeeded", "spawn mix#1"]
   );
   assert_eq!(
     sim.exit("c", Failed),
@@ -1445,10 +1149,7 @@ fn a_group_as_a_need() {
       "finished other skipped"
     ]
   );
-  assert_eq!(
-    sim.exit("mix", Succeeded),
-    ["finished mix succeeded", "done"]
-  );
+  assert_eq!(sim.exit("mix", Succeeded), ["finished mix succeeded", "done"]);
 }
 
 #[test]
@@ -1457,10 +1158,7 @@ fn fail_fast_cancels_groups() {
     "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\ngroups:\n  g: {gather: [b, c]}\n  w: {wait: [a], timeout: 9s}\n",
   );
   let mut sim = Sim::new(&g, &[], 2, true);
-  assert_eq!(
-    sim.start(),
-    ["timer w GroupTimeout 9s", "spawn a#1", "spawn b#1"]
-  );
+  assert_eq!(sim.start(), ["timer w GroupTimeout 9s", "spawn a#1", "spawn b#1"]);
   let out = sim.exit("a", Failed);
   assert_eq!(out[0], "finished a failed");
   assert!(out.contains(&"terminate b".to_string()), "{out:?}");
@@ -1479,10 +1177,7 @@ fn done_is_emitted_exactly_once() {
     "tasks:\n  a: {run: x, delay: 1s}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b], return_when: FIRST_COMPLETED, timeout: 1s}\n",
   );
   let mut sim = Sim::new(&g, &[], 2, false);
-  assert_eq!(
-    sim.start(),
-    ["timer w GroupTimeout 1s", "timer a Delay 1s", "spawn b#1"]
-  );
+  assert_eq!(sim.start(), ["timer w GroupTimeout 1s", "timer a Delay 1s", "spawn b#1"]);
   assert_eq!(
     sim.exit("b", Succeeded),
     [
@@ -1635,17 +1330,15 @@ mod random {
       prop::option::weighted(0.2, (0usize..30, 0u8..3)),
       any::<u64>(),
     )
-      .prop_map(
-        |(tasks, groups, limit, fail_fast, target, stop, seed)| Case {
-          tasks,
-          groups,
-          limit,
-          fail_fast,
-          target,
-          stop,
-          seed,
-        },
-      )
+      .prop_map(|(tasks, groups, limit, fail_fast, target, stop, seed)| Case {
+        tasks,
+        groups,
+        limit,
+        fail_fast,
+        target,
+        stop,
+        seed,
+      })
   }
 
   fn dedup(mut v: Vec<usize>) -> Vec<usize> {
@@ -1663,11 +1356,7 @@ mod random {
     let mut group_max: Vec<usize> = Vec::new();
     for (k, group) in case.groups.iter().enumerate() {
       let members = dedup(group.members.iter().map(|i| i.index(n)).collect());
-      let nested = if k > 0 {
-        group.nested.map(|i| i.index(k))
-      } else {
-        None
-      };
+      let nested = if k > 0 { group.nested.map(|i| i.index(k)) } else { None };
       let mut max = *members.iter().max().unwrap();
       if let Some(j) = nested {
         max = max.max(group_max[j]);
@@ -1686,19 +1375,8 @@ mod random {
           .collect()
       };
       if !case.groups.is_empty() {
-        let groups = dedup(
-          task
-            .group_needs
-            .iter()
-            .map(|i| i.index(case.groups.len()))
-            .collect(),
-        );
-        needs.extend(
-          groups
-            .into_iter()
-            .filter(|&k| group_max[k] < t)
-            .map(|k| format!("g{k}")),
-        );
+        let groups = dedup(task.group_needs.iter().map(|i| i.index(case.groups.len())).collect());
+        needs.extend(groups.into_iter().filter(|&k| group_max[k] < t).map(|k| format!("g{k}")));
       }
       let mut keys = vec![format!("needs: [{}]", needs.join(", "))];
       if task.run {
@@ -1781,10 +1459,7 @@ mod random {
     let text = yaml(case);
     let g = graph(&text);
     let nodes = g.nodes.len();
-    let targets: Vec<NodeId> = case
-      .target
-      .map(|i| vec![i.index(nodes)])
-      .unwrap_or_default();
+    let targets: Vec<NodeId> = case.target.map(|i| vec![i.index(nodes)]).unwrap_or_default();
     let mut s = Scheduler::new(&g, &targets, case.limit, case.fail_fast);
     let mut rng = Rng(case.seed | 1);
     let mut owed: Vec<Owed> = Vec::new();
@@ -1804,12 +1479,7 @@ mod random {
       prop_assert!(step < 10_000, "no end in sight");
       let mut out = Vec::new();
       s.handle(input, &mut out);
-      prop_assert!(
-        s.running <= s.limit,
-        "{} slots taken, limit {}",
-        s.running,
-        s.limit
-      );
+      prop_assert!(s.running <= s.limit, "{} slots taken, limit {}", s.running, s.limit);
       for action in &out {
         prop_assert_eq!(dones, 0, "{:?} after Done", action);
         match *action {
@@ -1821,21 +1491,11 @@ mod random {
             prop_assert!(attempt <= task.retries + 1);
             attempts[id] = attempt;
             for &need in &g.nodes[id].needs {
-              prop_assert!(
-                ok_need(&finished, need),
-                "t{} started before its need {}",
-                id,
-                need
-              );
+              prop_assert!(ok_need(&finished, need), "t{} started before its need {}", id, need);
             }
             prop_assert!(s.stop_reason().is_none(), "spawn after a stop");
             spawned += 1;
-            prop_assert!(
-              spawned <= case.limit,
-              "{} running, limit {}",
-              spawned,
-              case.limit
-            );
+            prop_assert!(spawned <= case.limit, "{} running, limit {}", spawned, case.limit);
             owed.push(Owed::Exit(id));
           }
           Action::StartTimer { id, timer, .. } => owed.push(Owed::Timer(id, timer)),
@@ -1851,11 +1511,7 @@ mod random {
             prop_assert!(status.is_final() && status != Status::Skipped);
             owed.push(Owed::Callbacks(id));
           }
-          Action::Retrying {
-            id,
-            attempt,
-            status,
-          } => {
+          Action::Retrying { id, attempt, status } => {
             prop_assert_eq!(attempt, attempts[id]);
             prop_assert!(status.is_failure());
           }
@@ -1865,25 +1521,15 @@ mod random {
             prop_assert!(status.is_final());
             prop_assert!(s.is_selected(id));
             if g.task(id).is_some()
-              && matches!(
-                status,
-                Status::Succeeded | Status::Failed | Status::TimedOut
-              )
+              && matches!(status, Status::Succeeded | Status::Failed | Status::TimedOut)
             {
               for &need in &g.nodes[id].needs {
-                prop_assert!(
-                  ok_need(&finished, need),
-                  "node {} ran before its need {}",
-                  id,
-                  need
-                );
+                prop_assert!(ok_need(&finished, need), "node {} ran before its need {}", id, need);
               }
             }
             if status == Status::Skipped && g.task(id).is_some() {
-              let blocked = g.nodes[id]
-                .needs
-                .iter()
-                .any(|&n| finished[n].is_some() && !ok_need(&finished, n));
+              let blocked =
+                g.nodes[id].needs.iter().any(|&n| finished[n].is_some() && !ok_need(&finished, n));
               prop_assert!(blocked, "node {} skipped but no need failed", id);
             }
             finished[id] = Some(status);
@@ -1902,11 +1548,8 @@ mod random {
       if let Some((at, kind)) = case.stop
         && at == step
       {
-        let reason = [
-          StopReason::Signal(2),
-          StopReason::Timeout,
-          StopReason::FailFast,
-        ][kind as usize];
+        let reason =
+          [StopReason::Signal(2), StopReason::Timeout, StopReason::FailFast][kind as usize];
         timeout_stop |= reason == StopReason::Timeout && s.stop_reason().is_none();
         input = Input::Stop(reason);
         continue;
@@ -1917,17 +1560,9 @@ mod random {
       input = match owed.swap_remove(rng.below(owed.len())) {
         Owed::Exit(id) => {
           spawned -= 1;
-          let status = [
-            Status::Succeeded,
-            Status::Succeeded,
-            Status::Failed,
-            Status::TimedOut,
-          ][rng.below(4)];
-          Input::Exited {
-            id,
-            status,
-            result: format!("r{id}"),
-          }
+          let status =
+            [Status::Succeeded, Status::Succeeded, Status::Failed, Status::TimedOut][rng.below(4)];
+          Input::Exited { id, status, result: format!("r{id}") }
         }
         Owed::Timer(id, timer) => Input::TimerFired(id, timer),
         Owed::Callbacks(id) => {
@@ -1940,13 +1575,7 @@ mod random {
     prop_assert_eq!(dones, 1, "Done exactly once\n{}", text);
     for (id, &finished_as) in finished.iter().enumerate().take(nodes) {
       if s.is_selected(id) {
-        prop_assert!(
-          s.status(id).is_final(),
-          "node {} ends {:?}\n{}",
-          id,
-          s.status(id),
-          text
-        );
+        prop_assert!(s.status(id).is_final(), "node {} ends {:?}\n{}", id, s.status(id), text);
         prop_assert_eq!(Some(s.status(id)), finished_as);
       } else {
         prop_assert_eq!(s.status(id), Status::Pending);
@@ -1956,12 +1585,7 @@ mod random {
     let failed = (0..nodes)
       .any(|id| finished[id].is_some_and(|st| st.is_failure() && !g.nodes[id].allow_failure));
     let stopped_by_timeout = timeout_stop && s.stop_reason() == Some(StopReason::Timeout);
-    prop_assert_eq!(
-      s.run_failed(),
-      failed || callback_failed || stopped_by_timeout,
-      "\n{}",
-      text
-    );
+    prop_assert_eq!(s.run_failed(), failed || callback_failed || stopped_by_timeout, "\n{}", text);
     Ok(())
   }
 

@@ -1,0 +1,96 @@
+//! The environment a task, a queue item or a callback sees: the file's `env`, the task's, then
+//! the `RUNNER_*` variables of the spec. Values reach commands only this way, never as text.
+
+use crate::graph::{Graph, NodeId};
+use crate::names;
+use crate::status::Status;
+
+/// Linux refuses to start a program with one environment string over 128 KiB; longer results
+/// reach commands cut to this many bytes, with a warning in the task's output.
+pub const VALUE_MAX: usize = 128 * 1024 - 256;
+
+pub type Env = Vec<(String, String)>;
+
+/// The file's and the task's variables (groups have only the file's).
+pub fn base(graph: &Graph, id: NodeId) -> Env {
+  let mut env = graph.env.clone();
+  if let Some(task) = graph.task(id) {
+    env.extend(task.env.iter().cloned());
+  }
+  env.push(("RUNNER_TASK".into(), graph.nodes[id].name.clone()));
+  env
+}
+
+/// A task's environment: [`base`], `RUNNER_ATTEMPT` and `RUNNER_RESULT_<NEED>` for each need.
+/// Returns the warnings for results that had to be cut.
+pub fn task<'r>(
+  graph: &Graph,
+  id: NodeId,
+  attempt: u32,
+  result: impl Fn(NodeId) -> &'r str,
+) -> (Env, Vec<String>) {
+  let mut env = base(graph, id);
+  let mut warnings = Vec::new();
+  env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
+  for &need in &graph.nodes[id].needs {
+    let name = format!("RUNNER_RESULT_{}", names::env_suffix(&graph.nodes[need].name));
+    let value = value(&name, result(need), &mut warnings);
+    env.push((name, value));
+  }
+  (env, warnings)
+}
+
+/// A callback's environment: [`base`], `RUNNER_STATUS` and `RUNNER_RESULT`.
+pub fn callback(graph: &Graph, id: NodeId, status: Status, result: &str) -> (Env, Vec<String>) {
+  let mut env = base(graph, id);
+  let mut warnings = Vec::new();
+  env.push(("RUNNER_STATUS".into(), status.as_str().into()));
+  let result = value("RUNNER_RESULT", result, &mut warnings);
+  env.push(("RUNNER_RESULT".into(), result));
+  (env, warnings)
+}
+
+/// A value cut to [`VALUE_MAX`] bytes (at a character boundary), with a warning if it was.
+fn value(name: &str, value: &str, warnings: &mut Vec<String>) -> String {
+  if value.len() <= VALUE_MAX {
+    return value.to_string();
+  }
+  let mut end = VALUE_MAX;
+  while !value.is_char_boundary(end) {
+    end -= 1;
+  }
+  warnings.push(format!(
+    "warning: ${name} holds {} bytes; the command gets the first {end}",
+    value.len()
+  ));
+  value[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::compile::compile_source;
+  use crate::source::Source;
+
+  #[test]
+  fn task_env_has_results_of_needs() {
+    let yaml = "env: {A: '1'}\ntasks:\n  make-tea: {run: x}\n  b: {run: y, needs: [make-tea], env: {A: '2'}}\n";
+    let graph = compile_source(&Source::new("t.yaml", yaml)).unwrap();
+    let (env, warnings) = task(&graph, 1, 2, |_| "green tea");
+    assert!(warnings.is_empty());
+    let get = |k: &str| env.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("A"), Some("2"));
+    assert_eq!(get("RUNNER_TASK"), Some("b"));
+    assert_eq!(get("RUNNER_ATTEMPT"), Some("2"));
+    assert_eq!(get("RUNNER_RESULT_MAKE_TEA"), Some("green tea"));
+  }
+
+  #[test]
+  fn long_values_are_cut_with_a_warning() {
+    let long = "é".repeat(VALUE_MAX);
+    let mut warnings = Vec::new();
+    let cut = value("RUNNER_RESULT", &long, &mut warnings);
+    assert!(cut.len() <= VALUE_MAX && long.starts_with(&cut));
+    assert_eq!(warnings.len(), 1);
+  }
+}

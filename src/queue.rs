@@ -1,0 +1,280 @@
+//! Queues at run time: one bounded channel per queue between its producers' stdout and its
+//! consumers' workers, and the consumer loop that runs the command once per item.
+//!
+//! A full channel makes the producer's reader wait, so the producer blocks on its pipe: memory
+//! stays bounded by `maxsize` items. A queue closes when its static items are in and every
+//! producer has finished; consumers end once it is closed and drained.
+
+use crate::event::{Exit, Stream};
+use crate::graph::{Graph, NodeId, Program, QueueId};
+use crate::process::Launch;
+use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
+use crate::status::Status;
+use async_channel::{Receiver, Sender};
+use async_io::Timer as IoTimer;
+use futures_lite::FutureExt;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// One queue's channel and counters.
+pub struct Queue {
+  tx: RefCell<Option<Sender<String>>>,
+  rx: Receiver<String>,
+  /// Producers (and the static items' feeder) not finished yet.
+  open: Cell<usize>,
+  pub put: Rc<Cell<u64>>,
+  pub taken: Cell<u64>,
+  pub done: Cell<u64>,
+  pub failed: Cell<u64>,
+  pub cancelled: Cell<u64>,
+}
+
+impl Queue {
+  pub fn depth(&self) -> usize {
+    self.rx.len()
+  }
+
+  /// A producer's stdout sink. `None` once the queue is closed.
+  pub fn sink(&self) -> Option<Sink> {
+    self.tx.borrow().as_ref().map(|tx| Sink::Queue(tx.clone(), self.put.clone()))
+  }
+
+  /// One producer (or the feeder) ended; the last one closes the queue.
+  pub fn producer_finished(&self) {
+    self.open.set(self.open.get().saturating_sub(1));
+    if self.open.get() == 0 {
+      self.tx.borrow_mut().take();
+    }
+  }
+
+  /// Items nobody took, once the run is over.
+  pub fn left(&self) -> Vec<String> {
+    std::iter::from_fn(|| self.rx.try_recv().ok()).collect()
+  }
+}
+
+/// Every queue of the graph; the producers counted are the selected ones.
+pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Queue>> {
+  let queues: Vec<Queue> = graph
+    .queues
+    .iter()
+    .map(|q| {
+      let (tx, rx) =
+        if q.maxsize == 0 { async_channel::unbounded() } else { async_channel::bounded(q.maxsize) };
+      let producers = q.producers.iter().filter(|&&p| selected(p)).count();
+      let feeder = usize::from(!q.items.is_empty());
+      let queue = Queue {
+        tx: RefCell::new(Some(tx)),
+        rx,
+        open: Cell::new(producers + feeder + 1),
+        put: Rc::new(Cell::new(0)),
+        taken: Cell::new(0),
+        done: Cell::new(0),
+        failed: Cell::new(0),
+        cancelled: Cell::new(0),
+      };
+      // The extra count is released here, after counting: a queue with no producers closes.
+      queue.producer_finished();
+      queue
+    })
+    .collect();
+  let queues = Rc::new(queues);
+  for (q, def) in graph.queues.iter().enumerate() {
+    if def.items.is_empty() {
+      continue;
+    }
+    let (queues, items) = (queues.clone(), def.items.clone());
+    async_std::task::spawn_local(async move {
+      if let Some(Sink::Queue(tx, put)) = queues[q].sink() {
+        for item in items {
+          if tx.send(item).await.is_ok() {
+            put.set(put.get() + 1);
+          }
+        }
+      }
+      queues[q].producer_finished();
+    });
+  }
+  queues
+}
+
+/// Stops a consumer: no new items are taken, running items are terminated.
+#[derive(Default)]
+pub struct Control {
+  cancelled: Cell<bool>,
+  stop: RefCell<Option<Sender<()>>>,
+  /// Process groups of the items running now.
+  pids: RefCell<HashSet<i32>>,
+}
+
+impl Control {
+  fn new() -> (Rc<Self>, Receiver<()>) {
+    let (tx, rx) = async_channel::bounded(1);
+    let control = Self { stop: RefCell::new(Some(tx)), ..Self::default() };
+    (Rc::new(control), rx)
+  }
+
+  /// Marks the consumer cancelled and returns the item groups to terminate.
+  pub fn cancel(&self) -> Vec<i32> {
+    self.cancelled.set(true);
+    self.stop.borrow_mut().take();
+    self.pids.borrow().iter().copied().collect()
+  }
+
+  pub fn is_running(&self, pid: i32) -> bool {
+    self.pids.borrow().contains(&pid)
+  }
+}
+
+/// What a consumer runs per item.
+pub struct Consumer {
+  pub id: NodeId,
+  pub queue: QueueId,
+  pub program: Program,
+  pub env: Vec<(String, String)>,
+  pub cwd: PathBuf,
+  pub workers: u32,
+  pub retries: u32,
+  pub retry_delay: Duration,
+  pub timeout: Option<Duration>,
+}
+
+/// Starts a consumer's workers; returns the handle that cancels it. When all workers are done
+/// the consumer's `Exited` message carries `{"done": N, "failed": [items]}`.
+pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Queue>>, consumer: Consumer) -> Rc<Control> {
+  let (control, stop) = Control::new();
+  let consumer = Rc::new(consumer);
+  let failed = Rc::new(RefCell::new(Vec::new()));
+  let done = Rc::new(Cell::new(0u64));
+  let workers: Vec<_> = (0..consumer.workers)
+    .map(|worker| {
+      let ctx = Worker {
+        shared: shared.clone(),
+        queues: queues.clone(),
+        consumer: consumer.clone(),
+        control: control.clone(),
+        stop: stop.clone(),
+        worker,
+      };
+      let (failed, done) = (failed.clone(), done.clone());
+      async_std::task::spawn_local(async move {
+        while let Some(outcome) = ctx.next().await {
+          match outcome.status {
+            Status::Succeeded => done.set(done.get() + 1),
+            Status::Cancelled => {}
+            _ => failed.borrow_mut().push(outcome.item.clone()),
+          }
+          ctx.shared.send(Msg::Item(outcome)).await;
+        }
+      })
+    })
+    .collect();
+  let id = consumer.id;
+  async_std::task::spawn_local(async move {
+    for worker in workers {
+      worker.await;
+    }
+    let failed = failed.take();
+    let status = if failed.is_empty() { Status::Succeeded } else { Status::Failed };
+    let result = serde_json::json!({"done": done.get(), "failed": failed}).to_string();
+    shared.send(Msg::Exited { id, status, exit: Exit::default(), result }).await;
+  });
+  control
+}
+
+struct Worker {
+  shared: Rc<Shared>,
+  queues: Rc<Vec<Queue>>,
+  consumer: Rc<Consumer>,
+  control: Rc<Control>,
+  stop: Receiver<()>,
+  worker: u32,
+}
+
+impl Worker {
+  /// Takes the next item and handles it; None once the queue is closed and drained, or the
+  /// consumer is cancelled.
+  async fn next(&self) -> Option<ItemOutcome> {
+    let queue = &self.queues[self.consumer.queue];
+    let taken = async { queue.rx.recv().await.ok() };
+    let stopped = async {
+      let _ = self.stop.recv().await;
+      None
+    };
+    let item = taken.or(stopped).await?;
+    if self.control.cancelled.get() {
+      // Taken just as the consumer was cancelled: it was never run.
+      queue.cancelled.set(queue.cancelled.get() + 1);
+      queue.taken.set(queue.taken.get() + 1);
+      return Some(self.outcome(item, Status::Cancelled, 0, Exit::default()));
+    }
+    queue.taken.set(queue.taken.get() + 1);
+    let outcome = self.handle(item).await;
+    let counter = match outcome.status {
+      Status::Succeeded => &queue.done,
+      Status::Cancelled => &queue.cancelled,
+      _ => &queue.failed,
+    };
+    counter.set(counter.get() + 1);
+    Some(outcome)
+  }
+
+  /// Runs the command for one item, with the consumer's retries.
+  async fn handle(&self, item: String) -> ItemOutcome {
+    let c = &self.consumer;
+    let mut attempt = 0;
+    loop {
+      attempt += 1;
+      let (status, exit) = self.attempt(&item, attempt).await;
+      let status = if self.control.cancelled.get() { Status::Cancelled } else { status };
+      if !status.is_failure() || attempt > c.retries {
+        return self.outcome(item, status, attempt, exit);
+      }
+      if !c.retry_delay.is_zero() {
+        let wait = async {
+          IoTimer::after(c.retry_delay).await;
+        };
+        let stopped = async {
+          let _ = self.stop.recv().await;
+        };
+        wait.or(stopped).await;
+      }
+      if self.control.cancelled.get() {
+        return self.outcome(item, Status::Cancelled, attempt, exit);
+      }
+    }
+  }
+
+  async fn attempt(&self, item: &str, attempt: u32) -> (Status, Exit) {
+    let c = &self.consumer;
+    let mut env = c.env.clone();
+    env.push(("RUNNER_ITEM".into(), item.to_string()));
+    env.push(("RUNNER_WORKER".into(), self.worker.to_string()));
+    env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
+    let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd };
+    let child = match self.shared.spawn(&launch) {
+      Ok(child) => child,
+      Err(err) => {
+        let line = format!("cannot start `{}` for item `{item}`: {err}", c.program.argv[0]);
+        self.shared.send(Msg::Output { id: c.id, stream: Stream::Stderr, line }).await;
+        return (Status::Failed, Exit { code: Some(127), signal: None });
+      }
+    };
+    let pid = child.id() as i32;
+    self.control.pids.borrow_mut().insert(pid);
+    if self.control.cancelled.get() {
+      crate::process::signal_group(pid, libc::SIGTERM);
+    }
+    let sinks = (Sink::Report(c.id, Stream::Stdout), Sink::Report(c.id, Stream::Stderr));
+    let ran = supervise(&self.shared, child, c.timeout, sinks, false).await;
+    self.control.pids.borrow_mut().remove(&pid);
+    (ran.status, ran.exit)
+  }
+
+  fn outcome(&self, item: String, status: Status, attempts: u32, exit: Exit) -> ItemOutcome {
+    ItemOutcome { consumer: self.consumer.id, item, worker: self.worker, status, attempts, exit }
+  }
+}

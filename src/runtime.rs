@@ -1,0 +1,173 @@
+//! What the event loop shares with the futures it spawns: the inbox messages, the table of live
+//! process groups, and supervising one child (streaming its pipes, enforcing its timeout,
+//! reaping it). Everything here runs on the loop's thread.
+
+use crate::event::{Exit, Stream};
+use crate::graph::NodeId;
+use crate::process::{self, Launch, PathCache};
+use crate::scheduler::Timer;
+use crate::status::Status;
+use async_channel::Sender;
+use async_io::Async;
+use futures_lite::{AsyncReadExt, future};
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::process::Child;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
+pub const RESULT_CAP: usize = 1 << 20;
+/// Longer output lines are passed on in pieces of this size, so memory stays bounded.
+const MAX_LINE: usize = 64 * 1024;
+
+/// A message to the event loop.
+pub enum Msg {
+  Output { id: NodeId, stream: Stream, line: String },
+  Exited { id: NodeId, status: Status, exit: Exit, result: String },
+  Timer(NodeId, Timer),
+  CallbacksDone { id: NodeId, ok: bool },
+  CallbackFailed { id: NodeId, command: String, exit: Exit },
+  Item(ItemOutcome),
+  Signal(i32),
+  RunTimeout,
+}
+
+/// One queue item handled by a consumer, after its last attempt.
+pub struct ItemOutcome {
+  pub consumer: NodeId,
+  pub item: String,
+  pub worker: u32,
+  pub status: Status,
+  pub attempts: u32,
+  pub exit: Exit,
+}
+
+/// Shared between the loop and the futures it spawns.
+pub struct Shared {
+  /// Process group of each running task (0 when none).
+  pub pids: RefCell<Vec<i32>>,
+  /// Every live process group, tasks, items and callbacks alike.
+  pub live: RefCell<HashSet<i32>>,
+  pub paths: RefCell<PathCache>,
+  pub tx: Sender<Msg>,
+  pub kill_grace: Duration,
+}
+
+impl Shared {
+  /// Starts a program as the leader of its own process group and records the group as live.
+  pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
+    let child = process::spawn(launch, &mut self.paths.borrow_mut())?;
+    self.live.borrow_mut().insert(child.id() as i32);
+    Ok(child)
+  }
+
+  pub async fn send(&self, msg: Msg) {
+    // The loop outlives every future that sends; a closed inbox only happens at exit.
+    let _ = self.tx.send(msg).await;
+  }
+}
+
+/// Where the lines of a pipe go.
+pub enum Sink {
+  /// Each line is reported as output of a node.
+  Report(NodeId, Stream),
+  /// Each non-empty line is put on a queue, waiting while it is full; `put` counts them.
+  Queue(Sender<String>, Rc<Cell<u64>>),
+}
+
+/// How a supervised child ended, and its stdout when captured.
+pub struct Supervised {
+  pub status: Status,
+  pub exit: Exit,
+  pub captured: String,
+}
+
+/// Streams a child's pipes into their sinks, enforces its timeout, and reaps it. Captures stdout
+/// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set.
+pub async fn supervise(
+  shared: &Shared,
+  mut child: Child,
+  timeout: Option<Duration>,
+  sinks: (Sink, Sink),
+  capture: bool,
+) -> Supervised {
+  let pid = child.id() as i32;
+  let stdout = child.stdout.take().and_then(|s| Async::new(s).ok());
+  let stderr = child.stderr.take().and_then(|s| Async::new(s).ok());
+  let reading =
+    future::zip(pump(shared, stdout, sinks.0, capture), pump(shared, stderr, sinks.1, false));
+  let waiting = process::wait_exit(pid, timeout, shared.kill_grace);
+  let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
+  shared.live.borrow_mut().remove(&pid);
+  let status = match (timed_out, exit.code) {
+    (true, _) => Status::TimedOut,
+    (false, Some(0)) => Status::Succeeded,
+    _ => Status::Failed,
+  };
+  Supervised { status, exit, captured }
+}
+
+/// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
+/// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces.
+async fn pump<T: std::io::Read + async_io::IoSafe>(
+  shared: &Shared,
+  pipe: Option<Async<T>>,
+  sink: Sink,
+  capture: bool,
+) -> String {
+  let Some(mut pipe) = pipe else { return String::new() };
+  let mut kept = Vec::new();
+  let mut pending: Vec<u8> = Vec::new();
+  // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
+  let mut buf = vec![0u8; if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 }];
+  loop {
+    let n = match pipe.read(&mut buf).await {
+      Ok(0) | Err(_) => break,
+      Ok(n) => n,
+    };
+    let chunk = &buf[..n];
+    if capture && kept.len() < RESULT_CAP {
+      kept.extend_from_slice(&chunk[..n.min(RESULT_CAP - kept.len())]);
+    }
+    pending.extend_from_slice(chunk);
+    let mut start = 0;
+    while let Some(nl) = pending[start..].iter().position(|&b| b == b'\n') {
+      deliver(shared, &sink, &pending[start..start + nl]).await;
+      start += nl + 1;
+    }
+    pending.drain(..start);
+    while pending.len() >= MAX_LINE {
+      let rest = pending.split_off(MAX_LINE);
+      deliver(shared, &sink, &pending).await;
+      pending = rest;
+    }
+  }
+  if !pending.is_empty() {
+    deliver(shared, &sink, &pending).await;
+  }
+  let mut result = String::from_utf8_lossy(&kept).into_owned();
+  while result.ends_with('\n') {
+    result.pop();
+    if result.ends_with('\r') {
+      result.pop();
+    }
+  }
+  result
+}
+
+async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
+  let line = String::from_utf8_lossy(line);
+  let line = line.strip_suffix('\r').unwrap_or(&line);
+  match sink {
+    Sink::Report(id, stream) => {
+      shared.send(Msg::Output { id: *id, stream: *stream, line: line.to_string() }).await;
+    }
+    Sink::Queue(_, _) if line.is_empty() => {}
+    Sink::Queue(tx, put) => {
+      if tx.send(line.to_string()).await.is_ok() {
+        put.set(put.get() + 1);
+      }
+    }
+  }
+}
