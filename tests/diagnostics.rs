@@ -42,14 +42,8 @@ impl Diagnosed {
       .lines()
       .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
       .map(|rest| {
-        let (line, col) = rest
-          .trim_end_matches(']')
-          .split_once(':')
-          .expect("LINE:COL");
-        (
-          line.parse().expect("line number"),
-          col.parse().expect("column"),
-        )
+        let (line, col) = rest.trim_end_matches(']').split_once(':').expect("LINE:COL");
+        (line.parse().expect("line number"), col.parse().expect("column"))
       })
       .collect()
   }
@@ -60,11 +54,7 @@ impl Diagnosed {
     let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
     assert!(lines.contains(&code), "no `{code}` in\n{}", self.stderr);
     let expected = format!("× {message}");
-    assert!(
-      lines.contains(&expected.as_str()),
-      "no `{expected}` in\n{}",
-      self.stderr
-    );
+    assert!(lines.contains(&expected.as_str()), "no `{expected}` in\n{}", self.stderr);
     self
   }
 
@@ -92,11 +82,7 @@ impl Diagnosed {
           .take_while(|l| l.trim_start().starts_with('·'))
           .any(|l| l.ends_with(&format!("── {label}")))
     });
-    assert!(
-      found,
-      "no label `{label}` under line {line} in\n{}",
-      self.stderr
-    );
+    assert!(found, "no label `{label}` under line {line} in\n{}", self.stderr);
     self
   }
 
@@ -125,10 +111,7 @@ impl Diagnosed {
 #[test]
 fn yaml_syntax() {
   validate("yaml_syntax")
-    .error(
-      "runner::syntax",
-      "invalid YAML: illegal placement of ':' indicator",
-    )
+    .error("runner::syntax", "invalid YAML: illegal placement of ':' indicator")
     .at(6, 10, "the parser stopped here")
     .help("is a `[` or `{` on an earlier line missing its closing bracket?")
     .count(1);
@@ -154,10 +137,7 @@ fn unknown_top_level_key() {
 #[test]
 fn wrong_type_needs() {
   validate("wrong_type_needs")
-    .error(
-      "runner::wrong_type",
-      "`needs` must be a list of names, found a string",
-    )
+    .error("runner::wrong_type", "`needs` must be a list of names, found a string")
     .at(6, 12, "expected a list of names")
     .help("write `needs: [a]`");
 }
@@ -165,10 +145,7 @@ fn wrong_type_needs() {
 #[test]
 fn wrong_type_retries() {
   validate("wrong_type_retries")
-    .error(
-      "runner::wrong_type",
-      "`retries` must be a whole number, found a string",
-    )
+    .error("runner::wrong_type", "`retries` must be a whole number, found a string")
     .at(4, 14, "expected a whole number")
     .help("write a number, e.g. `retries: 2`");
 }
@@ -176,10 +153,7 @@ fn wrong_type_retries() {
 #[test]
 fn duplicate_key() {
   validate("duplicate_key")
-    .error(
-      "runner::duplicate_key",
-      "duplicate key `run` in task `build`",
-    )
+    .error("runner::duplicate_key", "duplicate key `run` in task `build`")
     .at(5, 5, "defined again here")
     .label(3, "first defined here");
 }
@@ -197,18 +171,13 @@ fn duplicate_task() {
 
 #[test]
 fn bad_name() {
-  validate("bad_name")
-    .error("runner::bad_name", "invalid name `1bad`")
-    .at(2, 3, "invalid name");
+  validate("bad_name").error("runner::bad_name", "invalid name `1bad`").at(2, 3, "invalid name");
 }
 
 #[test]
 fn unknown_need() {
   validate("unknown_need")
-    .error(
-      "runner::unknown_reference",
-      "`test` needs unknown task or group `biuld`",
-    )
+    .error("runner::unknown_reference", "`test` needs unknown task or group `biuld`")
     .at(6, 13, "no such task or group")
     .help("did you mean `build`?");
 }
@@ -216,10 +185,7 @@ fn unknown_need() {
 #[test]
 fn unknown_member() {
   validate("unknown_member")
-    .error(
-      "runner::unknown_reference",
-      "group `teas` has unknown member `gren`",
-    )
+    .error("runner::unknown_reference", "group `teas` has unknown member `gren`")
     .at(8, 25, "no such task or group")
     .help("did you mean `green`?");
 }
@@ -245,10 +211,7 @@ fn cycle_needs() {
 #[test]
 fn cycle_queue() {
   validate("cycle_queue")
-    .error(
-      "runner::cycle",
-      "dependency cycle: take-orders -> brew -> queue orders -> take-orders",
-    )
+    .error("runner::cycle", "dependency cycle: take-orders -> brew -> queue orders -> take-orders")
     .at(7, 13, "`take-orders` needs `brew`")
     .label(6, "`take-orders` produces into `orders`")
     .label(9, "`brew` consumes `orders` until its producers end");
@@ -271,18 +234,17 @@ fn negative_duration() {
 
 #[test]
 fn bad_duration() {
-  validate("bad_duration")
-    .error("runner::bad_duration", "invalid duration `10 minutes`")
-    .at(4, 14, "not a duration");
+  validate("bad_duration").error("runner::bad_duration", "invalid duration `10 minutes`").at(
+    4,
+    14,
+    "not a duration",
+  );
 }
 
 #[test]
 fn workers_without_consumes() {
   validate("workers_without_consumes")
-    .error(
-      "runner::workers_without_consumes",
-      "task `brew` sets `workers` but consumes no queue",
-    )
+    .error("runner::workers_without_consumes", "task `brew` sets `workers` but consumes no queue")
     .at(4, 14, "only for consumers")
     .help("add `consumes: QUEUE` or remove `workers`");
 }
@@ -322,10 +284,7 @@ fn empty_wait() {
 #[test]
 fn bad_return_when() {
   validate("bad_return_when")
-    .error(
-      "runner::bad_return_when",
-      "unknown `return_when` value `FIRST_COMPLETE`",
-    )
+    .error("runner::bad_return_when", "unknown `return_when` value `FIRST_COMPLETE`")
     .at(7, 18, "not a rule")
     .help("did you mean `FIRST_COMPLETED`?");
 }
@@ -340,18 +299,17 @@ fn bad_pending() {
 
 #[test]
 fn bad_version() {
-  validate("bad_version")
-    .error("runner::bad_version", "unsupported version `2`")
-    .at(1, 10, "only version 1 exists");
+  validate("bad_version").error("runner::bad_version", "unsupported version `2`").at(
+    1,
+    10,
+    "only version 1 exists",
+  );
 }
 
 #[test]
 fn gather_and_wait() {
   validate("gather_and_wait")
-    .error(
-      "runner::bad_group",
-      "group `both` has both `gather` and `wait`",
-    )
+    .error("runner::bad_group", "group `both` has both `gather` and `wait`")
     .at(7, 11, "`wait` list")
     .label(6, "`gather` list");
 }
@@ -366,24 +324,15 @@ fn many_errors_print_together_in_file_order() {
     .at(5, 14, "not a duration")
     .error("runner::unknown_key", "unknown key `nedds` in task `test`")
     .at(8, 5, "not a key here")
-    .error(
-      "runner::unknown_reference",
-      "`deploy` needs unknown task or group `tset`",
-    )
+    .error("runner::unknown_reference", "`deploy` needs unknown task or group `tset`")
     .at(10, 13, "no such task or group")
     .help("did you mean `test`?")
-    .error(
-      "runner::workers_without_consumes",
-      "task `deploy` sets `workers` but consumes no queue",
-    )
+    .error("runner::workers_without_consumes", "task `deploy` sets `workers` but consumes no queue")
     .at(11, 14, "only for consumers")
     .error("runner::empty_group", "group `all` has no members")
     .at(14, 13, "empty list")
     .count(6);
-  assert_eq!(
-    out.headers(),
-    [(1, 10), (5, 14), (8, 5), (10, 13), (11, 14), (14, 13)]
-  );
+  assert_eq!(out.headers(), [(1, 10), (5, 14), (8, 5), (10, 13), (11, 14), (14, 13)]);
 }
 
 /// A bad file without a test (and so without a snapshot) would never be looked at.

@@ -6,17 +6,8 @@ use std::process::Command;
 #[test]
 fn every_example_validates() {
   for job in jobs() {
-    let out = Command::new(BIN)
-      .arg("validate")
-      .arg(&job)
-      .output()
-      .expect("run");
-    assert!(
-      out.status.success(),
-      "{}: {}",
-      relative(&job),
-      String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).arg("validate").arg(&job).output().expect("run");
+    assert!(out.status.success(), "{}: {}", relative(&job), String::from_utf8_lossy(&out.stderr));
   }
 }
 
@@ -30,10 +21,8 @@ fn every_example_matches_the_json_schema() {
   for job in jobs() {
     let text = std::fs::read_to_string(&job).expect("read");
     let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
-    let errors: Vec<String> = validator
-      .iter_errors(&doc)
-      .map(|e| format!("{} at {}", e, e.instance_path()))
-      .collect();
+    let errors: Vec<String> =
+      validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{}: {errors:?}", relative(&job));
   }
   assert!(repo().join("jobs").is_dir());
@@ -51,9 +40,6 @@ fn schema_rejects_an_unknown_key() {
   assert!(
     validator.is_valid(&good),
     "{:?}",
-    validator
-      .iter_errors(&good)
-      .map(|e| e.to_string())
-      .collect::<Vec<_>>()
+    validator.iter_errors(&good).map(|e| e.to_string()).collect::<Vec<_>>()
   );
 }

@@ -30,9 +30,7 @@ fn missing_file_is_exit_2() {
 #[test]
 fn bad_command_line_is_exit_2() {
   Test::new().run(&["frobnicate"]).code(2);
-  Test::new()
-    .run(&["graph", "x.yaml", "--format", "png"])
-    .code(2);
+  Test::new().run(&["graph", "x.yaml", "--format", "png"]).code(2);
 }
 
 #[test]
@@ -46,19 +44,12 @@ fn list_shows_tasks_groups_and_queues() {
 #[test]
 fn list_json_has_needs() {
   let test = Test::new();
-  let run = test.run(&[
-    "list",
-    "--json",
-    repo().join("jobs/tea.yaml").to_str().unwrap(),
-  ]);
+  let run = test.run(&["list", "--json", repo().join("jobs/tea.yaml").to_str().unwrap()]);
   run.code(0);
   let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
   assert_eq!(value["tasks"][3]["name"], "mix");
   assert_eq!(value["tasks"][3]["needs"], serde_json::json!(["teas"]));
-  assert_eq!(
-    value["groups"][0]["members"],
-    serde_json::json!(["chamomile", "green"])
-  );
+  assert_eq!(value["groups"][0]["members"], serde_json::json!(["chamomile", "green"]));
 }
 
 #[test]
@@ -89,19 +80,9 @@ fn dot_renders_to_svg() {
       .stderr(Stdio::piped())
       .spawn()
       .expect("spawn dot");
-    child
-      .stdin
-      .take()
-      .unwrap()
-      .write_all(dot.stdout.as_bytes())
-      .unwrap();
+    child.stdin.take().unwrap().write_all(dot.stdout.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-      out.status.success(),
-      "{}: {}",
-      job.display(),
-      String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}: {}", job.display(), String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
   }
 }
@@ -111,25 +92,8 @@ fn schema_is_json_with_all_top_level_keys() {
   let run = Test::new().run(&["schema"]);
   run.code(0);
   let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-  let keys: Vec<_> = value["properties"]
-    .as_object()
-    .unwrap()
-    .keys()
-    .cloned()
-    .collect();
-  for key in [
-    "version",
-    "name",
-    "env",
-    "concurrency",
-    "shell",
-    "tasks",
-    "groups",
-    "queues",
-  ] {
-    assert!(
-      keys.contains(&key.to_string()),
-      "{key} missing from {keys:?}"
-    );
+  let keys: Vec<_> = value["properties"].as_object().unwrap().keys().cloned().collect();
+  for key in ["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues"] {
+    assert!(keys.contains(&key.to_string()), "{key} missing from {keys:?}");
   }
 }

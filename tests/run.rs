@@ -58,10 +58,9 @@ fn processes_with(marker: &str) -> Vec<String> {
 /// only once the sleep itself runs does a signal to the group reach it: a signal that lands
 /// between fork and exec is lost.
 fn sleeping(marker: &str) -> bool {
-  processes_with(marker).iter().any(|p| {
-    p.split_once(": ")
-      .is_some_and(|(_, cmd)| cmd == format!("sleep {marker}"))
-  })
+  processes_with(marker)
+    .iter()
+    .any(|p| p.split_once(": ").is_some_and(|(_, cmd)| cmd == format!("sleep {marker}")))
 }
 
 /// Kills (SIGKILL) whatever still carries one of the markers when dropped, so a failing test
@@ -88,10 +87,7 @@ impl Drop for Reaper {
 fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
   let start = Instant::now();
   while !condition() {
-    assert!(
-      start.elapsed() < deadline,
-      "timed out after {deadline:?} waiting until {what}"
-    );
+    assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting until {what}");
     std::thread::sleep(Duration::from_millis(20));
   }
 }
@@ -132,12 +128,7 @@ impl Background {
       .stdin(Stdio::null())
       .stdout(std::fs::File::create(&out).expect("stdout file"))
       .stderr(std::fs::File::create(&err).expect("stderr file"));
-    Self {
-      child: cmd.spawn().expect("spawn runner"),
-      started: Instant::now(),
-      out,
-      err,
-    }
+    Self { child: cmd.spawn().expect("spawn runner"), started: Instant::now(), out, err }
   }
 
   fn pid(&self) -> i32 {
@@ -170,11 +161,7 @@ impl Background {
       std::thread::sleep(Duration::from_millis(10));
     };
     let took = self.started.elapsed();
-    let run = Run {
-      code: code_of(status),
-      stdout: read(&self.out),
-      stderr: read(&self.err),
-    };
+    let run = Run { code: code_of(status), stdout: read(&self.out), stderr: read(&self.err) };
     (run, took)
   }
 }
@@ -191,9 +178,7 @@ impl Drop for Background {
 
 fn code_of(status: ExitStatus) -> i32 {
   use std::os::unix::process::ExitStatusExt;
-  status
-    .code()
-    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 fn read(path: &Path) -> String {
@@ -202,11 +187,7 @@ fn read(path: &Path) -> String {
 
 /// The lines of a file the tasks appended to, trimmed.
 fn lines_of(test: &Test, name: &str) -> Vec<String> {
-  test
-    .read(name)
-    .lines()
-    .map(|l| l.trim().to_string())
-    .collect()
+  test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
 /// Whether the plain output has a line starting with `prefix`.
@@ -282,10 +263,7 @@ fn needs_run_before_their_dependents() {
   assert_eq!(order.len(), 4, "{order:?}");
   let at = |name: &str| order.iter().position(|l| l == name).expect(name);
   assert_eq!(order[0], "build", "{order:?}");
-  assert!(
-    at("test") < at("deploy") && at("lint") < at("deploy"),
-    "{order:?}"
-  );
+  assert!(at("test") < at("deploy") && at("lint") < at("deploy"), "{order:?}");
   assert_eq!(order[3], "deploy", "{order:?}");
 }
 
@@ -413,18 +391,11 @@ fn a_dependent_of_a_task_with_a_big_result_still_runs() {
   );
   let run = test.run(&["run", "job.yaml"]);
   // Leave the 300 kB of x's out of the failure message.
-  let shown: Vec<&str> = run
-    .stdout
-    .lines()
-    .filter(|l| !l.starts_with("[big] xxx"))
-    .collect();
+  let shown: Vec<&str> = run.stdout.lines().filter(|l| !l.starts_with("[big] xxx")).collect();
   assert_eq!(run.code, 0, "exit code\n{}", shown.join("\n"));
   let got = test.read("got.txt");
   assert!(!got.is_empty(), "the dependent saw no result");
-  assert!(
-    got.bytes().all(|b| b == b'x'),
-    "the result is not a prefix of the output"
-  );
+  assert!(got.bytes().all(|b| b == b'x'), "the result is not a prefix of the output");
 }
 
 #[test]
@@ -461,10 +432,8 @@ fn retries_count_attempts() {
   assert_eq!(finished(&events, "flaky")["status"], "succeeded");
   assert_eq!(finished(&events, "hopeless")["attempts"], 2);
   assert_eq!(finished(&events, "hopeless")["status"], "failed");
-  let retrying = events
-    .iter()
-    .filter(|e| e["event"] == "task_retrying" && e["task"] == "flaky")
-    .count();
+  let retrying =
+    events.iter().filter(|e| e["event"] == "task_retrying" && e["task"] == "flaky").count();
   assert_eq!(retrying, 2);
 }
 
@@ -532,17 +501,11 @@ fn cwd_is_relative_to_the_job_file_folder() {
   )
   .unwrap();
   // Started from a sibling folder, with a relative path to the file.
-  let out = test
-    .command(&["run", "../project/job.yaml"])
-    .current_dir(&elsewhere)
-    .output()
-    .expect("run");
+  let out =
+    test.command(&["run", "../project/job.yaml"]).current_dir(&elsewhere).output().expect("run");
   Run::from(out).code(0);
   let project = project.canonicalize().unwrap();
-  assert_eq!(
-    read(&project.join("default.txt")).trim(),
-    project.display().to_string()
-  );
+  assert_eq!(read(&project.join("default.txt")).trim(), project.display().to_string());
   assert_eq!(
     read(&project.join("sub/deeper/sub.txt")).trim(),
     project.join("sub/deeper").display().to_string()
@@ -627,10 +590,7 @@ fn fail_fast_cancels_a_long_sibling() {
   assert!(took < Duration::from_secs(20), "took {took:?}");
   assert_line(&run, "[broken] failed (exit 3)");
   assert_line(&run, "[long] cancelled");
-  assert!(
-    !test.path("queued.ran").exists(),
-    "a task started after the failure"
-  );
+  assert!(!test.path("queued.ran").exists(), "a task started after the failure");
   assert!(!test.path("after.ran").exists());
   assert_all_gone(&long, Duration::from_secs(10));
 }
@@ -651,11 +611,7 @@ fn targets_run_only_with_what_they_need() {
   run.code(0);
   let ran = |name: &str| test.path(&format!("{name}.ran")).exists();
   assert!(ran("fetch") && ran("build"), "{}", run.stdout);
-  assert!(
-    !ran("test") && !ran("docs") && !ran("lint"),
-    "{}",
-    run.stdout
-  );
+  assert!(!ran("test") && !ran("docs") && !ran("lint"), "{}", run.stdout);
   assert_no_line(&run, "[test]");
   assert_no_line(&run, "[docs]");
 
@@ -728,11 +684,7 @@ fn exit_2_for_an_unknown_target_with_a_suggestion() {
   let run = test.run(&["run", "job.yaml", "biuld"]);
   run.code(2);
   assert!(run.stderr.contains("biuld"), "{}", run.stderr);
-  assert!(
-    run.stderr.contains("did you mean `build`"),
-    "{}",
-    run.stderr
-  );
+  assert!(run.stderr.contains("did you mean `build`"), "{}", run.stderr);
   assert!(!test.path("build.ran").exists() && !test.path("test.ran").exists());
 }
 
@@ -820,19 +772,14 @@ fn a_failing_callback_fails_the_run_but_not_the_task() {
   assert_line(&run, "[task] succeeded");
   assert_line(&run, "[task:callback] `exit 4` failed (exit 4)");
   assert_line(&run, "runner: failed (exit 1)");
-  assert!(
-    test.path("dependent.ran").exists(),
-    "the task succeeded, so its dependent runs"
-  );
+  assert!(test.path("dependent.ran").exists(), "the task succeeded, so its dependent runs");
 
   let json = test.run(&["run", "job.yaml", "--output", "json"]);
   json.code(1);
   let events = events(&json);
   assert_eq!(finished(&events, "task")["status"], "succeeded");
   assert!(
-    events
-      .iter()
-      .any(|e| e["event"] == "callback_failed" && e["task"] == "task"),
+    events.iter().any(|e| e["event"] == "callback_failed" && e["task"] == "task"),
     "{events:#?}"
   );
   let last = events.last().unwrap();
@@ -863,11 +810,7 @@ fn dry_run_prints_the_order_and_runs_nothing() {
       .find(&format!("{name}: touch {name}.ran"))
       .unwrap_or_else(|| panic!("{name} missing from\n{}", run.stdout))
   };
-  assert!(
-    at("first") < at("second") && at("second") < at("third"),
-    "{}",
-    run.stdout
-  );
+  assert!(at("first") < at("second") && at("second") < at("third"), "{}", run.stdout);
   at("slow");
   for name in ["first", "second", "third", "slow"] {
     assert!(!test.path(&format!("{name}.ran")).exists(), "{name} ran");
@@ -876,11 +819,7 @@ fn dry_run_prints_the_order_and_runs_nothing() {
   let run = test.run(&["run", "job.yaml", "second", "--dry-run"]);
   run.code(0);
   assert!(run.stdout.contains("first") && run.stdout.contains("second"));
-  assert!(
-    !run.stdout.contains("third") && !run.stdout.contains("slow"),
-    "{}",
-    run.stdout
-  );
+  assert!(!run.stdout.contains("third") && !run.stdout.contains("slow"), "{}", run.stdout);
 }
 
 #[test]
@@ -1012,9 +951,7 @@ fn sigint_stops_every_task_and_exits_130() {
   ));
   let runner = Background::spawn(&test, &["run", "job.yaml", "-j", "4", "--kill-grace", "1s"]);
   wait_until("every task has started", PATIENCE, || {
-    ["plain", "background", "stubborn"]
-      .iter()
-      .all(|t| test.path(&format!("{t}.started")).exists())
+    ["plain", "background", "stubborn"].iter().all(|t| test.path(&format!("{t}.started")).exists())
   });
   // Each marker is in the process table before the signal, so "gone" below means something.
   for m in [&plain, &background, &stubborn] {
@@ -1024,10 +961,7 @@ fn sigint_stops_every_task_and_exits_130() {
   let (run, took) = runner.wait(PATIENCE);
   run.code(130);
   assert!(took < Duration::from_secs(25), "took {took:?}");
-  assert!(
-    !test.path("after.ran").exists(),
-    "a task started after SIGINT"
-  );
+  assert!(!test.path("after.ran").exists(), "a task started after SIGINT");
   assert_line(&run, "runner: interrupted (exit 130)");
   for m in [&plain, &background, &stubborn] {
     assert_all_gone(m, Duration::from_secs(5));
@@ -1072,9 +1006,7 @@ fn a_second_sigint_kills_at_once() {
     test.path("stubborn.started").exists() && sleeping(&sleep)
   });
   runner.signal(libc::SIGINT);
-  wait_until("the task got SIGTERM", PATIENCE, || {
-    test.path("got-term").exists()
-  });
+  wait_until("the task got SIGTERM", PATIENCE, || test.path("got-term").exists());
   runner.signal(libc::SIGINT);
   let (run, _) = runner.wait(PATIENCE);
   run.code(130);
@@ -1093,10 +1025,7 @@ fn three_hundred_megabytes_of_output_in_bounded_memory() {
         run: head -c 300000000 /dev/zero | tr '\0' 'x' | fold -w 1000 && touch big.done
     "#,
   );
-  assert!(
-    Path::new("/usr/bin/time").exists(),
-    "this test needs GNU time at /usr/bin/time"
-  );
+  assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
   let mut child = Command::new("/usr/bin/time")
     .arg("-v")
     .arg(BIN)
@@ -1122,10 +1051,7 @@ fn three_hundred_megabytes_of_output_in_bounded_memory() {
   };
   let report = test.read("time.txt");
   assert!(status.success(), "exit {status:?}\n{report}");
-  assert!(
-    test.path("big.done").exists(),
-    "the task did not run to its end"
-  );
+  assert!(test.path("big.done").exists(), "the task did not run to its end");
   let kb: u64 = report
     .lines()
     .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))

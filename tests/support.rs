@@ -16,9 +16,7 @@ pub struct Test {
 
 impl Test {
   pub fn new() -> Self {
-    Self {
-      dir: tempfile::tempdir().expect("temp dir"),
-    }
+    Self { dir: tempfile::tempdir().expect("temp dir") }
   }
 
   /// A test with `job.yaml` holding `yaml` (dedented).
@@ -44,11 +42,7 @@ impl Test {
   pub fn command(&self, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(self.dir.path());
-    cmd
-      .env("NO_COLOR", "1")
-      .env_remove("CI")
-      .env_remove("GITHUB_ACTIONS")
-      .env("COLUMNS", "100");
+    cmd.env("NO_COLOR", "1").env_remove("CI").env_remove("GITHUB_ACTIONS").env("COLUMNS", "100");
     cmd
   }
 
@@ -68,10 +62,7 @@ pub struct Run {
 impl From<Output> for Run {
   fn from(out: Output) -> Self {
     use std::os::unix::process::ExitStatusExt;
-    let code = out
-      .status
-      .code()
-      .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    let code = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
     Self {
       code,
       stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -101,11 +92,7 @@ pub fn dedent(text: &str) -> String {
     .map(|l| l.len() - l.trim_start().len())
     .min()
     .unwrap_or(0);
-  text
-    .lines()
-    .map(|l| l.get(indent..).unwrap_or("").trim_end())
-    .collect::<Vec<_>>()
-    .join("\n")
+  text.lines().map(|l| l.get(indent..).unwrap_or("").trim_end()).collect::<Vec<_>>().join("\n")
     + "\n"
 }
 
@@ -120,9 +107,5 @@ pub fn jobs() -> Vec<PathBuf> {
 }
 
 pub fn relative(path: &Path) -> String {
-  path
-    .strip_prefix(repo())
-    .unwrap_or(path)
-    .display()
-    .to_string()
+  path.strip_prefix(repo()).unwrap_or(path).display().to_string()
 }
