@@ -1598,3 +1598,42 @@ mod random {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Queue consumers
+
+const QUEUE_JOB: &str = "queues: {q: {}}\ntasks:\n  p: {run: x, produces: q}\n  c: {run: y, consumes: q, workers: 2, retries: 3}\n  after: {run: z, needs: [c]}\n";
+
+#[test]
+fn a_consumer_starts_at_once_and_holds_no_slot() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 1, false);
+  // At -j 1 the producer still gets the slot: a consumer waiting for items must not starve it.
+  assert_eq!(sim.start(), ["spawn c#1", "spawn p#1"]);
+  assert_eq!(sim.s.running, 1);
+  assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
+  assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "spawn after#1"]);
+}
+
+#[test]
+fn a_consumer_is_not_retried_as_a_whole() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  // Its `retries` apply to each item; a consumer with failed items fails once.
+  assert_eq!(sim.exit("c", Failed), ["finished c failed", "finished after skipped"]);
+  assert_eq!(sim.s.attempts(sim.id("c")), 1);
+}
+
+#[test]
+fn a_cancelled_consumer_is_terminated_and_ends_cancelled() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  let out = sim.stop(StopReason::Signal(2));
+  assert!(out.contains(&"terminate c".to_string()), "{out:?}");
+  sim.exit("p", Failed);
+  let out = sim.exit("c", Succeeded);
+  assert!(out.contains(&"finished c cancelled".to_string()), "{out:?}");
+  assert_eq!(sim.dones(), 1);
+}
