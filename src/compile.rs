@@ -194,6 +194,7 @@ impl<'a> Compiler<'a> {
       needs,
       dependents: Vec::new(),
       groups: Vec::new(),
+      member_index: Vec::new(),
       allow_failure: task.allow_failure.as_ref().is_some_and(|a| a.value),
       callbacks: callbacks(&task.callbacks, shell),
       kind: NodeKind::Task(spec),
@@ -225,6 +226,7 @@ impl<'a> Compiler<'a> {
       needs: Vec::new(),
       dependents: Vec::new(),
       groups: Vec::new(),
+      member_index: Vec::new(),
       allow_failure: group.allow_failure.as_ref().is_some_and(|a| a.value),
       callbacks: callbacks(&group.callbacks, self.file.shell.as_ref()),
       kind: NodeKind::Group(graph::Group { rule, members }),
@@ -441,8 +443,9 @@ fn link(nodes: &mut [graph::Node]) {
     }
     if let NodeKind::Group(group) = &nodes[id].kind {
       let members = group.members.clone();
-      for member in members {
+      for (index, member) in members.into_iter().enumerate() {
         nodes[member].groups.push(id);
+        nodes[member].member_index.push(index);
       }
     }
   }

@@ -36,6 +36,8 @@ pub struct Node {
   pub dependents: Vec<NodeId>,
   /// The groups this node is a member of.
   pub groups: Vec<NodeId>,
+  /// This node's place in the member list of each of `groups`, in the same order.
+  pub member_index: Vec<usize>,
   pub allow_failure: bool,
   pub callbacks: Callbacks,
   pub kind: NodeKind,

@@ -395,17 +395,13 @@ impl<'g> Scheduler<'g> {
       let allowed = node.allow_failure;
       // Groups first: a group hears of its member's own outcome before it hears of that
       // member's dependents being skipped because of it.
-      for &group in &node.groups {
+      for (&group, &index) in node.groups.iter().zip(&node.member_index) {
         if !self.selected[group] || self.nodes[group].status.is_final() {
           continue;
         }
         let Some(state) = self.groups[group].as_mut() else {
           continue;
         };
-        let index = self
-          .graph
-          .group(group)
-          .map_or(0, |g| g.members.iter().position(|&m| m == id).unwrap_or(0));
         if let Some(decision) = state.member_finished(index, status, allowed) {
           self.apply_decision(group, decision, out);
         }
@@ -458,8 +454,9 @@ impl<'g> Scheduler<'g> {
       self.finish(id, status, out);
       return;
     }
-    self.nodes[id].status = status;
-    self.complete(id, out);
+    // A task cancelled before it started still gets its `on_done`, as a cancelled future's
+    // done-callbacks run in asyncio; a skipped one gets none.
+    self.finish(id, status, out);
   }
 
   fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
