@@ -36,6 +36,9 @@ pub enum Event<'a> {
     task: &'a str,
     stream: Stream,
     line: &'a str,
+    /// The queue item a consumer was running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<&'a str>,
   },
   TaskRetrying {
     task: &'a str,

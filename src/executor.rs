@@ -139,8 +139,9 @@ impl<'g> Loop<'_, 'g> {
   /// Handles one message; true when the run is over.
   fn receive(&mut self, msg: Msg, actions: &mut Vec<Action>) -> bool {
     let input = match msg {
-      Msg::Output { id, stream, line } => {
-        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line });
+      Msg::Output { id, stream, line, item } => {
+        let item = item.as_deref();
+        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line, item });
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {
@@ -211,6 +212,17 @@ impl<'g> Loop<'_, 'g> {
     done
   }
 
+  /// A node starts with its first attempt; a group with its first member.
+  fn mark_started(&mut self, id: NodeId) {
+    if self.started[id].is_some() {
+      return;
+    }
+    self.started[id] = Some(Instant::now());
+    for &group in &self.graph.nodes[id].groups {
+      self.mark_started(group);
+    }
+  }
+
   fn elapsed_ms(&self, id: NodeId) -> u64 {
     self.started[id].map_or(0, |t| t.elapsed().as_millis() as u64)
   }
@@ -238,7 +250,7 @@ impl<'g> Loop<'_, 'g> {
         done: Vec::new(),
         pending,
         timed_out: false,
-        duration_ms: 0,
+        duration_ms: self.elapsed_ms(id),
       });
     }
   }
@@ -255,7 +267,7 @@ impl<'g> Loop<'_, 'g> {
     let task = graph.task(id).expect("only tasks are spawned");
     let program = task.run.as_ref().expect("the scheduler runs only tasks with a command");
     if attempt == 1 {
-      self.started[id] = Some(Instant::now());
+      self.mark_started(id);
     }
     self.reporter.event(&Event::TaskStarted { task: self.name(id), attempt });
     let (env, warnings) = env::task(graph, id, attempt, |n| self.scheduler.result(n).unwrap_or(""));
@@ -264,6 +276,7 @@ impl<'g> Loop<'_, 'g> {
         task: self.name(id),
         stream: Stream::Stderr,
         line: &line,
+        item: None,
       });
     }
     let cwd = self.cwd(id);
@@ -284,7 +297,7 @@ impl<'g> Loop<'_, 'g> {
     }
     let stdout = match task.produces.and_then(|q| self.queues[q].sink()) {
       Some(sink) => sink,
-      None => Sink::Report(id, Stream::Stdout),
+      None => Sink::Report(id, Stream::Stdout, None),
     };
     let launch = Launch { program, env: &env, cwd: &cwd };
     let shared = self.shared.clone();
@@ -295,7 +308,7 @@ impl<'g> Loop<'_, 'g> {
         let put = task.produces.map(|q| self.queues[q].put.clone());
         async_std::task::spawn_local(async move {
           let before = put.as_ref().map(|p| p.get());
-          let sinks = (stdout, Sink::Report(id, Stream::Stderr));
+          let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
           let ran = supervise(&shared, child, timeout, sinks, capture).await;
           shared.pids.borrow_mut()[id] = 0;
           // A producer's result is the number of items it put.
@@ -309,7 +322,7 @@ impl<'g> Loop<'_, 'g> {
       Err(err) => {
         let line = format!("cannot start `{}`: {err}", program.argv[0]);
         async_std::task::spawn_local(async move {
-          shared.send(Msg::Output { id, stream: Stream::Stderr, line }).await;
+          shared.send(Msg::Output { id, stream: Stream::Stderr, line, item: None }).await;
           let exit = Exit { code: Some(127), signal: None };
           let result = String::new();
           shared.send(Msg::Exited { id, status: Status::Failed, exit, result }).await;
@@ -374,6 +387,7 @@ impl<'g> Loop<'_, 'g> {
         task: self.name(id),
         stream: Stream::Callback,
         line: &line,
+        item: None,
       });
     }
     let cwd = self.cwd(id);
@@ -429,12 +443,13 @@ async fn run_callback(
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
   let exit = match shared.spawn(&launch) {
     Ok(child) => {
-      let sinks = (Sink::Report(id, Stream::Callback), Sink::Report(id, Stream::Callback));
+      let sinks =
+        (Sink::Report(id, Stream::Callback, None), Sink::Report(id, Stream::Callback, None));
       supervise(shared, child, None, sinks, false).await.exit
     }
     Err(err) => {
       let line = format!("cannot start callback `{command}`: {err}");
-      shared.send(Msg::Output { id, stream: Stream::Callback, line }).await;
+      shared.send(Msg::Output { id, stream: Stream::Callback, line, item: None }).await;
       Exit { code: Some(127), signal: None }
     }
   };

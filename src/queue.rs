@@ -17,6 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One queue's channel and counters.
@@ -259,7 +260,8 @@ impl Worker {
       Ok(child) => child,
       Err(err) => {
         let line = format!("cannot start `{}` for item `{item}`: {err}", c.program.argv[0]);
-        self.shared.send(Msg::Output { id: c.id, stream: Stream::Stderr, line }).await;
+        let item = Some(Arc::from(item));
+        self.shared.send(Msg::Output { id: c.id, stream: Stream::Stderr, line, item }).await;
         return (Status::Failed, Exit { code: Some(127), signal: None });
       }
     };
@@ -268,7 +270,11 @@ impl Worker {
     if self.control.cancelled.get() {
       crate::process::signal_group(pid, libc::SIGTERM);
     }
-    let sinks = (Sink::Report(c.id, Stream::Stdout), Sink::Report(c.id, Stream::Stderr));
+    let tag: Arc<str> = Arc::from(item);
+    let sinks = (
+      Sink::Report(c.id, Stream::Stdout, Some(tag.clone())),
+      Sink::Report(c.id, Stream::Stderr, Some(tag)),
+    );
     let ran = supervise(&self.shared, child, c.timeout, sinks, false).await;
     self.control.pids.borrow_mut().remove(&pid);
     (ran.status, ran.exit)

@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::process::Child;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
@@ -23,11 +24,29 @@ const MAX_LINE: usize = 64 * 1024;
 
 /// A message to the event loop.
 pub enum Msg {
-  Output { id: NodeId, stream: Stream, line: String },
-  Exited { id: NodeId, status: Status, exit: Exit, result: String },
+  /// A line of output; `item` names the queue item a consumer was running.
+  Output {
+    id: NodeId,
+    stream: Stream,
+    line: String,
+    item: Option<Arc<str>>,
+  },
+  Exited {
+    id: NodeId,
+    status: Status,
+    exit: Exit,
+    result: String,
+  },
   Timer(NodeId, Timer),
-  CallbacksDone { id: NodeId, ok: bool },
-  CallbackFailed { id: NodeId, command: String, exit: Exit },
+  CallbacksDone {
+    id: NodeId,
+    ok: bool,
+  },
+  CallbackFailed {
+    id: NodeId,
+    command: String,
+    exit: Exit,
+  },
   Item(ItemOutcome),
   Signal(i32),
   RunTimeout,
@@ -70,8 +89,8 @@ impl Shared {
 
 /// Where the lines of a pipe go.
 pub enum Sink {
-  /// Each line is reported as output of a node.
-  Report(NodeId, Stream),
+  /// Each line is reported as output of a node (of one queue item, for consumers).
+  Report(NodeId, Stream, Option<Arc<str>>),
   /// Each non-empty line is put on a queue, waiting while it is full; `put` counts them.
   Queue(Sender<String>, Rc<Cell<u64>>),
 }
@@ -160,8 +179,9 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
   let line = String::from_utf8_lossy(line);
   let line = line.strip_suffix('\r').unwrap_or(&line);
   match sink {
-    Sink::Report(id, stream) => {
-      shared.send(Msg::Output { id: *id, stream: *stream, line: line.to_string() }).await;
+    Sink::Report(id, stream, item) => {
+      let (id, stream, item, line) = (*id, *stream, item.clone(), line.to_string());
+      shared.send(Msg::Output { id, stream, line, item }).await;
     }
     Sink::Queue(_, _) if line.is_empty() => {}
     Sink::Queue(tx, put) => {

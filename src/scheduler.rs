@@ -464,12 +464,13 @@ impl<'g> Scheduler<'g> {
     let result = self.group_result(id, &decision);
     self.results[id] = Some(result);
     let status = decision.status;
-    if decision.cancel_pending {
-      for &index in &decision.pending {
-        self.cancel(members[index], out);
-      }
-    }
+    let cancel: Vec<NodeId> =
+      if decision.cancel_pending { decision.pending.iter().map(|&i| members[i]).collect() } else { Vec::new() };
+    // The group returns first; then what it left pending is cancelled.
     out.push(Action::GroupReturned { id, decision });
+    for member in cancel {
+      self.cancel(member, out);
+    }
     self.group_decided(id, status, out);
   }
 
@@ -484,10 +485,17 @@ impl<'g> Scheduler<'g> {
   /// finishing order, with status and result) and pending names.
   fn group_result(&self, id: NodeId, decision: &Decision) -> String {
     let group = self.graph.group(id).expect("a group");
-    let result = |m: NodeId| self.results[m].clone().unwrap_or_default();
+    // A member group's result is JSON already: it is embedded as a value, not as a string.
+    let result = |m: NodeId| {
+      let text = self.results[m].as_deref().unwrap_or_default();
+      match self.graph.group(m).and_then(|_| serde_json::from_str(text).ok()) {
+        Some(value) => value,
+        None => serde_json::Value::from(text),
+      }
+    };
     let value = match group.rule {
       crate::graph::GroupRule::Gather => {
-        serde_json::Value::from(group.members.iter().map(|&m| result(m)).collect::<Vec<_>>())
+        serde_json::Value::Array(group.members.iter().map(|&m| result(m)).collect())
       }
       crate::graph::GroupRule::Wait { .. } => {
         let done: Vec<_> = decision

@@ -844,9 +844,9 @@ fn wait_first_completed_cancels_the_pending_members() {
     sim.exit("a", Succeeded),
     [
       "finished a succeeded",
+      "returned w succeeded",
       "terminate b",
       "finished c cancelled",
-      "returned w succeeded",
       "finished w succeeded",
       "finished after_c skipped",
       "spawn after_w#1",
@@ -873,10 +873,10 @@ fn wait_first_completed_with_a_failure_fails_the_group() {
     sim.exit("b", TimedOut),
     [
       "finished b timed_out",
-      "terminate a",
       "returned w failed",
+      "terminate a",
       "finished w failed",
-      "finished after skipped"
+      "finished after skipped",
     ]
   );
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled", "done"]);
@@ -900,8 +900,8 @@ fn a_wait_group_hears_of_a_failed_member_before_its_skipped_dependents() {
     sim.exit("a", Failed),
     [
       "finished a failed",
-      "finished c cancelled",
       "returned w failed",
+      "finished c cancelled",
       "finished w failed",
       "finished after skipped",
       "done",
@@ -955,9 +955,9 @@ fn wait_timeout_starts_when_the_first_member_is_ready_and_returns_what_is_done()
   assert_eq!(
     shown,
     [
+      "returned w failed",
       "terminate b",
       "finished c cancelled",
-      "returned w failed",
       "finished w failed",
       "finished after skipped",
     ]
@@ -1013,7 +1013,7 @@ fn wait_first_exception_returns_at_the_first_failure() {
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
     sim.exit("b", Failed),
-    ["finished b failed", "terminate c", "returned w failed", "finished w failed"]
+    ["finished b failed", "returned w failed", "terminate c", "finished w failed",]
   );
   assert_eq!(sim.exit("c", Succeeded), ["finished c cancelled", "done"]);
   assert!(sim.s.run_failed());
@@ -1071,18 +1071,20 @@ fn nested_groups() {
     sim.exit_with("b", Succeeded, "B"),
     [
       "finished b succeeded",
-      "terminate a",
       "returned inner succeeded",
+      "terminate a",
       "finished inner succeeded",
       "returned outer succeeded",
       "finished outer succeeded",
-      "spawn after#1"
+      "spawn after#1",
     ]
   );
   let inner = r#"{"done":[{"name":"b","result":"B","status":"succeeded"}],"pending":["a"]}"#;
   assert_eq!(sim.result("inner"), Some(inner));
   let outer: serde_json::Value = serde_json::from_str(sim.result("outer").unwrap()).unwrap();
-  assert_eq!(outer, serde_json::json!([inner, "C"]));
+  // A member group's result is embedded as JSON, not as a string holding JSON.
+  let inner_value: serde_json::Value = serde_json::from_str(inner).unwrap();
+  assert_eq!(outer, serde_json::json!([inner_value, "C"]));
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled"]);
   assert_eq!(sim.exit("after", Succeeded), ["finished after succeeded", "done"]);
 }
@@ -1099,10 +1101,10 @@ fn cancelling_a_nested_group_cancels_its_members() {
     sim.exit("a", Succeeded),
     [
       "finished a succeeded",
+      "returned outer succeeded",
       "terminate b",
       "finished c cancelled",
       "finished inner cancelled",
-      "returned outer succeeded",
       "finished outer succeeded",
     ]
   );
@@ -1182,10 +1184,10 @@ fn done_is_emitted_exactly_once() {
     sim.exit("b", Succeeded),
     [
       "finished b succeeded",
-      "finished a cancelled",
       "returned w succeeded",
+      "finished a cancelled",
       "finished w succeeded",
-      "done"
+      "done",
     ]
   );
   // Late timers, duplicate exits, stops and callbacks after the end produce nothing.

@@ -1,0 +1,1007 @@
+//! `gather` and `wait` groups end to end, replaying the asyncio chapter's examples (the job files
+//! in `jobs/`) and the rules of the spec's "Groups" section with the real binary and real
+//! processes.
+//!
+//! Timing is observed, never slept for: a runner is started in the background and its stdout is
+//! polled, so each line gets the wall time at which it appeared. Every runner gets a unique
+//! environment variable, inherited by its tasks, so the process table tells which processes are
+//! its tasks' (and whether any outlived their cancellation) even for job files that run a plain
+//! `sleep 3`.
+
+use crate::support::{BIN, Run, Test, repo};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// How long a test waits for something that should take a few seconds: long enough not to be
+/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The variable that tags a runner and, through inheritance, every process of its tasks.
+const TAG: &str = "RUNNER_GROUPS_TEST_TAG";
+
+fn secs(s: f64) -> Duration {
+  Duration::from_secs_f64(s)
+}
+
+/// A value no other process on the machine has in its environment.
+fn unique_tag() -> String {
+  static NEXT: AtomicUsize = AtomicUsize::new(0);
+  let n = NEXT.fetch_add(1, Ordering::Relaxed);
+  format!("groups-{}-{n}", std::process::id())
+}
+
+/// Live (non-zombie) processes whose environment holds `TAG=tag`, as pid -> command line.
+fn tagged_processes(tag: &str) -> BTreeMap<i32, String> {
+  let wanted = format!("{TAG}={tag}");
+  let mut found = BTreeMap::new();
+  let Ok(entries) = std::fs::read_dir("/proc") else {
+    return found;
+  };
+  for entry in entries.flatten() {
+    let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+      continue;
+    };
+    let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+      continue;
+    };
+    if !environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
+      continue;
+    }
+    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
+    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+    if matches!(state, Some('Z' | 'X') | None) {
+      continue;
+    }
+    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    found.insert(pid, cmdline.trim_end().to_string());
+  }
+  found
+}
+
+/// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing test does not leave
+/// its sleeps behind.
+struct Reaper(String);
+
+impl Drop for Reaper {
+  fn drop(&mut self) {
+    // A few rounds: a shell killed half-way may have forked one more child.
+    for _ in 0..50 {
+      let left = tagged_processes(&self.0);
+      if left.is_empty() {
+        return;
+      }
+      for pid in left.into_keys() {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+          libc::kill(pid, libc::SIGKILL);
+        }
+      }
+      std::thread::sleep(Duration::from_millis(20));
+    }
+  }
+}
+
+/// Waits until no live process carries `tag`, failing with what is left after `deadline`.
+#[track_caller]
+fn assert_all_gone(tag: &str, deadline: Duration) {
+  let start = Instant::now();
+  loop {
+    let left = tagged_processes(tag);
+    if left.is_empty() {
+      return;
+    }
+    assert!(
+      start.elapsed() < deadline,
+      "processes still alive {:?} after the runner exited:\n{left:#?}",
+      start.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(20));
+  }
+}
+
+/// A runner started in the background, its stdout and stderr going to files in the temp dir.
+/// While it runs, its output and its tasks' processes are watched.
+struct Watched {
+  child: Child,
+  started: Instant,
+  out: PathBuf,
+  err: PathBuf,
+  tag: String,
+  _reaper: Reaper,
+}
+
+/// What a watched run did.
+struct Watch {
+  run: Run,
+  /// Wall time from spawning the runner to its exit.
+  took: Duration,
+  /// Each stdout line with the wall time (since spawning the runner) it was first seen at.
+  lines: Vec<(Duration, String)>,
+  /// The command lines of every process of the run's tasks seen while it ran.
+  seen: Vec<String>,
+}
+
+impl Watched {
+  fn spawn(test: &Test, args: &[&str]) -> Self {
+    let tag = unique_tag();
+    let out = test.path("runner.stdout");
+    let err = test.path("runner.stderr");
+    let mut cmd = test.command(args);
+    cmd
+      .env(TAG, &tag)
+      .stdin(Stdio::null())
+      .stdout(std::fs::File::create(&out).expect("stdout file"))
+      .stderr(std::fs::File::create(&err).expect("stderr file"));
+    Self {
+      child: cmd.spawn().expect("spawn runner"),
+      started: Instant::now(),
+      out,
+      err,
+      _reaper: Reaper(tag.clone()),
+      tag,
+    }
+  }
+
+  /// Polls until the runner exits; kills it and fails after `deadline`.
+  #[track_caller]
+  fn wait(self, deadline: Duration) -> Watch {
+    self.wait_with(deadline, |_| {})
+  }
+
+  /// Like `wait`, calling `on_poll` after each look at the runner's output and the process
+  /// table, so a task can be let go on once the test has seen something happen.
+  #[track_caller]
+  fn wait_with(mut self, deadline: Duration, mut on_poll: impl FnMut(&Seen)) -> Watch {
+    let runner = self.child.id() as i32;
+    let mut lines: Vec<(Duration, String)> = Vec::new();
+    // (pid, command line): a forked shell child shows the shell's until it execs.
+    let mut seen = BTreeSet::new();
+    let mut buffered = 0;
+    let status = loop {
+      let exited = self.child.try_wait().expect("try_wait");
+      let now = self.started.elapsed();
+      // Complete lines only: the last one may still be half written.
+      let text = read(&self.out);
+      if let Some(end) = text.rfind('\n') {
+        for line in text[..=end].lines().skip(buffered) {
+          lines.push((now, line.to_string()));
+        }
+        buffered = text[..=end].lines().count();
+      }
+      for (pid, cmd) in tagged_processes(&self.tag) {
+        if pid != runner {
+          seen.insert((pid, cmd));
+        }
+      }
+      on_poll(&Seen {
+        commands: seen.iter().map(|(_, cmd)| cmd.clone()).collect(),
+        lines: lines.iter().map(|(_, l)| l.clone()).collect(),
+      });
+      if let Some(status) = exited {
+        break status;
+      }
+      if now > deadline {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!(
+          "the runner did not exit within {deadline:?}\n--- stdout\n{}\n--- stderr\n{}",
+          read(&self.out),
+          read(&self.err)
+        );
+      }
+      std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = self.started.elapsed();
+    let run = Run { code: code_of(status), stdout: read(&self.out), stderr: read(&self.err) };
+    // The runner is gone: whatever still carries its tag outlived it.
+    assert_all_gone(&self.tag, Duration::from_secs(5));
+    Watch { run, took, lines, seen: seen.into_iter().map(|(_, cmd)| cmd).collect() }
+  }
+}
+
+/// A test that fails half-way does not leave its runner behind.
+impl Drop for Watched {
+  fn drop(&mut self) {
+    if let Ok(None) = self.child.try_wait() {
+      let _ = self.child.kill();
+      let _ = self.child.wait();
+    }
+  }
+}
+
+impl Watch {
+  /// Every stdout line parsed as JSON (for `--output json`).
+  #[track_caller]
+  fn events(&self) -> Vec<Value> {
+    events(&self.run)
+  }
+
+  /// When the first line matching `pred` appeared.
+  #[track_caller]
+  fn time_of(&self, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
+    self
+      .lines
+      .iter()
+      .find(|(_, l)| pred(l))
+      .map(|(t, _)| *t)
+      .unwrap_or_else(|| panic!("no line for {what}\n{}", self.run.stdout))
+  }
+
+  /// When the `group_finished` event of `group` appeared.
+  #[track_caller]
+  fn group_returned_at(&self, group: &str) -> Duration {
+    self.time_of(&format!("group_finished of {group}"), |l| {
+      serde_json::from_str::<Value>(l)
+        .is_ok_and(|e| e["event"] == "group_finished" && e["group"] == group)
+    })
+  }
+
+  /// Whether a `sleep ARG` process of the run's tasks was seen while it ran.
+  fn saw_sleep(&self, arg: &str) -> bool {
+    self.seen.iter().any(|c| is_sleep(c, arg))
+  }
+
+  #[track_caller]
+  fn assert_saw_sleep(&self, arg: &str) {
+    assert!(self.saw_sleep(arg), "never saw `sleep {arg}` running; saw {:#?}", self.seen);
+  }
+}
+
+fn code_of(status: ExitStatus) -> i32 {
+  use std::os::unix::process::ExitStatusExt;
+  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn read(path: &Path) -> String {
+  std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Whether a command line is `sleep ARG` (a shell runs `sleep`; a command the runner runs
+/// without a shell may show the resolved path, `/usr/bin/sleep`).
+fn is_sleep(cmdline: &str, arg: &str) -> bool {
+  cmdline
+    .strip_suffix(&format!(" {arg}"))
+    .is_some_and(|program| program == "sleep" || program.ends_with("/sleep"))
+}
+
+/// What a watched run has shown so far.
+struct Seen {
+  /// The command lines of the run's task processes seen so far.
+  commands: Vec<String>,
+  /// The complete stdout lines so far.
+  lines: Vec<String>,
+}
+
+impl Seen {
+  /// Whether a `--output json` event with these fields has been printed.
+  fn event(&self, fields: &Value) -> bool {
+    let fields = fields.as_object().expect("an object");
+    self
+      .lines
+      .iter()
+      .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+      .any(|e| fields.iter().all(|(k, v)| &e[k] == v))
+  }
+
+  fn finished(&self, task: &str) -> bool {
+    self.event(&json!({"event": "task_finished", "task": task}))
+  }
+}
+
+/// Creates `name` in the test's folder (once) when `condition` holds: a task polling for that
+/// file goes on only after the test has seen what it waits for.
+fn release_when(test: &Test, name: &str, condition: bool) {
+  if condition && !test.path(name).exists() {
+    test.write(name, "");
+  }
+}
+
+/// A job file of `jobs/`, as an absolute path.
+fn example(name: &str) -> String {
+  repo().join("jobs").join(name).display().to_string()
+}
+
+/// Asserts `low <= value < high`, saying what was measured (also on stderr, which
+/// `--nocapture` shows, to see how close to the bounds a machine runs).
+#[track_caller]
+fn assert_between(what: &str, value: Duration, low: Duration, high: Duration) {
+  eprintln!("measured: {what} {value:?} (bounds {low:?}..{high:?})");
+  assert!(low <= value && value < high, "{what}: {value:?}, expected between {low:?} and {high:?}");
+}
+
+/// Every stdout line parsed as JSON.
+#[track_caller]
+fn events(run: &Run) -> Vec<Value> {
+  run
+    .stdout
+    .lines()
+    .map(|l| {
+      serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", run.stdout))
+    })
+    .collect()
+}
+
+/// The index of the first event matching `pred`.
+#[track_caller]
+fn position(events: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> usize {
+  events.iter().position(pred).unwrap_or_else(|| panic!("no event for {what}: {events:#?}"))
+}
+
+/// The `task_finished` event of `task`.
+#[track_caller]
+fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
+  events
+    .iter()
+    .find(|e| e["event"] == "task_finished" && e["task"] == task)
+    .unwrap_or_else(|| panic!("no task_finished for {task}: {events:#?}"))
+}
+
+/// The one `group_finished` event of `group`.
+#[track_caller]
+fn group_finished<'a>(events: &'a [Value], group: &str) -> &'a Value {
+  let all: Vec<_> =
+    events.iter().filter(|e| e["event"] == "group_finished" && e["group"] == group).collect();
+  assert_eq!(all.len(), 1, "expected one group_finished for {group}: {events:#?}");
+  all[0]
+}
+
+/// The lines task `task` wrote to stdout.
+fn output_of(events: &[Value], task: &str) -> Vec<String> {
+  events
+    .iter()
+    .filter(|e| e["event"] == "output" && e["task"] == task && e["stream"] == "stdout")
+    .map(|e| e["line"].as_str().unwrap_or_default().to_string())
+    .collect()
+}
+
+/// A task's duration from its `task_finished` event.
+#[track_caller]
+fn duration_of(events: &[Value], task: &str) -> Duration {
+  let ms = finished(events, task)["duration_ms"]
+    .as_u64()
+    .unwrap_or_else(|| panic!("no duration_ms for {task}"));
+  Duration::from_millis(ms)
+}
+
+/// A JSON array of strings as a sorted list (for done and pending sets).
+fn sorted(value: &Value) -> Vec<String> {
+  let mut names: Vec<String> = value
+    .as_array()
+    .unwrap_or_else(|| panic!("not an array: {value}"))
+    .iter()
+    .map(|v| v.as_str().unwrap_or_default().to_string())
+    .collect();
+  names.sort();
+  names
+}
+
+fn parse(text: &str) -> Value {
+  serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+/// The lines of a file the tasks appended to, trimmed.
+fn lines_of(test: &Test, name: &str) -> Vec<String> {
+  test.read(name).lines().map(|l| l.trim().to_string()).collect()
+}
+
+#[track_caller]
+fn assert_line(run: &Run, line: &str) {
+  assert!(
+    run.stdout.lines().any(|l| l == line),
+    "no line {line:?}\n--- stdout\n{}\n--- stderr\n{}",
+    run.stdout,
+    run.stderr
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// gather
+
+#[test]
+fn gather_results_come_in_declared_order_whatever_order_members_finish_in() {
+  // Each tea waits until the test has seen the runner report the one declared after it as
+  // finished, so the runner sees them finish exactly in reverse order.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      chamomile:
+        run: while [ ! -e green.seen ]; do sleep 0.01; done; echo "chamomile tea"
+      green:
+        run: while [ ! -e herbal.seen ]; do sleep 0.01; done; echo "green tea"
+      herbal:
+        run: echo "herbal tea"
+      serve:
+        needs: [teas]
+        run: printf '%s' "$RUNNER_RESULT_TEAS" > served.txt
+    groups:
+      teas:
+        gather: [chamomile, green, herbal]
+        on_done: printf '%s %s' "$RUNNER_STATUS" "$RUNNER_RESULT" > mixed.txt
+    "#,
+  );
+  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "3", "--output", "json"]).wait_with(
+    PATIENCE,
+    |seen| {
+      release_when(&test, "herbal.seen", seen.finished("herbal"));
+      release_when(&test, "green.seen", seen.finished("green"));
+    },
+  );
+  let run = &watch.run;
+  run.code(0);
+  let events = events(run);
+  let finish_order: Vec<&str> = events
+    .iter()
+    .filter(|e| e["event"] == "task_finished")
+    .filter_map(|e| e["task"].as_str())
+    .take(3)
+    .collect();
+  assert_eq!(finish_order, ["herbal", "green", "chamomile"]);
+  let group = group_finished(&events, "teas");
+  assert_eq!(group["status"], "succeeded");
+  assert_eq!(group["done"], json!(["herbal", "green", "chamomile"]));
+  assert_eq!(group["pending"], json!([]));
+  assert_eq!(group["timed_out"], false);
+  let declared = json!(["chamomile tea", "green tea", "herbal tea"]);
+  assert_eq!(parse(&test.read("served.txt")), declared);
+  // The callback is on the whole group: it sees the group's status and the whole result.
+  let mixed = test.read("mixed.txt");
+  let (status, result) = mixed.split_once(' ').expect("status and result");
+  assert_eq!(status, "succeeded");
+  assert_eq!(parse(result), declared);
+  // The dependent starts only once the group has returned.
+  let returned = position(&events, "group_finished", |e| e["event"] == "group_finished");
+  let served =
+    position(&events, "serve started", |e| e["event"] == "task_started" && e["task"] == "serve");
+  assert!(returned < served, "{events:#?}");
+}
+
+#[test]
+fn the_gather_example_serves_the_teas_in_declared_order() {
+  let test = Test::new();
+  let run = test.run(&["run", &example("gather.yaml")]);
+  run.code(0);
+  assert_line(&run, r#"[serve] Serving ["chamomile tea","green tea","herbal tea"]"#);
+  assert_line(&run, "[teas:callback] Mixing the teas together (succeeded)");
+  let at = |prefix: &str| {
+    run.stdout.find(prefix).unwrap_or_else(|| panic!("no {prefix:?} in\n{}", run.stdout))
+  };
+  assert!(at("[teas] returned: succeeded") < at("[serve] started"));
+  assert!(at("[teas:callback]") < at("[serve] started"));
+}
+
+#[test]
+fn a_failed_gather_skips_its_dependents_while_the_other_members_finish() {
+  // `slow` goes on only once the test has seen the group return: it is still running then.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      slow:
+        run: while [ ! -e returned.seen ]; do sleep 0.01; done; echo slow; touch slow.done
+      bad:
+        run: echo broken; exit 3
+      dep:
+        needs: [teas]
+        run: touch dep.ran
+    groups:
+      teas:
+        gather: [slow, bad]
+        on_failure: printf '%s' "$RUNNER_STATUS" > group-status.txt
+    "#,
+  );
+  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "2", "--output", "json"]).wait_with(
+    PATIENCE,
+    |seen| {
+      let returned = seen.event(&json!({"event": "group_finished", "group": "teas"}));
+      release_when(&test, "returned.seen", returned);
+    },
+  );
+  let run = &watch.run;
+  run.code(1);
+  let events = events(run);
+  let group = group_finished(&events, "teas");
+  assert_eq!(group["status"], "failed");
+  assert_eq!(group["done"], json!(["bad"]));
+  assert_eq!(group["pending"], json!(["slow"]));
+  assert_eq!(test.read("group-status.txt"), "failed");
+  // The group fails at once: before `slow` is done, which still runs to its end.
+  let returned = position(&events, "group_finished", |e| e["event"] == "group_finished");
+  let slow_done =
+    position(&events, "slow finished", |e| e["event"] == "task_finished" && e["task"] == "slow");
+  assert!(returned < slow_done, "{events:#?}");
+  assert_eq!(finished(&events, "slow")["status"], "succeeded");
+  assert_eq!(output_of(&events, "slow"), ["slow"]);
+  assert!(test.path("slow.done").exists());
+  assert_eq!(finished(&events, "dep")["status"], "skipped");
+  assert!(!test.path("dep.ran").exists());
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// wait: the asyncio chapter's examples
+
+#[test]
+fn wait_first_completed_returns_after_the_quickest_and_cancels_the_rest() {
+  // jobs/wait.yaml: sleeps of 3, 2 and 1 s; -j 3 so all three start.
+  let test = Test::new();
+  let watch = Watched::spawn(&test, &["run", &example("wait.yaml"), "-j", "3", "--output", "json"])
+    .wait(PATIENCE);
+  watch.run.code(0);
+  let events = watch.events();
+  for arg in ["1", "2", "3"] {
+    watch.assert_saw_sleep(arg);
+  }
+
+  let group = group_finished(&events, "sleepers");
+  assert_eq!(group["status"], "succeeded");
+  assert_eq!(group["done"], json!(["s1"]));
+  assert_eq!(sorted(&group["pending"]), ["s2", "s3"]);
+  assert_eq!(group["timed_out"], false);
+  let returned = watch.group_returned_at("sleepers");
+  assert_between("the group returned after", returned, secs(0.9), secs(1.9));
+
+  // The dependent sees the group's result.
+  let report = output_of(&events, "report");
+  assert_eq!(report.len(), 1, "{report:?}");
+  let result = parse(&report[0]);
+  assert_eq!(result["done"], json!([{"name": "s1", "status": "succeeded", "result": "slept 1"}]));
+  assert_eq!(sorted(&result["pending"]), ["s2", "s3"]);
+
+  // The pending members were cancelled when the group returned, not left to finish.
+  for task in ["s2", "s3"] {
+    assert_eq!(finished(&events, task)["status"], "cancelled", "{task}");
+    assert_between(&format!("{task} ran for"), duration_of(&events, task), secs(0.9), secs(1.9));
+    assert!(output_of(&events, task).is_empty(), "{task} printed");
+  }
+  // So the whole run ends well before the 3 s sleeper would have.
+  assert_between("the run took", watch.took, secs(0.9), secs(2.6));
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 0);
+  assert_eq!(last["counts"]["cancelled"], 2);
+  assert_eq!(last["counts"]["failed"], 0);
+}
+
+#[test]
+fn wait_first_exception_returns_at_the_first_failure() {
+  // jobs/wait-first-exception.yaml: sleep 1, fail after 2 s, sleep 3.
+  let test = Test::new();
+  let watch = Watched::spawn(
+    &test,
+    &["run", &example("wait-first-exception.yaml"), "-j", "3", "--output", "json"],
+  )
+  .wait(PATIENCE);
+  watch.run.code(1);
+  let events = watch.events();
+  watch.assert_saw_sleep("3");
+
+  let group = group_finished(&events, "watch");
+  assert_eq!(group["status"], "failed");
+  assert_eq!(sorted(&group["done"]), ["boom", "s1"]);
+  // `done` is in finishing order.
+  assert_eq!(group["done"], json!(["s1", "boom"]));
+  assert_eq!(group["pending"], json!(["s3"]));
+  assert_eq!(group["timed_out"], false);
+  let returned = watch.group_returned_at("watch");
+  assert_between("the group returned after", returned, secs(1.9), secs(2.9));
+
+  assert_eq!(finished(&events, "s1")["status"], "succeeded");
+  assert_eq!(finished(&events, "boom")["status"], "failed");
+  assert_eq!(finished(&events, "s3")["status"], "cancelled");
+  assert_between("s3 ran for", duration_of(&events, "s3"), secs(1.9), secs(2.9));
+  assert!(output_of(&events, "s3").is_empty());
+  // The group failed: its dependent is skipped; its callback sees status and result.
+  assert_eq!(finished(&events, "report")["status"], "skipped");
+  let callback: Vec<&str> = events
+    .iter()
+    .filter(|e| e["event"] == "output" && e["task"] == "watch" && e["stream"] == "callback")
+    .filter_map(|e| e["line"].as_str())
+    .collect();
+  assert_eq!(callback.len(), 1, "{events:#?}");
+  let result = callback[0]
+    .strip_prefix("watch failed ")
+    .unwrap_or_else(|| panic!("callback printed {:?}", callback[0]));
+  let result = parse(result);
+  assert_eq!(
+    result["done"],
+    json!([
+      {"name": "s1", "status": "succeeded", "result": "slept 1"},
+      {"name": "boom", "status": "failed", "result": ""},
+    ])
+  );
+  assert_eq!(result["pending"], json!(["s3"]));
+
+  assert_between("the run took", watch.took, secs(1.9), secs(2.9));
+  let last = events.last().unwrap();
+  assert_eq!(last["exit_code"], 1);
+  assert_eq!(last["counts"]["cancelled"], 1);
+}
+
+#[test]
+fn wait_first_exception_without_a_failure_waits_for_all() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      one:
+        run: echo one
+      two:
+        run: while [ ! -e one.done ]; do sleep 0.01; done; echo two
+      one-done:
+        needs: [one]
+        run: touch one.done
+    groups:
+      both:
+        wait: [one, two]
+        return_when: FIRST_EXCEPTION
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "-j", "3", "--output", "json"]);
+  run.code(0);
+  let events = events(&run);
+  let group = group_finished(&events, "both");
+  assert_eq!(group["status"], "succeeded");
+  assert_eq!(group["done"], json!(["one", "two"]));
+  assert_eq!(group["pending"], json!([]));
+}
+
+#[test]
+fn wait_with_a_timeout_returns_with_what_is_done() {
+  // jobs/wait-timeout.yaml: wait([sleep 5, sleep 1], timeout=3).
+  let test = Test::new();
+  let watch = Watched::spawn(&test, &["run", &example("wait-timeout.yaml"), "--output", "json"])
+    .wait(PATIENCE);
+  watch.run.code(0);
+  let events = watch.events();
+  watch.assert_saw_sleep("5");
+
+  let group = group_finished(&events, "sleepers");
+  // A timeout alone is no failure.
+  assert_eq!(group["status"], "succeeded");
+  assert_eq!(group["done"], json!(["quick"]));
+  assert_eq!(group["pending"], json!(["slow"]));
+  assert_eq!(group["timed_out"], true);
+  let returned = watch.group_returned_at("sleepers");
+  assert_between("the group returned after", returned, secs(2.9), secs(4.5));
+
+  assert_eq!(finished(&events, "quick")["status"], "succeeded");
+  assert_eq!(finished(&events, "slow")["status"], "cancelled");
+  assert_between("slow ran for", duration_of(&events, "slow"), secs(2.9), secs(4.5));
+  assert!(output_of(&events, "slow").is_empty());
+  let report = output_of(&events, "report");
+  assert_eq!(report.len(), 1, "{report:?}");
+  let result = parse(&report[0]);
+  assert_eq!(
+    result,
+    json!({"done": [{"name": "quick", "status": "succeeded", "result": "slept 1"}], "pending": ["slow"]})
+  );
+  assert_between("the run took", watch.took, secs(2.9), secs(4.5));
+  let last = events.last().unwrap();
+  assert_eq!(last["exit_code"], 0);
+}
+
+#[test]
+fn plain_output_says_a_wait_group_returned_on_its_timeout() {
+  let test = Test::new();
+  let watch = Watched::spawn(&test, &["run", &example("wait-timeout.yaml"), "--output", "plain"])
+    .wait(PATIENCE);
+  watch.run.code(0);
+  assert_line(&watch.run, "[sleepers] returned (timeout): succeeded, done [quick], pending [slow]");
+  assert!(
+    watch.run.stdout.lines().any(|l| l.starts_with("[slow] cancelled")),
+    "{}",
+    watch.run.stdout
+  );
+  assert!(
+    watch.run.stdout.lines().any(|l| l.starts_with("runner: succeeded (exit 0)")),
+    "{}",
+    watch.run.stdout
+  );
+  let returned = watch.time_of("the group's line", |l| l.starts_with("[sleepers] returned"));
+  assert_between("the group returned after", returned, secs(2.9), secs(4.5));
+}
+
+#[test]
+fn pending_continue_leaves_members_running_and_the_run_waits_for_them() {
+  // jobs/wait-continue.yaml: FIRST_COMPLETED over sleeps of 2 and 1 s, pending: continue.
+  let test = Test::new();
+  let watch = Watched::spawn(&test, &["run", &example("wait-continue.yaml"), "--output", "json"])
+    .wait(PATIENCE);
+  watch.run.code(0);
+  let events = watch.events();
+  watch.assert_saw_sleep("2");
+
+  let group = group_finished(&events, "first");
+  assert_eq!(group["status"], "succeeded");
+  assert_eq!(group["done"], json!(["fast"]));
+  assert_eq!(group["pending"], json!(["slow"]));
+  let returned = watch.group_returned_at("first");
+  assert_between("the group returned after", returned, secs(0.9), secs(1.9));
+
+  // The dependent ran while `slow` still did.
+  let report = position(&events, "report finished", |e| {
+    e["event"] == "task_finished" && e["task"] == "report"
+  });
+  let slow =
+    position(&events, "slow finished", |e| e["event"] == "task_finished" && e["task"] == "slow");
+  assert!(report < slow, "{events:#?}");
+  assert_eq!(parse(&output_of(&events, "report")[0])["pending"], json!(["slow"]));
+  // `slow` was not cancelled: it ran to its end and its output appears.
+  assert_eq!(finished(&events, "slow")["status"], "succeeded");
+  assert_eq!(output_of(&events, "slow"), ["slept 2"]);
+  assert_between("slow ran for", duration_of(&events, "slow"), secs(1.9), secs(3.5));
+  let slow_printed = watch.time_of("slow's output", |l| l.contains("slept 2"));
+  assert!(slow_printed > returned, "{slow_printed:?} <= {returned:?}");
+  assert_between("the run took", watch.took, secs(1.9), secs(3.5));
+  let last = events.last().unwrap();
+  assert_eq!(last["exit_code"], 0);
+  assert_eq!(last["counts"]["cancelled"], 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups in the graph
+
+#[test]
+fn nested_groups_a_gather_of_a_wait_group_and_a_task() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      quick:
+        run: while [ ! -e go ]; do sleep 0.01; done; echo quick
+      long:
+        run: sleep 300
+      tea:
+        run: while [ ! -e inner.returned ]; do sleep 0.01; done; echo tea
+      serve:
+        needs: [outer]
+        run: printf '%s' "$RUNNER_RESULT_OUTER" > served.txt
+    groups:
+      inner:
+        wait: [long, quick]
+        return_when: FIRST_COMPLETED
+        on_done: touch inner.returned
+      outer:
+        gather: [inner, tea]
+        on_done: printf '%s' "$RUNNER_STATUS" > outer-status.txt
+    "#,
+  );
+  // The quick member ends once the test has seen the long one's `sleep` running, so its
+  // cancellation below is a real one.
+  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "3", "--output", "json"])
+    .wait_with(PATIENCE, |seen| {
+      release_when(&test, "go", seen.commands.iter().any(|c| is_sleep(c, "300")))
+    });
+  watch.run.code(0);
+  let events = watch.events();
+  watch.assert_saw_sleep("300");
+
+  let inner = group_finished(&events, "inner");
+  assert_eq!(inner["status"], "succeeded");
+  assert_eq!(inner["done"], json!(["quick"]));
+  assert_eq!(inner["pending"], json!(["long"]));
+  assert_eq!(finished(&events, "long")["status"], "cancelled");
+  let outer = group_finished(&events, "outer");
+  assert_eq!(outer["status"], "succeeded");
+  // `tea` may end while the inner group's callback still runs: either finishing order.
+  assert_eq!(sorted(&outer["done"]), ["inner", "tea"]);
+  assert_eq!(test.read("outer-status.txt"), "succeeded");
+
+  // The gather's result: the inner group's result, then the task's, in declared order.
+  let served = parse(&test.read("served.txt"));
+  let members = served.as_array().expect("an array");
+  assert_eq!(members.len(), 2, "{served}");
+  assert_eq!(members[1], "tea");
+  // The inner result is the wait group's JSON object; the spec does not say whether a gather
+  // embeds it as JSON or as a string holding JSON, so both are accepted here.
+  let inner_result = match &members[0] {
+    Value::String(text) => parse(text),
+    value => value.clone(),
+  };
+  assert_eq!(
+    inner_result,
+    json!({"done": [{"name": "quick", "status": "succeeded", "result": "quick"}], "pending": ["long"]})
+  );
+  assert_between("the run took", watch.took, secs(0.0), secs(15.0));
+}
+
+#[test]
+fn a_group_as_a_target_runs_its_members_and_their_needs_only() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      base: {run: touch base.ran}
+      a: {run: touch a.ran, needs: [base]}
+      b: {run: touch b.ran}
+      other: {run: touch other.ran}
+      dep: {run: touch dep.ran, needs: [g]}
+    groups:
+      g:
+        gather: [a, b]
+        on_done: touch g.callback
+      unrelated:
+        gather: [other]
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "g"]);
+  run.code(0);
+  for name in ["base", "a", "b"] {
+    assert!(test.path(&format!("{name}.ran")).exists(), "{name} did not run");
+  }
+  assert!(test.path("g.callback").exists(), "the group's callback did not run");
+  for name in ["other", "dep"] {
+    assert!(!test.path(&format!("{name}.ran")).exists(), "{name} ran");
+  }
+  assert!(
+    run.stdout.lines().any(|l| l == "[g] returned: succeeded, done [b, a], pending []")
+      || run.stdout.lines().any(|l| l == "[g] returned: succeeded, done [a, b], pending []"),
+    "{}",
+    run.stdout
+  );
+  assert!(!run.stdout.contains("[unrelated]"), "{}", run.stdout);
+  assert!(
+    run.stdout.lines().any(|l| l.starts_with("runner: succeeded (exit 0)")),
+    "{}",
+    run.stdout
+  );
+}
+
+#[test]
+fn group_callbacks_see_the_groups_status_and_result() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      a: {run: echo alpha}
+      b: {run: echo beta}
+      ok: {run: echo fine}
+      bad: {run: echo broken; exit 2}
+    groups:
+      pair:
+        gather: [a, b]
+        on_success: printf '%s|%s|%s\n' "$RUNNER_TASK" "$RUNNER_STATUS" "$RUNNER_RESULT" >> pair.txt
+        on_failure: echo "on_failure ran" >> pair.txt
+        on_done: printf 'done|%s|%s|%s\n' "$RUNNER_TASK" "$RUNNER_STATUS" "$RUNNER_RESULT" >> pair.txt
+      checks:
+        wait: [ok, bad]
+        on_success: echo "on_success ran" >> checks.txt
+        on_failure: printf '%s|%s|%s\n' "$RUNNER_TASK" "$RUNNER_STATUS" "$RUNNER_RESULT" >> checks.txt
+        on_done: printf 'done|%s|%s\n' "$RUNNER_TASK" "$RUNNER_STATUS" >> checks.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml", "-j", "1"]).code(1);
+  let pair = lines_of(&test, "pair.txt");
+  assert_eq!(
+    pair,
+    [r#"pair|succeeded|["alpha","beta"]"#, r#"done|pair|succeeded|["alpha","beta"]"#,]
+  );
+  let checks = lines_of(&test, "checks.txt");
+  assert_eq!(checks.len(), 2, "{checks:?}");
+  let (head, result) = checks[0].rsplit_once('|').expect("three fields");
+  assert_eq!(head, "checks|failed");
+  let result = parse(result);
+  assert_eq!(
+    result,
+    json!({"done": [
+      {"name": "ok", "status": "succeeded", "result": "fine"},
+      {"name": "bad", "status": "failed", "result": "broken"},
+    ], "pending": []})
+  );
+  assert_eq!(checks[1], "done|checks|failed");
+}
+
+#[test]
+fn a_task_needing_a_group_gets_its_result_after_it_returns() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      make-tea:
+        run: echo "green tea"; echo made >> order.txt
+      boil:
+        run: echo "hot water"; echo boiled >> order.txt
+      serve:
+        needs: [my-teas, boil]
+        run: |
+          echo served >> order.txt
+          printf '%s' "$RUNNER_RESULT_MY_TEAS" > teas.txt
+          printf '%s' "$RUNNER_RESULT_BOIL" > boil.txt
+    groups:
+      my-teas:
+        gather: [make-tea]
+    "#,
+  );
+  test.run(&["run", "job.yaml", "-j", "1"]).code(0);
+  assert_eq!(parse(&test.read("teas.txt")), json!(["green tea"]));
+  assert_eq!(test.read("boil.txt"), "hot water");
+  let order = lines_of(&test, "order.txt");
+  assert_eq!(order.last().map(String::as_str), Some("served"), "{order:?}");
+  assert_eq!(order.len(), 3, "{order:?}");
+}
+
+#[test]
+fn a_cancelled_members_own_dependents_are_skipped() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      fast:
+        run: while [ ! -e go ]; do sleep 0.01; done; echo fast
+      slow:
+        run: sleep 300
+      late:
+        delay: 30s
+        run: touch late.ran
+      after-slow:
+        needs: [slow]
+        run: touch after-slow.ran
+      after-late:
+        needs: [late]
+        run: touch after-late.ran
+    groups:
+      race:
+        wait: [fast, slow, late]
+        return_when: FIRST_COMPLETED
+    "#,
+  );
+  // The quick member ends once the test has seen the long one's `sleep` running, so its
+  // cancellation below is a real one.
+  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "3", "--output", "json"])
+    .wait_with(PATIENCE, |seen| {
+      release_when(&test, "go", seen.commands.iter().any(|c| is_sleep(c, "300")))
+    });
+  watch.run.code(0);
+  let events = watch.events();
+  watch.assert_saw_sleep("300");
+  let group = group_finished(&events, "race");
+  assert_eq!(group["done"], json!(["fast"]));
+  assert_eq!(sorted(&group["pending"]), ["late", "slow"]);
+  // A running member and one waiting out its delay are both cancelled...
+  assert_eq!(finished(&events, "slow")["status"], "cancelled");
+  assert_eq!(finished(&events, "late")["status"], "cancelled");
+  // ...and their dependents skipped, without failing the run.
+  assert_eq!(finished(&events, "after-slow")["status"], "skipped");
+  assert_eq!(finished(&events, "after-late")["status"], "skipped");
+  for name in ["late", "after-slow", "after-late"] {
+    assert!(!test.path(&format!("{name}.ran")).exists(), "{name} ran");
+  }
+  let last = events.last().unwrap();
+  assert_eq!(last["exit_code"], 0);
+  assert_eq!(last["counts"]["cancelled"], 2);
+  assert_eq!(last["counts"]["skipped"], 2);
+  assert_eq!(last["counts"]["failed"], 0);
+  assert_between("the run took", watch.took, secs(0.0), secs(15.0));
+}
+
+#[test]
+fn group_finished_says_how_long_the_group_ran() {
+  // jobs/wait.yaml returns when its 1 s member ends: the group ran for about a second.
+  let test = Test::new();
+  let watch = Watched::spawn(&test, &["run", &example("wait.yaml"), "-j", "3", "--output", "json"])
+    .wait(PATIENCE);
+  watch.run.code(0);
+  let events = watch.events();
+  let group = group_finished(&events, "sleepers");
+  let ms = group["duration_ms"].as_u64().expect("duration_ms");
+  assert_between("group_finished.duration_ms", Duration::from_millis(ms), secs(0.9), secs(1.9));
+}
+
+#[test]
+fn every_group_example_validates() {
+  for name in [
+    "gather.yaml",
+    "wait.yaml",
+    "wait-first-exception.yaml",
+    "wait-timeout.yaml",
+    "wait-continue.yaml",
+  ] {
+    let out =
+      std::process::Command::new(BIN).arg("validate").arg(example(name)).output().expect("run");
+    assert!(out.status.success(), "jobs/{name}: {}", String::from_utf8_lossy(&out.stderr));
+  }
+}
