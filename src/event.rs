@@ -85,8 +85,10 @@ pub enum Event<'a> {
     done: u64,
     failed: u64,
     cancelled: u64,
-    /// Items never taken by a consumer.
+    /// Items never taken by a consumer (the first 1000 when there were more).
     left: Vec<&'a str>,
+    /// How many items were never taken.
+    left_total: u64,
   },
   CallbackFailed {
     task: &'a str,

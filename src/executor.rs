@@ -72,6 +72,7 @@ async fn run_loop(
     started: vec![None; graph.nodes.len()],
     exits: vec![Exit::default(); graph.nodes.len()],
     signals: 0,
+    fail_fast: options.fail_fast,
     dir: absolute(&graph.dir),
   };
   let file = graph.source.name();
@@ -81,6 +82,7 @@ async fn run_loop(
   let mut actions = Vec::new();
   runner.scheduler.handle(Input::Start, &mut actions);
   let mut done = runner.perform(&mut actions);
+  runner.reporter.flush();
   while !done {
     let Ok(msg) = rx.recv().await else { break };
     done = runner.receive(msg, &mut actions);
@@ -112,7 +114,7 @@ fn after(shared: &Rc<Shared>, delay: Duration, msg: Msg) {
 struct Loop<'a, 'g> {
   graph: &'g Graph,
   shared: Rc<Shared>,
-  queues: Rc<Vec<Queue>>,
+  queues: Rc<Vec<Rc<Queue>>>,
   /// The control of each running consumer.
   consumers: Vec<Option<Rc<queue::Control>>>,
   scheduler: &'a mut Scheduler<'g>,
@@ -120,6 +122,7 @@ struct Loop<'a, 'g> {
   started: Vec<Option<Instant>>,
   exits: Vec<Exit>,
   signals: u32,
+  fail_fast: bool,
   dir: PathBuf,
 }
 
@@ -154,7 +157,11 @@ impl<'g> Loop<'_, 'g> {
       }
       Msg::Item(outcome) => {
         self.item_finished(&outcome);
-        return false;
+        // With --fail-fast a failed item stops the run like a failed task.
+        if !(self.fail_fast && outcome.status.is_failure()) {
+          return false;
+        }
+        Input::Stop(StopReason::FailFast)
       }
       Msg::Exited { id, status, exit, result } => {
         self.exits[id] = exit;
@@ -232,6 +239,9 @@ impl<'g> Loop<'_, 'g> {
       if let Some(q) = task.produces {
         self.queues[q].producer_finished();
       }
+      if let Some(q) = task.consumes {
+        self.queues[q].consumer_finished();
+      }
       self.reporter.event(&Event::TaskFinished {
         task: self.name(id),
         status,
@@ -295,8 +305,10 @@ impl<'g> Loop<'_, 'g> {
       self.consumers[id] = Some(queue::start(self.shared.clone(), self.queues.clone(), consumer));
       return;
     }
-    let stdout = match task.produces.and_then(|q| self.queues[q].sink()) {
-      Some(sink) => sink,
+    // A producer's result is the number of items it put.
+    let mine = Rc::new(std::cell::Cell::new(0u64));
+    let stdout = match task.produces {
+      Some(q) => Sink::Queue(self.queues[q].clone(), mine.clone()),
       None => Sink::Report(id, Stream::Stdout, None),
     };
     let launch = Launch { program, env: &env, cwd: &cwd };
@@ -305,17 +317,11 @@ impl<'g> Loop<'_, 'g> {
     match self.shared.spawn(&launch) {
       Ok(child) => {
         self.shared.pids.borrow_mut()[id] = child.id() as i32;
-        let put = task.produces.map(|q| self.queues[q].put.clone());
         async_std::task::spawn_local(async move {
-          let before = put.as_ref().map(|p| p.get());
           let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
           let ran = supervise(&shared, child, timeout, sinks, capture).await;
           shared.pids.borrow_mut()[id] = 0;
-          // A producer's result is the number of items it put.
-          let result = match (put, before) {
-            (Some(put), Some(before)) => (put.get() - before).to_string(),
-            _ => ran.captured,
-          };
+          let result = if capture { ran.captured } else { mine.get().to_string() };
           shared.send(Msg::Exited { id, status: ran.status, exit: ran.exit, result }).await;
         });
       }
@@ -358,7 +364,7 @@ impl<'g> Loop<'_, 'g> {
   /// Reports, per queue, what became of its items; items never taken are listed.
   fn queues_finished(&mut self) {
     for (q, queue) in self.queues.iter().enumerate() {
-      let left = queue.left();
+      let (left, left_total) = queue.left();
       self.reporter.event(&Event::QueueFinished {
         queue: &self.graph.queues[q].name,
         put: queue.put.get(),
@@ -367,6 +373,7 @@ impl<'g> Loop<'_, 'g> {
         failed: queue.failed.get(),
         cancelled: queue.cancelled.get(),
         left: left.iter().map(String::as_str).collect(),
+        left_total,
       });
     }
     self.reporter.flush();

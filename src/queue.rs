@@ -20,13 +20,23 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Items never taken are listed up to this many; beyond it they are only counted.
+const LEFT_LISTED: usize = 1000;
+
 /// One queue's channel and counters.
 pub struct Queue {
   tx: RefCell<Option<Sender<String>>>,
   rx: Receiver<String>,
   /// Producers (and the static items' feeder) not finished yet.
   open: Cell<usize>,
-  pub put: Rc<Cell<u64>>,
+  /// Consumers not finished yet. When none is left, nothing will ever take an item: the queue
+  /// is abandoned, so that no producer waits for room forever.
+  consumers: Cell<usize>,
+  abandoned: Cell<bool>,
+  /// Items nobody took (the first [`LEFT_LISTED`]), and how many there were.
+  left: RefCell<Vec<String>>,
+  left_total: Cell<u64>,
+  pub put: Cell<u64>,
   pub taken: Cell<u64>,
   pub done: Cell<u64>,
   pub failed: Cell<u64>,
@@ -34,13 +44,55 @@ pub struct Queue {
 }
 
 impl Queue {
+  fn new(maxsize: usize, producers: usize, consumers: usize) -> Self {
+    let (tx, rx) =
+      if maxsize == 0 { async_channel::unbounded() } else { async_channel::bounded(maxsize) };
+    let queue = Self {
+      tx: RefCell::new(Some(tx)),
+      rx,
+      open: Cell::new(producers + 1),
+      consumers: Cell::new(consumers + 1),
+      abandoned: Cell::new(false),
+      left: RefCell::new(Vec::new()),
+      left_total: Cell::new(0),
+      put: Cell::new(0),
+      taken: Cell::new(0),
+      done: Cell::new(0),
+      failed: Cell::new(0),
+      cancelled: Cell::new(0),
+    };
+    // The extra counts are released after counting: a queue with no producers closes at once,
+    // one with no consumers is abandoned at once.
+    queue.producer_finished();
+    queue.consumer_finished();
+    queue
+  }
+
   pub fn depth(&self) -> usize {
     self.rx.len()
   }
 
-  /// A producer's stdout sink. `None` once the queue is closed.
-  pub fn sink(&self) -> Option<Sink> {
-    self.tx.borrow().as_ref().map(|tx| Sink::Queue(tx.clone(), self.put.clone()))
+  /// Puts an item, waiting while the queue is full (back-pressure). False if the queue is
+  /// closed.
+  pub async fn put(&self, item: String) -> bool {
+    let Some(tx) = self.tx.borrow().clone() else { return false };
+    self.put.set(self.put.get() + 1);
+    if self.abandoned.get() {
+      self.leave(item);
+      return true;
+    }
+    if let Err(err) = tx.send(item).await {
+      self.leave(err.0);
+    }
+    true
+  }
+
+  fn leave(&self, item: String) {
+    let mut left = self.left.borrow_mut();
+    if left.len() < LEFT_LISTED {
+      left.push(item);
+    }
+    self.left_total.set(self.left_total.get() + 1);
   }
 
   /// One producer (or the feeder) ended; the last one closes the queue.
@@ -51,55 +103,51 @@ impl Queue {
     }
   }
 
-  /// Items nobody took, once the run is over.
-  pub fn left(&self) -> Vec<String> {
-    std::iter::from_fn(|| self.rx.try_recv().ok()).collect()
+  /// One consumer ended; after the last one, what is queued is left and producers go on.
+  pub fn consumer_finished(&self) {
+    self.consumers.set(self.consumers.get().saturating_sub(1));
+    if self.consumers.get() == 0 && !self.abandoned.replace(true) {
+      self.drain();
+    }
+  }
+
+  fn drain(&self) {
+    while let Ok(item) = self.rx.try_recv() {
+      self.leave(item);
+    }
+  }
+
+  /// Items nobody took (the first ones, when there were many) and how many there were.
+  pub fn left(&self) -> (Vec<String>, u64) {
+    self.drain();
+    (self.left.borrow().clone(), self.left_total.get())
   }
 }
 
-/// Every queue of the graph; the producers counted are the selected ones.
-pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Queue>> {
-  let queues: Vec<Queue> = graph
+/// Every queue of the graph; the producers and consumers counted are the selected ones.
+pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue>>> {
+  let queues: Vec<Rc<Queue>> = graph
     .queues
     .iter()
     .map(|q| {
-      let (tx, rx) =
-        if q.maxsize == 0 { async_channel::unbounded() } else { async_channel::bounded(q.maxsize) };
-      let producers = q.producers.iter().filter(|&&p| selected(p)).count();
+      let count = |ids: &[NodeId]| ids.iter().filter(|&&id| selected(id)).count();
       let feeder = usize::from(!q.items.is_empty());
-      let queue = Queue {
-        tx: RefCell::new(Some(tx)),
-        rx,
-        open: Cell::new(producers + feeder + 1),
-        put: Rc::new(Cell::new(0)),
-        taken: Cell::new(0),
-        done: Cell::new(0),
-        failed: Cell::new(0),
-        cancelled: Cell::new(0),
-      };
-      // The extra count is released here, after counting: a queue with no producers closes.
-      queue.producer_finished();
-      queue
+      Rc::new(Queue::new(q.maxsize, count(&q.producers) + feeder, count(&q.consumers)))
     })
     .collect();
-  let queues = Rc::new(queues);
   for (q, def) in graph.queues.iter().enumerate() {
     if def.items.is_empty() {
       continue;
     }
-    let (queues, items) = (queues.clone(), def.items.clone());
+    let (queue, items) = (queues[q].clone(), def.items.clone());
     async_std::task::spawn_local(async move {
-      if let Some(Sink::Queue(tx, put)) = queues[q].sink() {
-        for item in items {
-          if tx.send(item).await.is_ok() {
-            put.set(put.get() + 1);
-          }
-        }
+      for item in items {
+        queue.put(item).await;
       }
-      queues[q].producer_finished();
+      queue.producer_finished();
     });
   }
-  queues
+  Rc::new(queues)
 }
 
 /// Stops a consumer: no new items are taken, running items are terminated.
@@ -145,7 +193,7 @@ pub struct Consumer {
 
 /// Starts a consumer's workers; returns the handle that cancels it. When all workers are done
 /// the consumer's `Exited` message carries `{"done": N, "failed": [items]}`.
-pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Queue>>, consumer: Consumer) -> Rc<Control> {
+pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Rc<Queue>>>, consumer: Consumer) -> Rc<Control> {
   let (control, stop) = Control::new();
   let consumer = Rc::new(consumer);
   let failed = Rc::new(RefCell::new(Vec::new()));
@@ -188,7 +236,7 @@ pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Queue>>, consumer: Consumer) -> 
 
 struct Worker {
   shared: Rc<Shared>,
-  queues: Rc<Vec<Queue>>,
+  queues: Rc<Vec<Rc<Queue>>>,
   consumer: Rc<Consumer>,
   control: Rc<Control>,
   stop: Receiver<()>,
@@ -205,7 +253,8 @@ impl Worker {
       let _ = self.stop.recv().await;
       None
     };
-    let item = taken.or(stopped).await?;
+    // A cancelled consumer takes nothing more: what is queued is reported as never taken.
+    let item = stopped.or(taken).await?;
     if self.control.cancelled.get() {
       // Taken just as the consumer was cancelled: it was never run.
       queue.cancelled.set(queue.cancelled.get() + 1);

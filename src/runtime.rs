@@ -91,8 +91,8 @@ impl Shared {
 pub enum Sink {
   /// Each line is reported as output of a node (of one queue item, for consumers).
   Report(NodeId, Stream, Option<Arc<str>>),
-  /// Each non-empty line is put on a queue, waiting while it is full; `put` counts them.
-  Queue(Sender<String>, Rc<Cell<u64>>),
+  /// Each non-empty line is put on a queue, waiting while it is full; `mine` counts them.
+  Queue(Rc<crate::queue::Queue>, Rc<Cell<u64>>),
 }
 
 /// How a supervised child ended, and its stdout when captured.
@@ -184,9 +184,9 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
       shared.send(Msg::Output { id, stream, line, item }).await;
     }
     Sink::Queue(_, _) if line.is_empty() => {}
-    Sink::Queue(tx, put) => {
-      if tx.send(line.to_string()).await.is_ok() {
-        put.set(put.get() + 1);
+    Sink::Queue(queue, mine) => {
+      if queue.put(line.to_string()).await {
+        mine.set(mine.get() + 1);
       }
     }
   }

@@ -464,8 +464,11 @@ impl<'g> Scheduler<'g> {
     let result = self.group_result(id, &decision);
     self.results[id] = Some(result);
     let status = decision.status;
-    let cancel: Vec<NodeId> =
-      if decision.cancel_pending { decision.pending.iter().map(|&i| members[i]).collect() } else { Vec::new() };
+    let cancel: Vec<NodeId> = if decision.cancel_pending {
+      decision.pending.iter().map(|&i| members[i]).collect()
+    } else {
+      Vec::new()
+    };
     // The group returns first; then what it left pending is cancelled.
     out.push(Action::GroupReturned { id, decision });
     for member in cancel {
@@ -539,6 +542,8 @@ impl<'g> Scheduler<'g> {
       return;
     }
     self.stopped = Some(reason);
+    // Fail-fast stops because something failed, whoever asked (a task or a queue item).
+    self.failed |= reason == StopReason::FailFast;
     self.ready.clear();
     for id in 0..self.graph.nodes.len() {
       if self.selected[id] {

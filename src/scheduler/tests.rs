@@ -1587,7 +1587,14 @@ mod random {
     let failed = (0..nodes)
       .any(|id| finished[id].is_some_and(|st| st.is_failure() && !g.nodes[id].allow_failure));
     let stopped_by_timeout = timeout_stop && s.stop_reason() == Some(StopReason::Timeout);
-    prop_assert_eq!(s.run_failed(), failed || callback_failed || stopped_by_timeout, "\n{}", text);
+    // A fail-fast stop, whoever asked for it (a failed queue item), fails the run.
+    let fail_fast = s.stop_reason() == Some(StopReason::FailFast);
+    prop_assert_eq!(
+      s.run_failed(),
+      failed || callback_failed || stopped_by_timeout || fail_fast,
+      "\n{}",
+      text
+    );
     Ok(())
   }
 
