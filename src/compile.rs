@@ -187,6 +187,7 @@ impl<'a> Compiler<'a> {
       workers: task.workers.as_ref().map_or(1, |w| w.value),
     };
     let needs = self.references(&task.needs, &task.name, "needs");
+    self.check_result_names(&task.needs);
     graph::Node {
       name: task.name.value.clone(),
       span: task.name.span,
@@ -309,6 +310,26 @@ impl<'a> Compiler<'a> {
       }
     }
     ids
+  }
+
+  /// Two needs whose names give the same `RUNNER_RESULT_<N>` variable would hide one result.
+  fn check_result_names(&mut self, needs: &[Name]) {
+    for (i, name) in needs.iter().enumerate() {
+      let var = crate::names::env_suffix(&name.value);
+      let first = needs[..i]
+        .iter()
+        .find(|n| n.value != name.value && crate::names::env_suffix(&n.value) == var);
+      if let Some(first) = first {
+        let message = format!(
+          "`{}` and `{}` both reach the command as `RUNNER_RESULT_{var}`",
+          first.value, name.value
+        );
+        let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
+          .with_label(first.span, "as this one")
+          .with_help("rename one of the two tasks so their results stay apart");
+        self.errors.push(err);
+      }
+    }
   }
 
   fn queue_ref(&mut self, name: &Name) -> Option<QueueId> {
@@ -539,6 +560,12 @@ mod tests {
       compile("tasks:\n  a: {needs: [c]}\n  b: {needs: [a]}\n  c: {needs: [b]}\n").unwrap_err();
     assert_eq!(errors[0].message, "dependency cycle: a -> c -> b -> a");
     assert_eq!(errors[0].labels.len(), 3);
+  }
+
+  #[test]
+  fn needs_must_not_share_a_result_variable() {
+    let text = "tasks:\n  make-tea: {}\n  make_tea: {}\n  mix: {needs: [make-tea, make_tea]}\n";
+    assert_eq!(kinds(text), [ErrorKind::NameClash]);
   }
 
   #[test]

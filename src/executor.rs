@@ -10,7 +10,7 @@ use crate::process::{self, Launch, PathCache};
 use crate::queue::{self, Consumer, Queue};
 use crate::report::Reporter;
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
-use crate::scheduler::{Action, Input, Scheduler, StopReason};
+use crate::scheduler::{Action, Input, Scheduler, StopReason, Timer};
 use crate::status::Status;
 use async_io::Timer as IoTimer;
 use std::cell::RefCell;
@@ -191,6 +191,10 @@ impl<'g> Loop<'_, 'g> {
       match action {
         Action::Spawn { id, attempt } => self.spawn(id, attempt),
         Action::StartTimer { id, after: delay, timer } => {
+          // A pure timer (a delay and no `run`) lasts as long as its delay.
+          if timer == Timer::Delay && self.graph.task(id).is_some_and(|t| t.run.is_none()) {
+            self.mark_started(id);
+          }
           after(&self.shared, delay, Msg::Timer(id, timer));
         }
         Action::Terminate { id } => self.terminate(id),
@@ -301,6 +305,7 @@ impl<'g> Loop<'_, 'g> {
         retries: task.retries,
         retry_delay: task.retry_delay,
         timeout: task.timeout,
+        produces: task.produces.map(|q| self.queues[q].clone()),
       };
       self.consumers[id] = Some(queue::start(self.shared.clone(), self.queues.clone(), consumer));
       return;

@@ -189,6 +189,8 @@ pub struct Consumer {
   pub retries: u32,
   pub retry_delay: Duration,
   pub timeout: Option<Duration>,
+  /// The queue the items' stdout lines go to, when the consumer also produces.
+  pub produces: Option<Rc<Queue>>,
 }
 
 /// Starts a consumer's workers; returns the handle that cancels it. When all workers are done
@@ -320,10 +322,12 @@ impl Worker {
       crate::process::signal_group(pid, libc::SIGTERM);
     }
     let tag: Arc<str> = Arc::from(item);
-    let sinks = (
-      Sink::Report(c.id, Stream::Stdout, Some(tag.clone())),
-      Sink::Report(c.id, Stream::Stderr, Some(tag)),
-    );
+    let stdout = match &c.produces {
+      // A stage of a pipeline: each item's output lines become items of the next queue.
+      Some(next) => Sink::Queue(next.clone(), Rc::new(Cell::new(0))),
+      None => Sink::Report(c.id, Stream::Stdout, Some(tag.clone())),
+    };
+    let sinks = (stdout, Sink::Report(c.id, Stream::Stderr, Some(tag)));
     let ran = supervise(&self.shared, child, c.timeout, sinks, false).await;
     self.control.pids.borrow_mut().remove(&pid);
     (ran.status, ran.exit)
