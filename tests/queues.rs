@@ -268,7 +268,7 @@ fn events(run: &Run) -> Vec<Value> {
 
 /// The only event matching `fields` (all of them equal).
 #[track_caller]
-fn the_event<'a>(events: &'a [Value], fields: Value) -> &'a Value {
+fn the_event(events: &[Value], fields: Value) -> &Value {
   let matching: Vec<&Value> =
     events.iter().filter(|e| fields.as_object().unwrap().iter().all(|(k, v)| &e[k] == v)).collect();
   assert_eq!(matching.len(), 1, "events matching {fields}: {matching:#?}");

@@ -1,0 +1,152 @@
+//! The files of a run: `--log-dir` (every line, written as it comes), and `--report` (JSON),
+//! `--junit` (XML) and `--trace` (Chrome trace), written once the run is over from a bounded
+//! [`Record`] of it. Every file is created when the run starts, so a path that cannot be written
+//! fails before any task runs; errors name the path.
+
+mod json;
+mod junit;
+mod logs;
+mod record;
+mod tail;
+mod time;
+mod trace;
+mod xml;
+
+use crate::event::Event;
+use crate::graph::Graph;
+use logs::Logs;
+use record::Record;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub struct FileOptions {
+  pub log_dir: Option<PathBuf>,
+  pub report: Option<PathBuf>,
+  pub junit: Option<PathBuf>,
+  pub trace: Option<PathBuf>,
+}
+
+impl FileOptions {
+  pub fn is_empty(&self) -> bool {
+    self.log_dir.is_none() && self.report.is_none() && self.junit.is_none() && self.trace.is_none()
+  }
+}
+
+/// Renders a file from the record and the `--log-dir` given, if any.
+type Render = fn(&Record, Option<&str>) -> String;
+
+/// A file written when the run is over, created (empty) when it starts.
+struct Output {
+  path: PathBuf,
+  file: Option<File>,
+  render: Render,
+}
+
+pub struct Files {
+  record: Record,
+  logs: Option<Logs>,
+  log_dir: Option<String>,
+  outputs: Vec<Output>,
+  /// The run's start: event times count from here.
+  origin: Instant,
+}
+
+fn cannot(path: &Path, err: impl std::fmt::Display) -> String {
+  format!("cannot write `{}`: {err}", path.display())
+}
+
+impl Files {
+  pub fn new(graph: &Graph, options: FileOptions) -> Result<Self, String> {
+    let logs = match &options.log_dir {
+      Some(dir) => Some(Logs::new(dir, graph.nodes.len())?),
+      None => None,
+    };
+    let renders: [(Option<PathBuf>, Render); 3] = [
+      (options.report, json::render),
+      (options.junit, |record, _| junit::render(record)),
+      (options.trace, |record, _| trace::render(record)),
+    ];
+    let mut outputs = Vec::new();
+    for (path, render) in renders {
+      if let Some(path) = path {
+        let file = File::create(&path).map_err(|e| cannot(&path, e))?;
+        outputs.push(Output { path, file: Some(file), render });
+      }
+    }
+    Ok(Self {
+      record: Record::new(graph),
+      logs,
+      log_dir: options.log_dir.map(|d| d.display().to_string()),
+      outputs,
+      origin: Instant::now(),
+    })
+  }
+
+  pub fn event(&mut self, event: &Event) {
+    if matches!(event, Event::RunStarted { .. }) {
+      self.origin = Instant::now();
+    }
+    let at = self.origin.elapsed().as_micros() as u64;
+    let item = self.record.event(event, at);
+    if let Some(logs) = &mut self.logs {
+      logs.event(event, &self.record, item);
+    }
+  }
+
+  /// Closes the logs and writes the other files; the first error, naming its file.
+  pub fn finish(&mut self) -> Result<(), String> {
+    let mut result = self.logs.as_mut().map_or(Ok(()), Logs::finish);
+    for output in &mut self.outputs {
+      let Some(mut file) = output.file.take() else { continue };
+      let text = (output.render)(&self.record, self.log_dir.as_deref());
+      let written = file.write_all(text.as_bytes()).and_then(|()| file.flush());
+      if let Err(err) = written {
+        result = result.and(Err(cannot(&output.path, err)));
+      }
+    }
+    result
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use record::tests::{JOB, graph};
+
+  fn options(dir: &Path) -> FileOptions {
+    FileOptions {
+      log_dir: Some(dir.join("logs")),
+      report: Some(dir.join("report.json")),
+      junit: Some(dir.join("junit.xml")),
+      trace: Some(dir.join("trace.json")),
+    }
+  }
+
+  #[test]
+  fn writes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Files::new(&graph(JOB), options(dir.path())).unwrap();
+    let started = Event::RunStarted { name: Some("demo"), file: "job.yaml", tasks: 3, jobs: 1 };
+    files.event(&started);
+    files.event(&Event::TaskStarted { task: "b", attempt: 1 });
+    files.finish().unwrap();
+    for name in ["report.json", "trace.json"] {
+      let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+      serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    }
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(dir.path().join("logs/b/attempt-1.stdout").exists());
+  }
+
+  #[test]
+  fn unwritable_paths_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing/report.json");
+    let options = FileOptions { report: Some(missing.clone()), ..options(dir.path()) };
+    let err = Files::new(&graph(JOB), options).err().unwrap();
+    assert!(err.starts_with(&format!("cannot write `{}`: ", missing.display())), "{err}");
+  }
+}

@@ -1,0 +1,331 @@
+//! `--report FILE.json`: the whole run as one JSON object. Field names are stable. Durations are
+//! in milliseconds; `start_ms` and `end_ms` count from the run's start. Lists keep file order
+//! (tasks, groups, queues) or finishing order (`done`, `items`).
+//!
+//! ```text
+//! {
+//!   "version": 1,                        // of this shape
+//!   "file": "jobs/ci.yaml",              // the job file, as given
+//!   "name": "ci" | null,                 // the job's `name`
+//!   "status": "succeeded" | "failed" | "interrupted",
+//!   "exit_code": 0,
+//!   "started_at": "2024-05-01T12:34:56.789Z",
+//!   "duration_ms": 1234,
+//!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped"},   // of tasks
+//!   "log_dir": "logs" | null,            // `--log-dir`; the `logs` paths below are inside it
+//!   "tasks": [{                          // the tasks the run selected
+//!     "name": "build", "line": 12,       // `line`: of the task's name in the job file
+//!     "status": "succeeded" | "failed" | "timed_out" | "cancelled" | "skipped",
+//!     "allow_failure": false, "duration_ms": 850,
+//!     "exit": {"code": 0 | null, "signal": 15 | null},     // of the last attempt
+//!     "attempts": [{"attempt": 1, "start_ms", "end_ms", "status", "exit",
+//!                   "logs": {"stdout": "build/attempt-1.stdout", "stderr": "…"} | null}],
+//!     "callbacks_failed": [{"command", "exit"}],
+//!     "output": {"stdout" | "stderr" | "callbacks": {"lines": [last lines], "omitted": 0}}
+//!   }],
+//!   "groups": [{"name", "line", "status", "done": [names], "pending": [names], "timed_out",
+//!               "start_ms" | null, "end_ms", "callbacks_failed", "output"}],
+//!   "queues": [{"name", "line", "put", "taken", "done", "failed", "cancelled",
+//!               "items": [{"item", "consumer", "index", "worker", "status", "attempts", "exit",
+//!                          "start_ms", "end_ms", "logs": {"stdout", "stderr"} | null}],
+//!               "items_omitted": 0,   // outcomes past the first 10000, not listed
+//!               "left": [items never taken, the first 1000], "left_total": 0}]
+//! }
+//! ```
+//!
+//! A consumer's output lines start with `[item] `. An item's `start_ms` is an estimate: when its
+//! worker was last free.
+
+use super::logs;
+use super::record::{CallbackFailure, NodeRecord, QueueRecord, Record};
+use super::tail::Tail;
+use super::time;
+use crate::event::{Counts, Exit};
+use crate::status::Status;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Report<'a> {
+  version: u32,
+  file: &'a str,
+  name: Option<&'a str>,
+  status: &'a str,
+  exit_code: i32,
+  started_at: String,
+  duration_ms: u64,
+  counts: Counts,
+  log_dir: Option<String>,
+  tasks: Vec<Task<'a>>,
+  groups: Vec<Group<'a>>,
+  queues: Vec<Queue<'a>>,
+}
+
+#[derive(Serialize)]
+struct Task<'a> {
+  name: &'a str,
+  line: usize,
+  status: Option<Status>,
+  allow_failure: bool,
+  duration_ms: u64,
+  exit: Exit,
+  attempts: Vec<Attempt>,
+  callbacks_failed: Vec<Callback<'a>>,
+  output: Output<'a>,
+}
+
+#[derive(Serialize)]
+struct Attempt {
+  attempt: u32,
+  start_ms: u64,
+  end_ms: Option<u64>,
+  status: Option<Status>,
+  exit: Option<Exit>,
+  logs: Option<Logs>,
+}
+
+#[derive(Serialize)]
+struct Logs {
+  stdout: String,
+  stderr: String,
+}
+
+#[derive(Serialize)]
+struct Callback<'a> {
+  command: &'a str,
+  exit: Exit,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+  stdout: Lines<'a>,
+  stderr: Lines<'a>,
+  callbacks: Lines<'a>,
+}
+
+#[derive(Serialize)]
+struct Lines<'a> {
+  lines: Vec<&'a str>,
+  omitted: u64,
+}
+
+#[derive(Serialize)]
+struct Group<'a> {
+  name: &'a str,
+  line: usize,
+  status: Option<Status>,
+  done: &'a [String],
+  pending: &'a [String],
+  timed_out: bool,
+  start_ms: Option<u64>,
+  end_ms: Option<u64>,
+  callbacks_failed: Vec<Callback<'a>>,
+  output: Output<'a>,
+}
+
+#[derive(Serialize)]
+struct Queue<'a> {
+  name: &'a str,
+  line: usize,
+  put: u64,
+  taken: u64,
+  done: u64,
+  failed: u64,
+  cancelled: u64,
+  items: Vec<Item<'a>>,
+  items_omitted: u64,
+  left: &'a [String],
+  left_total: u64,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+  item: &'a str,
+  consumer: &'a str,
+  index: u64,
+  worker: u32,
+  status: Status,
+  attempts: u32,
+  exit: Exit,
+  start_ms: u64,
+  end_ms: u64,
+  logs: Option<Logs>,
+}
+
+/// The report as pretty-printed JSON; `log_dir` when `--log-dir` was given.
+pub fn render(record: &Record, log_dir: Option<&str>) -> String {
+  let end = record.end.as_ref();
+  let seen = || record.nodes.iter().enumerate().filter(|(_, n)| n.seen);
+  let report = Report {
+    version: 1,
+    file: &record.file,
+    name: record.name.as_deref(),
+    status: end.map_or("interrupted", |e| e.status.as_str()),
+    exit_code: end.map_or(1, |e| e.exit_code),
+    started_at: time::utc_millis(record.started_at),
+    duration_ms: end.map_or(0, |e| e.duration_ms),
+    counts: end.map(|e| e.counts).unwrap_or_default(),
+    log_dir: log_dir.map(str::to_string),
+    tasks: seen().filter(|(_, n)| !n.is_group).map(|(id, n)| task(n, id, log_dir)).collect(),
+    groups: seen().filter(|(_, n)| n.is_group).map(|(_, n)| group(n)).collect(),
+    queues: record.queues.iter().map(|q| queue(record, q, log_dir)).collect(),
+  };
+  let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
+  text.push('\n');
+  text
+}
+
+fn ms(us: u64) -> u64 {
+  us / 1000
+}
+
+fn task<'a>(node: &'a NodeRecord, id: usize, log_dir: Option<&str>) -> Task<'a> {
+  let attempts = node
+    .attempts
+    .iter()
+    .map(|a| Attempt {
+      attempt: a.number,
+      start_ms: ms(a.start_us),
+      end_ms: a.end_us.map(ms),
+      status: a.status,
+      exit: a.exit,
+      logs: log_dir.map(|_| Logs {
+        stdout: logs::attempt_file(&node.name, id, a.number, "stdout"),
+        stderr: logs::attempt_file(&node.name, id, a.number, "stderr"),
+      }),
+    })
+    .collect();
+  Task {
+    name: &node.name,
+    line: node.line,
+    status: node.status,
+    allow_failure: node.allow_failure,
+    duration_ms: node.duration_ms,
+    exit: node.exit,
+    attempts,
+    callbacks_failed: callbacks(&node.callbacks_failed),
+    output: output(node),
+  }
+}
+
+fn group(node: &NodeRecord) -> Group<'_> {
+  let outcome = node.group.as_ref();
+  Group {
+    name: &node.name,
+    line: node.line,
+    status: node.status,
+    done: outcome.map_or(&[], |g| &g.done),
+    pending: outcome.map_or(&[], |g| &g.pending),
+    timed_out: outcome.is_some_and(|g| g.timed_out),
+    start_ms: outcome.and_then(|g| g.start_us).map(ms),
+    end_ms: outcome.map(|g| ms(g.end_us)),
+    callbacks_failed: callbacks(&node.callbacks_failed),
+    output: output(node),
+  }
+}
+
+fn callbacks(failed: &[CallbackFailure]) -> Vec<Callback<'_>> {
+  failed.iter().map(|c| Callback { command: &c.command, exit: c.exit }).collect()
+}
+
+fn lines(tail: &Tail) -> Lines<'_> {
+  Lines { lines: tail.lines().collect(), omitted: tail.dropped }
+}
+
+fn output(node: &NodeRecord) -> Output<'_> {
+  Output {
+    stdout: lines(&node.stdout),
+    stderr: lines(&node.stderr),
+    callbacks: lines(&node.callbacks),
+  }
+}
+
+fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Queue<'a> {
+  let items = q
+    .items
+    .iter()
+    .map(|i| {
+      let consumer = &record.nodes[i.consumer].name;
+      let file = |ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext);
+      Item {
+        item: &i.item,
+        consumer,
+        index: i.index,
+        worker: i.worker,
+        status: i.status,
+        attempts: i.attempts,
+        exit: i.exit,
+        start_ms: ms(i.start_us),
+        end_ms: ms(i.end_us),
+        logs: log_dir
+          .filter(|_| i.attempts > 0)
+          .map(|_| Logs { stdout: file("stdout"), stderr: file("stderr") }),
+      }
+    })
+    .collect();
+  let totals = q.totals.as_ref();
+  let total = |f: fn(&super::record::QueueTotals) -> u64| totals.map_or(0, f);
+  Queue {
+    name: &q.name,
+    line: q.line,
+    put: total(|t| t.put),
+    taken: total(|t| t.taken),
+    done: total(|t| t.done),
+    failed: total(|t| t.failed),
+    cancelled: total(|t| t.cancelled),
+    items,
+    items_omitted: q.items_omitted,
+    left: &q.left,
+    left_total: total(|t| t.left),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::event::{Event, Stream};
+  use crate::report::files::record::tests::{JOB, graph};
+  use serde_json::{Value, json};
+
+  #[test]
+  fn the_shape() {
+    let mut record = Record::new(&graph(JOB));
+    record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 1000);
+    let line = Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None };
+    record.event(&line, 1500);
+    let exit = Exit { code: Some(0), signal: None };
+    let finished = Event::TaskFinished {
+      task: "b",
+      status: Status::Succeeded,
+      attempts: 1,
+      duration_ms: 2,
+      exit,
+    };
+    record.event(&finished, 3000);
+    let end = Event::RunFinished {
+      status: "succeeded",
+      exit_code: 0,
+      duration_ms: 4,
+      counts: Counts::default(),
+    };
+    record.event(&end, 4000);
+    let report: Value = serde_json::from_str(&render(&record, Some("logs"))).unwrap();
+    assert_eq!(report["file"], "job.yaml");
+    assert_eq!(report["name"], "demo");
+    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["tasks"].as_array().unwrap().len(), 1);
+    let task = &report["tasks"][0];
+    assert_eq!(task["name"], "b");
+    assert_eq!(task["line"], 6);
+    assert_eq!(
+      task["attempts"],
+      json!([{
+        "attempt": 1, "start_ms": 1, "end_ms": 3, "status": "succeeded",
+        "exit": {"code": 0, "signal": null},
+        "logs": {"stdout": "b/attempt-1.stdout", "stderr": "b/attempt-1.stderr"}
+      }])
+    );
+    assert_eq!(task["output"]["stdout"], json!({"lines": ["hello"], "omitted": 0}));
+    assert_eq!(report["queues"][0]["name"], "q");
+    assert_eq!(report["groups"], json!([]));
+  }
+}
