@@ -1,6 +1,7 @@
 //! The command line: clap types that mirror what the user typed. Doc comments are the help.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use std::path::PathBuf;
 
 /// Run declarative task graphs from YAML job files.
@@ -23,6 +24,11 @@ pub enum Command {
   /// Print the JSON Schema of job files, for editors to complete and check them.
   Schema,
   Completions(CompletionsArgs),
+  /// Print the man page (roff) of runner or of one subcommand.
+  #[command(hide = true)]
+  Manpage {
+    subcommand: Option<String>,
+  },
 }
 
 /// Run a job file: its named targets and what they need, or all of it.
@@ -34,10 +40,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
   /// The job file.
-  #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+  #[arg(value_name = "FILE", add = ArgValueCompleter::new(crate::complete::job_files))]
   pub file: PathBuf,
   /// Tasks or groups to run, with what they need. Default: every task and group.
-  #[arg(value_name = "TARGET")]
+  #[arg(value_name = "TARGET", add = ArgValueCompleter::new(crate::complete::targets))]
   pub targets: Vec<String>,
   /// How many tasks run at once. Default: the file's `concurrency`, else the number of CPUs.
   #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -54,16 +60,40 @@ pub struct RunArgs {
   /// Print what would run, in order, without running anything.
   #[arg(long)]
   pub dry_run: bool,
-  /// How progress is shown: `plain` lines or `json` events (NDJSON).
-  #[arg(long, value_enum, default_value_t = Output::Auto)]
+  /// How progress is shown: `tty` (live bars), `plain` lines, or `json` events (NDJSON).
+  /// `auto` picks `tty` on a terminal outside CI, else `plain`.
+  #[arg(long, value_enum, default_value_t = Output::Auto, help_heading = "Output")]
   pub output: Output,
+  /// Plain output: print each line as it comes (`interleaved`), or each task's output as one
+  /// block when it ends (`grouped`), so parallel tasks don't mix.
+  #[arg(long, value_enum, default_value_t = OutputMode::Interleaved, help_heading = "Output")]
+  pub output_mode: OutputMode,
+  /// Write each task's full stdout and stderr per attempt (and per queue item) under DIR.
+  #[arg(long, value_name = "DIR", help_heading = "Output", value_hint = clap::ValueHint::DirPath)]
+  pub log_dir: Option<PathBuf>,
+  /// Write the whole run (tasks, groups, queues, timings, exit code) as JSON.
+  #[arg(long, value_name = "FILE.json", help_heading = "Output", value_hint = clap::ValueHint::FilePath)]
+  pub report: Option<PathBuf>,
+  /// Write a JUnit XML file: one testcase per task, failures with their output.
+  #[arg(long, value_name = "FILE.xml", help_heading = "Output", value_hint = clap::ValueHint::FilePath)]
+  pub junit: Option<PathBuf>,
+  /// Write a Chrome trace (Perfetto, chrome://tracing): one slice per task attempt.
+  #[arg(long, value_name = "FILE.json", help_heading = "Output", value_hint = clap::ValueHint::FilePath)]
+  pub trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
   Auto,
+  Tty,
   Plain,
   Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+  Interleaved,
+  Grouped,
 }
 
 /// Check job files without running anything.

@@ -76,7 +76,9 @@ async fn run_loop(
     dir: absolute(&graph.dir),
   };
   let file = graph.source.name();
-  let tasks = graph.task_count();
+  let tasks = (0..graph.nodes.len())
+    .filter(|&id| graph.task(id).is_some() && runner.scheduler.is_selected(id))
+    .count();
   let name = graph.name.as_deref();
   runner.reporter.event(&Event::RunStarted { name, file: &file, tasks, jobs: options.jobs });
   let mut actions = Vec::new();

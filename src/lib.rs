@@ -10,6 +10,7 @@ mod compile;
 mod compile_error;
 #[cfg(test)]
 mod compile_proptest;
+mod complete;
 mod cycle;
 mod decode;
 mod diagnostic;
@@ -34,7 +35,7 @@ mod status;
 mod suggest;
 mod yaml;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use cli::{Cli, Command, GraphFormat};
 use source::Source;
 use std::ffi::OsString;
@@ -52,6 +53,7 @@ pub mod exit {
 
 /// Runs the command line and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+  complete::answer_if_asked();
   let cli = match Cli::try_parse_from(args) {
     Ok(cli) => cli,
     Err(err) => {
@@ -76,11 +78,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     Command::Schema => {
       print(&(serde_json::to_string_pretty(&schema::json_schema()).unwrap_or_default() + "\n"))
     }
-    Command::Completions(args) => {
-      let mut out = std::io::stdout().lock();
-      clap_complete::generate(args.shell, &mut Cli::command(), "runner", &mut out);
-      exit::OK
-    }
+    Command::Completions(args) => print(&complete::script(args.shell)),
+    Command::Manpage { subcommand } => match complete::manpage(subcommand.as_deref()) {
+      Some(page) => print(&page),
+      None => {
+        eprintln!("error: no subcommand `{}`", subcommand.unwrap_or_default());
+        exit::INVALID
+      }
+    },
   }
 }
 

@@ -1,42 +1,176 @@
-//! Reporters turn events into output: `plain` lines for logs and pipes, `json` events for
-//! machines. The runner emits events; it never prints.
+//! Reporters turn events into output: a live `tty` view for people, `plain` lines for logs, pipes
+//! and CI (with GitHub Actions groups and annotations), `json` events for machines, and the files
+//! of `--log-dir`, `--report`, `--junit` and `--trace`. The runner emits events; it never prints.
 
+mod files;
 mod plain;
+mod tty;
 
 use crate::event::Event;
-use std::io::Write;
+use crate::graph::Graph;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
-pub use plain::Plain;
+pub use files::{FileOptions, Files};
+pub use plain::{Plain, PlainOptions};
+pub use tty::Tty;
 
-pub enum Reporter {
+/// What a person or a pipe sees.
+pub enum Screen {
+  Tty(Tty),
   Plain(Plain),
   Json(Box<dyn Write>),
 }
 
-impl Reporter {
-  pub fn plain(out: Box<dyn Write>) -> Self {
-    Self::Plain(Plain::new(out))
-  }
+/// The screen and the files of one run.
+pub struct Reporter {
+  screen: Screen,
+  files: Option<Files>,
+}
 
-  pub fn json(out: Box<dyn Write>) -> Self {
-    Self::Json(out)
+impl Reporter {
+  pub fn new(screen: Screen, files: Option<Files>) -> Self {
+    Self { screen, files }
   }
 
   pub fn event(&mut self, event: &Event) {
-    match self {
-      Self::Plain(plain) => plain.event(event),
-      Self::Json(out) => {
+    match &mut self.screen {
+      Screen::Tty(tty) => tty.event(event),
+      Screen::Plain(plain) => plain.event(event),
+      Screen::Json(out) => {
         if serde_json::to_writer(&mut *out, event).is_ok() {
           let _ = out.write_all(b"\n");
         }
       }
     }
+    if let Some(files) = &mut self.files {
+      files.event(event);
+    }
   }
 
   pub fn flush(&mut self) {
-    let _ = match self {
-      Self::Plain(plain) => plain.flush(),
-      Self::Json(out) => out.flush(),
+    let _ = match &mut self.screen {
+      Screen::Tty(tty) => tty.flush(),
+      Screen::Plain(plain) => plain.flush(),
+      Screen::Json(out) => out.flush(),
     };
+  }
+
+  /// Ends the screen and writes the files; errors name the file that could not be written.
+  pub fn finish(&mut self) -> Result<(), String> {
+    if let Screen::Tty(tty) = &mut self.screen {
+      tty.finish();
+    }
+    self.flush();
+    match &mut self.files {
+      Some(files) => files.finish(),
+      None => Ok(()),
+    }
+  }
+}
+
+/// Where the run's output goes, resolved from the command line and the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+  Tty,
+  Plain,
+  Json,
+}
+
+/// The environment variables that decide the output, read once.
+#[derive(Debug, Default, Clone)]
+pub struct Env {
+  pub ci: bool,
+  pub github_actions: bool,
+  pub no_color: bool,
+  pub clicolor_force: bool,
+  pub dumb: bool,
+  pub step_summary: Option<PathBuf>,
+}
+
+impl Env {
+  pub fn read() -> Self {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    Self {
+      ci: set("CI"),
+      github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+      no_color: set("NO_COLOR"),
+      clicolor_force: set("CLICOLOR_FORCE"),
+      dumb: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+      step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from),
+    }
+  }
+
+  /// `auto`: the live view on a terminal outside CI (and not on a dumb terminal), else plain.
+  pub fn resolve(&self, output: crate::cli::Output, terminal: bool) -> Kind {
+    match output {
+      crate::cli::Output::Auto if terminal && !self.ci && !self.dumb => Kind::Tty,
+      crate::cli::Output::Auto | crate::cli::Output::Plain => Kind::Plain,
+      crate::cli::Output::Tty => Kind::Tty,
+      crate::cli::Output::Json => Kind::Json,
+    }
+  }
+
+  /// Colour: never with NO_COLOR, always with CLICOLOR_FORCE, else on a non-dumb terminal.
+  pub fn color(&self, terminal: bool) -> bool {
+    !self.no_color && (self.clicolor_force || (terminal && !self.dumb))
+  }
+}
+
+/// Builds the reporter for a run.
+pub fn reporter(graph: &Graph, args: &crate::cli::RunArgs, env: &Env) -> Result<Reporter, String> {
+  let terminal = std::io::stdout().is_terminal();
+  let color = env.color(terminal);
+  let stdout: Box<dyn Write> =
+    Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+  let screen = match env.resolve(args.output, terminal) {
+    Kind::Tty => Screen::Tty(Tty::new(graph, color)),
+    Kind::Json => Screen::Json(stdout),
+    Kind::Plain => {
+      let options = PlainOptions {
+        grouped: args.output_mode == crate::cli::OutputMode::Grouped,
+        github: env.github_actions,
+        color,
+        step_summary: env.step_summary.clone(),
+      };
+      Screen::Plain(Plain::new(graph, stdout, options))
+    }
+  };
+  let options = FileOptions {
+    log_dir: args.log_dir.clone(),
+    report: args.report.clone(),
+    junit: args.junit.clone(),
+    trace: args.trace.clone(),
+  };
+  let files = if options.is_empty() { None } else { Some(Files::new(graph, options)?) };
+  Ok(Reporter::new(screen, files))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::cli::Output;
+
+  #[test]
+  fn auto_output() {
+    let env = Env::default();
+    assert_eq!(env.resolve(Output::Auto, true), Kind::Tty);
+    assert_eq!(env.resolve(Output::Auto, false), Kind::Plain);
+    let ci = Env { ci: true, ..Env::default() };
+    assert_eq!(ci.resolve(Output::Auto, true), Kind::Plain);
+    let dumb = Env { dumb: true, ..Env::default() };
+    assert_eq!(dumb.resolve(Output::Auto, true), Kind::Plain);
+    assert_eq!(ci.resolve(Output::Tty, false), Kind::Tty);
+  }
+
+  #[test]
+  fn colour() {
+    assert!(Env::default().color(true));
+    assert!(!Env::default().color(false));
+    assert!(!Env { no_color: true, clicolor_force: true, ..Env::default() }.color(true));
+    assert!(Env { clicolor_force: true, ..Env::default() }.color(false));
+    assert!(!Env { dumb: true, ..Env::default() }.color(true));
   }
 }

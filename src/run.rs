@@ -1,11 +1,11 @@
 //! `runner run`: resolve the command line against the graph, pick a reporter, run, and map the
 //! outcome to an exit code.
 
-use crate::cli::{Output, RunArgs};
+use crate::cli::RunArgs;
 use crate::event::{Counts, Event};
 use crate::executor::{self, Options};
 use crate::graph::{Graph, NodeId};
-use crate::report::Reporter;
+use crate::report;
 use crate::scheduler::{Action, Input, Scheduler, StopReason};
 use crate::status::Status;
 use crate::{exit, suggest};
@@ -27,11 +27,12 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
   }
   let options =
     Options { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
-  let stdout: Box<dyn std::io::Write> =
-    Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
-  let mut reporter = match resolve_output(args.output) {
-    Output::Json => Reporter::json(stdout),
-    _ => Reporter::plain(stdout),
+  let mut reporter = match report::reporter(graph, args, &report::Env::read()) {
+    Ok(reporter) => reporter,
+    Err(err) => {
+      eprintln!("error: {err}");
+      return exit::INVALID;
+    }
   };
   let started = Instant::now();
   let outcome = executor::run(graph, &targets, &options, &mut reporter);
@@ -54,16 +55,11 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
   };
   let duration_ms = started.elapsed().as_millis() as u64;
   reporter.event(&Event::RunFinished { status, exit_code: code, duration_ms, counts });
-  reporter.flush();
-  code
-}
-
-/// `auto` is `plain` when output is not a terminal or when running under CI.
-fn resolve_output(output: Output) -> Output {
-  match output {
-    Output::Auto => Output::Plain,
-    other => other,
+  if let Err(err) = reporter.finish() {
+    eprintln!("error: {err}");
+    return code.max(exit::FAILED);
   }
+  code
 }
 
 fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> {
@@ -104,6 +100,7 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
             .and_then(|t| t.run.as_ref())
             .map(|p| p.script.clone().unwrap_or_else(|| p.argv.join(" ")))
             .unwrap_or_default();
+          let run = run.trim_end().replace('\n', "\n        ");
           out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
           inputs.push_back(Input::Exited { id, status: Status::Succeeded, result: String::new() });
         }

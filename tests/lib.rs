@@ -2,7 +2,12 @@
 
 mod support;
 
+mod cli;
 mod diagnostics;
 mod examples;
+mod groups;
 mod inspect;
+mod output;
+mod queues;
+mod reports;
 mod run;

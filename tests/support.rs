@@ -42,7 +42,12 @@ impl Test {
   pub fn command(&self, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(self.dir.path());
-    cmd.env("NO_COLOR", "1").env_remove("CI").env_remove("GITHUB_ACTIONS").env("COLUMNS", "100");
+    cmd
+      .env("NO_COLOR", "1")
+      .env_remove("CI")
+      .env_remove("GITHUB_ACTIONS")
+      .env_remove("GITHUB_STEP_SUMMARY")
+      .env("COLUMNS", "100");
     cmd
   }
 

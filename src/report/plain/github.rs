@@ -1,0 +1,98 @@
+//! GitHub Actions workflow commands: `::group::`/`::endgroup::` around a task's block and
+//! `::error`/`::warning` annotations that point at the task's line in the job file. Values are
+//! escaped as the runner expects, so a task name or output line can never end a command early
+//! or start a new one.
+
+use crate::graph::{Graph, NodeKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `%`, CR and LF escaped: the message part of a command.
+pub(crate) fn escape_data(text: &str) -> String {
+  text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Data escaping plus `:` and `,`: a property value (`file=`, `title=`).
+pub(crate) fn escape_property(text: &str) -> String {
+  escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Where each task is declared, to point annotations at it.
+#[derive(Debug)]
+pub(super) struct Places {
+  file: String,
+  text: Arc<str>,
+  /// Task name -> (byte offset of its name, allow_failure).
+  tasks: HashMap<String, (usize, bool)>,
+  /// Byte offsets of the file's newlines, built at the first annotation.
+  newlines: Option<Vec<usize>>,
+}
+
+/// One failure worth an annotation.
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+  pub task: String,
+  pub outcome: String,
+  pub last_output: String,
+}
+
+impl Places {
+  pub fn new(graph: &Graph) -> Self {
+    let tasks = graph
+      .nodes
+      .iter()
+      .filter(|n| matches!(n.kind, NodeKind::Task(_)))
+      .map(|n| (n.name.clone(), (n.span.offset(), n.allow_failure)))
+      .collect();
+    Self { file: graph.source.name(), text: graph.source.text.clone(), tasks, newlines: None }
+  }
+
+  /// Whether the task may fail without failing the run.
+  pub fn allowed(&self, task: &str) -> bool {
+    self.tasks.get(task).is_some_and(|t| t.1)
+  }
+
+  /// 1-based line of the task's name in the job file.
+  fn line(&mut self, task: &str) -> usize {
+    let offset = self.tasks.get(task).map_or(0, |t| t.0);
+    let text = &self.text;
+    let newlines = self.newlines.get_or_insert_with(|| {
+      text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect()
+    });
+    newlines.partition_point(|&nl| nl < offset) + 1
+  }
+
+  /// `::error file=..,line=..,title=<task> failed::<outcome>: <last output line>`; a warning
+  /// for a failure the job allows.
+  pub fn annotation(&mut self, failure: &Failure, timed_out: bool) -> String {
+    let line = self.line(&failure.task);
+    let kind = if self.allowed(&failure.task) { "warning" } else { "error" };
+    let what = if timed_out { "timed out" } else { "failed" };
+    let title = escape_property(&format!("{} {what}", failure.task));
+    let mut message = failure.outcome.clone();
+    if !failure.last_output.is_empty() {
+      message = format!("{message}: {}", failure.last_output);
+    }
+    let message = escape_data(message.lines().next().unwrap_or(""));
+    let file = escape_property(&self.file);
+    format!("::{kind} file={file},line={line},title={title}::{message}")
+  }
+}
+
+/// Appends `markdown` to the job summary file.
+pub(super) fn append_summary(path: &std::path::Path, markdown: &str) -> std::io::Result<()> {
+  use std::io::Write;
+  let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+  file.write_all(markdown.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn escaping() {
+    assert_eq!(escape_data("100% done\r\nnext"), "100%25 done%0D%0Anext");
+    assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+  }
+}

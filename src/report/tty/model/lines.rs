@@ -1,0 +1,117 @@
+//! The lines the live view prints above its rows: one per finished task (`✓ fetch 12ms`), the
+//! output tail of a failed one, retries, groups returning.
+
+use super::super::tail::Tail;
+use crate::event::Exit;
+use crate::report::plain::paint::{DIM, Paint};
+use crate::report::plain::text::{QueueTotals, exit_text, never_taken, took};
+use crate::status::Status;
+
+/// ✓ ✗ ⏱ ⊘ - in the status's colour.
+pub(super) fn symbol(status: Status, paint: Paint) -> String {
+  let symbol = match status {
+    Status::Succeeded => "✓",
+    Status::Failed => "✗",
+    Status::TimedOut => "⏱",
+    Status::Cancelled => "⊘",
+    Status::Skipped | Status::Pending | Status::Delayed | Status::Ready | Status::Running => "-",
+  };
+  paint.like(status, symbol)
+}
+
+/// `✓ fetch 12ms`, `✗ compile 4ms failed (exit 3)`, `- deploy skipped`.
+pub(super) fn finished(
+  task: &str,
+  status: Status,
+  attempts: u32,
+  duration_ms: u64,
+  exit: Exit,
+  paint: Paint,
+) -> String {
+  let mut line = format!("{} {task}", symbol(status, paint));
+  if attempts > 0 && status != Status::Skipped {
+    line.push(' ');
+    line.push_str(&paint.style(DIM, &took(duration_ms)));
+  }
+  let word = match status {
+    Status::Succeeded => String::new(),
+    Status::TimedOut => format!(" {}", paint.like(status, "timed out")),
+    _ => format!(" {}", paint.status(status)),
+  };
+  line.push_str(&word);
+  if status == Status::Failed {
+    line.push_str(&exit_text(exit));
+  }
+  if attempts > 1 {
+    line.push_str(&format!(" ({attempts} attempts)"));
+  }
+  line
+}
+
+/// A failed task's last lines, indented under its finish line.
+pub(super) fn tail(tail: &Tail, paint: Paint) -> String {
+  let bar = paint.style(DIM, "│");
+  let mut text = String::new();
+  if tail.dropped > 0 {
+    text.push_str(&format!("  {bar} ... {} earlier lines\n", tail.dropped));
+  }
+  for line in tail.lines() {
+    text.push_str(&format!("  {bar} {line}\n"));
+  }
+  text.pop();
+  text
+}
+
+/// `↻ flaky failed (exit 1), attempt 2 next`.
+pub(super) fn retrying(task: &str, status: Status, exit: Exit, next: u32, paint: Paint) -> String {
+  let word = paint.status(status);
+  format!("{} {task} {word}{}, attempt {next} next", paint.style(DIM, "↻"), exit_text(exit))
+}
+
+/// `✓ group teas: succeeded, done [a, b], pending []`.
+pub(super) fn group(
+  group: &str,
+  status: Status,
+  done: &[&str],
+  pending: &[&str],
+  timed_out: bool,
+  paint: Paint,
+) -> String {
+  let why = if timed_out { " (timeout)" } else { "" };
+  let (done, pending) = (done.join(", "), pending.join(", "));
+  let (symbol, status) = (symbol(status, paint), paint.status(status));
+  format!("{symbol} group {group} returned{why}: {status}, done [{done}], pending [{pending}]")
+}
+
+/// `✓ queue orders: 6 put, 6 taken: 6 done, 0 failed, 0 cancelled`; ✗ if an item failed or
+/// was never taken.
+pub(super) fn queue(q: &QueueTotals, paint: Paint) -> String {
+  let QueueTotals { queue, put, taken, done, failed, cancelled, .. } = q;
+  let never_taken = never_taken(q);
+  let bad = *failed > 0 || !never_taken.is_empty();
+  let symbol = symbol(if bad { Status::Failed } else { Status::Succeeded }, paint);
+  let counts =
+    format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled");
+  format!("{symbol} queue {queue}: {counts}{never_taken}")
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  const OFF: Paint = Paint { on: false };
+
+  #[test]
+  fn finish_lines() {
+    let ok = Exit { code: Some(0), signal: None };
+    let bad = Exit { code: Some(3), signal: None };
+    assert_eq!(finished("fetch", Status::Succeeded, 1, 12, ok, OFF), "✓ fetch 12ms");
+    assert_eq!(
+      finished("c", Status::Failed, 2, 4, bad, OFF),
+      "✗ c 4ms failed (exit 3) (2 attempts)"
+    );
+    assert_eq!(finished("s", Status::TimedOut, 1, 200, bad, OFF), "⏱ s 200ms timed out");
+    assert_eq!(finished("d", Status::Skipped, 0, 0, ok, OFF), "- d skipped");
+    assert_eq!(finished("x", Status::Cancelled, 0, 0, ok, OFF), "⊘ x cancelled");
+  }
+}

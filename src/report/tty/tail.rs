@@ -1,0 +1,119 @@
+//! The last lines of a running task's output: the live view shows the newest one next to the
+//! task's spinner and prints them all if the task fails. A fixed ring of short lines, cleaned
+//! of escape sequences and control characters so nothing a task prints can move the cursor.
+
+use std::collections::VecDeque;
+
+/// Lines kept per task.
+pub(super) const LINES: usize = 20;
+/// Bytes kept per line.
+const LINE_BYTES: usize = 1024;
+
+#[derive(Debug, Default)]
+pub(super) struct Tail {
+  lines: VecDeque<String>,
+  /// Lines pushed out of the ring.
+  pub dropped: u64,
+}
+
+impl Tail {
+  /// Adds a line, the `prefix` parts first (e.g. the queue item it belongs to). In the steady
+  /// state the oldest line's buffer is reused, so this does not allocate.
+  pub fn push(&mut self, prefix: [&str; 2], line: &str) {
+    let mut slot = if self.lines.len() == LINES {
+      self.dropped += 1;
+      self.lines.pop_front().unwrap_or_default()
+    } else {
+      String::new()
+    };
+    slot.clear();
+    slot.push_str(prefix[0]);
+    slot.push_str(prefix[1]);
+    clean(&mut slot, line, LINE_BYTES);
+    self.lines.push_back(slot);
+  }
+
+  pub fn last(&self) -> &str {
+    self.lines.back().map_or("", String::as_str)
+  }
+
+  pub fn lines(&self) -> impl Iterator<Item = &str> {
+    self.lines.iter().map(String::as_str)
+  }
+}
+
+/// Appends what a terminal would show of `line` to `into`, up to `max` bytes: the text after
+/// the last carriage return (progress meters redraw with `\r`), without escape sequences,
+/// tabs as spaces, other control characters dropped.
+pub(super) fn clean(into: &mut String, line: &str, max: usize) {
+  let line = line.rsplit('\r').find(|part| !part.is_empty()).unwrap_or("");
+  let limit = into.len() + max;
+  let mut chars = line.chars();
+  while let Some(c) = chars.next() {
+    if into.len() + c.len_utf8() > limit {
+      break;
+    }
+    match c {
+      '\x1b' => skip_escape(&mut chars),
+      '\t' => into.push(' '),
+      c if c.is_control() => {}
+      c => into.push(c),
+    }
+  }
+}
+
+/// Skips the rest of an escape sequence: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL` or
+/// `ESC ] ... ESC \`), or a two-character escape.
+fn skip_escape(chars: &mut std::str::Chars) {
+  match chars.next() {
+    Some('[') => {
+      for c in chars.by_ref() {
+        if ('\x40'..='\x7e').contains(&c) {
+          break;
+        }
+      }
+    }
+    Some(']') => {
+      while let Some(c) = chars.next() {
+        if c == '\x07' || (c == '\x1b' && chars.next().is_some()) {
+          break;
+        }
+      }
+    }
+    _ => {}
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn cleaned(line: &str) -> String {
+    let mut s = String::new();
+    clean(&mut s, line, 40);
+    s
+  }
+
+  #[test]
+  fn cleaning() {
+    assert_eq!(cleaned("plain text"), "plain text");
+    assert_eq!(cleaned("\x1b[31mred\x1b[0m and \x1b]0;title\x07done"), "red and done");
+    assert_eq!(cleaned(" 10%\r 50%\r100%"), "100%");
+    assert_eq!(cleaned("done\r"), "done");
+    assert_eq!(cleaned("a\tb\x08c\x1b[2K"), "a bc");
+    assert_eq!(cleaned(&"é".repeat(30)).len(), 40);
+  }
+
+  #[test]
+  fn ring_keeps_the_last_lines() {
+    let mut tail = Tail::default();
+    for i in 0..LINES + 3 {
+      tail.push(["", ""], &format!("line {i}"));
+    }
+    assert_eq!(tail.dropped, 3);
+    assert_eq!(tail.lines().next(), Some("line 3"));
+    assert_eq!(tail.last(), format!("line {}", LINES + 2));
+    tail.push(["item", ": "], "x");
+    assert_eq!(tail.last(), "item: x");
+  }
+}
