@@ -279,8 +279,11 @@ impl<'a> Compiler<'a> {
   /// Resolves names in `needs` or a member list; reports unknown and repeated names.
   fn references(&mut self, names: &[Name], owner: &Name, key: &str) -> Vec<NodeId> {
     let mut ids = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-      if let Some(first) = names[..i].iter().find(|n| n.value == name.value) {
+    // A set, not a scan: a fan-in may list thousands of names.
+    let mut seen: HashMap<&str, &Name> = HashMap::with_capacity(names.len());
+    for name in names {
+      if let Some(first) = seen.insert(&name.value, name) {
+        seen.insert(&first.value, first);
         let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
         let err =
           CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
@@ -314,20 +317,24 @@ impl<'a> Compiler<'a> {
 
   /// Two needs whose names give the same `RUNNER_RESULT_<N>` variable would hide one result.
   fn check_result_names(&mut self, needs: &[Name]) {
-    for (i, name) in needs.iter().enumerate() {
+    let mut seen: HashMap<String, &Name> = HashMap::with_capacity(needs.len());
+    for name in needs {
       let var = crate::names::env_suffix(&name.value);
-      let first = needs[..i]
-        .iter()
-        .find(|n| n.value != name.value && crate::names::env_suffix(&n.value) == var);
-      if let Some(first) = first {
-        let message = format!(
-          "`{}` and `{}` both reach the command as `RUNNER_RESULT_{var}`",
-          first.value, name.value
-        );
-        let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
-          .with_label(first.span, "as this one")
-          .with_help("rename one of the two tasks so their results stay apart");
-        self.errors.push(err);
+      match seen.get(&var) {
+        Some(first) if first.value != name.value => {
+          let message = format!(
+            "`{}` and `{}` both reach the command as `RUNNER_RESULT_{var}`",
+            first.value, name.value
+          );
+          let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
+            .with_label(first.span, "as this one")
+            .with_help("rename one of the two tasks so their results stay apart");
+          self.errors.push(err);
+        }
+        Some(_) => {}
+        None => {
+          seen.insert(var, name);
+        }
       }
     }
   }
