@@ -8,11 +8,11 @@
 //! its tasks' (and whether any outlived their cancellation) even for job files that run a plain
 //! `sleep 3`.
 
-use crate::support::{BIN, Run, Test, repo};
+use crate::support::{BIN, Run, Test, code_of, lines_of, read, repo};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -256,15 +256,6 @@ impl Watch {
   }
 }
 
-fn code_of(status: ExitStatus) -> i32 {
-  use std::os::unix::process::ExitStatusExt;
-  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-fn read(path: &Path) -> String {
-  std::fs::read_to_string(path).unwrap_or_default()
-}
-
 /// Whether a command line is `sleep ARG` (a shell runs `sleep`; a command the runner runs
 /// without a shell may show the resolved path, `/usr/bin/sleep`).
 fn is_sleep(cmdline: &str, arg: &str) -> bool {
@@ -386,11 +377,6 @@ fn sorted(value: &Value) -> Vec<String> {
 
 fn parse(text: &str) -> Value {
   serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
-}
-
-/// The lines of a file the tasks appended to, trimmed.
-fn lines_of(test: &Test, name: &str) -> Vec<String> {
-  test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
 #[track_caller]

@@ -7,11 +7,11 @@
 //! in the background gets a unique environment variable, inherited by every process of its
 //! tasks, so "no item process outlives the run" can be checked whatever the processes run.
 
-use crate::support::{BIN, Run, Test};
+use crate::support::{BIN, Run, Test, code_of, lines_of, read, wait_until};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -89,16 +89,6 @@ impl Drop for Reaper {
       }
       std::thread::sleep(Duration::from_millis(20));
     }
-  }
-}
-
-/// Polls `condition` every 20ms until it holds; panics with `what` after `deadline`.
-#[track_caller]
-fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
-  let start = Instant::now();
-  while !condition() {
-    assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting until {what}");
-    std::thread::sleep(Duration::from_millis(20));
   }
 }
 
@@ -183,26 +173,12 @@ impl Drop for Background {
   }
 }
 
-fn code_of(status: ExitStatus) -> i32 {
-  use std::os::unix::process::ExitStatusExt;
-  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-fn read(path: &Path) -> String {
-  std::fs::read_to_string(path).unwrap_or_default()
-}
-
 /// The last `n` lines of `text`, so a failure message with thousands of item lines stays short.
 fn tail(text: &str, n: usize) -> String {
   let lines: Vec<&str> = text.lines().collect();
   let skip = lines.len().saturating_sub(n);
   let head = if skip > 0 { format!("[... {skip} lines ...]\n") } else { String::new() };
   head + &lines[skip..].join("\n")
-}
-
-/// The lines of a file the tasks appended to, trimmed.
-fn lines_of(test: &Test, name: &str) -> Vec<String> {
-  test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
 /// How many times each string occurs.

@@ -2,9 +2,9 @@
 //! observed through files the tasks write, process cleanup through the process table, and
 //! waiting is always polling for a condition with a generous deadline.
 
-use crate::support::{BIN, Run, Test};
+use crate::support::{BIN, Run, Test, code_of, lines_of, read, wait_until};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -79,16 +79,6 @@ impl Drop for Reaper {
         }
       }
     }
-  }
-}
-
-/// Polls `condition` every 20ms until it holds; panics with `what` after `deadline`.
-#[track_caller]
-fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
-  let start = Instant::now();
-  while !condition() {
-    assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting until {what}");
-    std::thread::sleep(Duration::from_millis(20));
   }
 }
 
@@ -174,20 +164,6 @@ impl Drop for Background {
       let _ = self.child.wait();
     }
   }
-}
-
-fn code_of(status: ExitStatus) -> i32 {
-  use std::os::unix::process::ExitStatusExt;
-  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-fn read(path: &Path) -> String {
-  std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// The lines of a file the tasks appended to, trimmed.
-fn lines_of(test: &Test, name: &str) -> Vec<String> {
-  test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
 /// Whether the plain output has a line starting with `prefix`.

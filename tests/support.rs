@@ -1,7 +1,8 @@
 //! A small builder: write a job file into a temp dir, run the real binary, look at the result.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_runner");
 
@@ -66,10 +67,8 @@ pub struct Run {
 
 impl From<Output> for Run {
   fn from(out: Output) -> Self {
-    use std::os::unix::process::ExitStatusExt;
-    let code = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
     Self {
-      code,
+      code: code_of(out.status),
       stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
       stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
@@ -113,4 +112,31 @@ pub fn jobs() -> Vec<PathBuf> {
 
 pub fn relative(path: &Path) -> String {
   path.strip_prefix(repo()).unwrap_or(path).display().to_string()
+}
+
+/// The exit code of a finished process, 128 + N when a signal N ended it.
+pub fn code_of(status: ExitStatus) -> i32 {
+  use std::os::unix::process::ExitStatusExt;
+  status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// A file's text, or "" when it cannot be read.
+pub fn read(path: &Path) -> String {
+  std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The lines of a file the tasks appended to, trimmed.
+pub fn lines_of(test: &Test, name: &str) -> Vec<String> {
+  test.read(name).lines().map(|l| l.trim().to_string()).collect()
+}
+
+/// Polls `condition` until it holds, failing after `deadline`: tests never sleep for a fixed
+/// time to wait for something they can observe.
+#[track_caller]
+pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+  let start = Instant::now();
+  while !condition() {
+    assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting until {what}");
+    std::thread::sleep(Duration::from_millis(20));
+  }
 }
