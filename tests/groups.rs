@@ -8,12 +8,13 @@
 //! its tasks' (and whether any outlived their cancellation) even for job files that run a plain
 //! `sleep 3`.
 
-use crate::support::{BIN, Run, Test, code_of, lines_of, read, repo};
+use crate::support::{
+  BIN, Run, TAG, Test, code_of, lines_of, read, repo, tagged_processes, unique_tag,
+};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -23,48 +24,8 @@ use std::time::{Duration, Instant};
 /// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// The variable that tags a runner and, through inheritance, every process of its tasks.
-const TAG: &str = "RUNNER_GROUPS_TEST_TAG";
-
 fn secs(s: f64) -> Duration {
   Duration::from_secs_f64(s)
-}
-
-/// A value no other process on the machine has in its environment.
-fn unique_tag() -> String {
-  static NEXT: AtomicUsize = AtomicUsize::new(0);
-  let n = NEXT.fetch_add(1, Ordering::Relaxed);
-  format!("groups-{}-{n}", std::process::id())
-}
-
-/// Live (non-zombie) processes whose environment holds `TAG=tag`, as pid -> command line.
-fn tagged_processes(tag: &str) -> BTreeMap<i32, String> {
-  let wanted = format!("{TAG}={tag}");
-  let mut found = BTreeMap::new();
-  let Ok(entries) = std::fs::read_dir("/proc") else {
-    return found;
-  };
-  for entry in entries.flatten() {
-    let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-      continue;
-    };
-    let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-      continue;
-    };
-    if !environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
-      continue;
-    }
-    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
-    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-    if matches!(state, Some('Z' | 'X') | None) {
-      continue;
-    }
-    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    found.insert(pid, cmdline.trim_end().to_string());
-  }
-  found
 }
 
 /// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing test does not leave
@@ -132,7 +93,7 @@ struct Watch {
 
 impl Watched {
   fn spawn(test: &Test, args: &[&str]) -> Self {
-    let tag = unique_tag();
+    let tag = unique_tag("groups");
     let out = test.path("runner.stdout");
     let err = test.path("runner.stderr");
     let mut cmd = test.command(args);

@@ -7,12 +7,13 @@
 //! in the background gets a unique environment variable, inherited by every process of its
 //! tasks, so "no item process outlives the run" can be checked whatever the processes run.
 
-use crate::support::{BIN, Run, Test, code_of, lines_of, read, wait_until};
+use crate::support::{
+  BIN, Run, TAG, Test, code_of, lines_of, read, tagged_processes, unique_tag, wait_until,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -21,46 +22,6 @@ use std::time::{Duration, Instant};
 /// How long a test waits for something that should take a few seconds: long enough not to be
 /// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// The variable that tags a runner and, through inheritance, every process of its tasks.
-const TAG: &str = "RUNNER_QUEUES_TEST_TAG";
-
-/// A value no other process on the machine has in its environment.
-fn unique_tag() -> String {
-  static NEXT: AtomicUsize = AtomicUsize::new(0);
-  let n = NEXT.fetch_add(1, Ordering::Relaxed);
-  format!("queues-{}-{n}", std::process::id())
-}
-
-/// Live (non-zombie) processes whose environment holds `TAG=tag`, as pid -> command line.
-fn tagged_processes(tag: &str) -> BTreeMap<i32, String> {
-  let wanted = format!("{TAG}={tag}");
-  let mut found = BTreeMap::new();
-  let Ok(entries) = std::fs::read_dir("/proc") else {
-    return found;
-  };
-  for entry in entries.flatten() {
-    let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-      continue;
-    };
-    let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-      continue;
-    };
-    if !environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
-      continue;
-    }
-    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
-    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-    if matches!(state, Some('Z' | 'X') | None) {
-      continue;
-    }
-    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    found.insert(pid, cmdline.trim_end().to_string());
-  }
-  found
-}
 
 /// How many tagged processes are `sleep ARG` itself (exec'd, so a signal to the group reaches
 /// it: one that lands between fork and exec could be lost).
@@ -767,7 +728,7 @@ enum Stop {
 /// another task failing under `--fail-fast`, or by SIGINT. The report must account for every
 /// item put, and no process of the run may survive it.
 fn cancel_a_queue_run(stop: Stop, maxsize: usize, items: usize) {
-  let tag = unique_tag();
+  let tag = unique_tag("queues");
   let _reaper = Reaper(tag.clone());
   let (item_sleep, feed_sleep) = ("281.5", "282.5");
   let broken = match stop {
@@ -858,7 +819,7 @@ fn a_skipped_consumer_does_not_leave_its_producer_blocked_forever() {
   // The consumer's need fails, so nothing will ever take items off the full queue. The run must
   // still end (the producer cannot be left blocked, nor the runner waiting for it), with every
   // item put accounted for.
-  let tag = unique_tag();
+  let tag = unique_tag("queues");
   let _reaper = Reaper(tag.clone());
   let test = Test::with_job(
     r#"
@@ -892,7 +853,7 @@ fn a_skipped_consumer_does_not_leave_its_producer_blocked_forever() {
 fn targeting_only_a_producer_of_a_bounded_queue_does_not_hang() {
   // No consumer is selected, so nothing takes items off the queue. Whatever the runner does
   // with the producer's lines, it must not wait forever.
-  let tag = unique_tag();
+  let tag = unique_tag("queues");
   let _reaper = Reaper(tag.clone());
   let test = Test::with_job(
     r#"

@@ -140,3 +140,43 @@ pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() ->
     std::thread::sleep(Duration::from_millis(20));
   }
 }
+
+/// The variable that tags a runner and, through inheritance, every process of its tasks.
+pub const TAG: &str = "RUNNER_TEST_TAG";
+
+/// A tag value no other process on the machine has in its environment.
+pub fn unique_tag(prefix: &str) -> String {
+  static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+  let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+  format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// Live (non-zombie) processes whose environment holds `TAG=tag`, as pid -> command line.
+pub fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
+  let wanted = format!("{TAG}={tag}");
+  let mut found = std::collections::BTreeMap::new();
+  let Ok(entries) = std::fs::read_dir("/proc") else {
+    return found;
+  };
+  for entry in entries.flatten() {
+    let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+      continue;
+    };
+    let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+      continue;
+    };
+    if !environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
+      continue;
+    }
+    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
+    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+    if matches!(state, Some('Z' | 'X') | None) {
+      continue;
+    }
+    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    found.insert(pid, cmdline.trim_end().to_string());
+  }
+  found
+}
