@@ -9,7 +9,8 @@
 //! `sleep 3`.
 
 use crate::support::{
-  BIN, Run, TAG, Test, code_of, lines_of, read, repo, tagged_processes, unique_tag,
+  BIN, PATIENCE, Reaper, Run, TAG, Test, assert_all_gone, code_of, lines_of, read, repo,
+  tagged_processes, unique_tag,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -20,53 +21,8 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// How long a test waits for something that should take a few seconds: long enough not to be
-/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
-const PATIENCE: Duration = Duration::from_secs(30);
-
 fn secs(s: f64) -> Duration {
   Duration::from_secs_f64(s)
-}
-
-/// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing test does not leave
-/// its sleeps behind.
-struct Reaper(String);
-
-impl Drop for Reaper {
-  fn drop(&mut self) {
-    // A few rounds: a shell killed half-way may have forked one more child.
-    for _ in 0..50 {
-      let left = tagged_processes(&self.0);
-      if left.is_empty() {
-        return;
-      }
-      for pid in left.into_keys() {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe {
-          libc::kill(pid, libc::SIGKILL);
-        }
-      }
-      std::thread::sleep(Duration::from_millis(20));
-    }
-  }
-}
-
-/// Waits until no live process carries `tag`, failing with what is left after `deadline`.
-#[track_caller]
-fn assert_all_gone(tag: &str, deadline: Duration) {
-  let start = Instant::now();
-  loop {
-    let left = tagged_processes(tag);
-    if left.is_empty() {
-      return;
-    }
-    assert!(
-      start.elapsed() < deadline,
-      "processes still alive {:?} after the runner exited:\n{left:#?}",
-      start.elapsed()
-    );
-    std::thread::sleep(Duration::from_millis(20));
-  }
 }
 
 /// A runner started in the background, its stdout and stderr going to files in the temp dir.

@@ -8,7 +8,8 @@
 //! tasks, so "no item process outlives the run" can be checked whatever the processes run.
 
 use crate::support::{
-  BIN, Run, TAG, Test, code_of, lines_of, read, tagged_processes, unique_tag, wait_until,
+  BIN, PATIENCE, Reaper, Run, TAG, Test, assert_all_gone, code_of, lines_of, peak_rss_kb, read,
+  tagged_processes, unique_tag, wait_until,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,57 +20,11 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// How long a test waits for something that should take a few seconds: long enough not to be
-/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
-const PATIENCE: Duration = Duration::from_secs(30);
-
 /// How many tagged processes are `sleep ARG` itself (exec'd, so a signal to the group reaches
 /// it: one that lands between fork and exec could be lost).
 fn sleeping(tag: &str, arg: &str) -> usize {
   let wanted = format!("sleep {arg}");
   tagged_processes(tag).values().filter(|cmd| **cmd == wanted).count()
-}
-
-/// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing (or hanging) test
-/// leaves nothing behind.
-struct Reaper(String);
-
-impl Drop for Reaper {
-  fn drop(&mut self) {
-    // A few rounds: a shell killed half-way may have forked one more child.
-    for _ in 0..50 {
-      let left = tagged_processes(&self.0);
-      if left.is_empty() {
-        return;
-      }
-      for pid in left.keys() {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe {
-          libc::kill(*pid, libc::SIGKILL);
-        }
-      }
-      std::thread::sleep(Duration::from_millis(20));
-    }
-  }
-}
-
-/// Waits until no live process carries the tag, failing with what is left after `deadline`.
-#[track_caller]
-fn assert_all_gone(tag: &str, deadline: Duration) {
-  let start = Instant::now();
-  loop {
-    let left = tagged_processes(tag);
-    if left.is_empty() {
-      return;
-    }
-    assert!(
-      start.elapsed() < deadline,
-      "processes still alive {:?} after the runner exited:\n{}",
-      start.elapsed(),
-      left.iter().map(|(pid, cmd)| format!("{pid}: {cmd}")).collect::<Vec<_>>().join("\n")
-    );
-    std::thread::sleep(Duration::from_millis(20));
-  }
 }
 
 /// A runner started in the background with its own tag, stdout and stderr going to files.
@@ -983,11 +938,7 @@ fn a_gigabyte_through_a_small_queue_in_bounded_memory() {
   let summary = summary.join().unwrap();
   let report = test.read("time.txt");
   assert!(status.success(), "exit {status:?}\n{report}\n{summary:?}");
-  let kb: u64 = report
-    .lines()
-    .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-    .and_then(|v| v.trim().parse().ok())
-    .unwrap_or_else(|| panic!("no peak RSS in\n{report}"));
+  let kb = peak_rss_kb(&report);
   // Every item arrived whole (`head -c` cuts the last line short, which makes one more item).
   let items = bytes / 65001 + u64::from(bytes % 65001 != 0);
   let line = format!("[queue q] {items} put, {items} taken: {items} done, 0 failed, 0 cancelled");

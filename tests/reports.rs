@@ -4,12 +4,12 @@
 //! JUnit file are also checked structurally (and the JUnit file against
 //! `tests/fixtures/junit.xsd` when `xmllint` is installed).
 
-use crate::support::{BIN, Test};
+use crate::support::Test;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const JOB: &str = r#"
   name: reports
@@ -443,40 +443,13 @@ fn three_hundred_megabytes_to_the_log_dir_in_bounded_memory() {
         run: head -c 300000000 /dev/zero | tr '\0' 'x' | fold -w 1000
     "#,
   );
-  assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
-  let mut child = Command::new("/usr/bin/time")
-    .arg("-v")
-    .arg(BIN)
-    .args(["run", "job.yaml", "--output", "plain"])
-    .args(FLAGS)
-    .current_dir(test.dir.path())
-    .env("NO_COLOR", "1")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(test.path("time.txt")).unwrap())
-    .spawn()
-    .expect("spawn /usr/bin/time");
-  let start = Instant::now();
-  let status = loop {
-    if let Some(status) = child.try_wait().unwrap() {
-      break status;
-    }
-    if start.elapsed() > Duration::from_secs(120) {
-      let _ = child.kill();
-      let _ = child.wait();
-      panic!("300 MB of output took over two minutes");
-    }
-    std::thread::sleep(Duration::from_millis(50));
-  };
-  let time = test.read("time.txt");
-  assert!(status.success(), "exit {status:?}\n{time}");
+  let args: Vec<&str> =
+    ["run", "job.yaml", "--output", "plain"].into_iter().chain(FLAGS.iter().copied()).collect();
+  let run = test.measure(&args, Duration::from_secs(120));
+  assert!(run.status.success(), "exit {:?}\n{}", run.status, run.report);
   let size = std::fs::metadata(test.path("logs/big/attempt-1.stdout")).unwrap().len();
   assert_eq!(size, 300_300_000);
-  let kb: u64 = time
-    .lines()
-    .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-    .and_then(|v| v.trim().parse().ok())
-    .unwrap_or_else(|| panic!("no peak RSS in\n{time}"));
+  let kb = run.peak_kb;
   assert!(kb < 200 * 1024, "peak RSS {kb} kB");
   // The report keeps a tail, not the output.
   let report = json(&test, "report.json");

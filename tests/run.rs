@@ -2,9 +2,9 @@
 //! observed through files the tasks write, process cleanup through the process table, and
 //! waiting is always polling for a condition with a generous deadline.
 
-use crate::support::{BIN, Run, Test, code_of, lines_of, read, wait_until};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use crate::support::{Run, Test, code_of, lines_of, read, wait_until};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -1001,38 +1001,10 @@ fn three_hundred_megabytes_of_output_in_bounded_memory() {
         run: head -c 300000000 /dev/zero | tr '\0' 'x' | fold -w 1000 && touch big.done
     "#,
   );
-  assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
-  let mut child = Command::new("/usr/bin/time")
-    .arg("-v")
-    .arg(BIN)
-    .args(["run", "job.yaml"])
-    .current_dir(test.dir.path())
-    .env("NO_COLOR", "1")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(test.path("time.txt")).unwrap())
-    .spawn()
-    .expect("spawn /usr/bin/time");
-  let start = Instant::now();
-  let status = loop {
-    if let Some(status) = child.try_wait().unwrap() {
-      break status;
-    }
-    if start.elapsed() > Duration::from_secs(120) {
-      let _ = child.kill();
-      let _ = child.wait();
-      panic!("300 MB of output took over two minutes");
-    }
-    std::thread::sleep(Duration::from_millis(50));
-  };
-  let report = test.read("time.txt");
-  assert!(status.success(), "exit {status:?}\n{report}");
+  let run = test.measure(&["run", "job.yaml"], Duration::from_secs(120));
+  assert!(run.status.success(), "exit {:?}\n{}", run.status, run.report);
   assert!(test.path("big.done").exists(), "the task did not run to its end");
-  let kb: u64 = report
-    .lines()
-    .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-    .and_then(|v| v.trim().parse().ok())
-    .unwrap_or_else(|| panic!("no peak RSS in\n{report}"));
+  let kb = run.peak_kb;
   assert!(kb < 200 * 1024, "peak RSS {kb} kB");
 }
 

@@ -180,3 +180,101 @@ pub fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
   }
   found
 }
+
+/// How long a test waits for something that should take a few seconds: long enough not to be
+/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing (or hanging) test
+/// leaves nothing behind.
+pub struct Reaper(pub String);
+
+impl Drop for Reaper {
+  fn drop(&mut self) {
+    // A few rounds: a shell killed half-way may have forked one more child.
+    for _ in 0..50 {
+      let left = tagged_processes(&self.0);
+      if left.is_empty() {
+        return;
+      }
+      for pid in left.keys() {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+          libc::kill(*pid, libc::SIGKILL);
+        }
+      }
+      std::thread::sleep(Duration::from_millis(20));
+    }
+  }
+}
+
+/// Waits until no live process carries the tag, failing with what is left after `deadline`.
+#[track_caller]
+pub fn assert_all_gone(tag: &str, deadline: Duration) {
+  let start = Instant::now();
+  loop {
+    let left = tagged_processes(tag);
+    if left.is_empty() {
+      return;
+    }
+    assert!(
+      start.elapsed() < deadline,
+      "processes still alive {:?} after the runner exited:\n{}",
+      start.elapsed(),
+      left.iter().map(|(pid, cmd)| format!("{pid}: {cmd}")).collect::<Vec<_>>().join("\n")
+    );
+    std::thread::sleep(Duration::from_millis(20));
+  }
+}
+
+/// A run of the binary under GNU `time -v`, stdout discarded.
+pub struct Measured {
+  pub status: ExitStatus,
+  /// Peak resident set size, in kB.
+  pub peak_kb: u64,
+  /// What `time -v` printed.
+  pub report: String,
+}
+
+impl Test {
+  /// Runs `runner ARGS` in the temp dir under `/usr/bin/time -v`, failing after `deadline`.
+  #[track_caller]
+  pub fn measure(&self, args: &[&str], deadline: Duration) -> Measured {
+    assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
+    let mut child = Command::new("/usr/bin/time")
+      .arg("-v")
+      .arg(BIN)
+      .args(args)
+      .current_dir(self.dir.path())
+      .env("NO_COLOR", "1")
+      .stdin(std::process::Stdio::null())
+      .stdout(std::process::Stdio::null())
+      .stderr(std::fs::File::create(self.path("time.txt")).expect("create time.txt"))
+      .spawn()
+      .expect("spawn /usr/bin/time");
+    let start = Instant::now();
+    let status = loop {
+      if let Some(status) = child.try_wait().expect("wait") {
+        break status;
+      }
+      if start.elapsed() > deadline {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("`runner {}` took over {deadline:?}", args.join(" "));
+      }
+      std::thread::sleep(Duration::from_millis(50));
+    };
+    let report = self.read("time.txt");
+    Measured { status, peak_kb: peak_rss_kb(&report), report }
+  }
+}
+
+/// The peak RSS (kB) in the output of GNU `time -v`.
+#[track_caller]
+pub fn peak_rss_kb(report: &str) -> u64 {
+  report
+    .lines()
+    .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+    .and_then(|v| v.trim().parse().ok())
+    .unwrap_or_else(|| panic!("no peak RSS in\n{report}"))
+}
