@@ -1,7 +1,7 @@
-//! The one async-std event loop of a run. Processes, timers, queues and signals post messages to
-//! one inbox; the loop hands each to the scheduler, performs the actions it returns, and emits
-//! events to the reporter. Runtime calls live here and in `runtime.rs`, `process.rs`,
-//! `queue.rs` and `signal.rs`.
+//! The one event loop of a run. Processes, timers, queues and signals post messages to one
+//! inbox; the loop hands each to the scheduler, performs the actions it returns, and emits
+//! events to the reporter. Runtime calls live here and in `reactor.rs` (which drives the loop),
+//! `runtime.rs`, `process.rs`, `queue.rs` and `signal.rs`.
 
 use crate::env;
 use crate::event::{Event, Exit, Stream};
@@ -12,7 +12,6 @@ use crate::report::Reporter;
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
 use crate::scheduler::{Action, Input, Scheduler, StopReason, Timer};
 use crate::status::Status;
-use async_io::Timer as IoTimer;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -39,7 +38,7 @@ pub fn run(
   options: &Options,
   reporter: &mut Reporter,
 ) -> Outcome {
-  async_std::task::block_on(run_loop(graph, targets, options, reporter))
+  crate::reactor::block_on(run_loop(graph, targets, options, reporter))
 }
 
 async fn run_loop(
@@ -53,6 +52,7 @@ async fn run_loop(
     pids: RefCell::new(vec![0; graph.nodes.len()]),
     live: RefCell::new(Default::default()),
     paths: RefCell::new(PathCache::new()),
+    spawner: RefCell::new(crate::spawn::Spawner::new()),
     tx: tx.clone(),
     kill_grace: options.kill_grace,
   });
@@ -107,8 +107,8 @@ fn absolute(dir: &Path) -> PathBuf {
 /// Posts `msg` to the loop after `delay`.
 fn after(shared: &Rc<Shared>, delay: Duration, msg: Msg) {
   let shared = shared.clone();
-  async_std::task::spawn_local(async move {
-    IoTimer::after(delay).await;
+  crate::reactor::spawn_local(async move {
+    async_std::task::sleep(delay).await;
     shared.send(msg).await;
   });
 }
@@ -323,8 +323,8 @@ impl<'g> Loop<'_, 'g> {
     let (timeout, capture) = (task.timeout, task.produces.is_none());
     match self.shared.spawn(&launch) {
       Ok(child) => {
-        self.shared.pids.borrow_mut()[id] = child.id() as i32;
-        async_std::task::spawn_local(async move {
+        self.shared.pids.borrow_mut()[id] = child.pid;
+        crate::reactor::spawn_local(async move {
           let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
           let ran = supervise(&shared, child, timeout, sinks, capture).await;
           shared.pids.borrow_mut()[id] = 0;
@@ -334,7 +334,7 @@ impl<'g> Loop<'_, 'g> {
       }
       Err(err) => {
         let line = format!("cannot start `{}`: {err}", program.argv[0]);
-        async_std::task::spawn_local(async move {
+        crate::reactor::spawn_local(async move {
           shared.send(Msg::Output { id, stream: Stream::Stderr, line, item: None }).await;
           let exit = Exit { code: Some(127), signal: None };
           let result = String::new();
@@ -406,7 +406,7 @@ impl<'g> Loop<'_, 'g> {
     }
     let cwd = self.cwd(id);
     let shared = self.shared.clone();
-    async_std::task::spawn_local(async move {
+    crate::reactor::spawn_local(async move {
       let mut ok = true;
       for program in programs {
         ok &= run_callback(&shared, id, &program, &env, &cwd).await;
@@ -425,8 +425,8 @@ impl<'g> Loop<'_, 'g> {
     for pid in groups.into_iter().filter(|&pid| pid != 0) {
       process::signal_group(pid, libc::SIGTERM);
       let (shared, control) = (self.shared.clone(), self.consumers[id].clone());
-      async_std::task::spawn_local(async move {
-        IoTimer::after(shared.kill_grace).await;
+      crate::reactor::spawn_local(async move {
+        async_std::task::sleep(shared.kill_grace).await;
         let running = match control {
           Some(control) => control.is_running(pid),
           None => shared.pids.borrow()[id] == pid,

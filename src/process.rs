@@ -9,13 +9,15 @@
 
 use crate::event::Exit;
 use crate::graph::Program;
-use async_io::{Async, Timer as IoTimer};
+use crate::reactor::Source;
+use crate::spawn::{Child, Exec, Spawner};
 use futures_lite::FutureExt;
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::unix::process::CommandExt;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// What a spawn needs beyond the program.
@@ -56,23 +58,41 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
 
 /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
 /// a new process group.
-pub fn spawn(launch: &Launch, paths: &mut PathCache) -> std::io::Result<Child> {
-  let argv = direct_argv(launch.program, paths);
-  let argv: Vec<&OsStr> = match &argv {
-    Some(direct) => direct.iter().map(|a| a.as_os_str()).collect(),
-    None => launch.program.argv.iter().map(OsStr::new).collect(),
+pub fn spawn(launch: &Launch, paths: &mut PathCache, spawner: &mut Spawner) -> io::Result<Child> {
+  let direct = direct_argv(launch.program, paths);
+  let argv: Vec<&[u8]> = match &direct {
+    Some(direct) => direct.iter().map(|a| a.as_os_str().as_bytes()).collect(),
+    None => launch.program.argv.iter().map(|a| a.as_bytes()).collect(),
   };
-  let mut command = Command::new(argv[0]);
-  command
-    .args(&argv[1..])
-    .envs(launch.env.iter().map(|(k, v)| (k, v)))
-    .env("PWD", launch.cwd)
-    .current_dir(launch.cwd)
-    .process_group(0)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-  command.spawn()
+  let path = match &direct {
+    Some(direct) => direct[0].clone(),
+    None => program_path(&launch.program.argv[0], launch.env, paths)?,
+  };
+  let cwd = launch.cwd.as_os_str().as_bytes();
+  let mut env: Vec<(&str, &[u8])> =
+    launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+  env.push(("PWD", cwd));
+  spawner.spawn(&Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd })
+}
+
+/// Where `name` is: itself when it has a slash, else found on PATH (the task's own PATH when it
+/// sets one), as `execvp` would.
+fn program_path(
+  name: &str,
+  env: &[(String, String)],
+  paths: &mut PathCache,
+) -> io::Result<PathBuf> {
+  let not_found = || io::Error::from_raw_os_error(libc::ENOENT);
+  if name.contains('/') {
+    return Ok(PathBuf::from(name));
+  }
+  if name.is_empty() {
+    return Err(not_found());
+  }
+  match env.iter().rev().find(|(k, _)| k == "PATH") {
+    Some((_, path)) => search(OsStr::new(path), name).ok_or_else(not_found),
+    None => paths.lookup(name).ok_or_else(not_found),
+  }
 }
 
 /// Shell builtins and keywords of POSIX sh: a script naming one of them needs the shell.
@@ -131,19 +151,24 @@ pub fn try_reap(pid: i32) -> Option<Exit> {
 }
 
 /// A pidfd for `pid` (Linux 5.3+): readable once the process has exited.
-pub fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+fn pidfd(pid: i32) -> Option<OwnedFd> {
   use std::os::fd::FromRawFd;
   // SAFETY: pidfd_open returns a new fd we own, or -1.
   let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
   // SAFETY: fd is a fresh, valid descriptor when non-negative.
-  (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+  (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Waits for the group leader to exit (SIGTERM then SIGKILL on timeout), then ends whatever the
 /// task left behind in its group, then reaps the leader.
-pub async fn wait_exit(pid: i32, timeout: Option<Duration>, grace: Duration) -> (Exit, bool) {
+pub async fn wait_exit(
+  pid: i32,
+  pidfd: Option<OwnedFd>,
+  timeout: Option<Duration>,
+  grace: Duration,
+) -> (Exit, bool) {
   let exited = async {
-    match pidfd(pid).and_then(|fd| Async::new(fd).ok()) {
+    match pidfd.or_else(|| self::pidfd(pid)).and_then(|fd| Source::new(fd).ok()) {
       Some(fd) => {
         let _ = fd.readable().await;
       }
@@ -155,7 +180,7 @@ pub async fn wait_exit(pid: i32, timeout: Option<Duration>, grace: Duration) -> 
     None => exited.await,
     Some(limit) => {
       let expired = async {
-        IoTimer::after(limit).await;
+        async_std::task::sleep(limit).await;
         true
       };
       let mut exited = Box::pin(exited);
@@ -169,7 +194,7 @@ pub async fn wait_exit(pid: i32, timeout: Option<Duration>, grace: Duration) -> 
         timed_out = true;
         signal_group(pid, libc::SIGTERM);
         let grace = async {
-          IoTimer::after(grace).await;
+          async_std::task::sleep(grace).await;
           true
         };
         if async {
@@ -191,7 +216,7 @@ pub async fn wait_exit(pid: i32, timeout: Option<Duration>, grace: Duration) -> 
     if let Some(exit) = try_reap(pid) {
       break exit;
     }
-    IoTimer::after(Duration::from_millis(1)).await;
+    async_std::task::sleep(Duration::from_millis(1)).await;
   };
   (exit, timed_out)
 }
@@ -215,7 +240,7 @@ async fn poll_exit(pid: i32) {
       return;
     }
     status += 1;
-    IoTimer::after(Duration::from_millis(if status < 10 { 1 } else { 10 })).await;
+    async_std::task::sleep(Duration::from_millis(if status < 10 { 1 } else { 10 })).await;
   }
 }
 

@@ -11,7 +11,6 @@ use crate::process::Launch;
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
 use crate::status::Status;
 use async_channel::{Receiver, Sender};
-use async_io::Timer as IoTimer;
 use futures_lite::FutureExt;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -140,7 +139,7 @@ pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue
       continue;
     }
     let (queue, items) = (queues[q].clone(), def.items.clone());
-    async_std::task::spawn_local(async move {
+    crate::reactor::spawn_local(async move {
       for item in items {
         queue.put(item).await;
       }
@@ -211,7 +210,7 @@ pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Rc<Queue>>>, consumer: Consumer)
         worker,
       };
       let (failed, done) = (failed.clone(), done.clone());
-      async_std::task::spawn_local(async move {
+      crate::reactor::spawn(async move {
         while let Some(outcome) = ctx.next().await {
           match outcome.status {
             Status::Succeeded => done.set(done.get() + 1),
@@ -224,7 +223,7 @@ pub fn start(shared: Rc<Shared>, queues: Rc<Vec<Rc<Queue>>>, consumer: Consumer)
     })
     .collect();
   let id = consumer.id;
-  async_std::task::spawn_local(async move {
+  crate::reactor::spawn_local(async move {
     for worker in workers {
       worker.await;
     }
@@ -287,7 +286,7 @@ impl Worker {
       }
       if !c.retry_delay.is_zero() {
         let wait = async {
-          IoTimer::after(c.retry_delay).await;
+          async_std::task::sleep(c.retry_delay).await;
         };
         let stopped = async {
           let _ = self.stop.recv().await;
@@ -316,7 +315,7 @@ impl Worker {
         return (Status::Failed, Exit { code: Some(127), signal: None });
       }
     };
-    let pid = child.id() as i32;
+    let pid = child.pid;
     self.control.pids.borrow_mut().insert(pid);
     if self.control.cancelled.get() {
       crate::process::signal_group(pid, libc::SIGTERM);

@@ -5,14 +5,14 @@
 use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
 use crate::process::{self, Launch, PathCache};
+use crate::reactor::Source;
 use crate::scheduler::Timer;
+use crate::spawn::{Child, Spawner};
 use crate::status::Status;
 use async_channel::Sender;
-use async_io::Async;
-use futures_lite::{AsyncReadExt, future};
+use futures_lite::future;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::process::Child;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +69,7 @@ pub struct Shared {
   /// Every live process group, tasks, items and callbacks alike.
   pub live: RefCell<HashSet<i32>>,
   pub paths: RefCell<PathCache>,
+  pub spawner: RefCell<Spawner>,
   pub tx: Sender<Msg>,
   pub kill_grace: Duration,
 }
@@ -76,8 +77,9 @@ pub struct Shared {
 impl Shared {
   /// Starts a program as the leader of its own process group and records the group as live.
   pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
-    let child = process::spawn(launch, &mut self.paths.borrow_mut())?;
-    self.live.borrow_mut().insert(child.id() as i32);
+    let child =
+      process::spawn(launch, &mut self.paths.borrow_mut(), &mut self.spawner.borrow_mut())?;
+    self.live.borrow_mut().insert(child.pid);
     Ok(child)
   }
 
@@ -106,17 +108,17 @@ pub struct Supervised {
 /// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set.
 pub async fn supervise(
   shared: &Shared,
-  mut child: Child,
+  child: Child,
   timeout: Option<Duration>,
   sinks: (Sink, Sink),
   capture: bool,
 ) -> Supervised {
-  let pid = child.id() as i32;
-  let stdout = child.stdout.take().and_then(|s| Async::new(s).ok());
-  let stderr = child.stderr.take().and_then(|s| Async::new(s).ok());
+  let pid = child.pid;
+  let stdout = Source::new(child.stdout).ok();
+  let stderr = Source::new(child.stderr).ok();
   let reading =
     future::zip(pump(shared, stdout, sinks.0, capture), pump(shared, stderr, sinks.1, false));
-  let waiting = process::wait_exit(pid, timeout, shared.kill_grace);
+  let waiting = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace);
   let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
   shared.live.borrow_mut().remove(&pid);
   let status = match (timed_out, exit.code) {
@@ -129,22 +131,22 @@ pub async fn supervise(
 
 /// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
 /// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces.
-async fn pump<T: std::io::Read + async_io::IoSafe>(
-  shared: &Shared,
-  pipe: Option<Async<T>>,
-  sink: Sink,
-  capture: bool,
-) -> String {
-  let Some(mut pipe) = pipe else { return String::new() };
+async fn pump(shared: &Shared, pipe: Option<Source>, sink: Sink, capture: bool) -> String {
+  let Some(pipe) = pipe else { return String::new() };
   let mut kept = Vec::new();
   let mut pending: Vec<u8> = Vec::new();
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
-  let mut buf = vec![0u8; if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 }];
+  // Others start small (most tasks print little) and grow while reads fill the buffer.
+  let most = if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 };
+  let mut buf = vec![0u8; 4096];
   loop {
     let n = match pipe.read(&mut buf).await {
       Ok(0) | Err(_) => break,
       Ok(n) => n,
     };
+    if n == buf.len() && buf.len() < most {
+      buf.resize(most, 0);
+    }
     let chunk = &buf[..n];
     if capture && kept.len() < RESULT_CAP {
       kept.extend_from_slice(&chunk[..n.min(RESULT_CAP - kept.len())]);
