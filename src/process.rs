@@ -291,6 +291,18 @@ mod tests {
   }
 
   #[test]
+  fn a_program_is_found_on_the_tasks_own_path_when_it_sets_one() {
+    let mut paths = PathCache::new();
+    let env = |path: &str| vec![("PATH".to_string(), path.to_string())];
+    let found = program_path("sh", &env("/nonexistent:/bin"), &mut paths).expect("found");
+    assert_eq!(found, Path::new("/bin/sh"));
+    let missing = program_path("sh", &env("/nonexistent"), &mut paths).expect_err("not found");
+    assert_eq!(missing.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(program_path("./x.sh", &[], &mut paths).unwrap(), Path::new("./x.sh"));
+    assert!(program_path("sh", &[], &mut paths).unwrap().ends_with("sh"));
+  }
+
+  #[test]
   fn other_shells_are_never_bypassed() {
     let mut program = shell("true");
     program.default_shell = false;
