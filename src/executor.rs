@@ -53,6 +53,7 @@ async fn run_loop(
     live: RefCell::new(Default::default()),
     paths: RefCell::new(PathCache::new()),
     spawner: RefCell::new(crate::spawn::Spawner::new()),
+    pipes: RefCell::default(),
     tx: tx.clone(),
     kill_grace: options.kill_grace,
   });

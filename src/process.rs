@@ -9,13 +9,14 @@
 
 use crate::event::Exit;
 use crate::graph::Program;
+use crate::pipes::Pipes;
 use crate::reactor::Source;
-use crate::spawn::{Child, Exec, Spawner};
+use crate::spawn::{Exec, Spawned, Spawner};
 use futures_lite::FutureExt;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,7 +59,12 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
 
 /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
 /// a new process group.
-pub fn spawn(launch: &Launch, paths: &mut PathCache, spawner: &mut Spawner) -> io::Result<Child> {
+pub fn spawn(
+  launch: &Launch,
+  paths: &mut PathCache,
+  spawner: &mut Spawner,
+  pipes: &mut Pipes,
+) -> io::Result<Child> {
   let direct = direct_argv(launch.program, paths);
   let argv: Vec<&[u8]> = match &direct {
     Some(direct) => direct.iter().map(|a| a.as_os_str().as_bytes()).collect(),
@@ -72,7 +78,30 @@ pub fn spawn(launch: &Launch, paths: &mut PathCache, spawner: &mut Spawner) -> i
   let mut env: Vec<(&str, &[u8])> =
     launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
   env.push(("PWD", cwd));
-  spawner.spawn(&Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd })
+  let (stdout, out_w) = pipes.take()?;
+  let (stderr, err_w) = pipes.take()?;
+  let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
+  let exec =
+    Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
+  let spawned = spawner.spawn(&exec);
+  // The child holds the write ends now; the runner's copies would keep the pipes from ending.
+  drop((out_w, err_w));
+  match spawned {
+    Ok(Spawned { pid, pidfd }) => Ok(Child { pid, pidfd, stdout, stderr }),
+    Err(err) => {
+      pipes.give_back(stdout);
+      pipes.give_back(stderr);
+      Err(err)
+    }
+  }
+}
+
+/// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
+pub struct Child {
+  pub pid: i32,
+  pub pidfd: Option<OwnedFd>,
+  pub stdout: Source,
+  pub stderr: Source,
 }
 
 /// Where `name` is: itself when it has a slash, else found on PATH (the task's own PATH when it

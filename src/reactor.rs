@@ -208,6 +208,16 @@ impl Source {
     Ok(Self { fd, token, slot, reactor })
   }
 
+  pub fn fd(&self) -> RawFd {
+    self.fd.as_raw_fd()
+  }
+
+  /// Forgets what readiness was seen so far, for a pipe that starts over with a new writer.
+  pub fn reset(&self) {
+    self.slot.ready.set(false);
+    self.slot.waker.borrow_mut().take();
+  }
+
   /// Waits until the fd is readable (or at its end).
   pub async fn readable(&self) {
     std::future::poll_fn(|cx| {

@@ -4,10 +4,12 @@
 
 use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
+use crate::pipes::Pipes;
+use crate::process::Child;
 use crate::process::{self, Launch, PathCache};
 use crate::reactor::Source;
 use crate::scheduler::Timer;
-use crate::spawn::{Child, Spawner};
+use crate::spawn::Spawner;
 use crate::status::Status;
 use async_channel::Sender;
 use futures_lite::future;
@@ -70,6 +72,7 @@ pub struct Shared {
   pub live: RefCell<HashSet<i32>>,
   pub paths: RefCell<PathCache>,
   pub spawner: RefCell<Spawner>,
+  pub pipes: RefCell<Pipes>,
   pub tx: Sender<Msg>,
   pub kill_grace: Duration,
 }
@@ -77,8 +80,8 @@ pub struct Shared {
 impl Shared {
   /// Starts a program as the leader of its own process group and records the group as live.
   pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
-    let child =
-      process::spawn(launch, &mut self.paths.borrow_mut(), &mut self.spawner.borrow_mut())?;
+    let (paths, spawner) = (&mut self.paths.borrow_mut(), &mut self.spawner.borrow_mut());
+    let child = process::spawn(launch, paths, spawner, &mut self.pipes.borrow_mut())?;
     self.live.borrow_mut().insert(child.pid);
     Ok(child)
   }
@@ -114,8 +117,7 @@ pub async fn supervise(
   capture: bool,
 ) -> Supervised {
   let pid = child.pid;
-  let stdout = Source::new(child.stdout).ok();
-  let stderr = Source::new(child.stderr).ok();
+  let (stdout, stderr) = (Some(child.stdout), Some(child.stderr));
   let reading =
     future::zip(pump(shared, stdout, sinks.0, capture), pump(shared, stderr, sinks.1, false));
   let waiting = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace);
@@ -141,7 +143,12 @@ async fn pump(shared: &Shared, pipe: Option<Source>, sink: Sink, capture: bool) 
   let mut buf = vec![0u8; 4096];
   loop {
     let n = match pipe.read(&mut buf).await {
-      Ok(0) | Err(_) => break,
+      Ok(0) => {
+        // Every writer has closed it: the pipe can serve another child.
+        shared.pipes.borrow_mut().give_back(pipe);
+        break;
+      }
+      Err(_) => break,
       Ok(n) => n,
     };
     if n == buf.len() && buf.len() < most {

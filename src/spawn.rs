@@ -1,4 +1,4 @@
-//! Starting one child: stdin from /dev/null, stdout and stderr into fresh pipes, leader of a new
+//! Starting one child: stdin from /dev/null, stdout and stderr into given pipes, leader of a new
 //! process group, in a given directory and environment.
 //!
 //! It works as posix_spawn does (a clone that shares the runner's memory and holds the runner
@@ -15,12 +15,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 
-/// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
-pub struct Child {
+/// A started child: its pid and its pidfd (None on kernels without one).
+pub struct Spawned {
   pub pid: i32,
   pub pidfd: Option<OwnedFd>,
-  pub stdout: OwnedFd,
-  pub stderr: OwnedFd,
 }
 
 /// What one spawn needs; strings are those of the exec.
@@ -31,6 +29,9 @@ pub struct Exec<'a> {
   /// Variables set for this child on top of the runner's environment.
   pub env: &'a [(&'a str, &'a [u8])],
   pub cwd: &'a Path,
+  /// Where the child's stdout and stderr go.
+  pub stdout: RawFd,
+  pub stderr: RawFd,
 }
 
 /// Spawns children; holds what is the same for all of them.
@@ -64,7 +65,7 @@ impl Spawner {
   }
 
   /// Starts the child, or says why it could not be started (the exec's error included).
-  pub fn spawn(&mut self, exec: &Exec) -> io::Result<Child> {
+  pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
     let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
     let path = cstring(exec.path.as_os_str().as_bytes())?;
     let cwd = cstring(exec.cwd.as_os_str().as_bytes())?;
@@ -84,8 +85,6 @@ impl Spawner {
     envp.push(ptr::null());
     let mut argp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argp.push(ptr::null());
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
     let handled = self.handled.get_or_insert_with(handled_signals);
     let mut failed: c_int = 0;
     let args = ChildArgs {
@@ -93,13 +92,12 @@ impl Spawner {
       argv: argp.as_ptr(),
       envp: envp.as_ptr(),
       cwd: cwd.as_ptr(),
-      fds: [devnull, out_w.as_raw_fd(), err_w.as_raw_fd()],
+      fds: [devnull, exec.stdout, exec.stderr],
       handled: handled.as_ptr(),
       handled_len: handled.len(),
       failed: &mut failed,
     };
     let (pid, pidfd) = self.clone_child(&args)?;
-    drop((out_w, err_w));
     // SAFETY: the child has exec'd or exited, so nothing writes `failed` any more.
     let failed = unsafe { ptr::read_volatile(&failed) };
     if failed != 0 {
@@ -108,7 +106,7 @@ impl Spawner {
       unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
       return Err(io::Error::from_raw_os_error(failed));
     }
-    Ok(Child { pid, pidfd, stdout: out_r, stderr: err_r })
+    Ok(Spawned { pid, pidfd })
   }
 
   /// Clones the child onto the spawn stack, with every signal blocked meanwhile so no handler
@@ -208,15 +206,6 @@ fn handled_signals() -> Vec<c_int> {
   signals
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-  let mut fds = [0; 2];
-  // SAFETY: pipe2 writes two descriptors into `fds`.
-  if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-    return Err(io::Error::last_os_error());
-  }
-  Ok((owned(fds[0])?, owned(fds[1])?))
-}
-
 fn owned(fd: RawFd) -> io::Result<OwnedFd> {
   if fd < 0 {
     return Err(io::Error::last_os_error());
@@ -234,20 +223,34 @@ mod tests {
   use super::*;
   use std::io::Read;
 
-  fn run(argv: &[&str], env: &[(&str, &[u8])], cwd: &Path) -> (i32, String, String, Child) {
+  fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fresh descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    (owned(fds[0]).unwrap(), owned(fds[1]).unwrap())
+  }
+
+  fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
+    let (stdout, stderr) = (fds[0], fds[1]);
+    Exec { path: Path::new("/bin/sh"), argv, env: &[], cwd, stdout, stderr }
+  }
+
+  fn run(argv: &[&str], env: &[(&str, &[u8])], cwd: &Path) -> (i32, String, String, Spawned) {
     let mut spawner = Spawner::new();
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-    let exec = Exec { path: Path::new("/bin/sh"), argv: &argv, env, cwd };
+    let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
+    let exec = Exec { env, ..exec(&argv, cwd, [out_w.as_raw_fd(), err_w.as_raw_fd()]) };
     let child = spawner.spawn(&exec).expect("spawned");
+    drop((out_w, err_w));
     let mut status = 0;
     // SAFETY: waits for our own child.
     unsafe { libc::waitpid(child.pid, &mut status, 0) };
-    let read = |fd: &OwnedFd| {
+    let read = |fd: OwnedFd| {
       let mut text = String::new();
-      std::fs::File::from(fd.try_clone().unwrap()).read_to_string(&mut text).unwrap();
+      std::fs::File::from(fd).read_to_string(&mut text).unwrap();
       text
     };
-    let (out, err) = (read(&child.stdout), read(&child.stderr));
+    let (out, err) = (read(out_r), read(err_r));
     (libc::WEXITSTATUS(status), out, err, child)
   }
 
@@ -284,12 +287,14 @@ mod tests {
   #[test]
   fn a_failed_exec_or_chdir_is_an_error() {
     let mut spawner = Spawner::new();
+    let (_r, w) = pipe();
+    let fds = [w.as_raw_fd(), w.as_raw_fd()];
     let argv: &[&[u8]] = &[b"nope"];
-    let missing = Exec { path: Path::new("/no/such/program"), argv, env: &[], cwd: Path::new("/") };
+    let missing = Exec { path: Path::new("/no/such/program"), ..exec(argv, Path::new("/"), fds) };
     let err = spawner.spawn(&missing).err().expect("an error");
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
-    let bad_dir = Exec { path: Path::new("/bin/sh"), argv, env: &[], cwd: Path::new("/no/dir") };
+    let bad_dir = exec(argv, Path::new("/no/dir"), fds);
     assert_eq!(spawner.spawn(&bad_dir).err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
   }
 }

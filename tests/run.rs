@@ -1039,3 +1039,36 @@ fn lots_of_stdout_and_stderr_at_once_do_not_deadlock() {
     }
   }
 }
+
+/// Pipes are reused from process to process: every line still reaches its own task, on its own
+/// stream, none lost, none twice, also when tasks end while others are printing.
+#[test]
+fn every_line_reaches_its_own_task_and_stream() {
+  let mut yaml = String::from("tasks:\n");
+  for i in 0..120 {
+    let pause = if i % 7 == 0 { "sleep 0.01; " } else { "" };
+    yaml.push_str(&format!(
+      "  t{i}: {{run: 'for n in 1 2 3 4 5; do echo \"$RUNNER_TASK out $n\"; {pause}echo \"$RUNNER_TASK err $n\" >&2; done'}}\n"
+    ));
+  }
+  let test = Test::with_job(&yaml);
+  let run = test.run(&["run", "job.yaml", "-j", "6", "--output", "json"]);
+  run.code(0);
+  let mut seen = std::collections::BTreeMap::new();
+  for line in run.stdout.lines() {
+    let event: serde_json::Value = serde_json::from_str(line).expect("one JSON event per line");
+    if event["event"] != "output" {
+      continue;
+    }
+    let (task, stream, text) = (&event["task"], &event["stream"], &event["line"]);
+    let (task, stream, text) =
+      (task.as_str().unwrap(), stream.as_str().unwrap(), text.as_str().unwrap());
+    let short = if stream == "stdout" { "out" } else { "err" };
+    let n = text
+      .strip_prefix(&format!("{task} {short} "))
+      .unwrap_or_else(|| panic!("{task} {stream}: {text}"));
+    *seen.entry((task.to_string(), short, n.to_string())).or_insert(0) += 1;
+  }
+  assert_eq!(seen.len(), 120 * 2 * 5, "every line once");
+  assert!(seen.values().all(|&count| count == 1), "no line twice");
+}
