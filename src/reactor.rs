@@ -100,9 +100,13 @@ struct Reactor {
   slots: RefCell<Vec<(u32, Option<Rc<Slot>>)>>,
   free: RefCell<Vec<u32>>,
   events: RefCell<Vec<libc::epoll_event>>,
+  /// Rounds in a row that did not look at the fds because futures were ready.
+  skipped: Cell<u32>,
 }
 
 const WAKE_TOKEN: u64 = u64::MAX;
+/// While futures keep waking each other, the fds are still looked at every this many rounds.
+const MAX_SKIPS: u32 = 8;
 const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
 
 impl Reactor {
@@ -117,12 +121,19 @@ impl Reactor {
       slots: RefCell::default(),
       free: RefCell::default(),
       events: RefCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
+      skipped: Cell::new(0),
     })
   }
 
   /// Waits for events (not at all when a wake is pending) and wakes their readers.
   fn wait(&self) {
     let notify = &self.notify;
+    if notify.notified.load(Ordering::SeqCst) && self.skipped.get() < MAX_SKIPS {
+      // Futures are ready to go on: poll them first, and the fds on one of the next rounds.
+      self.skipped.set(self.skipped.get() + 1);
+      return;
+    }
+    self.skipped.set(0);
     notify.sleeping.store(true, Ordering::SeqCst);
     let timeout = if notify.notified.load(Ordering::SeqCst) { 0 } else { -1 };
     let mut events = self.events.borrow_mut();
