@@ -53,6 +53,7 @@ pub struct Files {
   origin: Instant,
 }
 
+/// The error for a file that could not be written.
 fn cannot(path: &Path, err: impl std::fmt::Display) -> String {
   format!("cannot write `{}`: {err}", path.display())
 }
@@ -113,7 +114,8 @@ impl Files {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use record::tests::{JOB, graph};
+  use crate::report::fixtures::graph;
+  use record::tests::JOB;
 
   fn options(dir: &Path) -> FileOptions {
     FileOptions {

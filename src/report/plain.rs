@@ -101,18 +101,16 @@ impl Plain {
         self.finished(task, *status, *attempts, *duration_ms, *exit)
       }
       Event::GroupFinished { group, status, done, pending, timed_out, .. } => {
-        writeln!(self.out, "{}", text::group(group, *status, done, pending, *timed_out, paint))
+        let returned = text::Returned { status: *status, done, pending, timed_out: *timed_out };
+        writeln!(self.out, "{}", text::group(group, &returned, paint))
       }
       Event::ItemFinished { consumer, item, worker, status, attempts, exit, .. } => {
         let line = text::item(consumer, *worker, item, *status, *attempts, *exit, paint);
         self.task_line(consumer, line)
       }
       Event::QueueState { .. } => Ok(()),
-      Event::QueueFinished { queue, put, taken, done, failed, cancelled, left, left_total } => {
-        let (put, taken, done, failed, cancelled) = (*put, *taken, *done, *failed, *cancelled);
-        let left_total = *left_total;
-        let totals =
-          text::QueueTotals { queue, put, taken, done, failed, cancelled, left, left_total };
+      Event::QueueFinished { .. } => {
+        let totals = text::QueueTotals::of(event).expect("a queue_finished event");
         writeln!(self.out, "{}", text::queue(&totals))
       }
       Event::CallbackFailed { task, command, exit } => {
@@ -195,9 +193,10 @@ impl Plain {
     let gh = self.github.as_mut().expect("github mode");
     let after_failure = gh.first.is_some();
     let out = &mut self.out;
+    let plain_line = format!("[{task}] {outcome}");
     match &block {
       Some(block) if !(status == Status::Cancelled && after_failure) => {
-        writeln!(out, "::group::{}", github::escape_data(&format!("[{task}] {outcome}")))?;
+        writeln!(out, "::group::{}", github::escape_data(&plain_line))?;
         block.write_to(task, out)?;
         writeln!(out, "{line}\n::endgroup::")?;
       }
@@ -210,12 +209,12 @@ impl Plain {
       return Ok(());
     }
     let last_output = block.as_ref().map(|b| b.last_output.clone()).unwrap_or_default();
-    let failure = Failure { task: task.to_string(), outcome: outcome.clone(), last_output };
+    let failure = Failure { task: task.to_string(), outcome, last_output };
     let annotation = gh.places.annotation(&failure, status == Status::TimedOut);
     writeln!(out, "{annotation}")?;
     if gh.first.is_none() && !gh.places.allowed(task) {
       let tail = block.map(|b| b.tail(FIRST_FAILURE_TAIL)).unwrap_or_default();
-      gh.first = Some((format!("[{task}] {outcome}"), tail, annotation));
+      gh.first = Some((plain_line, tail, annotation));
     }
     Ok(())
   }

@@ -159,7 +159,7 @@ pub fn render(record: &Record, log_dir: Option<&str>) -> String {
     version: 1,
     file: &record.file,
     name: record.name.as_deref(),
-    status: end.map_or("interrupted", |e| e.status.as_str()),
+    status: record.status(),
     exit_code: end.map_or(1, |e| e.exit_code),
     started_at: time::utc_millis(record.started_at),
     duration_ms: end.map_or(0, |e| e.duration_ms),
@@ -172,6 +172,13 @@ pub fn render(record: &Record, log_dir: Option<&str>) -> String {
   let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
   text.push('\n');
   text
+}
+
+impl Logs {
+  /// The pair of files `file` names for `stdout` and for `stderr`.
+  fn of(file: impl Fn(&str) -> String) -> Self {
+    Self { stdout: file("stdout"), stderr: file("stderr") }
+  }
 }
 
 fn ms(us: u64) -> u64 {
@@ -188,10 +195,7 @@ fn task<'a>(node: &'a NodeRecord, id: usize, log_dir: Option<&str>) -> Task<'a> 
       end_ms: a.end_us.map(ms),
       status: a.status,
       exit: a.exit,
-      logs: log_dir.map(|_| Logs {
-        stdout: logs::attempt_file(&node.name, id, a.number, "stdout"),
-        stderr: logs::attempt_file(&node.name, id, a.number, "stderr"),
-      }),
+      logs: log_dir.map(|_| Logs::of(|ext| logs::attempt_file(&node.name, id, a.number, ext))),
     })
     .collect();
   Task {
@@ -245,7 +249,6 @@ fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Q
     .iter()
     .map(|i| {
       let consumer = &record.nodes[i.consumer].name;
-      let file = |ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext);
       Item {
         item: &i.item,
         consumer,
@@ -258,7 +261,7 @@ fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Q
         end_ms: ms(i.end_us),
         logs: log_dir
           .filter(|_| i.attempts > 0)
-          .map(|_| Logs { stdout: file("stdout"), stderr: file("stderr") }),
+          .map(|_| Logs::of(|ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext))),
       }
     })
     .collect();
@@ -283,7 +286,8 @@ fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Q
 mod tests {
   use super::*;
   use crate::event::{Event, Stream};
-  use crate::report::files::record::tests::{JOB, graph};
+  use crate::report::files::record::tests::JOB;
+  use crate::report::fixtures::{exit, graph, run_finished, task_finished};
   use serde_json::{Value, json};
 
   #[test]
@@ -292,22 +296,8 @@ mod tests {
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 1000);
     let line = Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None };
     record.event(&line, 1500);
-    let exit = Exit { code: Some(0), signal: None };
-    let finished = Event::TaskFinished {
-      task: "b",
-      status: Status::Succeeded,
-      attempts: 1,
-      duration_ms: 2,
-      exit,
-    };
-    record.event(&finished, 3000);
-    let end = Event::RunFinished {
-      status: "succeeded",
-      exit_code: 0,
-      duration_ms: 4,
-      counts: Counts::default(),
-    };
-    record.event(&end, 4000);
+    record.event(&task_finished("b", Status::Succeeded, 1, 2, exit(0)), 3000);
+    record.event(&run_finished("succeeded", 0, 4), 4000);
     let report: Value = serde_json::from_str(&render(&record, Some("logs"))).unwrap();
     assert_eq!(report["file"], "job.yaml");
     assert_eq!(report["name"], "demo");

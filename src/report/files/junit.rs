@@ -27,7 +27,7 @@ const NAMED_ITEMS: usize = 5;
 
 /// The JUnit XML of a run.
 pub fn render(record: &Record) -> String {
-  let suite = record.name.as_deref().unwrap_or(&record.file);
+  let suite = record.title();
   let tasks: Vec<(NodeId, &NodeRecord)> =
     record.nodes.iter().enumerate().filter(|(_, n)| n.seen && !n.is_group).collect();
   let count = |f: fn(&NodeRecord) -> bool| tasks.iter().filter(|(_, n)| f(n)).count();
@@ -56,12 +56,10 @@ pub fn render(record: &Record) -> String {
 }
 
 fn properties(out: &mut String, record: &Record) {
-  let end = record.end.as_ref();
-  let exit_code = end.map_or(String::new(), |e| e.exit_code.to_string());
-  let status = end.map_or("interrupted", |e| e.status.as_str());
+  let exit_code = record.end.as_ref().map_or(String::new(), |e| e.exit_code.to_string());
   out.push_str("    <properties>\n");
   for (name, value) in
-    [("file", record.file.as_str()), ("status", status), ("exit_code", &exit_code)]
+    [("file", record.file.as_str()), ("status", record.status()), ("exit_code", &exit_code)]
   {
     let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", xml::attr(value));
   }
@@ -155,12 +153,12 @@ fn failure_message(node: &NodeRecord, status: Status, failed_items: &[&str]) -> 
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::event::{Counts, Event, Exit, Stream};
-  use crate::report::files::record::tests::{JOB, graph};
+  use crate::event::{Event, Exit, Stream};
+  use crate::report::files::record::tests::JOB;
+  use crate::report::fixtures::{graph, run_finished, task_finished};
 
   fn finished(task: &str, status: Status, code: Option<i32>) -> Event<'_> {
-    let exit = Exit { code, signal: None };
-    Event::TaskFinished { task, status, attempts: 1, duration_ms: 1500, exit }
+    task_finished(task, status, 1, 1500, Exit { code, signal: None })
   }
 
   #[test]
@@ -174,13 +172,7 @@ mod tests {
     let callback =
       Event::CallbackFailed { task: "b", command: "say \"hi\"", exit: Exit::default() };
     record.event(&callback, 4);
-    let end = Event::RunFinished {
-      status: "failed",
-      exit_code: 1,
-      duration_ms: 2500,
-      counts: Counts::default(),
-    };
-    record.event(&end, 5);
+    record.event(&run_finished("failed", 1, 2500), 5);
     let xml = render(&record);
     assert!(xml.contains(
       "<testsuites name=\"demo\" tests=\"2\" failures=\"1\" errors=\"1\" time=\"2.500\">"

@@ -10,6 +10,7 @@
 //! bounded by what runs at once. Names are made safe for any text: see [`safe_name`]. Existing
 //! files of an earlier run are overwritten, never deleted.
 
+use super::cannot;
 use super::record::Record;
 use crate::event::{Event, Stream};
 use crate::graph::NodeId;
@@ -88,10 +89,6 @@ pub struct Logs {
   error: Option<String>,
 }
 
-fn cannot(path: &Path, err: std::io::Error) -> String {
-  format!("cannot write `{}`: {err}", path.display())
-}
-
 impl Logs {
   /// Creates `dir` (and checks that files can be written in it).
   pub fn new(dir: &Path, nodes: usize) -> Result<Self, String> {
@@ -112,7 +109,8 @@ impl Logs {
         let Some(id) = id(task) else { return };
         let open = self.nodes[id].pair.take();
         self.close_pair(open);
-        self.nodes[id].pair = self.open_pair(&record.nodes[id].name, id, attempt, false);
+        let name = &record.nodes[id].name;
+        self.nodes[id].pair = self.open_pair(|ext| attempt_file(name, id, attempt, ext), false);
         self.nodes[id].attempt = attempt;
       }
       Event::Output { task, stream, line, .. } => {
@@ -157,10 +155,7 @@ impl Logs {
     for pair in pairs.into_iter().chain(items) {
       self.close_pair(Some(pair));
     }
-    let callbacks: Vec<_> = self.callbacks.drain().map(|(_, w)| w).collect();
-    for writer in callbacks {
-      self.close(Some(writer));
-    }
+    self.close_callbacks();
     self.error.take().map_or(Ok(()), Err)
   }
 
@@ -182,18 +177,19 @@ impl Logs {
     }
   }
 
-  fn open_pair(&mut self, name: &str, id: NodeId, attempt: u32, append: bool) -> Option<Pair> {
-    let stdout = self.open(&attempt_file(name, id, attempt, "stdout"), append)?;
-    let stderr = self.open(&attempt_file(name, id, attempt, "stderr"), append)?;
+  /// The stdout and stderr logs named by `file` of `stdout` and of `stderr`.
+  fn open_pair(&mut self, file: impl Fn(&str) -> String, append: bool) -> Option<Pair> {
+    let stdout = self.open(&file("stdout"), append)?;
+    let stderr = self.open(&file("stderr"), append)?;
     Some(Pair { stdout, stderr })
   }
 
   /// The logs of a node's current attempt, reopened for appending if they were closed.
   fn node_pair(&mut self, name: &str, id: NodeId) -> Option<&mut Pair> {
     if self.nodes[id].pair.is_none() {
-      let attempt = self.nodes[id].attempt;
-      self.nodes[id].pair = self.open_pair(name, id, attempt.max(1), attempt > 0);
-      self.nodes[id].attempt = attempt.max(1);
+      let (append, attempt) = (self.nodes[id].attempt > 0, self.nodes[id].attempt.max(1));
+      self.nodes[id].pair = self.open_pair(|ext| attempt_file(name, id, attempt, ext), append);
+      self.nodes[id].attempt = attempt;
     }
     self.nodes[id].pair.as_mut()
   }
@@ -204,9 +200,8 @@ impl Logs {
         Event::Output { item: Some(item), .. } | Event::ItemFinished { item, .. } => item,
         _ => "",
       };
-      let stdout = self.open(&item_file(name, id, index, item, "stdout"), false)?;
-      let stderr = self.open(&item_file(name, id, index, item, "stderr"), false)?;
-      self.items.insert((id, index), Pair { stdout, stderr });
+      let pair = self.open_pair(|ext| item_file(name, id, index, item, ext), false)?;
+      self.items.insert((id, index), pair);
     }
     self.items.get_mut(&(id, index))
   }
@@ -214,16 +209,21 @@ impl Logs {
   fn callbacks_log(&mut self, name: &str, id: NodeId) -> Option<&mut Writer> {
     if !self.callbacks.contains_key(&id) {
       if self.callbacks.len() >= OPEN_CALLBACK_LOGS {
-        let open: Vec<_> = self.callbacks.drain().map(|(_, w)| w).collect();
-        for writer in open {
-          self.close(Some(writer));
-        }
+        self.close_callbacks();
       }
       let append = std::mem::replace(&mut self.nodes[id].callbacks_opened, true);
       let writer = self.open(&callbacks_file(name, id), append)?;
       self.callbacks.insert(id, writer);
     }
     self.callbacks.get_mut(&id)
+  }
+
+  /// Closes every open callback log.
+  fn close_callbacks(&mut self) {
+    let open: Vec<_> = self.callbacks.drain().map(|(_, w)| w).collect();
+    for writer in open {
+      self.close(Some(writer));
+    }
   }
 
   fn close(&mut self, writer: Option<Writer>) {
@@ -254,7 +254,8 @@ impl Pair {
 mod tests {
   use super::*;
   use crate::event::Exit;
-  use crate::report::files::record::tests::{JOB, graph};
+  use crate::report::files::record::tests::JOB;
+  use crate::report::fixtures::graph;
   use crate::status::Status;
 
   #[test]

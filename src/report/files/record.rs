@@ -12,6 +12,7 @@
 use super::tail::Tail;
 use crate::event::{Counts, Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, NodeKind, QueueId};
+use crate::report::LineIndex;
 use crate::status::Status;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -133,12 +134,12 @@ pub struct RunEnd {
 }
 
 impl NodeRecord {
-  fn new(graph: &Graph, id: NodeId) -> Self {
+  fn new(graph: &Graph, id: NodeId, lines: &LineIndex) -> Self {
     let node = &graph.nodes[id];
     let members = graph.group(id).map(|g| g.members.clone()).unwrap_or_default();
     Self {
       name: node.name.clone(),
-      line: graph.line_of(id),
+      line: lines.line(node.span.offset()),
       is_group: matches!(node.kind, NodeKind::Group(_)),
       allow_failure: node.allow_failure,
       timeout: graph.task(id).and_then(|t| t.timeout),
@@ -180,21 +181,29 @@ impl NodeRecord {
     if let Some(&index) = self.running.get(item) {
       return index;
     }
+    let index = self.next_item();
+    self.running.insert(item.to_string(), index);
+    index
+  }
+
+  /// The index for an item seen for the first time.
+  fn next_item(&mut self) -> u64 {
     self.items += 1;
-    self.running.insert(item.to_string(), self.items);
     self.items
   }
 }
 
 impl Record {
   pub fn new(graph: &Graph) -> Self {
-    let nodes: Vec<_> = (0..graph.nodes.len()).map(|id| NodeRecord::new(graph, id)).collect();
+    let lines = LineIndex::new(&graph.source.text);
+    let nodes: Vec<_> =
+      (0..graph.nodes.len()).map(|id| NodeRecord::new(graph, id, &lines)).collect();
     let queues = graph
       .queues
       .iter()
       .map(|q| QueueRecord {
         name: q.name.clone(),
-        line: graph.source.line_col(q.span.offset()).0,
+        line: lines.line(q.span.offset()),
         items: Vec::new(),
         items_omitted: 0,
         totals: None,
@@ -216,6 +225,16 @@ impl Record {
 
   pub fn id(&self, name: &str) -> Option<NodeId> {
     self.ids.get(name).copied()
+  }
+
+  /// The run's status, or `interrupted` if it never finished.
+  pub fn status(&self) -> &str {
+    self.end.as_ref().map_or("interrupted", |e| e.status.as_str())
+  }
+
+  /// The job's name, or its file.
+  pub fn title(&self) -> &str {
+    self.name.as_deref().unwrap_or(&self.file)
   }
 
   /// Notes one event that happened `at` microseconds into the run. Returns the index of the
@@ -274,7 +293,7 @@ impl Record {
     let id = self.id(group)?;
     let start_us = self.nodes[id].members.iter().filter_map(|&m| self.nodes[m].start_us()).min();
     let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
-    let node = self.node(group)?;
+    let node = self.seen(id);
     node.status = Some(*status);
     let (done, pending, timed_out) = (names(done), names(pending), *timed_out);
     node.group = Some(GroupOutcome { done, pending, timed_out, start_us, end_us: at });
@@ -290,11 +309,8 @@ impl Record {
     };
     let q = *self.queue_ids.get(*queue)?;
     let id = self.id(consumer)?;
-    let node = self.node(consumer)?;
-    let index = node.running.remove(*item).unwrap_or_else(|| {
-      node.items += 1;
-      node.items
-    });
+    let node = self.seen(id);
+    let index = node.running.remove(*item).unwrap_or_else(|| node.next_item());
     let w = *worker as usize;
     if node.worker_free.len() <= w {
       node.worker_free.resize(w + 1, None);
@@ -340,9 +356,14 @@ impl Record {
   /// The node named `name`, now marked seen.
   fn node(&mut self, name: &str) -> Option<&mut NodeRecord> {
     let id = self.id(name)?;
+    Some(self.seen(id))
+  }
+
+  /// The node `id`, now marked seen.
+  fn seen(&mut self, id: NodeId) -> &mut NodeRecord {
     let node = &mut self.nodes[id];
     node.seen = true;
-    Some(node)
+    node
   }
 
   fn started(&mut self, task: &str, number: u32, at: u64) {
@@ -384,20 +405,12 @@ impl Record {
 #[cfg(test)]
 pub(super) mod tests {
   use super::*;
-  use crate::event::Counts;
+  use crate::report::fixtures::{exit, graph, group_finished, run_finished, task_finished};
 
-  pub fn graph(yaml: &str) -> Graph {
-    let source = crate::source::Source::new("job.yaml", yaml);
-    crate::compile::compile_source(&source).expect("a valid job")
-  }
-
+  /// The job the files' tests run: a retried task, a plain one, a consumer, a group, a queue.
   pub const JOB: &str = "name: demo\ntasks:\n  a:\n    run: echo a\n    retries: 1\n  b:\n    run: \
                          echo b\n  c:\n    consumes: q\n    run: echo c\n    workers: 2\ngroups:\n  \
                          g:\n    gather: [a, b]\nqueues:\n  q:\n    items: [x, y]\n";
-
-  fn exit(code: i32) -> Exit {
-    Exit { code: Some(code), signal: None }
-  }
 
   #[test]
   fn attempts_and_retries() {
@@ -407,14 +420,7 @@ pub(super) mod tests {
       Event::TaskRetrying { task: "a", attempt: 1, status: Status::Failed, exit: exit(1) };
     record.event(&retry, 20);
     record.event(&Event::TaskStarted { task: "a", attempt: 2 }, 30);
-    let finished = Event::TaskFinished {
-      task: "a",
-      status: Status::Succeeded,
-      attempts: 2,
-      duration_ms: 0,
-      exit: exit(0),
-    };
-    record.event(&finished, 45);
+    record.event(&task_finished("a", Status::Succeeded, 2, 0, exit(0)), 45);
     let a = &record.nodes[0];
     assert!(a.seen && !record.nodes[1].seen);
     assert_eq!(a.status, Some(Status::Succeeded));
@@ -446,30 +452,17 @@ pub(super) mod tests {
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 10);
     let line = Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None };
     record.event(&line, 50);
-    let finished = Event::TaskFinished {
-      task: "b",
-      status: Status::Failed,
-      attempts: 1,
-      duration_ms: 0,
-      exit: exit(2),
-    };
-    record.event(&finished, 90);
+    record.event(&task_finished("b", Status::Failed, 1, 0, exit(2)), 90);
     let b = &record.nodes[1];
     assert_eq!(b.attempts[0].end_us, Some(50));
     assert_eq!(b.attempts[0].status, Some(Status::Failed));
     assert_eq!(b.callbacks.lines().collect::<Vec<_>>(), ["cb"]);
   }
 
-  fn item_finished<'a>(item: &'a str, worker: u32) -> Event<'a> {
-    Event::ItemFinished {
-      consumer: "c",
-      queue: "q",
-      item,
-      worker,
-      status: Status::Succeeded,
-      attempts: 1,
-      exit: exit(0),
-    }
+  /// An item of `c` from `q` that ran once.
+  fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
+    let (consumer, queue, attempts, exit) = ("c", "q", 1, exit(0));
+    Event::ItemFinished { consumer, queue, item, worker, status, attempts, exit }
   }
 
   #[test]
@@ -479,9 +472,9 @@ pub(super) mod tests {
     let out = Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y") };
     assert_eq!(record.event(&out, 7), Some(1));
     assert_eq!(record.event(&out, 8), Some(1));
-    assert_eq!(record.event(&item_finished("x", 0), 10), Some(2));
-    assert_eq!(record.event(&item_finished("y", 1), 12), Some(1));
-    assert_eq!(record.event(&item_finished("y", 0), 20), Some(3));
+    assert_eq!(record.event(&item_finished("x", 0, Status::Succeeded), 10), Some(2));
+    assert_eq!(record.event(&item_finished("y", 1, Status::Succeeded), 12), Some(1));
+    assert_eq!(record.event(&item_finished("y", 0, Status::Succeeded), 20), Some(3));
     let items = &record.queues[0].items;
     let spans: Vec<_> = items.iter().map(|i| (i.index, i.start_us, i.end_us)).collect();
     assert_eq!(spans, [(2, 5, 10), (1, 5, 12), (3, 10, 20)]);
@@ -495,16 +488,7 @@ pub(super) mod tests {
     let items: Vec<String> = (0..ITEMS_KEPT + 5).map(|i| i.to_string()).collect();
     for (i, item) in items.iter().enumerate() {
       let status = if i % 2 == 0 { Status::Failed } else { Status::Succeeded };
-      let event = Event::ItemFinished {
-        consumer: "c",
-        queue: "q",
-        item,
-        worker: 0,
-        status,
-        attempts: 1,
-        exit: exit(0),
-      };
-      assert_eq!(record.event(&event, i as u64), Some(i as u64 + 1));
+      assert_eq!(record.event(&item_finished(item, 0, status), i as u64), Some(i as u64 + 1));
     }
     assert_eq!(record.queues[0].items.len(), ITEMS_KEPT);
     assert_eq!(record.queues[0].items_omitted, 5);
@@ -516,15 +500,7 @@ pub(super) mod tests {
     let mut record = Record::new(&graph(JOB));
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 100);
     record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 200);
-    let group = Event::GroupFinished {
-      group: "g",
-      status: Status::Failed,
-      done: vec!["b"],
-      pending: vec!["a"],
-      timed_out: false,
-      duration_ms: 0,
-    };
-    record.event(&group, 5100);
+    record.event(&group_finished("g", Status::Failed, &["b"], &["a"]), 5100);
     let g = &record.nodes[3];
     assert!(g.is_group);
     let outcome = g.group.as_ref().unwrap();
@@ -541,13 +517,7 @@ pub(super) mod tests {
     };
     record.event(&finished, 6000);
     assert_eq!(record.queues[0].left, ["y"]);
-    let end = Event::RunFinished {
-      status: "failed",
-      exit_code: 1,
-      duration_ms: 7,
-      counts: Counts::default(),
-    };
-    record.event(&end, 7000);
+    record.event(&run_finished("failed", 1, 7), 7000);
     assert_eq!(record.nodes[0].attempts[0].end_us, Some(7000));
     assert_eq!(record.end.as_ref().unwrap().exit_code, 1);
   }

@@ -28,7 +28,7 @@ pub fn render(record: &Record) -> String {
   let spans: Vec<(u64, u64)> = slices.iter().map(|s| (s.start, s.end)).collect();
   let lanes = lanes(&spans);
   let tracks = lanes.iter().max().map_or(0, |&l| l + 1);
-  let title = record.name.as_deref().unwrap_or(&record.file);
+  let title = record.title();
   let mut events = vec![json!({
     "name": "process_name", "ph": "M", "pid": 1, "tid": 0,
     "args": {"name": format!("runner: {title}")},
@@ -48,15 +48,14 @@ pub fn render(record: &Record) -> String {
       "ts": slice.start, "dur": slice.end - slice.start, "args": slice.args,
     }));
   }
-  let end = record.end.as_ref();
   let trace = json!({
     "traceEvents": events,
     "displayTimeUnit": "ms",
     "otherData": {
       "file": record.file,
       "name": record.name,
-      "status": end.map_or("interrupted", |e| e.status.as_str()),
-      "exit_code": end.map(|e| e.exit_code),
+      "status": record.status(),
+      "exit_code": record.end.as_ref().map(|e| e.exit_code),
     },
   });
   let mut text = serde_json::to_string(&trace).expect("a trace serializes");
@@ -138,8 +137,9 @@ pub fn lanes(spans: &[(u64, u64)]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::event::{Counts, Event};
-  use crate::report::files::record::tests::{JOB, graph};
+  use crate::event::Event;
+  use crate::report::files::record::tests::JOB;
+  use crate::report::fixtures::{graph, run_finished};
 
   #[test]
   fn lowest_free_lane() {
@@ -169,13 +169,7 @@ mod tests {
     let mut record = Record::new(&graph(JOB));
     record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 100);
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 150);
-    let end = Event::RunFinished {
-      status: "succeeded",
-      exit_code: 0,
-      duration_ms: 1,
-      counts: Counts::default(),
-    };
-    record.event(&end, 400);
+    record.event(&run_finished("succeeded", 0, 1), 400);
     let trace: Value = serde_json::from_str(&render(&record)).unwrap();
     assert_eq!(trace["displayTimeUnit"], "ms");
     let events = trace["traceEvents"].as_array().unwrap();

@@ -4,6 +4,7 @@
 //! or start a new one.
 
 use crate::graph::{Graph, NodeKind};
+use crate::report::LineIndex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,8 +25,8 @@ pub(super) struct Places {
   text: Arc<str>,
   /// Task name -> (byte offset of its name, allow_failure).
   tasks: HashMap<String, (usize, bool)>,
-  /// Byte offsets of the file's newlines, built at the first annotation.
-  newlines: Option<Vec<usize>>,
+  /// The file's lines, indexed at the first annotation.
+  lines: Option<LineIndex>,
 }
 
 /// One failure worth an annotation.
@@ -44,7 +45,7 @@ impl Places {
       .filter(|n| matches!(n.kind, NodeKind::Task(_)))
       .map(|n| (n.name.clone(), (n.span.offset(), n.allow_failure)))
       .collect();
-    Self { file: graph.source.name(), text: graph.source.text.clone(), tasks, newlines: None }
+    Self { file: graph.source.name(), text: graph.source.text.clone(), tasks, lines: None }
   }
 
   /// Whether the task may fail without failing the run.
@@ -56,10 +57,7 @@ impl Places {
   fn line(&mut self, task: &str) -> usize {
     let offset = self.tasks.get(task).map_or(0, |t| t.0);
     let text = &self.text;
-    let newlines = self.newlines.get_or_insert_with(|| {
-      text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect()
-    });
-    newlines.partition_point(|&nl| nl < offset) + 1
+    self.lines.get_or_insert_with(|| LineIndex::new(text)).line(offset)
   }
 
   /// `::error file=..,line=..,title=<task> failed::<outcome>: <last output line>`; a warning

@@ -4,7 +4,7 @@
 
 use super::paint::{GREEN, Paint, RED, YELLOW};
 use crate::duration::display;
-use crate::event::{Counts, Exit};
+use crate::event::{Counts, Event, Exit};
 use crate::status::Status;
 use std::time::Duration;
 
@@ -38,11 +38,20 @@ pub(crate) fn outcome(
   exit: Exit,
   paint: Paint,
 ) -> String {
-  let exit = if status == Status::Failed { exit_text(exit) } else { String::new() };
-  let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
+  let (exit, tries) = (failed_exit(status, exit), tries(attempts));
   let ran = status != Status::Skipped && attempts > 0;
   let took = if ran { format!(" in {}", took(duration_ms)) } else { String::new() };
   format!("{}{exit}{tries}{took}", paint.status(status))
+}
+
+/// The exit of what failed (` (exit 3)`); nothing for other outcomes.
+fn failed_exit(status: Status, exit: Exit) -> String {
+  if status == Status::Failed { exit_text(exit) } else { String::new() }
+}
+
+/// ` after 2 attempts`, or nothing for one.
+fn tries(attempts: u32) -> String {
+  if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
 }
 
 /// `[task] failed (exit 1), retrying (attempt 2 next)`.
@@ -58,17 +67,26 @@ pub(crate) fn retrying(
 }
 
 /// `[group] returned (timeout): succeeded, done [a], pending [b]`.
-pub(crate) fn group(
-  group: &str,
-  status: Status,
-  done: &[&str],
-  pending: &[&str],
-  timed_out: bool,
-  paint: Paint,
-) -> String {
-  let why = if timed_out { " (timeout)" } else { "" };
-  let (status, done, pending) = (paint.status(status), done.join(", "), pending.join(", "));
-  format!("[{group}] returned{why}: {status}, done [{done}], pending [{pending}]")
+pub(crate) fn group(group: &str, returned: &Returned, paint: Paint) -> String {
+  format!("[{group}] {}", returned.text(paint))
+}
+
+/// How a group returned: what a `group_finished` event says besides the group's name.
+pub(crate) struct Returned<'a> {
+  pub status: Status,
+  pub done: &'a [&'a str],
+  pub pending: &'a [&'a str],
+  pub timed_out: bool,
+}
+
+impl Returned<'_> {
+  /// `returned (timeout): succeeded, done [a], pending [b]`.
+  pub fn text(&self, paint: Paint) -> String {
+    let why = if self.timed_out { " (timeout)" } else { "" };
+    let status = paint.status(self.status);
+    let (done, pending) = (self.done.join(", "), self.pending.join(", "));
+    format!("returned{why}: {status}, done [{done}], pending [{pending}]")
+  }
 }
 
 /// `[consumer#worker] item `x` failed (exit 1) after 2 attempts`.
@@ -81,8 +99,7 @@ pub(crate) fn item(
   exit: Exit,
   paint: Paint,
 ) -> String {
-  let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
-  let exit = if status == Status::Failed { exit_text(exit) } else { String::new() };
+  let (exit, tries) = (failed_exit(status, exit), tries(attempts));
   format!("[{consumer}#{worker}] item `{item}` {}{exit}{tries}", paint.status(status))
 }
 
@@ -100,22 +117,38 @@ pub(crate) struct QueueTotals<'a> {
   pub left_total: u64,
 }
 
-/// `[queue q] 3 put, 3 taken: 2 done, 1 failed, 0 cancelled; never taken: x`.
-pub(crate) fn queue(q: &QueueTotals) -> String {
-  let QueueTotals { queue, put, taken, done, failed, cancelled, .. } = q;
-  let counts =
-    format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled");
-  format!("[queue {queue}] {counts}{}", never_taken(q))
+impl<'a> QueueTotals<'a> {
+  /// What a `queue_finished` event says; None for any other event.
+  pub fn of(event: &'a Event<'_>) -> Option<Self> {
+    let Event::QueueFinished { queue, put, taken, done, failed, cancelled, left, left_total } =
+      event
+    else {
+      return None;
+    };
+    let (put, taken, done, failed, cancelled) = (*put, *taken, *done, *failed, *cancelled);
+    Some(Self { queue, put, taken, done, failed, cancelled, left, left_total: *left_total })
+  }
+
+  /// `3 put, 3 taken: 2 done, 1 failed, 0 cancelled`.
+  pub fn counts(&self) -> String {
+    let Self { put, taken, done, failed, cancelled, .. } = self;
+    format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled")
+  }
+
+  /// `; never taken: x, y`, `; never taken: x, y, ... (5000 in all)`, or nothing.
+  pub fn never_taken(&self) -> String {
+    let listed = self.left.len() as u64;
+    match self.left_total.max(listed) {
+      0 => String::new(),
+      total if total == listed => format!("; never taken: {}", self.left.join(", ")),
+      total => format!("; never taken: {}, ... ({total} in all)", self.left.join(", ")),
+    }
+  }
 }
 
-/// `; never taken: x, y`, `; never taken: x, y, ... (5000 in all)`, or nothing.
-pub(crate) fn never_taken(q: &QueueTotals) -> String {
-  let listed = q.left.len() as u64;
-  match q.left_total.max(listed) {
-    0 => String::new(),
-    total if total == listed => format!("; never taken: {}", q.left.join(", ")),
-    total => format!("; never taken: {}, ... ({total} in all)", q.left.join(", ")),
-  }
+/// `[queue q] 3 put, 3 taken: 2 done, 1 failed, 0 cancelled; never taken: x`.
+pub(crate) fn queue(q: &QueueTotals) -> String {
+  format!("[queue {}] {}{}", q.queue, q.counts(), q.never_taken())
 }
 
 /// `[task:callback] `cmd` failed (exit 1)`.
@@ -156,7 +189,7 @@ mod tests {
 
   #[test]
   fn outcomes() {
-    let exit = Exit { code: Some(3), signal: None };
+    let exit = crate::report::fixtures::exit(3);
     assert_eq!(outcome(Status::Failed, 1, 12, exit, OFF), "failed (exit 3) in 12ms");
     assert_eq!(
       outcome(Status::Failed, 2, 12, exit, OFF),

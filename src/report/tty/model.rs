@@ -127,8 +127,8 @@ impl Model {
       }
       Event::GroupFinished { group, status, done, pending, timed_out, .. } => {
         self.group_finished(group);
-        let line = lines::group(group, *status, done, pending, *timed_out, self.paint);
-        self.line(&line);
+        let returned = text::Returned { status: *status, done, pending, timed_out: *timed_out };
+        self.line(&lines::group(group, &returned, self.paint));
       }
       Event::ItemFinished { consumer, item, worker, status, attempts, exit, .. } => {
         if status.is_failure() {
@@ -141,14 +141,11 @@ impl Model {
           (row.depth, row.put, row.done, row.failed) = (*depth, *put, *done, *failed);
         }
       }
-      Event::QueueFinished { queue, put, taken, done, failed, cancelled, left, left_total } => {
+      Event::QueueFinished { queue, .. } => {
         if let Some(&q) = self.queue_ids.get(*queue) {
           self.queues[q].active = false;
         }
-        let (put, taken, done, failed, cancelled) = (*put, *taken, *done, *failed, *cancelled);
-        let left_total = *left_total;
-        let totals =
-          text::QueueTotals { queue, put, taken, done, failed, cancelled, left, left_total };
+        let totals = text::QueueTotals::of(event).expect("a queue_finished event");
         self.line(&lines::queue(&totals, self.paint));
       }
       Event::CallbackFailed { task, command, exit } => {
@@ -225,10 +222,7 @@ impl Model {
     if let (true, Some(tail)) = (status.is_failure(), tail) {
       self.line(&lines::tail(&tail, self.paint));
     }
-    for i in 0..self.nodes[id].groups.len() {
-      let g = self.nodes[id].groups[i];
-      self.states[g].members_done += 1;
-    }
+    self.member_done(id);
     if let Some(q) = self.nodes[id].consumes {
       self.queues[q].active = false;
     }
@@ -240,8 +234,12 @@ impl Model {
     if std::mem::take(&mut self.states[id].active) {
       self.active_groups.retain(|&g| g != id);
     }
-    for i in 0..self.nodes[id].groups.len() {
-      let g = self.nodes[id].groups[i];
+    self.member_done(id);
+  }
+
+  /// Counts a finished node as done in each group it is a member of.
+  fn member_done(&mut self, id: NodeId) {
+    for &g in &self.nodes[id].groups {
       self.states[g].members_done += 1;
     }
   }

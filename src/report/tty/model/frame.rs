@@ -50,10 +50,6 @@ impl Model {
     let width = width.unwrap_or(0).min(NAME_WIDTH);
     let tasks = self.visible.iter().map(|&id| self.task_row(id, now, width)).collect();
     let hidden = self.running - self.visible.len();
-    let failures = match self.failures {
-      0 => String::new(),
-      n => format!(", {}", paint.style(RED, &format!("{n} failed"))),
-    };
     Frame {
       print: self.take_print(),
       tasks,
@@ -62,7 +58,7 @@ impl Model {
       queues,
       done: self.done as u64,
       total: self.total.max(self.done) as u64,
-      failures,
+      failures: failed(self.failures as u64, paint),
     }
   }
 
@@ -124,12 +120,16 @@ impl Model {
 
 /// `queue orders: 3 waiting, 12 done, 1 failed (15 put)`
 fn queue_row(q: &QueueRow, paint: Paint) -> String {
-  let failed = match q.failed {
+  let (name, failed) = (paint.style(BOLD, &q.name), failed(q.failed, paint));
+  format!("queue {name}: {} waiting, {} done{failed} ({} put)", q.depth, q.done, q.put)
+}
+
+/// `, 2 failed` in red, or nothing for none.
+fn failed(n: u64, paint: Paint) -> String {
+  match n {
     0 => String::new(),
     n => format!(", {}", paint.style(RED, &format!("{n} failed"))),
-  };
-  let name = paint.style(BOLD, &q.name);
-  format!("queue {name}: {} waiting, {} done{failed} ({} put)", q.depth, q.done, q.put)
+  }
 }
 
 /// Elapsed time on a live row: `0.4s`, `12.3s`, `2m03s`.

@@ -4,7 +4,7 @@
 use super::super::tail::Tail;
 use crate::event::Exit;
 use crate::report::plain::paint::{DIM, Paint};
-use crate::report::plain::text::{QueueTotals, exit_text, never_taken, took};
+use crate::report::plain::text::{QueueTotals, Returned, exit_text, took};
 use crate::status::Status;
 
 /// ✓ ✗ ⏱ ⊘ - in the status's colour.
@@ -68,43 +68,30 @@ pub(super) fn retrying(task: &str, status: Status, exit: Exit, next: u32, paint:
   format!("{} {task} {word}{}, attempt {next} next", paint.style(DIM, "↻"), exit_text(exit))
 }
 
-/// `✓ group teas: succeeded, done [a, b], pending []`.
-pub(super) fn group(
-  group: &str,
-  status: Status,
-  done: &[&str],
-  pending: &[&str],
-  timed_out: bool,
-  paint: Paint,
-) -> String {
-  let why = if timed_out { " (timeout)" } else { "" };
-  let (done, pending) = (done.join(", "), pending.join(", "));
-  let (symbol, status) = (symbol(status, paint), paint.status(status));
-  format!("{symbol} group {group} returned{why}: {status}, done [{done}], pending [{pending}]")
+/// `✓ group teas returned: succeeded, done [a, b], pending []`.
+pub(super) fn group(group: &str, returned: &Returned, paint: Paint) -> String {
+  format!("{} group {group} {}", symbol(returned.status, paint), returned.text(paint))
 }
 
 /// `✓ queue orders: 6 put, 6 taken: 6 done, 0 failed, 0 cancelled`; ✗ if an item failed or
 /// was never taken.
 pub(super) fn queue(q: &QueueTotals, paint: Paint) -> String {
-  let QueueTotals { queue, put, taken, done, failed, cancelled, .. } = q;
-  let never_taken = never_taken(q);
-  let bad = *failed > 0 || !never_taken.is_empty();
+  let never_taken = q.never_taken();
+  let bad = q.failed > 0 || !never_taken.is_empty();
   let symbol = symbol(if bad { Status::Failed } else { Status::Succeeded }, paint);
-  let counts =
-    format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled");
-  format!("{symbol} queue {queue}: {counts}{never_taken}")
+  format!("{symbol} queue {}: {}{never_taken}", q.queue, q.counts())
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::report::fixtures::exit;
 
   const OFF: Paint = Paint { on: false };
 
   #[test]
   fn finish_lines() {
-    let ok = Exit { code: Some(0), signal: None };
-    let bad = Exit { code: Some(3), signal: None };
+    let (ok, bad) = (exit(0), exit(3));
     assert_eq!(finished("fetch", Status::Succeeded, 1, 12, ok, OFF), "✓ fetch 12ms");
     assert_eq!(
       finished("c", Status::Failed, 2, 4, bad, OFF),

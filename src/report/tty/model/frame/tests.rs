@@ -2,16 +2,10 @@
 //! printed above, without a terminal.
 
 use super::super::Model;
-use crate::compile::compile_source;
-use crate::event::{Event, Exit, Stream};
-use crate::graph::Graph;
-use crate::source::Source;
+use crate::event::{Event, Stream};
+use crate::report::fixtures::{exit, graph, group_finished, task_finished};
 use crate::status::Status;
 use std::time::{Duration, Instant};
-
-fn graph(yaml: &str) -> Graph {
-  compile_source(&Source::new("t.yaml", yaml)).expect("valid job file")
-}
 
 const JOB: &str = "
 tasks:
@@ -39,9 +33,8 @@ fn out(m: &mut Model, task: &str, line: &str, at: Instant) {
 }
 
 fn finish(m: &mut Model, task: &str, status: Status, at: Instant) {
-  let exit = Exit { code: Some(if status == Status::Succeeded { 0 } else { 2 }), signal: None };
-  let event = Event::TaskFinished { task, status, attempts: 1, duration_ms: 1500, exit };
-  m.event(&event, at);
+  let exit = exit(if status == Status::Succeeded { 0 } else { 2 });
+  m.event(&task_finished(task, status, 1, 1500, exit), at);
 }
 
 #[test]
@@ -110,15 +103,7 @@ fn queues_and_groups_show_while_they_run() {
   assert!(m.frame(t0, 30).queues.is_empty());
   start(&mut m, "a", t0);
   assert_eq!(m.frame(t0, 30).groups.len(), 1);
-  let returned = Event::GroupFinished {
-    group: "pair",
-    status: Status::Succeeded,
-    done: vec!["a"],
-    pending: vec!["b"],
-    timed_out: false,
-    duration_ms: 3,
-  };
-  m.event(&returned, t0);
+  m.event(&group_finished("pair", Status::Succeeded, &["a"], &["b"]), t0);
   let f = m.frame(t0, 30);
   assert!(f.groups.is_empty());
   assert_eq!(f.print, "✓ group pair returned: succeeded, done [a], pending [b]\n");
