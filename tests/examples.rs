@@ -1,11 +1,10 @@
 //! Every example in `jobs/` is valid, matches the JSON Schema `runner schema` prints, and runs
 //! to the exit code its header declares.
 
-use crate::support::{BIN, Test, jobs, relative, repo};
-use std::os::unix::process::ExitStatusExt;
+use crate::support::{BIN, Test, code_of, jobs, relative, repo, wait_child};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn every_example_validates() {
@@ -93,23 +92,17 @@ fn every_example_runs_with_its_expected_exit_code() {
         cmd.stdout(std::fs::File::create(test.path("stdout")).expect("stdout file"));
         cmd.stderr(std::fs::File::create(test.path("stderr")).expect("stderr file"));
         let mut child = cmd.spawn().expect("spawn runner");
-        let started = Instant::now();
-        let mut hung = false;
-        let status = loop {
-          if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-          }
-          if started.elapsed() > GUARD && !hung {
-            // SIGTERM first, so the runner ends its tasks' process groups; then SIGKILL.
-            hung = true;
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            std::thread::sleep(Duration::from_secs(5));
+        let hung = wait_child(&mut child, GUARD).is_none();
+        if hung {
+          // SIGTERM first, so the runner ends its tasks' process groups; SIGKILL when it has not
+          // exited 5 s later.
+          // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
+          unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+          if wait_child(&mut child, Duration::from_secs(5)).is_none() {
             let _ = child.kill();
           }
-          std::thread::sleep(Duration::from_millis(20));
-        };
-        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        }
+        let code = code_of(child.wait().expect("wait"));
         let problem = if hung {
           Some(format!("still running after {GUARD:?}"))
         } else if code != expected {

@@ -9,14 +9,12 @@
 //! `sleep 3`.
 
 use crate::support::{
-  BIN, PATIENCE, Reaper, Run, TAG, Test, assert_all_gone, code_of, lines_of, read, repo,
-  tagged_processes, unique_tag,
+  BIN, Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line, assert_line_starting,
+  events, finished, lines_of, parse, repo, tagged_processes,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -28,12 +26,8 @@ fn secs(s: f64) -> Duration {
 /// A runner started in the background, its stdout and stderr going to files in the temp dir.
 /// While it runs, its output and its tasks' processes are watched.
 struct Watched {
-  child: Child,
-  started: Instant,
-  out: PathBuf,
-  err: PathBuf,
-  tag: String,
-  _reaper: Reaper,
+  runner: Background,
+  reaper: Reaper,
 }
 
 /// What a watched run did.
@@ -49,23 +43,8 @@ struct Watch {
 
 impl Watched {
   fn spawn(test: &Test, args: &[&str]) -> Self {
-    let tag = unique_tag("groups");
-    let out = test.path("runner.stdout");
-    let err = test.path("runner.stderr");
-    let mut cmd = test.command(args);
-    cmd
-      .env(TAG, &tag)
-      .stdin(Stdio::null())
-      .stdout(std::fs::File::create(&out).expect("stdout file"))
-      .stderr(std::fs::File::create(&err).expect("stderr file"));
-    Self {
-      child: cmd.spawn().expect("spawn runner"),
-      started: Instant::now(),
-      out,
-      err,
-      _reaper: Reaper(tag.clone()),
-      tag,
-    }
+    let reaper = Reaper::new("groups");
+    Self { runner: Background::spawn(test, reaper.tag(), args), reaper }
   }
 
   /// Polls until the runner exits; kills it and fails after `deadline`.
@@ -78,23 +57,23 @@ impl Watched {
   /// table, so a task can be let go on once the test has seen something happen.
   #[track_caller]
   fn wait_with(mut self, deadline: Duration, mut on_poll: impl FnMut(&Seen)) -> Watch {
-    let runner = self.child.id() as i32;
+    let runner = self.runner.pid();
     let mut lines: Vec<(Duration, String)> = Vec::new();
     // (pid, command line): a forked shell child shows the shell's until it execs.
     let mut seen = BTreeSet::new();
     let mut buffered = 0;
     let status = loop {
-      let exited = self.child.try_wait().expect("try_wait");
-      let now = self.started.elapsed();
+      let exited = self.runner.try_wait();
+      let now = self.runner.elapsed();
       // Complete lines only: the last one may still be half written.
-      let text = read(&self.out);
+      let text = self.runner.stdout();
       if let Some(end) = text.rfind('\n') {
         for line in text[..=end].lines().skip(buffered) {
           lines.push((now, line.to_string()));
         }
         buffered = text[..=end].lines().count();
       }
-      for (pid, cmd) in tagged_processes(&self.tag) {
+      for (pid, cmd) in tagged_processes(self.reaper.tag()) {
         if pid != runner {
           seen.insert((pid, cmd));
         }
@@ -107,31 +86,14 @@ impl Watched {
         break status;
       }
       if now > deadline {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!(
-          "the runner did not exit within {deadline:?}\n--- stdout\n{}\n--- stderr\n{}",
-          read(&self.out),
-          read(&self.err)
-        );
+        self.runner.fail_hung(deadline);
       }
       std::thread::sleep(Duration::from_millis(10));
     };
-    let took = self.started.elapsed();
-    let run = Run { code: code_of(status), stdout: read(&self.out), stderr: read(&self.err) };
+    let (run, took) = self.runner.finish(status);
     // The runner is gone: whatever still carries its tag outlived it.
-    assert_all_gone(&self.tag, Duration::from_secs(5));
+    assert_all_gone(self.reaper.tag(), Duration::from_secs(5));
     Watch { run, took, lines, seen: seen.into_iter().map(|(_, cmd)| cmd).collect() }
-  }
-}
-
-/// A test that fails half-way does not leave its runner behind.
-impl Drop for Watched {
-  fn drop(&mut self) {
-    if let Ok(None) = self.child.try_wait() {
-      let _ = self.child.kill();
-      let _ = self.child.wait();
-    }
   }
 }
 
@@ -213,6 +175,19 @@ fn release_when(test: &Test, name: &str, condition: bool) {
   }
 }
 
+/// Runs `job.yaml` (`-j 3 --output json`) whose quick member ends once the file `go` exists,
+/// created when the test has seen a long member's `sleep 300` running: so the long member's
+/// cancellation is a real one.
+#[track_caller]
+fn run_releasing_go_once_sleep_300_runs(test: &Test) -> Watch {
+  let watch = Watched::spawn(test, &["run", "job.yaml", "-j", "3", "--output", "json"])
+    .wait_with(PATIENCE, |seen| {
+      release_when(test, "go", seen.commands.iter().any(|c| is_sleep(c, "300")))
+    });
+  watch.assert_saw_sleep("300");
+  watch
+}
+
 /// A job file of `jobs/`, as an absolute path.
 fn example(name: &str) -> String {
   repo().join("jobs").join(name).display().to_string()
@@ -226,31 +201,10 @@ fn assert_between(what: &str, value: Duration, low: Duration, high: Duration) {
   assert!(low <= value && value < high, "{what}: {value:?}, expected between {low:?} and {high:?}");
 }
 
-/// Every stdout line parsed as JSON.
-#[track_caller]
-fn events(run: &Run) -> Vec<Value> {
-  run
-    .stdout
-    .lines()
-    .map(|l| {
-      serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", run.stdout))
-    })
-    .collect()
-}
-
 /// The index of the first event matching `pred`.
 #[track_caller]
 fn position(events: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> usize {
   events.iter().position(pred).unwrap_or_else(|| panic!("no event for {what}: {events:#?}"))
-}
-
-/// The `task_finished` event of `task`.
-#[track_caller]
-fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
-  events
-    .iter()
-    .find(|e| e["event"] == "task_finished" && e["task"] == task)
-    .unwrap_or_else(|| panic!("no task_finished for {task}: {events:#?}"))
 }
 
 /// The one `group_finished` event of `group`.
@@ -290,20 +244,6 @@ fn sorted(value: &Value) -> Vec<String> {
     .collect();
   names.sort();
   names
-}
-
-fn parse(text: &str) -> Value {
-  serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
-}
-
-#[track_caller]
-fn assert_line(run: &Run, line: &str) {
-  assert!(
-    run.stdout.lines().any(|l| l == line),
-    "no line {line:?}\n--- stdout\n{}\n--- stderr\n{}",
-    run.stdout,
-    run.stderr
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,16 +539,8 @@ fn plain_output_says_a_wait_group_returned_on_its_timeout() {
     .wait(PATIENCE);
   watch.run.code(0);
   assert_line(&watch.run, "[sleepers] returned (timeout): succeeded, done [quick], pending [slow]");
-  assert!(
-    watch.run.stdout.lines().any(|l| l.starts_with("[slow] cancelled")),
-    "{}",
-    watch.run.stdout
-  );
-  assert!(
-    watch.run.stdout.lines().any(|l| l.starts_with("runner: succeeded (exit 0)")),
-    "{}",
-    watch.run.stdout
-  );
+  assert_line_starting(&watch.run, "[slow] cancelled");
+  assert_line_starting(&watch.run, "runner: succeeded (exit 0)");
   let returned = watch.time_of("the group's line", |l| l.starts_with("[sleepers] returned"));
   assert_between("the group returned after", returned, secs(2.9), secs(4.5));
 }
@@ -677,15 +609,9 @@ fn nested_groups_a_gather_of_a_wait_group_and_a_task() {
         on_done: printf '%s' "$RUNNER_STATUS" > outer-status.txt
     "#,
   );
-  // The quick member ends once the test has seen the long one's `sleep` running, so its
-  // cancellation below is a real one.
-  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "3", "--output", "json"])
-    .wait_with(PATIENCE, |seen| {
-      release_when(&test, "go", seen.commands.iter().any(|c| is_sleep(c, "300")))
-    });
+  let watch = run_releasing_go_once_sleep_300_runs(&test);
   watch.run.code(0);
   let events = watch.events();
-  watch.assert_saw_sleep("300");
 
   let inner = group_finished(&events, "inner");
   assert_eq!(inner["status"], "succeeded");
@@ -750,11 +676,7 @@ fn a_group_as_a_target_runs_its_members_and_their_needs_only() {
     run.stdout
   );
   assert!(!run.stdout.contains("[unrelated]"), "{}", run.stdout);
-  assert!(
-    run.stdout.lines().any(|l| l.starts_with("runner: succeeded (exit 0)")),
-    "{}",
-    run.stdout
-  );
+  assert_line_starting(&run, "runner: succeeded (exit 0)");
 }
 
 #[test]
@@ -852,15 +774,9 @@ fn a_cancelled_members_own_dependents_are_skipped() {
         return_when: FIRST_COMPLETED
     "#,
   );
-  // The quick member ends once the test has seen the long one's `sleep` running, so its
-  // cancellation below is a real one.
-  let watch = Watched::spawn(&test, &["run", "job.yaml", "-j", "3", "--output", "json"])
-    .wait_with(PATIENCE, |seen| {
-      release_when(&test, "go", seen.commands.iter().any(|c| is_sleep(c, "300")))
-    });
+  let watch = run_releasing_go_once_sleep_300_runs(&test);
   watch.run.code(0);
   let events = watch.events();
-  watch.assert_saw_sleep("300");
   let group = group_finished(&events, "race");
   assert_eq!(group["done"], json!(["fast"]));
   assert_eq!(sorted(&group["pending"]), ["late", "slow"]);

@@ -3,12 +3,8 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, Run, Test};
+use crate::support::{BIN, PATIENCE, Run, Test, wait_for};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// How long a test waits for something that should take a second or two.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
 /// item, in one run.
@@ -308,16 +304,12 @@ impl Tmux {
   }
 
   /// Polls the screen until `done` holds, or panics with the last screen at the deadline.
+  #[track_caller]
   fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
+    wait_for(what, PATIENCE, || {
       let screen = self.screen();
-      if done(&screen) {
-        return screen;
-      }
-      assert!(start.elapsed() < PATIENCE, "no {what} within {PATIENCE:?}; the screen:\n{screen}");
-      std::thread::sleep(Duration::from_millis(20));
-    }
+      if done(&screen) { Ok(screen) } else { Err(format!("the screen:\n{screen}")) }
+    })
   }
 }
 

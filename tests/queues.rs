@@ -8,93 +8,25 @@
 //! tasks, so "no item process outlives the run" can be checked whatever the processes run.
 
 use crate::support::{
-  BIN, PATIENCE, Reaper, Run, TAG, Test, assert_all_gone, code_of, lines_of, peak_rss_kb, read,
-  tagged_processes, unique_tag, wait_until,
+  Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line, assert_line_starting,
+  events, lines_of, parse, sleeping, tail, wait_child, wait_until,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// How many tagged processes are `sleep ARG` itself (exec'd, so a signal to the group reaches
-/// it: one that lands between fork and exec could be lost).
-fn sleeping(tag: &str, arg: &str) -> usize {
-  let wanted = format!("sleep {arg}");
-  tagged_processes(tag).values().filter(|cmd| **cmd == wanted).count()
-}
-
-/// A runner started in the background with its own tag, stdout and stderr going to files.
-struct Background {
-  child: Child,
-  started: Instant,
-  out: PathBuf,
-  err: PathBuf,
-}
-
-impl Background {
-  fn spawn(test: &Test, tag: &str, args: &[&str]) -> Self {
-    let out = test.path("runner.stdout");
-    let err = test.path("runner.stderr");
-    let mut cmd = test.command(args);
-    cmd
-      .env(TAG, tag)
-      .stdin(Stdio::null())
-      .stdout(std::fs::File::create(&out).expect("stdout file"))
-      .stderr(std::fs::File::create(&err).expect("stderr file"));
-    Self { child: cmd.spawn().expect("spawn runner"), started: Instant::now(), out, err }
-  }
-
-  fn signal(&self, signal: i32) {
-    // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
-    let rc = unsafe { libc::kill(self.child.id() as i32, signal) };
-    assert_eq!(rc, 0, "kill({}, {signal})", self.child.id());
-  }
-
-  /// Waits for the runner to exit; kills it and fails after `deadline`.
-  #[track_caller]
-  fn wait(mut self, deadline: Duration) -> (Run, Duration) {
-    let start = Instant::now();
-    let status = loop {
-      if let Some(status) = self.child.try_wait().expect("try_wait") {
-        break status;
-      }
-      if start.elapsed() > deadline {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!(
-          "the runner did not exit within {deadline:?} (killed)\n--- stdout\n{}\n--- stderr\n{}",
-          tail(&read(&self.out), 60),
-          read(&self.err)
-        );
-      }
-      std::thread::sleep(Duration::from_millis(10));
-    };
-    let took = self.started.elapsed();
-    let run = Run { code: code_of(status), stdout: read(&self.out), stderr: read(&self.err) };
-    (run, took)
-  }
-}
-
-/// A test that fails half-way does not leave its runner behind.
-impl Drop for Background {
-  fn drop(&mut self) {
-    if let Ok(None) = self.child.try_wait() {
-      let _ = self.child.kill();
-      let _ = self.child.wait();
-    }
-  }
-}
-
-/// The last `n` lines of `text`, so a failure message with thousands of item lines stays short.
-fn tail(text: &str, n: usize) -> String {
-  let lines: Vec<&str> = text.lines().collect();
-  let skip = lines.len().saturating_sub(n);
-  let head = if skip > 0 { format!("[... {skip} lines ...]\n") } else { String::new() };
-  head + &lines[skip..].join("\n")
+/// Runs the runner in the background with a tag of its own until it exits; then no process of
+/// its tasks may be left.
+#[track_caller]
+fn run_to_its_end(test: &Test, args: &[&str]) -> Run {
+  let reaper = Reaper::new("queues");
+  let (run, _) = Background::spawn(test, reaper.tag(), args).wait(PATIENCE);
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
+  run
 }
 
 /// How many times each string occurs.
@@ -104,30 +36,6 @@ fn multiset<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> BTreeMap<St
     *counts.entry(item.into()).or_insert(0) += 1;
   }
   counts
-}
-
-#[track_caller]
-fn assert_line(run: &Run, line: &str) {
-  assert!(
-    run.stdout.lines().any(|l| l == line),
-    "no line {line:?}\n--- stdout\n{}\n--- stderr\n{}",
-    tail(&run.stdout, 80),
-    run.stderr
-  );
-}
-
-fn has_line_starting(run: &Run, prefix: &str) -> bool {
-  run.stdout.lines().any(|l| l.starts_with(prefix))
-}
-
-#[track_caller]
-fn assert_line_starting(run: &Run, prefix: &str) {
-  assert!(
-    has_line_starting(run, prefix),
-    "no line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
-    tail(&run.stdout, 80),
-    run.stderr
-  );
 }
 
 /// The plain line `[CONSUMER#W] item `ITEM` ...` for `item`, with the worker number cut out:
@@ -143,19 +51,6 @@ fn item_lines(run: &Run, consumer: &str) -> BTreeMap<String, Vec<String>> {
     found.entry(item.to_string()).or_default().push(outcome.to_string());
   }
   found
-}
-
-/// Every stdout line parsed as JSON.
-#[track_caller]
-fn events(run: &Run) -> Vec<Value> {
-  run
-    .stdout
-    .lines()
-    .map(|l| {
-      serde_json::from_str(l)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", tail(&run.stdout, 40)))
-    })
-    .collect()
 }
 
 /// The only event matching `fields` (all of them equal).
@@ -183,11 +78,6 @@ fn strings(value: &Value) -> Vec<String> {
     .iter()
     .map(|v| v.as_str().expect("a string").to_string())
     .collect()
-}
-
-#[track_caller]
-fn parse(text: &str) -> Value {
-  serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
 }
 
 /// A consumer's result with its `failed` list sorted (workers finish items in any order).
@@ -683,8 +573,8 @@ enum Stop {
 /// another task failing under `--fail-fast`, or by SIGINT. The report must account for every
 /// item put, and no process of the run may survive it.
 fn cancel_a_queue_run(stop: Stop, maxsize: usize, items: usize) {
-  let tag = unique_tag("queues");
-  let _reaper = Reaper(tag.clone());
+  let reaper = Reaper::new("queues");
+  let tag = reaper.tag();
   let (item_sleep, feed_sleep) = ("281.5", "282.5");
   let broken = match stop {
     // Fails once the test has seen both items' sleeps run.
@@ -703,12 +593,12 @@ fn cancel_a_queue_run(stop: Stop, maxsize: usize, items: usize) {
   if stop == Stop::FailFast {
     args.push("--fail-fast");
   }
-  let runner = Background::spawn(&test, &tag, &args);
+  let runner = Background::spawn(&test, tag, &args);
   wait_until("both workers run an item", PATIENCE, || {
     test.path("started.item-1").exists()
       && test.path("started.item-2").exists()
-      && sleeping(&tag, item_sleep) == 2
-      && sleeping(&tag, feed_sleep) == 1
+      && sleeping(tag, item_sleep) == 2
+      && sleeping(tag, feed_sleep) == 1
   });
   match stop {
     Stop::FailFast => test.write("go", ""),
@@ -717,7 +607,7 @@ fn cancel_a_queue_run(stop: Stop, maxsize: usize, items: usize) {
   let (run, took) = runner.wait(PATIENCE);
   run.code(if stop == Stop::FailFast { 1 } else { 130 });
   assert!(took < Duration::from_secs(25), "took {took:?}");
-  assert_all_gone(&tag, Duration::from_secs(5));
+  assert_all_gone(tag, Duration::from_secs(5));
   assert!(!test.path("after.ran").exists(), "a dependent of the cancelled consumer ran");
 
   let events = events(&run);
@@ -774,8 +664,6 @@ fn a_skipped_consumer_does_not_leave_its_producer_blocked_forever() {
   // The consumer's need fails, so nothing will ever take items off the full queue. The run must
   // still end (the producer cannot be left blocked, nor the runner waiting for it), with every
   // item put accounted for.
-  let tag = unique_tag("queues");
-  let _reaper = Reaper(tag.clone());
   let test = Test::with_job(
     r#"
     queues:
@@ -792,11 +680,8 @@ fn a_skipped_consumer_does_not_leave_its_producer_blocked_forever() {
         run: 'true'
     "#,
   );
-  let (run, _) =
-    Background::spawn(&test, &tag, &["run", "job.yaml", "-j", "4", "--output", "json"])
-      .wait(PATIENCE);
+  let run = run_to_its_end(&test, &["run", "job.yaml", "-j", "4", "--output", "json"]);
   run.code(1);
-  assert_all_gone(&tag, Duration::from_secs(5));
   let events = events(&run);
   let work = the_event(&events, json!({"event": "task_finished", "task": "work"}));
   assert_eq!(work["status"], "skipped");
@@ -808,8 +693,6 @@ fn a_skipped_consumer_does_not_leave_its_producer_blocked_forever() {
 fn targeting_only_a_producer_of_a_bounded_queue_does_not_hang() {
   // No consumer is selected, so nothing takes items off the queue. Whatever the runner does
   // with the producer's lines, it must not wait forever.
-  let tag = unique_tag("queues");
-  let _reaper = Reaper(tag.clone());
   let test = Test::with_job(
     r#"
     queues:
@@ -823,10 +706,8 @@ fn targeting_only_a_producer_of_a_bounded_queue_does_not_hang() {
         run: 'true'
     "#,
   );
-  let (run, _) = Background::spawn(&test, &tag, &["run", "job.yaml", "feed", "--output", "plain"])
-    .wait(PATIENCE);
+  let run = run_to_its_end(&test, &["run", "job.yaml", "feed", "--output", "plain"]);
   assert!(run.code == 0 || run.code == 1, "exit {}\n{}\n{}", run.code, run.stdout, run.stderr);
-  assert_all_gone(&tag, Duration::from_secs(5));
   assert_line_starting(&run, "[queue q] ");
 }
 
@@ -899,16 +780,9 @@ fn a_gigabyte_through_a_small_queue_in_bounded_memory() {
         run: 'true'
     "#
   ));
-  assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
-  let mut child = Command::new("/usr/bin/time")
-    .arg("-v")
-    .arg(BIN)
-    .args(["run", "job.yaml", "--output", "plain"])
-    .current_dir(test.dir.path())
-    .env("NO_COLOR", "1")
-    .stdin(Stdio::null())
+  let mut child = test
+    .time_command(&["run", "job.yaml", "--output", "plain"])
     .stdout(Stdio::piped())
-    .stderr(std::fs::File::create(test.path("time.txt")).unwrap())
     .spawn()
     .expect("spawn /usr/bin/time");
   // The item lines hold the 65 kB items: keep only the summary lines.
@@ -923,22 +797,16 @@ fn a_gigabyte_through_a_small_queue_in_bounded_memory() {
       .collect::<Vec<_>>()
   });
   let start = Instant::now();
-  let status = loop {
-    if let Some(status) = child.try_wait().unwrap() {
-      break status;
-    }
-    if start.elapsed() > Duration::from_secs(300) {
-      let _ = child.kill();
-      let _ = child.wait();
-      panic!("{bytes} bytes through the queue took over five minutes");
-    }
-    std::thread::sleep(Duration::from_millis(50));
+  let Some(status) = wait_child(&mut child, Duration::from_secs(300)) else {
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{bytes} bytes through the queue took over five minutes");
   };
   let took = start.elapsed();
   let summary = summary.join().unwrap();
-  let report = test.read("time.txt");
-  assert!(status.success(), "exit {status:?}\n{report}\n{summary:?}");
-  let kb = peak_rss_kb(&report);
+  let run = test.timed(status);
+  assert!(run.status.success(), "exit {status:?}\n{}\n{summary:?}", run.report);
+  let kb = run.peak_kb;
   // Every item arrived whole (`head -c` cuts the last line short, which makes one more item).
   let items = bytes / 65001 + u64::from(bytes % 65001 != 0);
   let line = format!("[queue q] {items} put, {items} taken: {items} done, 0 failed, 0 cancelled");

@@ -2,214 +2,25 @@
 //! observed through files the tasks write, process cleanup through the process table, and
 //! waiting is always polling for a condition with a generous deadline.
 
-use crate::support::{Run, Test, code_of, lines_of, read, wait_until};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use crate::support::{
+  Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line_starting,
+  assert_no_line_starting, events, finished, lines_of, read, sleeping, wait_until,
+};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// How long a test waits for something that should take a second or two: long enough not to be
-/// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A `sleep` argument no other process on the machine has: `base` followed by this test
-/// process's id and a counter. It is both a long sleep and the marker to find in the process
-/// table.
-fn marker(base: &str) -> String {
-  static NEXT: AtomicUsize = AtomicUsize::new(0);
-  let n = NEXT.fetch_add(1, Ordering::Relaxed);
-  format!("{base}{}{n:03}", std::process::id())
-}
-
-/// Live (non-zombie) processes whose command line contains `marker`, as `pid: cmdline`.
-fn processes_with(marker: &str) -> Vec<String> {
-  let me = std::process::id().to_string();
-  let mut found = Vec::new();
-  let Ok(entries) = std::fs::read_dir("/proc") else {
-    return found;
-  };
-  for entry in entries.flatten() {
-    let pid = entry.file_name().to_string_lossy().into_owned();
-    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
-      continue;
-    }
-    let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-      continue;
-    };
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    if !cmdline.contains(marker) {
-      continue;
-    }
-    // `pid (comm) S ...`: skip zombies, which are dead and only wait to be reaped.
-    let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-    let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-    if matches!(state, Some('Z' | 'X') | None) {
-      continue;
-    }
-    found.push(format!("{pid}: {}", cmdline.trim_end()));
-  }
-  found
-}
-
-/// Whether a `sleep MARKER` process has exec'd. The shell around it carries the marker too, but
-/// only once the sleep itself runs does a signal to the group reach it: a signal that lands
-/// between fork and exec is lost.
-fn sleeping(marker: &str) -> bool {
-  processes_with(marker)
-    .iter()
-    .any(|p| p.split_once(": ").is_some_and(|(_, cmd)| cmd == format!("sleep {marker}")))
-}
-
-/// Kills (SIGKILL) whatever still carries one of the markers when dropped, so a failing test
-/// does not leave five-minute sleeps behind.
-struct Reaper(Vec<String>);
-
-impl Drop for Reaper {
-  fn drop(&mut self) {
-    for marker in &self.0 {
-      for line in processes_with(marker) {
-        if let Some(pid) = line.split(':').next().and_then(|p| p.parse::<i32>().ok()) {
-          // SAFETY: kill has no memory-safety preconditions.
-          unsafe {
-            libc::kill(pid, libc::SIGKILL);
-          }
-        }
-      }
-    }
-  }
-}
-
-/// Waits until no live process carries `marker`, failing with what is left after `deadline`.
+/// Runs the runner in the background with a tag of its own until it exits, which must be with
+/// `code` and within `within`; then no process of its tasks may be left after `gone`.
 #[track_caller]
-fn assert_all_gone(marker: &str, deadline: Duration) {
-  let start = Instant::now();
-  loop {
-    let left = processes_with(marker);
-    if left.is_empty() {
-      return;
-    }
-    assert!(
-      start.elapsed() < deadline,
-      "processes still alive {:?} after the runner exited:\n{}",
-      start.elapsed(),
-      left.join("\n")
-    );
-    std::thread::sleep(Duration::from_millis(20));
-  }
-}
-
-/// A runner started in the background, its stdout and stderr going to files in the temp dir.
-struct Background {
-  child: Child,
-  started: Instant,
-  out: PathBuf,
-  err: PathBuf,
-}
-
-impl Background {
-  fn spawn(test: &Test, args: &[&str]) -> Self {
-    let out = test.path("runner.stdout");
-    let err = test.path("runner.stderr");
-    let mut cmd = test.command(args);
-    cmd
-      .stdin(Stdio::null())
-      .stdout(std::fs::File::create(&out).expect("stdout file"))
-      .stderr(std::fs::File::create(&err).expect("stderr file"));
-    Self { child: cmd.spawn().expect("spawn runner"), started: Instant::now(), out, err }
-  }
-
-  fn pid(&self) -> i32 {
-    self.child.id() as i32
-  }
-
-  fn signal(&self, signal: i32) {
-    // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
-    let rc = unsafe { libc::kill(self.pid(), signal) };
-    assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
-  }
-
-  /// Waits for the runner to exit; kills it and fails after `deadline`.
-  #[track_caller]
-  fn wait(mut self, deadline: Duration) -> (Run, Duration) {
-    let start = Instant::now();
-    let status = loop {
-      if let Some(status) = self.child.try_wait().expect("try_wait") {
-        break status;
-      }
-      if start.elapsed() > deadline {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!(
-          "the runner did not exit within {deadline:?}\n--- stdout\n{}\n--- stderr\n{}",
-          read(&self.out),
-          read(&self.err)
-        );
-      }
-      std::thread::sleep(Duration::from_millis(10));
-    };
-    let took = self.started.elapsed();
-    let run = Run { code: code_of(status), stdout: read(&self.out), stderr: read(&self.err) };
-    (run, took)
-  }
-}
-
-/// A test that fails half-way does not leave its runner behind.
-impl Drop for Background {
-  fn drop(&mut self) {
-    if let Ok(None) = self.child.try_wait() {
-      let _ = self.child.kill();
-      let _ = self.child.wait();
-    }
-  }
-}
-
-/// Whether the plain output has a line starting with `prefix`.
-fn has_line(run: &Run, prefix: &str) -> bool {
-  run.stdout.lines().any(|l| l.starts_with(prefix))
-}
-
-#[track_caller]
-fn assert_line(run: &Run, prefix: &str) {
-  assert!(
-    has_line(run, prefix),
-    "no line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
-    run.stdout,
-    run.stderr
-  );
-}
-
-#[track_caller]
-fn assert_no_line(run: &Run, prefix: &str) {
-  assert!(
-    !has_line(run, prefix),
-    "unexpected line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
-    run.stdout,
-    run.stderr
-  );
-}
-
-/// Every stdout line parsed as JSON.
-#[track_caller]
-fn events(run: &Run) -> Vec<serde_json::Value> {
+fn run_to_its_end(test: &Test, args: &[&str], code: i32, within: Duration, gone: Duration) -> Run {
+  let reaper = Reaper::new("run");
+  let (run, took) = Background::spawn(test, reaper.tag(), args).wait(PATIENCE);
+  run.code(code);
+  assert!(took < within, "took {took:?}");
+  assert_all_gone(reaper.tag(), gone);
   run
-    .stdout
-    .lines()
-    .map(|l| {
-      serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", run.stdout))
-    })
-    .collect()
-}
-
-/// The `task_finished` event of `task`.
-#[track_caller]
-fn finished<'a>(events: &'a [serde_json::Value], task: &str) -> &'a serde_json::Value {
-  events
-    .iter()
-    .find(|e| e["event"] == "task_finished" && e["task"] == task)
-    .unwrap_or_else(|| panic!("no task_finished for {task}: {events:#?}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,15 +202,15 @@ fn retries_count_attempts() {
   let run = test.run(&["run", "job.yaml", "-j", "1"]);
   run.code(0);
   for n in 1..=3 {
-    assert_line(&run, &format!("[flaky] attempt {n} of flaky"));
+    assert_line_starting(&run, &format!("[flaky] attempt {n} of flaky"));
   }
-  assert_line(&run, "[flaky] started (attempt 2)");
-  assert_line(&run, "[flaky] started (attempt 3)");
-  assert_line(&run, "[flaky] succeeded after 3 attempts");
-  assert_no_line(&run, "[flaky] started (attempt 4)");
-  assert_line(&run, "[hopeless] attempt 2");
-  assert_line(&run, "[hopeless] failed (exit 5) after 2 attempts");
-  assert_no_line(&run, "[hopeless] attempt 3");
+  assert_line_starting(&run, "[flaky] started (attempt 2)");
+  assert_line_starting(&run, "[flaky] started (attempt 3)");
+  assert_line_starting(&run, "[flaky] succeeded after 3 attempts");
+  assert_no_line_starting(&run, "[flaky] started (attempt 4)");
+  assert_line_starting(&run, "[hopeless] attempt 2");
+  assert_line_starting(&run, "[hopeless] failed (exit 5) after 2 attempts");
+  assert_no_line_starting(&run, "[hopeless] attempt 3");
 
   let json = test.run(&["run", "job.yaml", "-j", "1", "--output", "json"]);
   json.code(0);
@@ -450,8 +261,8 @@ fn an_argv_run_uses_no_shell() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(0);
-  assert_line(&run, "[home] $HOME");
-  assert_line(&run, "[words] a  b|$(touch pwned)|*|; touch pwned|");
+  assert_line_starting(&run, "[home] $HOME");
+  assert_line_starting(&run, "[words] a  b|$(touch pwned)|*|; touch pwned|");
   assert!(!test.path("pwned").exists());
 }
 
@@ -511,14 +322,14 @@ fn dependents_of_a_failure_are_skipped() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(1);
-  assert_line(&run, "[broken] failed (exit 3)");
-  assert_line(&run, "[dependent] skipped");
-  assert_line(&run, "[indirect] skipped");
-  assert_line(&run, "[independent] succeeded");
+  assert_line_starting(&run, "[broken] failed (exit 3)");
+  assert_line_starting(&run, "[dependent] skipped");
+  assert_line_starting(&run, "[indirect] skipped");
+  assert_line_starting(&run, "[independent] succeeded");
   assert!(!test.path("dependent.ran").exists());
   assert!(!test.path("indirect.ran").exists());
   assert!(test.path("independent.ran").exists());
-  assert_line(&run, "runner: failed (exit 1)");
+  assert_line_starting(&run, "runner: failed (exit 1)");
 }
 
 #[test]
@@ -536,21 +347,19 @@ fn an_allowed_failure_does_not_skip_dependents() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(0);
-  assert_line(&run, "[broken] failed (exit 3)");
-  assert_line(&run, "[dependent] succeeded");
+  assert_line_starting(&run, "[broken] failed (exit 3)");
+  assert_line_starting(&run, "[dependent] succeeded");
   assert!(test.path("dependent.ran").exists());
-  assert_line(&run, "runner: succeeded (exit 0)");
+  assert_line_starting(&run, "runner: succeeded (exit 0)");
 }
 
 #[test]
 fn fail_fast_cancels_a_long_sibling() {
-  let long = marker("296.5");
-  let _reaper = Reaper(vec![long.clone()]);
-  let test = Test::with_job(&format!(
+  let test = Test::with_job(
     r#"
     tasks:
       long:
-        run: touch long.started; sleep {long}
+        run: touch long.started; sleep 296.5
       broken:
         run: while [ ! -e long.started ]; do sleep 0.05; done; exit 3
       queued:
@@ -558,17 +367,14 @@ fn fail_fast_cancels_a_long_sibling() {
       after:
         needs: [long]
         run: touch after.ran
-    "#
-  ));
-  let (run, took) =
-    Background::spawn(&test, &["run", "job.yaml", "-j", "2", "--fail-fast"]).wait(PATIENCE);
-  run.code(1);
-  assert!(took < Duration::from_secs(20), "took {took:?}");
-  assert_line(&run, "[broken] failed (exit 3)");
-  assert_line(&run, "[long] cancelled");
+    "#,
+  );
+  let args = ["run", "job.yaml", "-j", "2", "--fail-fast"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(20), Duration::from_secs(10));
+  assert_line_starting(&run, "[broken] failed (exit 3)");
+  assert_line_starting(&run, "[long] cancelled");
   assert!(!test.path("queued.ran").exists(), "a task started after the failure");
   assert!(!test.path("after.ran").exists());
-  assert_all_gone(&long, Duration::from_secs(10));
 }
 
 #[test]
@@ -588,8 +394,8 @@ fn targets_run_only_with_what_they_need() {
   let ran = |name: &str| test.path(&format!("{name}.ran")).exists();
   assert!(ran("fetch") && ran("build"), "{}", run.stdout);
   assert!(!ran("test") && !ran("docs") && !ran("lint"), "{}", run.stdout);
-  assert_no_line(&run, "[test]");
-  assert_no_line(&run, "[docs]");
+  assert_no_line_starting(&run, "[test]");
+  assert_no_line_starting(&run, "[docs]");
 
   let run = test.run(&["run", "job.yaml", "build", "lint"]);
   run.code(0);
@@ -611,8 +417,8 @@ fn exit_0_when_everything_succeeds() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(0);
-  assert_line(&run, "[a] hello");
-  assert_line(&run, "runner: succeeded (exit 0)");
+  assert_line_starting(&run, "[a] hello");
+  assert_line_starting(&run, "runner: succeeded (exit 0)");
 }
 
 #[test]
@@ -625,7 +431,7 @@ fn exit_1_when_a_task_fails() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(1);
-  assert_line(&run, "[a] failed (exit 7)");
+  assert_line_starting(&run, "[a] failed (exit 7)");
 }
 
 #[test]
@@ -745,9 +551,9 @@ fn a_failing_callback_fails_the_run_but_not_the_task() {
   );
   let run = test.run(&["run", "job.yaml"]);
   run.code(1);
-  assert_line(&run, "[task] succeeded");
-  assert_line(&run, "[task:callback] `exit 4` failed (exit 4)");
-  assert_line(&run, "runner: failed (exit 1)");
+  assert_line_starting(&run, "[task] succeeded");
+  assert_line_starting(&run, "[task:callback] `exit 4` failed (exit 4)");
+  assert_line_starting(&run, "runner: failed (exit 1)");
   assert!(test.path("dependent.ran").exists(), "the task succeeded, so its dependent runs");
 
   let json = test.run(&["run", "job.yaml", "--output", "json"]);
@@ -842,151 +648,131 @@ fn json_output_is_one_event_per_line() {
 
 #[test]
 fn a_task_timeout_kills_the_whole_process_group() {
-  let sleep = marker("297.5");
-  let _reaper = Reaper(vec![sleep.clone()]);
-  let test = Test::with_job(&format!(
+  let test = Test::with_job(
     r#"
     tasks:
       slow:
         timeout: 1s
-        run: sleep {sleep} & sleep {sleep}; wait
+        run: sleep 297.5 & sleep 297.5; wait
         on_done: printf '%s' "$RUNNER_STATUS" > status.txt
-    "#
-  ));
-  let (run, took) = Background::spawn(&test, &["run", "job.yaml"]).wait(PATIENCE);
-  run.code(1);
-  assert!(took < Duration::from_secs(15), "took {took:?}");
-  assert_line(&run, "[slow] timed_out");
+    "#,
+  );
+  let args = ["run", "job.yaml"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(15), Duration::from_secs(5));
+  assert_line_starting(&run, "[slow] timed_out");
   assert_eq!(test.read("status.txt"), "timed_out");
-  assert_all_gone(&sleep, Duration::from_secs(5));
 }
 
 #[test]
 fn a_timed_out_task_that_traps_term_is_killed_after_the_grace() {
-  let sleep = marker("295.5");
-  let _reaper = Reaper(vec![sleep.clone()]);
-  let test = Test::with_job(&format!(
+  let test = Test::with_job(
     r#"
     tasks:
       stubborn:
         timeout: 1s
-        run: trap 'touch got-term' TERM; while :; do sleep {sleep} & wait; done
-    "#
-  ));
-  let (run, took) =
-    Background::spawn(&test, &["run", "job.yaml", "--kill-grace", "1s"]).wait(PATIENCE);
-  run.code(1);
-  assert!(took < Duration::from_secs(15), "took {took:?}");
-  assert_line(&run, "[stubborn] timed_out");
+        run: trap 'touch got-term' TERM; while :; do sleep 295.5 & wait; done
+    "#,
+  );
+  let args = ["run", "job.yaml", "--kill-grace", "1s"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(15), Duration::from_secs(5));
+  assert_line_starting(&run, "[stubborn] timed_out");
   assert!(test.path("got-term").exists(), "SIGTERM came first");
-  assert_all_gone(&sleep, Duration::from_secs(5));
 }
 
 #[test]
 fn a_run_timeout_stops_the_run() {
-  let sleep = marker("294.5");
-  let _reaper = Reaper(vec![sleep.clone()]);
-  let test = Test::with_job(&format!(
+  let test = Test::with_job(
     r#"
     tasks:
       forever:
-        run: sleep {sleep}
+        run: sleep 294.5
       after:
         needs: [forever]
         run: touch after.ran
-    "#
-  ));
-  let (run, took) =
-    Background::spawn(&test, &["run", "job.yaml", "--timeout", "1s"]).wait(PATIENCE);
-  run.code(1);
-  assert!(took < Duration::from_secs(15), "took {took:?}");
-  assert_no_line(&run, "[forever] succeeded");
+    "#,
+  );
+  let args = ["run", "job.yaml", "--timeout", "1s"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(15), Duration::from_secs(5));
+  assert_no_line_starting(&run, "[forever] succeeded");
   assert!(!test.path("after.ran").exists());
-  assert_all_gone(&sleep, Duration::from_secs(5));
 }
 
 #[test]
 fn sigint_stops_every_task_and_exits_130() {
-  let plain = marker("293.5");
-  let background = marker("292.5");
-  let stubborn = marker("291.5");
-  let _reaper = Reaper(vec![plain.clone(), background.clone(), stubborn.clone()]);
-  let test = Test::with_job(&format!(
+  let reaper = Reaper::new("run");
+  let test = Test::with_job(
     r#"
     tasks:
       plain:
-        run: touch plain.started; sleep {plain}
+        run: touch plain.started; sleep 293.5
       background:
-        run: sleep {background} & touch background.started; wait
+        run: sleep 292.5 & touch background.started; wait
       stubborn:
-        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep {stubborn} & wait; done
+        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep 291.5 & wait; done
       after:
         needs: [plain]
         run: touch after.ran
-    "#
-  ));
-  let runner = Background::spawn(&test, &["run", "job.yaml", "-j", "4", "--kill-grace", "1s"]);
+    "#,
+  );
+  let runner =
+    Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "-j", "4", "--kill-grace", "1s"]);
   wait_until("every task has started", PATIENCE, || {
     ["plain", "background", "stubborn"].iter().all(|t| test.path(&format!("{t}.started")).exists())
   });
-  // Each marker is in the process table before the signal, so "gone" below means something.
-  for m in [&plain, &background, &stubborn] {
-    wait_until("the sleeps run", PATIENCE, || sleeping(m));
+  // Each sleep is in the process table before the signal, so "gone" below means something.
+  for arg in ["293.5", "292.5", "291.5"] {
+    wait_until("the sleeps run", PATIENCE, || sleeping(reaper.tag(), arg) > 0);
   }
   runner.signal(libc::SIGINT);
   let (run, took) = runner.wait(PATIENCE);
   run.code(130);
   assert!(took < Duration::from_secs(25), "took {took:?}");
   assert!(!test.path("after.ran").exists(), "a task started after SIGINT");
-  assert_line(&run, "runner: interrupted (exit 130)");
-  for m in [&plain, &background, &stubborn] {
-    assert_all_gone(m, Duration::from_secs(5));
-  }
+  assert_line_starting(&run, "runner: interrupted (exit 130)");
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }
 
 #[test]
 fn sigterm_exits_143() {
-  let sleep = marker("290.5");
-  let _reaper = Reaper(vec![sleep.clone()]);
-  let test = Test::with_job(&format!(
+  let reaper = Reaper::new("run");
+  let test = Test::with_job(
     r#"
     tasks:
       long:
-        run: touch long.started; sleep {sleep}
-    "#
-  ));
-  let runner = Background::spawn(&test, &["run", "job.yaml"]);
+        run: touch long.started; sleep 290.5
+    "#,
+  );
+  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml"]);
   wait_until("the task has started", PATIENCE, || {
-    test.path("long.started").exists() && sleeping(&sleep)
+    test.path("long.started").exists() && sleeping(reaper.tag(), "290.5") > 0
   });
   runner.signal(libc::SIGTERM);
   let (run, _) = runner.wait(PATIENCE);
   run.code(143);
-  assert_all_gone(&sleep, Duration::from_secs(5));
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }
 
 #[test]
 fn a_second_sigint_kills_at_once() {
-  let sleep = marker("289.5");
-  let _reaper = Reaper(vec![sleep.clone()]);
-  let test = Test::with_job(&format!(
+  let reaper = Reaper::new("run");
+  let test = Test::with_job(
     r#"
     tasks:
       stubborn:
-        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep {sleep} & wait; done
-    "#
-  ));
+        run: trap 'touch got-term' TERM; touch stubborn.started; while :; do sleep 289.5 & wait; done
+    "#,
+  );
   // With a 10-minute grace, only the second Ctrl-C can end this run in time.
-  let runner = Background::spawn(&test, &["run", "job.yaml", "--kill-grace", "10m"]);
+  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "--kill-grace", "10m"]);
   wait_until("the task has started", PATIENCE, || {
-    test.path("stubborn.started").exists() && sleeping(&sleep)
+    test.path("stubborn.started").exists() && sleeping(reaper.tag(), "289.5") > 0
   });
   runner.signal(libc::SIGINT);
   wait_until("the task got SIGTERM", PATIENCE, || test.path("got-term").exists());
   runner.signal(libc::SIGINT);
   let (run, _) = runner.wait(PATIENCE);
   run.code(130);
-  assert_all_gone(&sleep, Duration::from_secs(5));
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1028,8 +814,9 @@ fn lots_of_stdout_and_stderr_at_once_do_not_deadlock() {
           wait
     "#,
   );
-  let (run, _) =
-    Background::spawn(&test, &["run", "job.yaml", "-j", "3"]).wait(Duration::from_secs(90));
+  let reaper = Reaper::new("run");
+  let (run, _) = Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "-j", "3"])
+    .wait(Duration::from_secs(90));
   run.code(0);
   for task in ["err-first", "out-first", "both"] {
     for word in ["out", "err"] {
@@ -1055,8 +842,7 @@ fn every_line_reaches_its_own_task_and_stream() {
   let run = test.run(&["run", "job.yaml", "-j", "6", "--output", "json"]);
   run.code(0);
   let mut seen = std::collections::BTreeMap::new();
-  for line in run.stdout.lines() {
-    let event: serde_json::Value = serde_json::from_str(line).expect("one JSON event per line");
+  for event in events(&run) {
     if event["event"] != "output" {
       continue;
     }

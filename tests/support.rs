@@ -1,7 +1,8 @@
 //! A small builder: write a job file into a temp dir, run the real binary, look at the result.
 
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_runner");
@@ -100,6 +101,8 @@ pub fn dedent(text: &str) -> String {
     + "\n"
 }
 
+/// The example job files in `jobs/`, sorted; never empty, so a test looping over them checks
+/// something.
 pub fn jobs() -> Vec<PathBuf> {
   let mut files: Vec<_> = std::fs::read_dir(repo().join("jobs"))
     .expect("jobs/")
@@ -107,6 +110,7 @@ pub fn jobs() -> Vec<PathBuf> {
     .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
     .collect();
   files.sort();
+  assert!(!files.is_empty(), "no job files in jobs/");
   files
 }
 
@@ -130,14 +134,47 @@ pub fn lines_of(test: &Test, name: &str) -> Vec<String> {
   test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
-/// Polls `condition` until it holds, failing after `deadline`: tests never sleep for a fixed
-/// time to wait for something they can observe.
+/// Polls `attempt` until it gives `Ok`, failing after `deadline` with what the last `Err` said
+/// about the state seen: tests never sleep for a fixed time to wait for something they can
+/// observe.
+#[track_caller]
+pub fn wait_for<T>(
+  what: &str,
+  deadline: Duration,
+  mut attempt: impl FnMut() -> Result<T, String>,
+) -> T {
+  let start = Instant::now();
+  loop {
+    match attempt() {
+      Ok(value) => return value,
+      Err(seen) => assert!(
+        start.elapsed() < deadline,
+        "timed out after {:?} waiting until {what}{}{seen}",
+        start.elapsed(),
+        if seen.is_empty() { "" } else { ":\n" }
+      ),
+    }
+    std::thread::sleep(Duration::from_millis(20));
+  }
+}
+
+/// Polls `condition` until it holds, failing after `deadline`.
 #[track_caller]
 pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+  wait_for(what, deadline, || if condition() { Ok(()) } else { Err(String::new()) })
+}
+
+/// Polls until `child` exits, for at most `deadline`: None when it is still running then.
+pub fn wait_child(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
   let start = Instant::now();
-  while !condition() {
-    assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting until {what}");
-    std::thread::sleep(Duration::from_millis(20));
+  loop {
+    if let Some(status) = child.try_wait().expect("try_wait") {
+      return Some(status);
+    }
+    if start.elapsed() > deadline {
+      return None;
+    }
+    std::thread::sleep(Duration::from_millis(10));
   }
 }
 
@@ -181,6 +218,13 @@ pub fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
   found
 }
 
+/// How many tagged processes are `sleep ARG` itself (exec'd, so a signal to the group reaches
+/// it: one that lands between fork and exec could be lost).
+pub fn sleeping(tag: &str, arg: &str) -> usize {
+  let wanted = format!("sleep {arg}");
+  tagged_processes(tag).values().filter(|cmd| **cmd == wanted).count()
+}
+
 /// How long a test waits for something that should take a few seconds: long enough not to be
 /// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -188,6 +232,17 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing (or hanging) test
 /// leaves nothing behind.
 pub struct Reaper(pub String);
+
+impl Reaper {
+  /// A reaper of a new tag (see `unique_tag`).
+  pub fn new(prefix: &str) -> Self {
+    Self(unique_tag(prefix))
+  }
+
+  pub fn tag(&self) -> &str {
+    &self.0
+  }
+}
 
 impl Drop for Reaper {
   fn drop(&mut self) {
@@ -211,20 +266,169 @@ impl Drop for Reaper {
 /// Waits until no live process carries the tag, failing with what is left after `deadline`.
 #[track_caller]
 pub fn assert_all_gone(tag: &str, deadline: Duration) {
-  let start = Instant::now();
-  loop {
+  wait_for("no process of the run is left after the runner exited", deadline, || {
     let left = tagged_processes(tag);
     if left.is_empty() {
-      return;
+      return Ok(());
     }
-    assert!(
-      start.elapsed() < deadline,
-      "processes still alive {:?} after the runner exited:\n{}",
-      start.elapsed(),
-      left.iter().map(|(pid, cmd)| format!("{pid}: {cmd}")).collect::<Vec<_>>().join("\n")
-    );
-    std::thread::sleep(Duration::from_millis(20));
+    Err(left.iter().map(|(pid, cmd)| format!("{pid}: {cmd}")).collect::<Vec<_>>().join("\n"))
+  })
+}
+
+/// A runner started in the background with `TAG=tag` in its environment (inherited by every
+/// process of its tasks), its stdout and stderr going to files in the temp dir.
+pub struct Background {
+  child: Child,
+  started: Instant,
+  out: PathBuf,
+  err: PathBuf,
+}
+
+impl Background {
+  pub fn spawn(test: &Test, tag: &str, args: &[&str]) -> Self {
+    let out = test.path("runner.stdout");
+    let err = test.path("runner.stderr");
+    let mut cmd = test.command(args);
+    cmd
+      .env(TAG, tag)
+      .stdin(Stdio::null())
+      .stdout(std::fs::File::create(&out).expect("stdout file"))
+      .stderr(std::fs::File::create(&err).expect("stderr file"));
+    Self { child: cmd.spawn().expect("spawn runner"), started: Instant::now(), out, err }
   }
+
+  pub fn pid(&self) -> i32 {
+    self.child.id() as i32
+  }
+
+  /// The time since the runner was spawned.
+  pub fn elapsed(&self) -> Duration {
+    self.started.elapsed()
+  }
+
+  /// What the runner has printed to stdout so far.
+  pub fn stdout(&self) -> String {
+    read(&self.out)
+  }
+
+  pub fn signal(&self, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
+    let rc = unsafe { libc::kill(self.pid(), signal) };
+    assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
+  }
+
+  /// The runner's exit status, if it has exited.
+  pub fn try_wait(&mut self) -> Option<ExitStatus> {
+    self.child.try_wait().expect("try_wait")
+  }
+
+  /// Kills the runner and fails: it did not exit within `deadline`.
+  #[track_caller]
+  pub fn fail_hung(&mut self, deadline: Duration) -> ! {
+    let _ = self.child.kill();
+    let _ = self.child.wait();
+    panic!(
+      "the runner did not exit within {deadline:?} (killed)\n--- stdout\n{}\n--- stderr\n{}",
+      tail(&self.stdout(), 60),
+      read(&self.err)
+    );
+  }
+
+  /// What the runner that exited with `status` printed, and how long it ran.
+  pub fn finish(&self, status: ExitStatus) -> (Run, Duration) {
+    let took = self.started.elapsed();
+    (Run { code: code_of(status), stdout: self.stdout(), stderr: read(&self.err) }, took)
+  }
+
+  /// Waits for the runner to exit; kills it and fails after `deadline`.
+  #[track_caller]
+  pub fn wait(mut self, deadline: Duration) -> (Run, Duration) {
+    match wait_child(&mut self.child, deadline) {
+      Some(status) => self.finish(status),
+      None => self.fail_hung(deadline),
+    }
+  }
+}
+
+/// A test that fails half-way does not leave its runner behind.
+impl Drop for Background {
+  fn drop(&mut self) {
+    if let Ok(None) = self.child.try_wait() {
+      let _ = self.child.kill();
+      let _ = self.child.wait();
+    }
+  }
+}
+
+/// The last `n` lines of `text`, so a failure message with thousands of lines stays short.
+pub fn tail(text: &str, n: usize) -> String {
+  let lines: Vec<&str> = text.lines().collect();
+  let skip = lines.len().saturating_sub(n);
+  let head = if skip > 0 { format!("[... {skip} lines ...]\n") } else { String::new() };
+  head + &lines[skip..].join("\n")
+}
+
+/// Whether the run printed `line` (the whole line).
+#[track_caller]
+pub fn assert_line(run: &Run, line: &str) {
+  assert!(
+    run.stdout.lines().any(|l| l == line),
+    "no line {line:?}\n--- stdout\n{}\n--- stderr\n{}",
+    tail(&run.stdout, 80),
+    run.stderr
+  );
+}
+
+fn has_line_starting(run: &Run, prefix: &str) -> bool {
+  run.stdout.lines().any(|l| l.starts_with(prefix))
+}
+
+#[track_caller]
+pub fn assert_line_starting(run: &Run, prefix: &str) {
+  assert!(
+    has_line_starting(run, prefix),
+    "no line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
+    tail(&run.stdout, 80),
+    run.stderr
+  );
+}
+
+#[track_caller]
+pub fn assert_no_line_starting(run: &Run, prefix: &str) {
+  assert!(
+    !has_line_starting(run, prefix),
+    "unexpected line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
+    tail(&run.stdout, 80),
+    run.stderr
+  );
+}
+
+/// `text` (trimmed) parsed as JSON.
+#[track_caller]
+pub fn parse(text: &str) -> Value {
+  serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+/// Every stdout line parsed as JSON (for `--output json`).
+#[track_caller]
+pub fn events(run: &Run) -> Vec<Value> {
+  run
+    .stdout
+    .lines()
+    .map(|l| {
+      serde_json::from_str(l)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", tail(&run.stdout, 40)))
+    })
+    .collect()
+}
+
+/// The `task_finished` event of `task`.
+#[track_caller]
+pub fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
+  events
+    .iter()
+    .find(|e| e["event"] == "task_finished" && e["task"] == task)
+    .unwrap_or_else(|| panic!("no task_finished for {task}: {events:#?}"))
 }
 
 /// A run of the binary under GNU `time -v`, stdout discarded.
@@ -237,35 +441,41 @@ pub struct Measured {
 }
 
 impl Test {
-  /// Runs `runner ARGS` in the temp dir under `/usr/bin/time -v`, failing after `deadline`.
+  /// `/usr/bin/time -v runner ARGS` in the temp dir, stdin closed and what `time` reports going
+  /// to `time.txt` (see `timed`).
   #[track_caller]
-  pub fn measure(&self, args: &[&str], deadline: Duration) -> Measured {
+  pub fn time_command(&self, args: &[&str]) -> Command {
     assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
-    let mut child = Command::new("/usr/bin/time")
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd
       .arg("-v")
       .arg(BIN)
       .args(args)
       .current_dir(self.dir.path())
       .env("NO_COLOR", "1")
-      .stdin(std::process::Stdio::null())
-      .stdout(std::process::Stdio::null())
-      .stderr(std::fs::File::create(self.path("time.txt")).expect("create time.txt"))
-      .spawn()
-      .expect("spawn /usr/bin/time");
-    let start = Instant::now();
-    let status = loop {
-      if let Some(status) = child.try_wait().expect("wait") {
-        break status;
-      }
-      if start.elapsed() > deadline {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("`runner {}` took over {deadline:?}", args.join(" "));
-      }
-      std::thread::sleep(Duration::from_millis(50));
-    };
+      .stdin(Stdio::null())
+      .stderr(std::fs::File::create(self.path("time.txt")).expect("create time.txt"));
+    cmd
+  }
+
+  /// What `time_command` reported for the run that ended with `status`.
+  #[track_caller]
+  pub fn timed(&self, status: ExitStatus) -> Measured {
     let report = self.read("time.txt");
     Measured { status, peak_kb: peak_rss_kb(&report), report }
+  }
+
+  /// Runs `runner ARGS` in the temp dir under `/usr/bin/time -v`, failing after `deadline`.
+  #[track_caller]
+  pub fn measure(&self, args: &[&str], deadline: Duration) -> Measured {
+    let mut child =
+      self.time_command(args).stdout(Stdio::null()).spawn().expect("spawn /usr/bin/time");
+    let Some(status) = wait_child(&mut child, deadline) else {
+      let _ = child.kill();
+      let _ = child.wait();
+      panic!("`runner {}` took over {deadline:?}", args.join(" "));
+    };
+    self.timed(status)
   }
 }
 
