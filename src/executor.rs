@@ -6,7 +6,7 @@
 use crate::env;
 use crate::event::{Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, Program};
-use crate::process::{self, Launch, PathCache};
+use crate::process::{self, Launch, Launcher};
 use crate::queue::{self, Consumer, Queue};
 use crate::report::Reporter;
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
@@ -51,9 +51,7 @@ async fn run_loop(
   let shared = Rc::new(Shared {
     pids: RefCell::new(vec![0; graph.nodes.len()]),
     live: RefCell::new(Default::default()),
-    paths: RefCell::new(PathCache::new()),
-    spawner: RefCell::new(crate::spawn::Spawner::new()),
-    pipes: RefCell::default(),
+    launcher: RefCell::new(Launcher::new()),
     tx: tx.clone(),
     kill_grace: options.kill_grace,
   });
@@ -272,6 +270,14 @@ impl<'g> Loop<'_, 'g> {
     }
   }
 
+  /// Reports what the runner has to say about a node's command (a value cut to fit, say) as
+  /// output of the node on `stream`.
+  fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String]) {
+    for line in lines {
+      self.reporter.event(&Event::Output { task: self.name(id), stream, line, item: None });
+    }
+  }
+
   fn cwd(&self, id: NodeId) -> PathBuf {
     match self.graph.task(id) {
       Some(task) if task.cwd != self.graph.dir => absolute(&task.cwd),
@@ -288,14 +294,7 @@ impl<'g> Loop<'_, 'g> {
     }
     self.reporter.event(&Event::TaskStarted { task: self.name(id), attempt });
     let (env, warnings) = env::task(graph, id, attempt, |n| self.scheduler.result(n).unwrap_or(""));
-    for line in warnings {
-      self.reporter.event(&Event::Output {
-        task: self.name(id),
-        stream: Stream::Stderr,
-        line: &line,
-        item: None,
-      });
-    }
+    self.warn(id, Stream::Stderr, &warnings);
     let cwd = self.cwd(id);
     if let Some(queue) = task.consumes {
       let consumer = Consumer {
@@ -397,14 +396,7 @@ impl<'g> Loop<'_, 'g> {
     let programs: Vec<Program> = first.iter().chain(&node.callbacks.on_done).cloned().collect();
     let result = self.scheduler.result(id).unwrap_or("");
     let (env, warnings) = env::callback(self.graph, id, status, result);
-    for line in warnings {
-      self.reporter.event(&Event::Output {
-        task: self.name(id),
-        stream: Stream::Callback,
-        line: &line,
-        item: None,
-      });
-    }
+    self.warn(id, Stream::Callback, &warnings);
     let cwd = self.cwd(id);
     let shared = self.shared.clone();
     crate::reactor::spawn_local(async move {

@@ -4,10 +4,9 @@
 //! pipes, and registering them with the reactor, for every process. Where `/proc` is missing a
 //! pipe is simply closed and new ones are made.
 
-use crate::reactor::Source;
-use std::ffi::CString;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use crate::reactor::{Source, owned};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Pipes kept at most; more would only be there after a burst of parallel processes.
 const KEEP: usize = 64;
@@ -24,8 +23,7 @@ impl Default for Pipes {
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: opens a path from a valid C string; the result is checked.
     let fd = unsafe { libc::open(c"/proc/self/fd".as_ptr(), flags) };
-    // SAFETY: a fresh descriptor that nothing else owns.
-    Self { idle: Vec::new(), fds: (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) }) }
+    Self { idle: Vec::new(), fds: owned(fd).ok() }
   }
 }
 
@@ -35,13 +33,7 @@ impl Pipes {
     if let Some(pipe) = self.idle.pop() {
       return Ok(pipe);
     }
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into `fds`.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-      return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both are fresh descriptors that nothing else owns.
-    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read, write) = pipe()?;
     // The read end never blocks the loop, even on a spurious wake-up.
     // SAFETY: sets a status flag on our own descriptor.
     unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
@@ -63,11 +55,22 @@ impl Pipes {
 
 /// A new write end for the pipe read through `read`, opened in /proc/self/fd.
 fn reopen(fds: RawFd, read: RawFd) -> Option<OwnedFd> {
-  let name = CString::new(read.to_string()).ok()?;
-  // SAFETY: opens a name from a valid C string in a directory we hold; the result is checked.
-  let fd = unsafe { libc::openat(fds, name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-  // SAFETY: a fresh descriptor that nothing else owns.
-  (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+  // The fd's number as a C string, without allocating: this runs for every process.
+  let mut name = [0u8; 16];
+  write!(&mut name[..], "{read}\0").ok()?;
+  // SAFETY: opens a NUL-terminated name in a directory we hold; the result is checked.
+  let fd = unsafe { libc::openat(fds, name.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC) };
+  owned(fd).ok()
+}
+
+/// A new pipe, both ends closed on exec: (read end, write end).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+  let mut fds = [0; 2];
+  // SAFETY: pipe2 writes two descriptors into `fds`.
+  if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+    return Err(io::Error::last_os_error());
+  }
+  Ok((owned(fds[0])?, owned(fds[1])?))
 }
 
 #[cfg(test)]

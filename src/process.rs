@@ -15,10 +15,12 @@ use crate::spawn::{Exec, Spawned, Spawner};
 use futures_lite::FutureExt;
 use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 /// What a spawn needs beyond the program.
@@ -29,14 +31,13 @@ pub struct Launch<'a> {
 }
 
 /// Remembers where programs were found on PATH, so each name is searched once per run.
-#[derive(Default)]
-pub struct PathCache {
+struct PathCache {
   found: HashMap<String, Option<PathBuf>>,
   path: Option<std::ffi::OsString>,
 }
 
 impl PathCache {
-  pub fn new() -> Self {
+  fn new() -> Self {
     Self { found: HashMap::new(), path: std::env::var_os("PATH") }
   }
 
@@ -57,42 +58,56 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
   })
 }
 
-/// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
-/// a new process group.
-pub fn spawn(
-  launch: &Launch,
-  paths: &mut PathCache,
-  spawner: &mut Spawner,
-  pipes: &mut Pipes,
-) -> io::Result<Child> {
-  let direct = direct_argv(launch.program, paths);
-  let argv: Vec<&[u8]> = match &direct {
-    Some(direct) => direct.iter().map(|a| a.as_os_str().as_bytes()).collect(),
-    None => launch.program.argv.iter().map(|a| a.as_bytes()).collect(),
-  };
-  let path = match &direct {
-    Some(direct) => direct[0].clone(),
-    None => program_path(&launch.program.argv[0], launch.env, paths)?,
-  };
-  let cwd = launch.cwd.as_os_str().as_bytes();
-  let mut env: Vec<(&str, &[u8])> =
-    launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-  env.push(("PWD", cwd));
-  let (stdout, out_w) = pipes.take()?;
-  let (stderr, err_w) = pipes.take()?;
-  let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-  let exec =
-    Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
-  let spawned = spawner.spawn(&exec);
-  // The child holds the write ends now; the runner's copies would keep the pipes from ending.
-  drop((out_w, err_w));
-  match spawned {
-    Ok(Spawned { pid, pidfd }) => Ok(Child { pid, pidfd, stdout, stderr }),
-    Err(err) => {
-      pipes.give_back(stdout);
-      pipes.give_back(stderr);
-      Err(err)
+/// What starting processes keeps from one process to the next: where programs were found, the
+/// spawner, and the output pipes waiting to be reused.
+pub struct Launcher {
+  paths: PathCache,
+  spawner: Spawner,
+  pipes: Pipes,
+}
+
+impl Launcher {
+  pub fn new() -> Self {
+    Self { paths: PathCache::new(), spawner: Spawner::new(), pipes: Pipes::default() }
+  }
+
+  /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
+  /// a new process group.
+  pub fn spawn(&mut self, launch: &Launch) -> io::Result<Child> {
+    let direct = direct_argv(launch.program, &mut self.paths);
+    let argv: Vec<&[u8]> = match &direct {
+      Some(direct) => direct.iter().map(|a| a.as_os_str().as_bytes()).collect(),
+      None => launch.program.argv.iter().map(|a| a.as_bytes()).collect(),
+    };
+    let path = match &direct {
+      Some(direct) => direct[0].clone(),
+      None => program_path(&launch.program.argv[0], launch.env, &mut self.paths)?,
+    };
+    let cwd = launch.cwd.as_os_str().as_bytes();
+    let mut env: Vec<(&str, &[u8])> =
+      launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    env.push(("PWD", cwd));
+    let (stdout, out_w) = self.pipes.take()?;
+    let (stderr, err_w) = self.pipes.take()?;
+    let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
+    let exec =
+      Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
+    let spawned = self.spawner.spawn(&exec);
+    // The child holds the write ends now; the runner's copies would keep the pipes from ending.
+    drop((out_w, err_w));
+    match spawned {
+      Ok(Spawned { pid, pidfd }) => Ok(Child { pid, pidfd, stdout, stderr }),
+      Err(err) => {
+        self.pipes.give_back(stdout);
+        self.pipes.give_back(stderr);
+        Err(err)
+      }
     }
+  }
+
+  /// Takes back a child's pipe once its reader has seen the end.
+  pub fn give_back(&mut self, pipe: Source) {
+    self.pipes.give_back(pipe);
   }
 }
 
@@ -161,31 +176,18 @@ pub fn signal_group(pid: i32, signal: i32) {
   }
 }
 
-/// Reaps an exited child without blocking. Returns None while it is still running.
-pub fn try_reap(pid: i32) -> Option<Exit> {
+/// Reaps a child known to have exited, so the call returns at once.
+fn reap(pid: i32) -> Exit {
   let mut status = 0;
   // SAFETY: waitpid writes only to `status`.
-  let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-  if reaped == 0 {
-    return None;
+  if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+    return Exit { code: None, signal: None };
   }
-  if reaped < 0 {
-    return Some(Exit { code: None, signal: None });
-  }
-  Some(if libc::WIFEXITED(status) {
+  if libc::WIFEXITED(status) {
     Exit { code: Some(libc::WEXITSTATUS(status)), signal: None }
   } else {
     Exit { code: None, signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)) }
-  })
-}
-
-/// A pidfd for `pid` (Linux 5.3+): readable once the process has exited.
-fn pidfd(pid: i32) -> Option<OwnedFd> {
-  use std::os::fd::FromRawFd;
-  // SAFETY: pidfd_open returns a new fd we own, or -1.
-  let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-  // SAFETY: fd is a fresh, valid descriptor when non-negative.
-  (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+  }
 }
 
 /// Waits for the group leader to exit (SIGTERM then SIGKILL on timeout), then ends whatever the
@@ -197,62 +199,50 @@ pub async fn wait_exit(
   grace: Duration,
 ) -> (Exit, bool) {
   let exited = async {
-    match pidfd.or_else(|| self::pidfd(pid)).and_then(|fd| Source::new(fd).ok()) {
-      Some(fd) => {
-        let _ = fd.readable().await;
-      }
+    // Without a pidfd (kernels before 5.2), the exit is polled for.
+    match pidfd.and_then(|fd| Source::new(fd).ok()) {
+      Some(fd) => fd.readable().await,
       None => poll_exit(pid).await,
     }
   };
-  let mut timed_out = false;
-  match timeout {
-    None => exited.await,
-    Some(limit) => {
-      let expired = async {
-        async_std::task::sleep(limit).await;
-        true
-      };
-      let mut exited = Box::pin(exited);
-      if async {
-        (&mut exited).await;
-        false
-      }
-      .or(expired)
-      .await
-      {
-        timed_out = true;
-        signal_group(pid, libc::SIGTERM);
-        let grace = async {
-          async_std::task::sleep(grace).await;
-          true
-        };
-        if async {
-          (&mut exited).await;
-          false
-        }
-        .or(grace)
-        .await
-        {
-          signal_group(pid, libc::SIGKILL);
-          exited.await;
-        }
+  let mut exited = pin!(exited);
+  let (mut ended, mut timed_out) = (false, false);
+  if let Some(limit) = timeout {
+    ended = ends_within(limit, exited.as_mut()).await;
+    if !ended {
+      timed_out = true;
+      signal_group(pid, libc::SIGTERM);
+      ended = ends_within(grace, exited.as_mut()).await;
+      if !ended {
+        signal_group(pid, libc::SIGKILL);
       }
     }
   }
+  if !ended {
+    exited.await;
+  }
   // The leader is a zombie until reaped, so its group id cannot be reused yet.
   signal_group(pid, libc::SIGKILL);
-  let exit = loop {
-    if let Some(exit) = try_reap(pid) {
-      break exit;
-    }
-    async_std::task::sleep(Duration::from_millis(1)).await;
+  (reap(pid), timed_out)
+}
+
+/// Whether `exited` ends within `limit`.
+async fn ends_within(limit: Duration, exited: Pin<&mut impl Future<Output = ()>>) -> bool {
+  let ended = async {
+    exited.await;
+    true
   };
-  (exit, timed_out)
+  ended
+    .or(async {
+      async_std::task::sleep(limit).await;
+      false
+    })
+    .await
 }
 
 /// Without pidfd (old kernels): check for the exit every few milliseconds.
 async fn poll_exit(pid: i32) {
-  let mut status = 0;
+  let mut polls = 0;
   loop {
     // SAFETY: WNOWAIT leaves the child waitable; only `status` is written.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -268,8 +258,8 @@ async fn poll_exit(pid: i32) {
     if r != 0 || unsafe { info.si_pid() } != 0 {
       return;
     }
-    status += 1;
-    async_std::task::sleep(Duration::from_millis(if status < 10 { 1 } else { 10 })).await;
+    polls += 1;
+    async_std::task::sleep(Duration::from_millis(if polls < 10 { 1 } else { 10 })).await;
   }
 }
 

@@ -269,7 +269,8 @@ impl Drop for Source {
   }
 }
 
-fn owned(fd: RawFd) -> io::Result<OwnedFd> {
+/// Takes ownership of a descriptor a system call just returned, or of its error when negative.
+pub fn owned(fd: RawFd) -> io::Result<OwnedFd> {
   if fd < 0 {
     return Err(io::Error::last_os_error());
   }
@@ -293,10 +294,8 @@ mod tests {
   use std::time::Duration;
 
   fn pipe() -> (OwnedFd, std::fs::File) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fresh descriptors.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    (owned(fds[0]).unwrap(), std::fs::File::from(owned(fds[1]).unwrap()))
+    let (read, write) = crate::pipes::pipe().unwrap();
+    (read, std::fs::File::from(write))
   }
 
   #[test]

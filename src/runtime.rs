@@ -4,12 +4,10 @@
 
 use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
-use crate::pipes::Pipes;
-use crate::process::Child;
-use crate::process::{self, Launch, PathCache};
+
+use crate::process::{self, Child, Launch, Launcher};
 use crate::reactor::Source;
 use crate::scheduler::Timer;
-use crate::spawn::Spawner;
 use crate::status::Status;
 use async_channel::Sender;
 use futures_lite::future;
@@ -70,9 +68,7 @@ pub struct Shared {
   pub pids: RefCell<Vec<i32>>,
   /// Every live process group, tasks, items and callbacks alike.
   pub live: RefCell<HashSet<i32>>,
-  pub paths: RefCell<PathCache>,
-  pub spawner: RefCell<Spawner>,
-  pub pipes: RefCell<Pipes>,
+  pub launcher: RefCell<Launcher>,
   pub tx: Sender<Msg>,
   pub kill_grace: Duration,
 }
@@ -80,8 +76,7 @@ pub struct Shared {
 impl Shared {
   /// Starts a program as the leader of its own process group and records the group as live.
   pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
-    let (paths, spawner) = (&mut self.paths.borrow_mut(), &mut self.spawner.borrow_mut());
-    let child = process::spawn(launch, paths, spawner, &mut self.pipes.borrow_mut())?;
+    let child = self.launcher.borrow_mut().spawn(launch)?;
     self.live.borrow_mut().insert(child.pid);
     Ok(child)
   }
@@ -117,9 +112,10 @@ pub async fn supervise(
   capture: bool,
 ) -> Supervised {
   let pid = child.pid;
-  let (stdout, stderr) = (Some(child.stdout), Some(child.stderr));
-  let reading =
-    future::zip(pump(shared, stdout, sinks.0, capture), pump(shared, stderr, sinks.1, false));
+  let reading = future::zip(
+    pump(shared, child.stdout, sinks.0, capture),
+    pump(shared, child.stderr, sinks.1, false),
+  );
   let waiting = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace);
   let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
   shared.live.borrow_mut().remove(&pid);
@@ -133,8 +129,7 @@ pub async fn supervise(
 
 /// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
 /// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces.
-async fn pump(shared: &Shared, pipe: Option<Source>, sink: Sink, capture: bool) -> String {
-  let Some(pipe) = pipe else { return String::new() };
+async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> String {
   let mut kept = Vec::new();
   let mut pending: Vec<u8> = Vec::new();
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
@@ -145,7 +140,7 @@ async fn pump(shared: &Shared, pipe: Option<Source>, sink: Sink, capture: bool) 
     let n = match pipe.read(&mut buf).await {
       Ok(0) => {
         // Every writer has closed it: the pipe can serve another child.
-        shared.pipes.borrow_mut().give_back(pipe);
+        shared.launcher.borrow_mut().give_back(pipe);
         break;
       }
       Err(_) => break,

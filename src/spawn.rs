@@ -8,9 +8,10 @@
 //! the child's pidfd, so no second call is needed to get it. The effect for the child is that of
 //! `std::process::Command`.
 
+use crate::reactor::owned;
 use std::ffi::{CString, c_int, c_void};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
@@ -206,14 +207,6 @@ fn handled_signals() -> Vec<c_int> {
   signals
 }
 
-fn owned(fd: RawFd) -> io::Result<OwnedFd> {
-  if fd < 0 {
-    return Err(io::Error::last_os_error());
-  }
-  // SAFETY: a fresh descriptor that nothing else owns.
-  Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 fn cstring(bytes: &[u8]) -> io::Result<CString> {
   CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"))
 }
@@ -224,10 +217,7 @@ mod tests {
   use std::io::Read;
 
   fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fresh descriptors.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    (owned(fds[0]).unwrap(), owned(fds[1]).unwrap())
+    crate::pipes::pipe().unwrap()
   }
 
   fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
