@@ -65,27 +65,28 @@ pub fn targets(current: &OsStr) -> Vec<CompletionCandidate> {
     .collect()
 }
 
-/// Flags of `run` that take a value, so their value is not taken for the job file.
-const VALUE_FLAGS: &[&str] = &[
-  "-j",
-  "--jobs",
-  "--timeout",
-  "--kill-grace",
-  "--output",
-  "--output-mode",
-  "--log-dir",
-  "--report",
-  "--junit",
-  "--trace",
-];
+/// Whether `word` is a flag of `run` that takes a value (`-j`, `--timeout`...), so that the
+/// word after it is not taken for the job file. Read from the clap definition, not a copy.
+fn takes_value(run: &clap::Command, word: &str) -> bool {
+  let long = word.strip_prefix("--");
+  let short = word.strip_prefix('-').and_then(|s| s.parse::<char>().ok());
+  run.get_arguments().any(|arg| {
+    !arg.is_positional()
+      && arg.get_action().takes_values()
+      && (long.is_some_and(|l| arg.get_long() == Some(l))
+        || short.is_some_and(|c| arg.get_short() == Some(c)))
+  })
+}
 
 /// The first positional argument after `run` in the words being completed.
 fn job_file_argument(args: &[OsString]) -> Option<OsString> {
+  let command = Cli::command();
+  let run = command.find_subcommand("run")?;
   let words = args.iter().skip_while(|a| *a != "--").skip(1);
   let mut words = words.skip_while(|a| *a != "run").skip(1);
   while let Some(word) = words.next() {
     let text = word.to_string_lossy();
-    if VALUE_FLAGS.contains(&text.as_ref()) {
+    if takes_value(run, &text) {
       words.next();
     } else if !text.starts_with('-') {
       return Some(word.clone());
@@ -124,6 +125,9 @@ mod tests {
     );
     assert_eq!(file("runner -- runner validate jobs/x.yaml"), None);
     assert_eq!(file("runner -- runner run"), None);
+    let every_value_flag = "runner -- runner run -j 2 --jobs 2 --timeout 1m --kill-grace 1s \
+      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t x.yaml";
+    assert_eq!(file(every_value_flag), Some("x.yaml".into()));
   }
 
   #[test]

@@ -12,7 +12,7 @@ pub const VALUE_MAX: usize = 128 * 1024 - 256;
 pub type Env = Vec<(String, String)>;
 
 /// The file's and the task's variables (groups have only the file's).
-pub fn base(graph: &Graph, id: NodeId) -> Env {
+fn base(graph: &Graph, id: NodeId) -> Env {
   let mut env = graph.env.clone();
   if let Some(task) = graph.task(id) {
     env.extend(task.env.iter().cloned());

@@ -33,12 +33,12 @@ pub fn list_text(graph: &Graph) -> String {
       if let Some(d) = &node.description {
         detail.push(format!("# {d}"));
       }
-      let _ = writeln!(out, "  {:width$}  {}", node.name, detail.join("  ")).map(|()| ());
+      let _ = writeln!(out, "  {:width$}  {}", node.name, detail.join("  "));
     }
   }
   if !graph.queues.is_empty() {
     let _ = writeln!(out, "queues:");
-    for (q, queue) in graph.queues.iter().enumerate() {
+    for queue in &graph.queues {
       let size = if queue.maxsize == 0 {
         "unbounded".to_string()
       } else {
@@ -54,7 +54,7 @@ pub fn list_text(graph: &Graph) -> String {
       let _ = writeln!(
         out,
         "  {:width$}  {size}  producers [{producers}]  consumers [{consumers}]{items}",
-        graph.queues[q].name
+        queue.name
       );
     }
   }

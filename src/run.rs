@@ -9,7 +9,6 @@ use crate::report;
 use crate::scheduler::{Action, Input, Scheduler, StopReason};
 use crate::status::Status;
 use crate::{exit, suggest};
-use std::io::IsTerminal;
 use std::time::Instant;
 
 pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
@@ -110,7 +109,6 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
       }
     }
   }
-  let _ = std::io::stdout().is_terminal();
   print!("{out}");
   exit::OK
 }

@@ -3,7 +3,7 @@
 //! out. It decides everything and does nothing itself, so every transition is unit-tested
 //! without a runtime. Work per input is O(1) plus the edges of the node it concerns.
 
-use crate::graph::{Graph, NodeId, NodeKind};
+use crate::graph::{Graph, GroupRule, NodeId, NodeKind};
 use crate::group::{Decision, GroupState};
 use crate::status::Status;
 use std::collections::VecDeque;
@@ -29,7 +29,8 @@ pub enum StopReason {
 pub enum Input {
   Start,
   TimerFired(NodeId, Timer),
-  /// A task's process ended: succeeded, failed or timed_out, with its captured result.
+  /// A task's process ended: succeeded, failed or timed_out (always a final status), with its
+  /// captured result.
   Exited {
     id: NodeId,
     status: Status,
@@ -89,8 +90,6 @@ struct NodeState {
   /// Needs not finished yet.
   waiting: usize,
   cancel_requested: bool,
-  /// The group's timer has been started (groups only).
-  started: bool,
   /// The final status is set and callbacks are running; dependents are not told yet.
   in_callbacks: bool,
   /// The task holds one of the `limit` slots.
@@ -122,17 +121,13 @@ impl<'g> Scheduler<'g> {
     let nodes = graph
       .nodes
       .iter()
-      .map(|n| {
-        let waiting = n.needs.len();
-        NodeState {
-          status: Status::Pending,
-          attempt: 0,
-          waiting,
-          cancel_requested: false,
-          started: false,
-          in_callbacks: false,
-          holds_slot: false,
-        }
+      .map(|n| NodeState {
+        status: Status::Pending,
+        attempt: 0,
+        waiting: n.needs.len(),
+        cancel_requested: false,
+        in_callbacks: false,
+        holds_slot: false,
       })
       .collect();
     let groups = graph
@@ -209,13 +204,12 @@ impl<'g> Scheduler<'g> {
       if !self.selected[id] || self.nodes[id].status != Status::Pending {
         continue;
       }
-      match self.graph.nodes[id].kind {
+      match &self.graph.nodes[id].kind {
         NodeKind::Task(_) if self.nodes[id].waiting == 0 => self.make_ready(id, out),
-        NodeKind::Task(_) => {}
-        NodeKind::Group(ref group) if group.members.is_empty() => {
-          self.group_decided(id, Status::Succeeded, out)
+        NodeKind::Group(group) if group.members.is_empty() => {
+          self.finish(id, Status::Succeeded, out)
         }
-        NodeKind::Group(_) => {}
+        NodeKind::Task(_) | NodeKind::Group(_) => {}
       }
     }
   }
@@ -255,19 +249,17 @@ impl<'g> Scheduler<'g> {
     self.ready.push_back(id);
   }
 
-  /// A wait group's timeout counts from the moment its first member became ready.
+  /// A group runs from the moment its first member became ready; a wait group's timeout counts
+  /// from then.
   fn activate_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
-    for i in 0..self.graph.nodes[id].groups.len() {
-      let group = self.graph.nodes[id].groups[i];
-      // A group may have returned before any member became ready (its members skipped).
-      let node = &self.nodes[group];
-      if !self.selected[group] || node.started || node.status.is_final() {
+    let graph = self.graph;
+    for &group in &graph.nodes[id].groups {
+      // Running already, or returned before any member became ready (its members skipped).
+      if !self.selected[group] || self.nodes[group].status != Status::Pending {
         continue;
       }
-      self.nodes[group].started = true;
       self.nodes[group].status = Status::Running;
-      if let Some(crate::graph::GroupRule::Wait { timeout: Some(after), .. }) =
-        self.graph.group(group).map(|g| g.rule)
+      if let Some(GroupRule::Wait { timeout: Some(after), .. }) = graph.group(group).map(|g| g.rule)
       {
         out.push(Action::StartTimer { id: group, after, timer: Timer::GroupTimeout });
       }
@@ -423,63 +415,49 @@ impl<'g> Scheduler<'g> {
     }
   }
 
-  /// The last need of `id` finished successfully.
+  /// The last need of `id` (a task: groups have no needs) finished successfully.
   fn need_met(&mut self, id: NodeId, out: &mut Vec<Action>) {
     if self.stopped.is_some() {
       return self.settle(id, Status::Cancelled, out);
     }
-    match self.graph.nodes[id].kind {
-      NodeKind::Task(_) => self.make_ready(id, out),
-      // Groups have no needs of their own.
-      NodeKind::Group(_) => {}
-    }
+    self.make_ready(id, out);
   }
 
-  /// Gives a node that never started its final status (skipped or cancelled).
+  /// Gives a node that never started, or a group, its final status (skipped or cancelled); a
+  /// group's members are cancelled with it.
   fn settle(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
-    if self.nodes[id].status.is_final() || self.nodes[id].in_callbacks {
+    // A node in its callbacks has its final status already.
+    if self.nodes[id].status.is_final() {
       return;
     }
-    if let Some(group) = self.graph.group(id) {
-      if let Some(state) = self.groups[id].as_mut() {
-        let _ = state.timeout();
-      }
+    let graph = self.graph;
+    if let Some(group) = graph.group(id) {
+      // Final before its members are cancelled: nothing they set off may reach it again. Its
+      // `GroupState` is not asked anything once it is final.
       self.nodes[id].status = status;
-      for i in 0..group.members.len() {
-        let member = group.members[i];
+      for &member in &group.members {
         if self.selected[member] {
           self.cancel(member, out);
         }
       }
-      self.finish(id, status, out);
-      return;
     }
     // A task cancelled before it started still gets its `on_done`, as a cancelled future's
     // done-callbacks run in asyncio; a skipped one gets none.
     self.finish(id, status, out);
   }
 
+  /// A group returned: the group is not final yet (its inputs are only read while it is not),
+  /// and cancelling its pending members cannot make it final (they complete in `propagate`).
   fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
-    let members = &self.graph.group(id).expect("decisions come from groups").members;
-    let result = self.group_result(id, &decision);
-    self.results[id] = Some(result);
+    let graph = self.graph;
+    let members = &graph.group(id).expect("decisions come from groups").members;
+    self.results[id] = Some(self.group_result(id, &decision));
     let status = decision.status;
-    let cancel: Vec<NodeId> = if decision.cancel_pending {
-      decision.pending.iter().map(|&i| members[i]).collect()
-    } else {
-      Vec::new()
-    };
+    let cancel = if decision.cancel_pending { decision.pending.clone() } else { Vec::new() };
     // The group returns first; then what it left pending is cancelled.
     out.push(Action::GroupReturned { id, decision });
-    for member in cancel {
-      self.cancel(member, out);
-    }
-    self.group_decided(id, status, out);
-  }
-
-  fn group_decided(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
-    if self.nodes[id].status.is_final() || self.nodes[id].in_callbacks {
-      return;
+    for i in cancel {
+      self.cancel(members[i], out);
     }
     self.finish(id, status, out);
   }
@@ -497,10 +475,10 @@ impl<'g> Scheduler<'g> {
       }
     };
     let value = match group.rule {
-      crate::graph::GroupRule::Gather => {
+      GroupRule::Gather => {
         serde_json::Value::Array(group.members.iter().map(|&m| result(m)).collect())
       }
-      crate::graph::GroupRule::Wait { .. } => {
+      GroupRule::Wait { .. } => {
         let done: Vec<_> = decision
           .done
           .iter()
@@ -525,13 +503,10 @@ impl<'g> Scheduler<'g> {
     let node = &mut self.nodes[id];
     match node.status {
       Status::Running if self.graph.task(id).is_some() => {
-        if !node.cancel_requested && !node.in_callbacks {
-          node.cancel_requested = true;
+        if !std::mem::replace(&mut node.cancel_requested, true) {
           out.push(Action::Terminate { id });
         }
       }
-      status if status.is_final() => {}
-      _ if node.in_callbacks => {}
       _ => self.settle(id, Status::Cancelled, out),
     }
   }
