@@ -5,17 +5,20 @@ use crate::compile_error::{CompileError, CompileErrors, ErrorKind};
 use crate::cycle::{self, Edge, Via};
 use crate::decode;
 use crate::graph::{self, Graph, GroupRule, NodeId, NodeKind, Program, QueueId};
+use crate::names;
 use crate::schema::{self, Command, JobFile, Name, Pending, ReturnWhen, Spanned};
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml;
 use miette::SourceSpan;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 /// Reads, decodes and compiles a job file's text.
 pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
-  let root = yaml::parse(source).map_err(|e| CompileErrors(vec![syntax_error(source, &e)]))?;
+  let root = yaml::parse(source).map_err(|e| CompileErrors(vec![syntax_error(&e)]))?;
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);
   let graph = Compiler::new(source, &file, &mut errors).compile();
@@ -24,7 +27,7 @@ pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
 
 /// A YAML syntax error. The parser's message ends with the line and column, which the rendered
 /// diagnostic already shows, so that part is dropped.
-fn syntax_error(source: &Source, e: &yaml::SyntaxError) -> CompileError {
+fn syntax_error(e: &yaml::SyntaxError) -> CompileError {
   let message = match e.message.rfind(" at line ") {
     Some(at) if e.message[at..].contains(", column ") => &e.message[..at],
     _ => e.message.as_str(),
@@ -32,27 +35,13 @@ fn syntax_error(source: &Source, e: &yaml::SyntaxError) -> CompileError {
   let err = CompileError::new(
     ErrorKind::Syntax,
     format!("invalid YAML: {message}"),
-    whole_chars(&source.text, e.span),
+    e.span,
     "the parser stopped here",
   );
   match syntax_help(message) {
     Some(help) => err.with_help(help),
     None => err,
   }
-}
-
-/// The span widened to whole characters: the parser marks one byte, which may be part of a
-/// multi-byte character, and a span must never split one.
-fn whole_chars(text: &str, span: SourceSpan) -> SourceSpan {
-  let mut start = span.offset().min(text.len());
-  let mut end = (span.offset() + span.len()).clamp(start, text.len());
-  while !text.is_char_boundary(start) {
-    start -= 1;
-  }
-  while !text.is_char_boundary(end) {
-    end += 1;
-  }
-  SourceSpan::from((start, end - start))
 }
 
 /// A hint for the syntax errors people make most, keyed on the parser's wording.
@@ -79,13 +68,24 @@ struct Compiler<'a> {
   file: &'a JobFile,
   errors: &'a mut Vec<CompileError>,
   ids: HashMap<&'a str, NodeId>,
+  /// Each node's `RUNNER_RESULT_<N>` variable, by id: worked out once per name, for the
+  /// graph and for the check that no two needs of a task share one.
+  result_vars: Vec<String>,
   queue_ids: HashMap<&'a str, QueueId>,
   suggestions: usize,
 }
 
 impl<'a> Compiler<'a> {
   fn new(source: &'a Source, file: &'a JobFile, errors: &'a mut Vec<CompileError>) -> Self {
-    Self { source, file, errors, ids: HashMap::new(), queue_ids: HashMap::new(), suggestions: 0 }
+    Self {
+      source,
+      file,
+      errors,
+      ids: HashMap::new(),
+      result_vars: Vec::new(),
+      queue_ids: HashMap::new(),
+      suggestions: 0,
+    }
   }
 
   fn compile(mut self) -> Graph {
@@ -93,11 +93,11 @@ impl<'a> Compiler<'a> {
     let mut nodes: Vec<graph::Node> =
       Vec::with_capacity(self.file.tasks.len() + self.file.groups.len());
     let mut queues = self.queues();
-    for task in &self.file.tasks {
-      nodes.push(self.task(task, &mut queues));
+    for (id, task) in self.file.tasks.iter().enumerate() {
+      nodes.push(self.task(id, task, &mut queues));
     }
-    for group in &self.file.groups {
-      nodes.push(self.group(group));
+    for (i, group) in self.file.groups.iter().enumerate() {
+      nodes.push(self.group(self.file.tasks.len() + i, group));
     }
     link(&mut nodes);
     self.check_cycles(&nodes, &queues);
@@ -117,6 +117,7 @@ impl<'a> Compiler<'a> {
     let file = self.file;
     let names = file.tasks.iter().map(|t| &t.name).chain(file.groups.iter().map(|g| &g.name));
     for (id, name) in names.enumerate() {
+      self.result_vars.push(names::result_var(&name.value));
       if let Some(&first) = self.ids.get(name.value.as_str()) {
         let first_span = node_name(file, first).span;
         let message = format!("`{}` is both a task and a group", name.value);
@@ -149,8 +150,7 @@ impl<'a> Compiler<'a> {
       .collect()
   }
 
-  fn task(&mut self, task: &schema::Task, queues: &mut [graph::Queue]) -> graph::Node {
-    let id = self.ids.get(task.name.value.as_str()).copied().unwrap_or(usize::MAX);
+  fn task(&mut self, id: NodeId, task: &schema::Task, queues: &mut [graph::Queue]) -> graph::Node {
     let shell = task.shell.as_ref().or(self.file.shell.as_ref());
     let produces = task.produces.as_ref().and_then(|q| self.queue_ref(q));
     let consumes = task.consumes.as_ref().and_then(|q| self.queue_ref(q));
@@ -192,6 +192,7 @@ impl<'a> Compiler<'a> {
       name: task.name.value.clone(),
       span: task.name.span,
       description: task.description.as_ref().map(|d| d.value.clone()),
+      result_var: self.result_vars[id].clone(),
       needs,
       dependents: Vec::new(),
       groups: Vec::new(),
@@ -202,7 +203,7 @@ impl<'a> Compiler<'a> {
     }
   }
 
-  fn group(&mut self, group: &schema::Group) -> graph::Node {
+  fn group(&mut self, id: NodeId, group: &schema::Group) -> graph::Node {
     let rule = self.group_rule(group);
     let members = match (&group.gather, &group.wait) {
       (Some(members), None) | (None, Some(members)) => {
@@ -224,6 +225,7 @@ impl<'a> Compiler<'a> {
       name: group.name.value.clone(),
       span: group.name.span,
       description: group.description.as_ref().map(|d| d.value.clone()),
+      result_var: self.result_vars[id].clone(),
       needs: Vec::new(),
       dependents: Vec::new(),
       groups: Vec::new(),
@@ -282,21 +284,24 @@ impl<'a> Compiler<'a> {
     // A set, not a scan: a fan-in may list thousands of names.
     let mut seen: HashMap<&str, &Name> = HashMap::with_capacity(names.len());
     for name in names {
-      if let Some(first) = seen.insert(&name.value, name) {
-        seen.insert(&first.value, first);
-        let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
-        let err =
-          CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
-            .with_label(first.span, "first listed here");
-        self.errors.push(err);
-        continue;
+      match seen.entry(&name.value) {
+        Entry::Occupied(first) => {
+          let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
+          let err =
+            CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
+              .with_label(first.get().span, "first listed here");
+          self.errors.push(err);
+          continue;
+        }
+        Entry::Vacant(slot) => {
+          slot.insert(name);
+        }
       }
       match self.ids.get(name.value.as_str()) {
         Some(&id) => ids.push(id),
         None => {
-          let message = format!("`{}` {key} unknown task or group `{}`", owner.value, name.value);
           let message = if key == "needs" {
-            message
+            format!("`{}` needs unknown task or group `{}`", owner.value, name.value)
           } else {
             format!("group `{}` has unknown member `{}`", owner.value, name.value)
           };
@@ -316,16 +321,18 @@ impl<'a> Compiler<'a> {
   }
 
   /// Two needs whose names give the same `RUNNER_RESULT_<N>` variable would hide one result.
+  /// Known names use their node's variable; only unknown ones are converted here.
   fn check_result_names(&mut self, needs: &[Name]) {
-    let mut seen: HashMap<String, &Name> = HashMap::with_capacity(needs.len());
+    let mut seen: HashMap<Cow<str>, &Name> = HashMap::with_capacity(needs.len());
     for name in needs {
-      let var = crate::names::env_suffix(&name.value);
+      let var = match self.ids.get(name.value.as_str()) {
+        Some(&id) => Cow::Borrowed(self.result_vars[id].as_str()),
+        None => Cow::Owned(names::result_var(&name.value)),
+      };
       match seen.get(&var) {
         Some(first) if first.value != name.value => {
-          let message = format!(
-            "`{}` and `{}` both reach the command as `RUNNER_RESULT_{var}`",
-            first.value, name.value
-          );
+          let message =
+            format!("`{}` and `{}` both reach the command as `{var}`", first.value, name.value);
           let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
             .with_label(first.span, "as this one")
             .with_help("rename one of the two tasks so their results stay apart");
@@ -345,12 +352,10 @@ impl<'a> Compiler<'a> {
     }
     let message = format!("unknown queue `{}`", name.value);
     let suggestion = self.suggest(&name.value, NameSpace::Queues);
-    let help = match suggestion {
-      Some(s) => format!("did you mean `{s}`?"),
-      None => {
-        format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value)
-      }
-    };
+    let help = suggestion.as_deref().map_or_else(
+      || format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value),
+      suggest::did_you_mean,
+    );
     let err =
       CompileError::new(ErrorKind::UnknownQueue, message, name.span, "not declared under `queues`");
     self.errors.push(err.with_help(help));
@@ -381,14 +386,10 @@ impl<'a> Compiler<'a> {
       for (need, name) in needs {
         edges[need].push(Edge { to: id, span: name.span, via: Via::Needs });
       }
-      if let (Some(q), Some(name)) =
-        (nodes[id].task_spec().and_then(|t| t.produces), &task.produces)
-      {
+      if let (Some(q), Some(name)) = (nodes[id].task().and_then(|t| t.produces), &task.produces) {
         edges[id].push(Edge { to: node_count + q, span: name.span, via: Via::Produces });
       }
-      if let (Some(q), Some(name)) =
-        (nodes[id].task_spec().and_then(|t| t.consumes), &task.consumes)
-      {
+      if let (Some(q), Some(name)) = (nodes[id].task().and_then(|t| t.consumes), &task.consumes) {
         edges[node_count + q].push(Edge { to: id, span: name.span, via: Via::Consumes });
       }
     }
@@ -444,15 +445,6 @@ impl<'a> Compiler<'a> {
 enum NameSpace {
   Nodes,
   Queues,
-}
-
-impl graph::Node {
-  fn task_spec(&self) -> Option<&graph::Task> {
-    match &self.kind {
-      NodeKind::Task(t) => Some(t),
-      NodeKind::Group(_) => None,
-    }
-  }
 }
 
 fn node_name(file: &JobFile, id: NodeId) -> &Name {

@@ -79,7 +79,7 @@ impl CompileError {
   /// Adds "did you mean `x`?" when a suggestion exists.
   pub fn with_suggestion(self, suggestion: Option<&str>) -> Self {
     match suggestion {
-      Some(s) => self.with_help(format!("did you mean `{s}`?")),
+      Some(s) => self.with_help(crate::suggest::did_you_mean(s)),
       None => self,
     }
   }

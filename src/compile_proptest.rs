@@ -189,11 +189,24 @@ fn bad_key() -> impl Strategy<Value = String> {
   ]
 }
 
-fn entries(entry: BoxedStrategy<(String, Yaml)>, max: usize) -> impl Strategy<Value = Yaml> {
+/// A mapping of up to `max` entries, or now and then any other value.
+fn entries(
+  entry: impl Strategy<Value = (String, Yaml)> + 'static,
+  max: usize,
+) -> impl Strategy<Value = Yaml> {
   prop_oneof![
     8 => prop::collection::vec(entry, 0..max).prop_map(Yaml::Map),
     1 => value(),
   ]
+}
+
+/// [`entries`] under the keys `entry` chooses, one in nine under a key that is not known.
+fn entries_or_bad_keys(
+  entry: impl Strategy<Value = (&'static str, Yaml)> + 'static,
+  max: usize,
+) -> impl Strategy<Value = Yaml> {
+  let entry = entry.prop_map(|(k, v)| (k.to_string(), v));
+  entries(prop_oneof![8 => entry, 1 => (bad_key(), value())], max)
 }
 
 fn task() -> impl Strategy<Value = Yaml> {
@@ -207,10 +220,8 @@ fn task() -> impl Strategy<Value = Yaml> {
     (select(&["on_success", "on_failure", "on_done"][..]), callbacks()),
     (Just("env"), env()),
     (select(keys::TASK), value()),
-  ]
-  .prop_map(|(k, v)| (k.to_string(), v));
-  let entry = prop_oneof![8 => entry, 1 => (bad_key(), value())].boxed();
-  entries(entry, 6)
+  ];
+  entries_or_bad_keys(entry, 6)
 }
 
 fn group() -> impl Strategy<Value = Yaml> {
@@ -226,10 +237,8 @@ fn group() -> impl Strategy<Value = Yaml> {
     (Just("timeout"), duration()),
     (select(&["on_done", "on_success", "on_failure"][..]), callbacks()),
     (select(keys::GROUP), value()),
-  ]
-  .prop_map(|(k, v)| (k.to_string(), v));
-  let entry = prop_oneof![8 => entry, 1 => (bad_key(), value())].boxed();
-  entries(entry, 4)
+  ];
+  entries_or_bad_keys(entry, 4)
 }
 
 fn queue() -> impl Strategy<Value = Yaml> {
@@ -238,10 +247,8 @@ fn queue() -> impl Strategy<Value = Yaml> {
     (Just("items"), prop::collection::vec(scalar(), 0..3).prop_map(Yaml::Seq)),
     (select(keys::QUEUE), value()),
     (Just("maxsze"), value()),
-  ]
-  .prop_map(|(k, v)| (k.to_string(), v))
-  .boxed();
-  entries(entry, 3)
+  ];
+  entries(entry.prop_map(|(k, v)| (k.to_string(), v)), 3)
 }
 
 fn named(item: impl Strategy<Value = Yaml>, max: usize) -> impl Strategy<Value = Yaml> {

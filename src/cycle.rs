@@ -38,14 +38,12 @@ pub fn find_cycles(edges: &[Vec<Edge>]) -> Vec<Vec<Step<'_>>> {
       component_of[v] = c;
     }
   }
-  let mut cycles = Vec::new();
-  for (c, members) in components.iter().enumerate() {
-    let start = *members.iter().min().expect("components are never empty");
-    let cyclic = members.len() > 1 || edges[start].iter().any(|e| e.to == start);
-    if cyclic {
-      cycles.push(shortest_cycle(edges, start, |v| component_of[v] == c));
-    }
-  }
+  let mut cycles: Vec<_> = (components.iter().enumerate())
+    .map(|(c, members)| {
+      let start = *members.iter().min().expect("components are never empty");
+      shortest_cycle(edges, start, |v| component_of[v] == c)
+    })
+    .collect();
   cycles.sort_by_key(|cycle| cycle[0].from);
   cycles
 }
@@ -82,7 +80,8 @@ fn shortest_cycle(
   unreachable!("a vertex of a cyclic component reaches itself")
 }
 
-/// Tarjan's algorithm without recursion.
+/// Tarjan's algorithm without recursion. Returns only the components with a cycle: more than
+/// one vertex, or one with an edge to itself.
 fn strongly_connected(edges: &[Vec<Edge>]) -> Vec<Vec<usize>> {
   const UNSEEN: usize = usize::MAX;
   let n = edges.len();

@@ -79,8 +79,8 @@ impl Decoder<'_> {
     for (key, value) in self.entries(node, &what, keys::GROUP) {
       match key.name.as_str() {
         "description" => group.description = self.string(value),
-        "gather" => group.gather = self.members(value, "gather"),
-        "wait" => group.wait = self.members(value, "wait"),
+        "gather" => group.gather = self.names(value, "gather"),
+        "wait" => group.wait = self.names(value, "wait"),
         "return_when" => group.return_when = self.return_when(value),
         "timeout" => group.timeout = self.duration(value),
         "pending" => group.pending = self.pending(value),
@@ -129,8 +129,7 @@ impl Decoder<'_> {
     };
     let mut out = Vec::with_capacity(entries.len());
     for (i, (key, value)) in entries.iter().enumerate() {
-      // Mappings here have a handful of keys: a scan beats hashing.
-      if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.name == key.name) {
+      if let Some(first) = earlier_key(entries, i) {
         self.errors.push(duplicate_key(key, first, &what()));
         continue;
       }
@@ -157,7 +156,7 @@ impl Decoder<'_> {
       Value::Null => Some(&[]),
       other => {
         let message = format!("{} must be a mapping, found {}", what(), other.kind());
-        self.errors.push(self.wrong_type(node, message, "expected a mapping"));
+        self.errors.push(wrong_type(node, message, "expected a mapping"));
         None
       }
     }
@@ -190,16 +189,6 @@ impl Decoder<'_> {
     out
   }
 
-  fn wrong_type(&self, node: &Node, message: String, label: &str) -> CompileError {
-    CompileError::new(ErrorKind::WrongType, message, node.span, label)
-  }
-
-  fn type_error(&mut self, node: &Node, key: &str, expected: &str) {
-    let message = format!("`{key}` must be {expected}, found {}", node.value.kind());
-    let label = format!("expected {expected}");
-    self.errors.push(self.wrong_type(node, message, &label));
-  }
-
   /// Any scalar read as text, the way it is written (`run: true` is the command `true`).
   fn scalar_text(&self, node: &Node) -> Option<String> {
     match &node.value {
@@ -216,7 +205,7 @@ impl Decoder<'_> {
       Some(text) => Some(Spanned::new(text, node.span)),
       None => {
         let message = format!("expected a string, found {}", node.value.kind());
-        self.errors.push(self.wrong_type(node, message, "expected a string"));
+        self.errors.push(wrong_type(node, message, "expected a string"));
         None
       }
     }
@@ -227,7 +216,7 @@ impl Decoder<'_> {
       Value::Bool(b) => Some(Spanned::new(b, node.span)),
       _ => {
         let message = format!("expected `true` or `false`, found {}", node.value.kind());
-        self.errors.push(self.wrong_type(node, message, "expected a boolean"));
+        self.errors.push(wrong_type(node, message, "expected a boolean"));
         None
       }
     }
@@ -243,10 +232,8 @@ impl Decoder<'_> {
         None
       }
       _ => {
-        self.type_error(node, key, "a whole number");
-        if let Some(last) = self.errors.last_mut() {
-          last.help = Some(format!("write a number, e.g. `{key}: 2`"));
-        }
+        let err = type_error(node, key, "a whole number");
+        self.errors.push(err.with_help(format!("write a number, e.g. `{key}: 2`")));
         None
       }
     }
@@ -291,7 +278,7 @@ impl Decoder<'_> {
       Value::Str(s) => duration::parse(s),
       _ => {
         let message = format!("expected a duration, found {}", node.value.kind());
-        self.errors.push(self.wrong_type(node, message, "expected a duration"));
+        self.errors.push(wrong_type(node, message, "expected a duration"));
         return None;
       }
     };
@@ -316,14 +303,12 @@ impl Decoder<'_> {
     match &node.value {
       Value::Seq(items) => Some(items),
       Value::Str(s) => {
-        self.type_error(node, key, expected);
-        if let Some(last) = self.errors.last_mut() {
-          last.help = Some(format!("write `{key}: [{s}]`"));
-        }
+        let err = type_error(node, key, expected);
+        self.errors.push(err.with_help(format!("write `{key}: [{s}]`")));
         None
       }
       _ => {
-        self.type_error(node, key, expected);
+        self.errors.push(type_error(node, key, expected));
         None
       }
     }
@@ -340,10 +325,6 @@ impl Decoder<'_> {
     let items = self.seq(node, key, "a list of names")?;
     let names = items.iter().filter_map(|item| self.string(item)).collect();
     Some(Spanned::new(names, node.span))
-  }
-
-  fn members(&mut self, node: &Node, key: &str) -> Option<Spanned<Vec<Name>>> {
-    self.names(node, key)
   }
 
   fn argv(&mut self, node: &Node, key: &str) -> Option<Spanned<Vec<Spanned<String>>>> {
@@ -366,7 +347,7 @@ impl Decoder<'_> {
     match self.scalar_text(node) {
       Some(text) => Some(Spanned::new(Command::Shell(text), node.span)),
       None => {
-        self.type_error(node, "run", "a command string or an argv list");
+        self.errors.push(type_error(node, "run", "a command string or an argv list"));
         None
       }
     }
@@ -386,7 +367,7 @@ impl Decoder<'_> {
     };
     let mut out = Vec::with_capacity(entries.len());
     for (i, (key, value)) in entries.iter().enumerate() {
-      if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.name == key.name) {
+      if let Some(first) = earlier_key(entries, i) {
         self.errors.push(duplicate_key(key, first, "`env`"));
         continue;
       }
@@ -429,6 +410,22 @@ impl Decoder<'_> {
   }
 }
 
+fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {
+  CompileError::new(ErrorKind::WrongType, message, node.span, label)
+}
+
+fn type_error(node: &Node, key: &str, expected: &str) -> CompileError {
+  let message = format!("`{key}` must be {expected}, found {}", node.value.kind());
+  wrong_type(node, message, &format!("expected {expected}"))
+}
+
+/// The first key before entry `i` with the same name as it. Mappings here have a handful of
+/// keys: a scan beats hashing.
+fn earlier_key(entries: &[(Key, Node)], i: usize) -> Option<&Key> {
+  let name = &entries[i].0.name;
+  entries[..i].iter().map(|(k, _)| k).find(|k| k.name == *name)
+}
+
 fn narrow(value: Spanned<u64>) -> Spanned<u32> {
   Spanned::new(u32::try_from(value.value).unwrap_or(u32::MAX), value.span)
 }
@@ -454,20 +451,19 @@ fn bad_name(key: &Key) -> CompileError {
 }
 
 fn unknown_key_help(key: &str, known: &[&str]) -> String {
-  match suggest::closest(key, known.iter().copied()) {
-    Some(s) => format!("did you mean `{s}`?"),
-    None => format!("known keys: {}", known.join(", ")),
-  }
+  did_you_mean_or(key, known, || format!("known keys: {}", known.join(", ")))
 }
 
 fn choices_help(value: &str, choices: &[&str]) -> String {
-  match suggest::closest(value, choices.iter().copied()) {
-    Some(s) => format!("did you mean `{s}`?"),
-    None => {
-      let quoted: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
-      format!("choose one of {}", quoted.join(", "))
-    }
-  }
+  did_you_mean_or(value, choices, || {
+    let quoted: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+    format!("choose one of {}", quoted.join(", "))
+  })
+}
+
+/// "did you mean `x`?" for the closest of `known`, or else what `otherwise` says.
+fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> String) -> String {
+  suggest::closest(word, known.iter().copied()).map_or_else(otherwise, suggest::did_you_mean)
 }
 
 #[cfg(test)]

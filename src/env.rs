@@ -2,12 +2,11 @@
 //! the `RUNNER_*` variables of the spec. Values reach commands only this way, never as text.
 
 use crate::graph::{Graph, NodeId};
-use crate::names;
 use crate::status::Status;
 
 /// Linux refuses to start a program with one environment string over 128 KiB; longer results
 /// reach commands cut to this many bytes, with a warning in the task's output.
-pub const VALUE_MAX: usize = 128 * 1024 - 256;
+const VALUE_MAX: usize = 128 * 1024 - 256;
 
 pub type Env = Vec<(String, String)>;
 
@@ -33,9 +32,9 @@ pub fn task<'r>(
   let mut warnings = Vec::new();
   env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
   for &need in &graph.nodes[id].needs {
-    let name = format!("RUNNER_RESULT_{}", names::env_suffix(&graph.nodes[need].name));
-    let value = value(&name, result(need), &mut warnings);
-    env.push((name, value));
+    let name = &graph.nodes[need].result_var;
+    let value = value(name, result(need), &mut warnings);
+    env.push((name.clone(), value));
   }
   (env, warnings)
 }

@@ -30,6 +30,9 @@ pub struct Node {
   pub name: String,
   pub span: SourceSpan,
   pub description: Option<String>,
+  /// The variable this node's result reaches the tasks that need it under (`RUNNER_RESULT_<N>`),
+  /// worked out once here rather than on every start.
+  pub result_var: String,
   /// What this node needs, in declared order.
   pub needs: Vec<NodeId>,
   /// The nodes that need this one, in declared order.
@@ -111,12 +114,18 @@ pub struct Queue {
   pub consumers: Vec<NodeId>,
 }
 
-impl Graph {
-  pub fn task(&self, id: NodeId) -> Option<&Task> {
-    match &self.nodes[id].kind {
+impl Node {
+  pub fn task(&self) -> Option<&Task> {
+    match &self.kind {
       NodeKind::Task(task) => Some(task),
       NodeKind::Group(_) => None,
     }
+  }
+}
+
+impl Graph {
+  pub fn task(&self, id: NodeId) -> Option<&Task> {
+    self.nodes[id].task()
   }
 
   pub fn group(&self, id: NodeId) -> Option<&Group> {

@@ -24,6 +24,11 @@ pub fn env_suffix(name: &str) -> String {
     .collect()
 }
 
+/// The variable a node's result reaches the tasks that need it under: `RUNNER_RESULT_<N>`.
+pub fn result_var(name: &str) -> String {
+  format!("RUNNER_RESULT_{}", env_suffix(name))
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -43,5 +48,6 @@ mod tests {
     assert_eq!(env_suffix("make-tea"), "MAKE_TEA");
     assert_eq!(env_suffix("v1.2"), "V1_2");
     assert_eq!(env_suffix("Teas"), "TEAS");
+    assert_eq!(result_var("make-tea"), "RUNNER_RESULT_MAKE_TEA");
   }
 }

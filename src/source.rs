@@ -37,12 +37,13 @@ impl Source {
     }
   }
 
-  /// 1-based line and column of a byte offset.
+  /// 1-based line and column (in characters, as [`Self::offset_of`] reads it) of a byte offset
+  /// at a character boundary.
   pub fn line_col(&self, offset: usize) -> (usize, usize) {
     let before = &self.text[..offset.min(self.text.len())];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    (line, col)
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    (line, before[line_start..].chars().count() + 1)
   }
 
   /// The byte offset of a 1-based line and column, clamped to the text.
@@ -77,5 +78,11 @@ mod tests {
       assert_eq!(s.offset_of(l, c), offset, "offset {offset} -> {l}:{c}");
     }
     assert_eq!(s.line_col(4), (2, 2));
+    let s = Source::new("x.yaml", "é: ü\nx");
+    for offset in [0, 2, 3, 4, 6, 7] {
+      let (l, c) = s.line_col(offset);
+      assert_eq!(s.offset_of(l, c), offset, "offset {offset} -> {l}:{c}");
+    }
+    assert_eq!(s.line_col(6), (1, 5));
   }
 }

@@ -10,6 +10,11 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     .map(|(_, c)| c)
 }
 
+/// The hint for a likely typo: "did you mean `x`?".
+pub fn did_you_mean(suggestion: &str) -> String {
+  format!("did you mean `{suggestion}`?")
+}
+
 fn threshold(len: usize) -> usize {
   match len {
     0..=2 => 1,

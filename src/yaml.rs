@@ -49,7 +49,9 @@ pub struct Key {
 /// A syntax error with the place it was found.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
+  /// The parser's message, ending in ` at line L, column C`.
   pub message: String,
+  /// Inside the text, over whole characters.
   pub span: SourceSpan,
 }
 
@@ -59,7 +61,7 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Parses a whole document. An empty document is an empty mapping.
 pub fn parse(source: &Source) -> Result<Node, SyntaxError> {
-  Builder::new(source).document().map_err(|fail| fail.into_error(&source.text))
+  Builder::new(source).document().map_err(|fail| fail.into_error(source))
 }
 
 impl Value {
@@ -82,7 +84,6 @@ impl Value {
 /// is allocated once, at its exact size, when it closes.
 struct Builder<'a> {
   source: &'a Source,
-  text: &'a str,
   parser: Parser<'a, StrInput<'a>>,
   frames: Vec<Frame>,
   items: Vec<Node>,
@@ -118,13 +119,11 @@ struct Anchored {
 
 impl<'a> Builder<'a> {
   fn new(source: &'a Source) -> Self {
-    let text: &str = &source.text;
     let mut options = Options::default();
     options.set_emit_comments(false);
     Builder {
       source,
-      text,
-      parser: Parser::new_from_str_with_options(text, options),
+      parser: Parser::new_from_str_with_options(&source.text, options),
       frames: Vec::new(),
       items: Vec::new(),
       entries: Vec::new(),
@@ -273,8 +272,9 @@ impl<'a> Builder<'a> {
     span: &Span,
   ) -> Result<Value, Fail> {
     let at = to_span(span);
-    let invalid =
-      || Fail::new(format!("invalid {} value `{text}`", tag_name(self.text, tag, span)), at);
+    let invalid = || {
+      Fail::new(format!("invalid {} value `{text}`", tag_name(&self.source.text, tag, span)), at)
+    };
     match core_type(tag) {
       Some("str") => Ok(Value::Str(text.into_owned())),
       Some("null") => Ok(Value::Null),
@@ -292,7 +292,7 @@ impl<'a> Builder<'a> {
 
   fn unsupported_tag(&self, tag: &Tag, span: &Span, what: &str) -> Fail {
     let at = span.tag_span().map_or_else(|| to_span(span), |t| to_span(&t));
-    let message = format!("unsupported tag `{}` on {what}", tag_name(self.text, tag, span));
+    let message = format!("unsupported tag `{}` on {what}", tag_name(&self.source.text, tag, span));
     Fail::new(message, at)
   }
 
@@ -310,7 +310,7 @@ impl<'a> Builder<'a> {
   fn alias(&mut self, id: usize, span: &Span) -> Result<Node, Fail> {
     let at = to_span(span);
     let Some(Some(anchored)) = self.anchors.get(id) else {
-      let name = self.text.get(at.offset()..at.offset() + at.len()).unwrap_or("*");
+      let name = self.source.text.get(at.offset()..at.offset() + at.len()).unwrap_or("*");
       return Err(Fail::new(format!("alias `{name}` refers to the node that contains it"), at));
     };
     self.alias_nodes += anchored.size;
@@ -548,21 +548,25 @@ impl Fail {
     Fail::new(first_line(&err.info()), SourceSpan::from((offset, 0)))
   }
 
-  /// The error, its span inside the text (an empty one widened to the character there) and its
-  /// message ending in the line and column.
-  fn into_error(self, text: &str) -> SyntaxError {
-    let mut offset = self.span.offset().min(text.len());
-    while !text.is_char_boundary(offset) {
-      offset -= 1;
+  /// The error, its span inside the text and over whole characters (an empty one widened to
+  /// the character there) and its message ending in the line and column.
+  fn into_error(self, source: &Source) -> SyntaxError {
+    let text: &str = &source.text;
+    let mut start = self.span.offset().min(text.len());
+    while !text.is_char_boundary(start) {
+      start -= 1;
     }
-    let len = match self.span.len() {
-      0 => text[offset..].chars().next().map_or(0, char::len_utf8),
-      len => len.min(text.len() - offset),
+    let mut end = match self.span.len() {
+      0 => start + text[start..].chars().next().map_or(0, char::len_utf8),
+      len => (start + len).min(text.len()),
     };
-    let (line, column) = line_col(text, offset);
+    while !text.is_char_boundary(end) {
+      end += 1;
+    }
+    let (line, column) = source.line_col(start);
     SyntaxError {
       message: format!("{} at line {line}, column {column}", self.message),
-      span: SourceSpan::from((offset, len)),
+      span: SourceSpan::from((start, end - start)),
     }
   }
 }
@@ -573,14 +577,6 @@ fn alias_name(text: &str, offset: usize) -> &str {
   let name = rest.strip_prefix('*').unwrap_or(rest);
   let end = name.find(|c: char| c.is_whitespace() || ",[]{}".contains(c)).unwrap_or(name.len());
   &name[..end]
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-  let before = &text[..offset];
-  let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
-  let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-  (line, before[line_start..].chars().count() + 1)
 }
 
 fn first_line(message: &str) -> String {
