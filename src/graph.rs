@@ -142,9 +142,4 @@ impl Graph {
   pub fn task_count(&self) -> usize {
     self.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Task(_))).count()
   }
-
-  /// 1-based line of a node's name in the job file.
-  pub fn line_of(&self, id: NodeId) -> usize {
-    self.source.line_col(self.nodes[id].span.offset()).0
-  }
 }

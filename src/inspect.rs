@@ -1,7 +1,8 @@
 //! What `runner list` and `runner graph` print: the compiled graph as a table, JSON, Graphviz
 //! dot or Mermaid. Queues are drawn as their own nodes, with producer and consumer edges.
 
-use crate::graph::{Graph, GroupRule, NodeKind};
+use crate::graph::{Graph, GroupRule, Node, NodeKind};
+use crate::source::LineIndex;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -80,13 +81,15 @@ fn rule_name(rule: GroupRule) -> String {
 pub fn to_json(graph: &Graph) -> Value {
   let node_names =
     |ids: &[usize]| ids.iter().map(|&i| graph.nodes[i].name.clone()).collect::<Vec<_>>();
+  let lines = LineIndex::new(&graph.source.text);
+  let line_of = |node: &Node| lines.line(node.span.offset());
   let mut tasks = Vec::new();
   let mut groups = Vec::new();
-  for (id, node) in graph.nodes.iter().enumerate() {
+  for node in &graph.nodes {
     match &node.kind {
       NodeKind::Task(task) => tasks.push(json!({
         "name": node.name,
-        "line": graph.line_of(id),
+        "line": line_of(node),
         "description": node.description,
         "run": task.run.as_ref().map(|p| p.script.clone().map_or_else(|| json!(p.argv), Value::String)),
         "needs": node_names(&node.needs),
@@ -101,7 +104,7 @@ pub fn to_json(graph: &Graph) -> Value {
       NodeKind::Group(group) => {
         let mut value = json!({
           "name": node.name,
-          "line": graph.line_of(id),
+          "line": line_of(node),
           "description": node.description,
           "kind": if group.rule == GroupRule::Gather { "gather" } else { "wait" },
           "members": node_names(&group.members),

@@ -121,22 +121,6 @@ impl Env {
   }
 }
 
-/// The byte offsets of a text's newlines, found once, so that the lines of many places in the
-/// job file cost a binary search each instead of a scan of the text.
-#[derive(Debug)]
-pub(crate) struct LineIndex(Vec<usize>);
-
-impl LineIndex {
-  pub fn new(text: &str) -> Self {
-    Self(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
-  }
-
-  /// 1-based line of a byte offset (as `Source::line_col` counts it).
-  pub fn line(&self, offset: usize) -> usize {
-    self.0.partition_point(|&nl| nl < offset) + 1
-  }
-}
-
 /// Builds the reporter for a run.
 pub fn reporter(graph: &Graph, args: &crate::cli::RunArgs, env: &Env) -> Result<Reporter, String> {
   let terminal = std::io::stdout().is_terminal();
@@ -181,16 +165,6 @@ mod tests {
     let dumb = Env { dumb: true, ..Env::default() };
     assert_eq!(dumb.resolve(Output::Auto, true), Kind::Plain);
     assert_eq!(ci.resolve(Output::Tty, false), Kind::Tty);
-  }
-
-  #[test]
-  fn lines_as_the_source_counts_them() {
-    let text = "a:\n  b\n\nc";
-    let source = crate::source::Source::new("t.yaml", text);
-    let index = LineIndex::new(text);
-    for offset in 0..text.len() + 2 {
-      assert_eq!(index.line(offset), source.line_col(offset).0, "offset {offset}");
-    }
   }
 
   #[test]

@@ -66,6 +66,22 @@ impl Source {
   }
 }
 
+/// The byte offsets of a text's newlines, found once, so that the lines of many places in the
+/// job file cost a binary search each instead of a scan of the text.
+#[derive(Debug)]
+pub struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+  pub fn new(text: &str) -> Self {
+    Self(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+  }
+
+  /// 1-based line of a byte offset (as `Source::line_col` counts it).
+  pub fn line(&self, offset: usize) -> usize {
+    self.0.partition_point(|&nl| nl < offset) + 1
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -84,5 +100,15 @@ mod tests {
       assert_eq!(s.offset_of(l, c), offset, "offset {offset} -> {l}:{c}");
     }
     assert_eq!(s.line_col(6), (1, 5));
+  }
+
+  #[test]
+  fn lines_as_the_source_counts_them() {
+    let text = "a:\n  b\n\nc";
+    let source = Source::new("t.yaml", text);
+    let index = LineIndex::new(text);
+    for offset in 0..text.len() + 2 {
+      assert_eq!(index.line(offset), source.line_col(offset).0, "offset {offset}");
+    }
   }
 }

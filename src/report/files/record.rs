@@ -12,7 +12,7 @@
 use super::tail::Tail;
 use crate::event::{Counts, Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, NodeKind, QueueId};
-use crate::report::LineIndex;
+use crate::source::LineIndex;
 use crate::status::Status;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

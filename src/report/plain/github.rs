@@ -4,7 +4,7 @@
 //! or start a new one.
 
 use crate::graph::{Graph, NodeKind};
-use crate::report::LineIndex;
+use crate::source::LineIndex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
