@@ -26,6 +26,7 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
   }
   let options =
     Options { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
+  crate::signal::block_child_exits();
   let mut reporter = match report::reporter(graph, args, &report::Env::read()) {
     Ok(reporter) => reporter,
     Err(err) => {

@@ -267,6 +267,29 @@ fn an_argv_run_uses_no_shell() {
 }
 
 #[test]
+fn sigchld_is_blocked_in_every_thread_of_the_runner_and_in_no_task() {
+  // Exits are seen through pidfds; a SIGCHLD left unblocked would wake some thread for nothing.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      masks:
+        run: grep -h '^SigBlk' /proc/$PPID/task/*/status; grep '^SigBlk' /proc/$$/status
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(0);
+  let masks: Vec<u64> = (run.stdout.lines())
+    .filter(|line| line.starts_with("[masks] SigBlk:"))
+    .map(|line| u64::from_str_radix(line.split_whitespace().last().unwrap(), 16).unwrap())
+    .collect();
+  let (task, runner) = masks.split_last().expect("masks");
+  assert!(runner.len() >= 2, "the loop thread and the signal thread: {masks:x?}");
+  let sigchld = 1 << (libc::SIGCHLD - 1);
+  assert!(runner.iter().all(|mask| mask & sigchld != 0), "{masks:x?}");
+  assert_eq!(*task, 0, "a task starts with nothing blocked");
+}
+
+#[test]
 fn cwd_is_relative_to_the_job_file_folder() {
   let test = Test::new();
   let project = test.path("project");
