@@ -108,6 +108,7 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// While futures keep waking each other, the fds are still looked at every this many rounds.
 const MAX_SKIPS: u32 = 8;
 const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+const PAUSED: u32 = libc::EPOLLET as u32;
 
 impl Reactor {
   fn new() -> io::Result<Self> {
@@ -163,11 +164,12 @@ impl Reactor {
     slot.ready.set(true);
     match slot.waker.borrow_mut().take() {
       Some(waker) => waker.wake(),
-      None => {
-        // Nobody is reading now: stop reporting this fd until somebody is.
-        slot.paused.set(true);
-        let _ = ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_MOD, slot.fd, 0, token);
+      None if !slot.paused.replace(true) => {
+        // Nobody is reading now: stop reporting this fd until somebody is. A hang-up is
+        // reported whatever the mask, so the fd turns edge-triggered: one more report, if any.
+        let _ = ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_MOD, slot.fd, PAUSED, token);
       }
+      None => {}
     }
   }
 

@@ -761,6 +761,31 @@ fn a_full_queue_blocks_the_producer() {
 }
 
 #[test]
+fn a_producer_that_ended_while_its_queue_was_full_costs_no_cpu_while_it_drains() {
+  // The producer is done at once; its last lines wait in the pipe for one slow consumer. The
+  // pipe's end must not keep the loop busy meanwhile.
+  let test = Test::with_job(
+    r#"
+    queues:
+      q: {maxsize: 1}
+    tasks:
+      feed:
+        produces: q
+        run: seq 1 20
+      work:
+        consumes: q
+        workers: 1
+        run: sleep 0.05
+    "#,
+  );
+  let measured = test.measure(&["run", "job.yaml"], PATIENCE);
+  assert!(measured.status.success(), "{}", measured.report);
+  let cpu = measured.cpu_seconds();
+  // About 1 s of waiting: a loop spinning on the pipe would use most of it.
+  assert!(cpu < 0.25, "{cpu} s of CPU\n{}", measured.report);
+}
+
+#[test]
 fn a_gigabyte_through_a_small_queue_in_bounded_memory() {
   // Lines of 65,000 bytes (under the runner's 64 KiB line cap, so each is one item) into a queue
   // of 4. In a debug build 1 GB takes about a minute (15,000 items, a process each), so a debug

@@ -479,6 +479,22 @@ impl Test {
   }
 }
 
+impl Measured {
+  /// User plus system CPU time of the run and everything it waited for, in seconds.
+  #[track_caller]
+  pub fn cpu_seconds(&self) -> f64 {
+    let field = |name: &str| -> f64 {
+      self
+        .report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{}", self.report))
+    };
+    field("User time (seconds):") + field("System time (seconds):")
+  }
+}
+
 /// The peak RSS (kB) in the output of GNU `time -v`.
 #[track_caller]
 pub fn peak_rss_kb(report: &str) -> u64 {
