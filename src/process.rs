@@ -74,15 +74,6 @@ impl Launcher {
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
   /// a new process group.
   pub fn spawn(&mut self, launch: &Launch) -> io::Result<Child> {
-    let direct = direct_argv(launch.program, &mut self.paths);
-    let argv: Vec<&[u8]> = match &direct {
-      Some(direct) => direct.iter().map(|a| a.as_os_str().as_bytes()).collect(),
-      None => launch.program.argv.iter().map(|a| a.as_bytes()).collect(),
-    };
-    let path = match &direct {
-      Some(direct) => direct[0].clone(),
-      None => program_path(&launch.program.argv[0], launch.env, &mut self.paths)?,
-    };
     let cwd = launch.cwd.as_os_str().as_bytes();
     let mut env: Vec<(&str, &[u8])> =
       launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
@@ -90,9 +81,22 @@ impl Launcher {
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-    let exec =
-      Exec { path: &path, argv: &argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
-    let spawned = self.spawner.spawn(&exec);
+    let exec = |path: &Path, argv: &[&[u8]], spawner: &mut Spawner| {
+      spawner.spawn(&Exec { path, argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err })
+    };
+    let direct = direct_argv(launch.program, launch.env, &mut self.paths).map(|direct| {
+      let argv: Vec<&[u8]> = direct.iter().map(|a| a.as_os_str().as_bytes()).collect();
+      exec(&direct[0], &argv, &mut self.spawner)
+    });
+    // What the program could not be exec'd as (a script without `#!`, say) is left to the
+    // shell, which has its own ways and messages.
+    let spawned = match direct {
+      Some(Ok(spawned)) => Ok(spawned),
+      _ => program_path(&launch.program.argv[0], launch.env, &mut self.paths).and_then(|path| {
+        let argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
+        exec(&path, &argv, &mut self.spawner)
+      }),
+    };
     // The child holds the write ends now; the runner's copies would keep the pipes from ending.
     drop((out_w, err_w));
     match spawned {
@@ -148,8 +152,13 @@ const SHELL_WORDS: &[&str] = &[
   "umask", "unalias", "unset", "until", "wait", "while", "{", "}", "!",
 ];
 
-/// The argv to exec directly for a plain-word script under the default shell, if any.
-fn direct_argv(program: &Program, paths: &mut PathCache) -> Option<Vec<PathBuf>> {
+/// The argv to exec directly for a plain-word script under the default shell, if any; the
+/// program is looked up as the shell would, on the task's own PATH when it sets one.
+fn direct_argv(
+  program: &Program,
+  env: &[(String, String)],
+  paths: &mut PathCache,
+) -> Option<Vec<PathBuf>> {
   let script = program.script.as_deref().filter(|_| program.default_shell)?;
   let plain = |c: char| {
     c.is_ascii_alphanumeric()
@@ -164,7 +173,7 @@ fn direct_argv(program: &Program, paths: &mut PathCache) -> Option<Vec<PathBuf>>
   if first.contains('=') || (SHELL_WORDS.contains(&first) && !exact) {
     return None;
   }
-  let program = if first.contains('/') { Some(PathBuf::from(first)) } else { paths.lookup(first) }?;
+  let program = program_path(first, env, paths).ok()?;
   Some(std::iter::once(program).chain(args.iter().map(PathBuf::from)).collect())
 }
 
@@ -276,7 +285,7 @@ mod tests {
   }
 
   fn direct(script: &str) -> Option<Vec<String>> {
-    direct_argv(&shell(script), &mut PathCache::new())
+    direct_argv(&shell(script), &[], &mut PathCache::new())
       .map(|v| v.iter().map(|p| p.display().to_string()).collect())
   }
 
@@ -325,6 +334,16 @@ mod tests {
   fn other_shells_are_never_bypassed() {
     let mut program = shell("true");
     program.default_shell = false;
-    assert_eq!(direct_argv(&program, &mut PathCache::new()), None);
+    assert_eq!(direct_argv(&program, &[], &mut PathCache::new()), None);
+  }
+
+  #[test]
+  fn a_plain_word_is_looked_up_on_the_tasks_own_path() {
+    let mut paths = PathCache::new();
+    let env = |path: &str| vec![("PATH".to_string(), path.to_string())];
+    let found = direct_argv(&shell("sh -c x"), &env("/nonexistent:/bin"), &mut paths);
+    assert_eq!(found.expect("found")[0], Path::new("/bin/sh"));
+    // Not on the task's PATH: the shell runs it, and says it is not found.
+    assert_eq!(direct_argv(&shell("sh -c x"), &env("/nonexistent"), &mut paths), None);
   }
 }

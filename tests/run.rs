@@ -290,6 +290,33 @@ fn sigchld_is_blocked_in_every_thread_of_the_runner_and_in_no_task() {
 }
 
 #[test]
+fn plain_words_behave_as_under_the_shell() {
+  // Plain words are exec'd without a shell; where that cannot work, the shell still does it.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      script:
+        run: ./no-shebang.sh
+      missing:
+        run: no-such-program-here
+      path:
+        run: printenv PATH
+        env: {PATH: /usr/bin:/bin}
+    "#,
+  );
+  test.write("no-shebang.sh", "echo run by the shell\n");
+  use std::os::unix::fs::PermissionsExt;
+  let mode = std::fs::Permissions::from_mode(0o755);
+  std::fs::set_permissions(test.path("no-shebang.sh"), mode).unwrap();
+  let run = test.run(&["run", "job.yaml", "--output", "plain"]);
+  run.code(1);
+  assert_line_starting(&run, "[script] run by the shell");
+  assert_line_starting(&run, "[path] /usr/bin:/bin");
+  assert!(run.stdout.contains("no-such-program-here: not found"), "{}", run.stdout);
+  assert_line_starting(&run, "[missing] failed (exit 127)");
+}
+
+#[test]
 fn cwd_is_relative_to_the_job_file_folder() {
   let test = Test::new();
   let project = test.path("project");
