@@ -209,7 +209,7 @@ pub async fn wait_exit(
 ) -> (Exit, bool) {
   let exited = async {
     // Without a pidfd (kernels before 5.2), the exit is polled for.
-    match pidfd.and_then(|fd| Source::new(fd).ok()) {
+    match pidfd.and_then(|fd| Source::once(fd).ok()) {
       Some(fd) => fd.readable().await,
       None => poll_exit(pid).await,
     }

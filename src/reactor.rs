@@ -89,6 +89,8 @@ struct Slot {
   ready: Cell<bool>,
   /// Whether the fd is taken out of the set because nobody was waiting for it.
   paused: Cell<bool>,
+  /// Whether it is reported once only (see [`Source::once`]).
+  once: bool,
   waker: RefCell<Option<Waker>>,
 }
 
@@ -164,7 +166,7 @@ impl Reactor {
     slot.ready.set(true);
     match slot.waker.borrow_mut().take() {
       Some(waker) => waker.wake(),
-      None if !slot.paused.replace(true) => {
+      None if !slot.once && !slot.paused.replace(true) => {
         // Nobody is reading now: stop reporting this fd until somebody is. A hang-up is
         // reported whatever the mask, so the fd turns edge-triggered: one more report, if any.
         let _ = ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_MOD, slot.fd, PAUSED, token);
@@ -173,8 +175,9 @@ impl Reactor {
     }
   }
 
-  fn register(&self, fd: RawFd) -> io::Result<(u64, Rc<Slot>)> {
-    let slot = Rc::new(Slot { fd, ready: false.into(), paused: false.into(), waker: None.into() });
+  fn register(&self, fd: RawFd, once: bool) -> io::Result<(u64, Rc<Slot>)> {
+    let (ready, paused, waker) = (false.into(), false.into(), None.into());
+    let slot = Rc::new(Slot { fd, ready, paused, once, waker });
     let mut slots = self.slots.borrow_mut();
     let index = match self.free.borrow_mut().pop() {
       Some(index) => index as usize,
@@ -186,7 +189,8 @@ impl Reactor {
     let generation = slots[index].0.wrapping_add(1);
     slots[index] = (generation, Some(slot.clone()));
     let token = (u64::from(generation) << 32) | index as u64;
-    if let Err(err) = ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, READ, token) {
+    let events = if once { READ | libc::EPOLLONESHOT as u32 } else { READ };
+    if let Err(err) = ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, events, token) {
       slots[index].1 = None;
       self.free.borrow_mut().push(index as u32);
       return Err(err);
@@ -215,9 +219,21 @@ pub struct Source {
 impl Source {
   /// Registers `fd` with the reactor of the enclosing [`block_on`].
   pub fn new(fd: OwnedFd) -> io::Result<Self> {
+    Self::register(fd, false)
+  }
+
+  /// Registers `fd`, to be reported readable once only: for a pidfd, which is read once and
+  /// then stays readable. Closing an fd ends its registration only once no process holds it,
+  /// and a child between its clone and its exec holds a copy of every fd; a registration that
+  /// outlived its source this way must not keep reporting.
+  pub fn once(fd: OwnedFd) -> io::Result<Self> {
+    Self::register(fd, true)
+  }
+
+  fn register(fd: OwnedFd, once: bool) -> io::Result<Self> {
     let reactor = CURRENT.with(|c| c.borrow().as_ref().map(|(r, _)| r.clone()));
     let reactor = reactor.ok_or_else(|| io::Error::other("no reactor on this thread"))?;
-    let (token, slot) = reactor.register(fd.as_raw_fd())?;
+    let (token, slot) = reactor.register(fd.as_raw_fd(), once)?;
     Ok(Self { fd, token, slot, reactor })
   }
 
@@ -267,6 +283,12 @@ impl Source {
 
 impl Drop for Source {
   fn drop(&mut self) {
+    if !self.slot.once {
+      // Taken out of the set before the close: a copy held by a child that has not exec'd yet
+      // would otherwise keep a registration that reports for nobody.
+      let epoll = self.reactor.epoll.as_raw_fd();
+      let _ = ctl(epoll, libc::EPOLL_CTL_DEL, self.fd.as_raw_fd(), 0, self.token);
+    }
     self.reactor.deregister(self.token);
   }
 }
@@ -345,6 +367,28 @@ mod tests {
     // SAFETY: writes the calling thread's CPU time into `t`.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+  }
+
+  #[test]
+  fn a_closed_source_whose_fd_lives_on_elsewhere_reports_nothing() {
+    // A child between its clone and its exec holds a copy of every fd: closing ours then does
+    // not end the epoll registration. A readable one left there would keep the loop spinning.
+    for once in [false, true] {
+      let (read, mut write) = pipe();
+      let (copy, cpu) = block_on(async move {
+        let source = if once { Source::once(read) } else { Source::new(read) }.unwrap();
+        // SAFETY: duplicates a descriptor we own; the copy is owned by the result.
+        let copy = owned(unsafe { libc::fcntl(source.fd(), libc::F_DUPFD_CLOEXEC, 0) }).unwrap();
+        write.write_all(b"readable").unwrap();
+        source.readable().await;
+        drop(source);
+        let cpu = thread_cpu();
+        async_std::task::sleep(Duration::from_millis(80)).await;
+        (copy, thread_cpu() - cpu)
+      });
+      drop(copy);
+      assert!(cpu < Duration::from_millis(30), "once: {once}: the loop spun for {cpu:?}");
+    }
   }
 
   #[test]
