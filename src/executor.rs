@@ -318,7 +318,8 @@ impl<'g> Loop<'_, 'g> {
       Some(q) => Sink::Queue(self.queues[q].clone(), mine.clone()),
       None => Sink::Report(id, Stream::Stdout, None),
     };
-    let launch = Launch { program, env: &env, cwd: &cwd };
+    let hold = self.scheduler.slots_to_spare();
+    let launch = Launch { program, env: &env, cwd: &cwd, hold };
     let shared = self.shared.clone();
     let (timeout, capture) = (task.timeout, task.produces.is_none());
     match self.shared.spawn(&launch) {
@@ -446,7 +447,7 @@ async fn run_callback(
   env: &[(String, String)],
   cwd: &Path,
 ) -> bool {
-  let launch = Launch { program, env, cwd };
+  let launch = Launch { program, env, cwd, hold: false };
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
   let exit = match shared.spawn(&launch) {
     Ok(child) => {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::pin::{Pin, pin};
@@ -28,6 +28,9 @@ pub struct Launch<'a> {
   pub program: &'a Program,
   pub env: &'a [(String, String)],
   pub cwd: &'a Path,
+  /// Whether the runner keeps its own write ends of the child's pipes until the child has
+  /// been reaped (see [`Launcher`]).
+  pub hold: bool,
 }
 
 /// Remembers where programs were found on PATH, so each name is searched once per run.
@@ -59,16 +62,33 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
 }
 
 /// What starting processes keeps from one process to the next: where programs were found, the
-/// spawner, and the output pipes waiting to be reused.
+/// spawner, the output pipes waiting to be reused, and the write ends of running children's
+/// pipes.
+///
+/// A child closes its pipes on its way out, then signals its end: a loop waiting for it would be
+/// woken three times. When the loop will have nothing to do but wait for a child (a slot will go
+/// idle when it ends), the runner keeps its own write end of each of the child's pipes until the
+/// child has been reaped and its group ended ([`Launcher::release`]); the pipes cannot end
+/// before, and the loop is woken once, by the exit. Every other child closes these write ends
+/// before its exec, so that no copy of them outlives their release. When other tasks wait for a
+/// slot, the early wake-ups let the loop read the pipes' ends while the child is still exiting.
 pub struct Launcher {
   paths: PathCache,
   spawner: Spawner,
   pipes: Pipes,
+  held: Vec<(i32, [OwnedFd; 2])>,
+  held_fds: Vec<RawFd>,
 }
 
 impl Launcher {
   pub fn new() -> Self {
-    Self { paths: PathCache::new(), spawner: Spawner::new(), pipes: Pipes::default() }
+    Self {
+      paths: PathCache::new(),
+      spawner: Spawner::new(),
+      pipes: Pipes::default(),
+      held: Vec::new(),
+      held_fds: Vec::new(),
+    }
   }
 
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
@@ -81,8 +101,10 @@ impl Launcher {
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
+    let close = &self.held_fds;
     let exec = |path: &Path, argv: &[&[u8]], spawner: &mut Spawner| {
-      spawner.spawn(&Exec { path, argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err })
+      let (env, cwd) = (&env, launch.cwd);
+      spawner.spawn(&Exec { path, argv, env, cwd, stdout: out, stderr: err, close })
     };
     let direct = direct_argv(launch.program, launch.env, &mut self.paths).map(|direct| {
       let argv: Vec<&[u8]> = direct.iter().map(|a| a.as_os_str().as_bytes()).collect();
@@ -97,15 +119,30 @@ impl Launcher {
         exec(&path, &argv, &mut self.spawner)
       }),
     };
-    // The child holds the write ends now; the runner's copies would keep the pipes from ending.
-    drop((out_w, err_w));
     match spawned {
-      Ok(Spawned { pid, pidfd }) => Ok(Child { pid, pidfd, stdout, stderr }),
+      Ok(Spawned { pid, pidfd }) => {
+        if launch.hold {
+          self.held_fds.extend([out, err]);
+          self.held.push((pid, [out_w, err_w]));
+        }
+        Ok(Child { pid, pidfd, stdout, stderr })
+      }
       Err(err) => {
+        drop((out_w, err_w));
         self.pipes.give_back(stdout);
         self.pipes.give_back(stderr);
         Err(err)
       }
+    }
+  }
+
+  /// Closes the runner's write ends of the pipes of `pid`, which has been reaped and its group
+  /// ended: the pipes end once no other process holds them.
+  pub fn release(&mut self, pid: i32) {
+    if let Some(at) = self.held.iter().position(|(p, _)| *p == pid) {
+      let (_, writers) = self.held.swap_remove(at);
+      let fds = writers.each_ref().map(|w| w.as_raw_fd());
+      self.held_fds.retain(|fd| !fds.contains(fd));
     }
   }
 

@@ -305,7 +305,7 @@ impl Worker {
     env.push(("RUNNER_ITEM".into(), item.to_string()));
     env.push(("RUNNER_WORKER".into(), self.worker.to_string()));
     env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
-    let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd };
+    let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd, hold: false };
     let child = match self.shared.spawn(&launch) {
       Ok(child) => child,
       Err(err) => {

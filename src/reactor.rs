@@ -241,6 +241,11 @@ impl Source {
     self.fd.as_raw_fd()
   }
 
+  /// A handle that makes the next read try the fd at once, without waiting for the reactor.
+  pub fn poke(&self) -> Poke {
+    Poke(self.slot.clone())
+  }
+
   /// Forgets what readiness was seen so far, for a pipe that starts over with a new writer.
   pub fn reset(&self) {
     self.slot.ready.set(false);
@@ -277,6 +282,19 @@ impl Source {
       if !matches!(err.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) {
         return Err(err);
       }
+    }
+  }
+}
+
+/// See [`Source::poke`].
+pub struct Poke(Rc<Slot>);
+
+impl Poke {
+  /// For a source that is known to be readable (or at its end) now.
+  pub fn poke(self) {
+    self.0.ready.set(true);
+    if let Some(waker) = self.0.waker.borrow_mut().take() {
+      waker.wake();
     }
   }
 }

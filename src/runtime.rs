@@ -6,7 +6,7 @@ use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
 
 use crate::process::{self, Child, Launch, Launcher};
-use crate::reactor::Source;
+use crate::reactor::{Poke, Source};
 use crate::scheduler::Timer;
 use crate::status::Status;
 use async_channel::Sender;
@@ -112,11 +112,19 @@ pub async fn supervise(
   capture: bool,
 ) -> Supervised {
   let pid = child.pid;
+  let pokes = [child.stdout.poke(), child.stderr.poke()];
   let reading = future::zip(
     pump(shared, child.stdout, sinks.0, capture),
     pump(shared, child.stderr, sinks.1, false),
   );
-  let waiting = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace);
+  let waiting = async {
+    let exited = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace).await;
+    // Unless a process that left the group still holds them, the pipes end now: read them
+    // without waiting for the reactor to say so.
+    shared.launcher.borrow_mut().release(pid);
+    pokes.into_iter().for_each(Poke::poke);
+    exited
+  };
   let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
   shared.live.borrow_mut().remove(&pid);
   let status = match (timed_out, exit.code) {

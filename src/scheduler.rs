@@ -168,6 +168,12 @@ impl<'g> Scheduler<'g> {
     self.results[id].as_deref()
   }
 
+  /// Whether fewer tasks wait for a slot than there are slots: then a slot will go idle when
+  /// a running task ends.
+  pub fn slots_to_spare(&self) -> bool {
+    self.ready.len() < self.limit
+  }
+
   pub fn is_selected(&self, id: NodeId) -> bool {
     self.selected[id]
   }

@@ -908,3 +908,47 @@ fn every_line_reaches_its_own_task_and_stream() {
   assert_eq!(seen.len(), 120 * 2 * 5, "every line once");
   assert!(seen.values().all(|&count| count == 1), "no line twice");
 }
+
+#[test]
+fn every_line_arrives_when_the_runner_keeps_the_pipes_until_the_exit() {
+  // In a chain nothing else waits for a slot, so the runner keeps its own ends of each task's
+  // pipes until the task has been reaped. A process that left the task's group and still holds
+  // the pipes then is waited for, as it was before, and its lines still count as the task's.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      first:
+        run: for n in $(seq 1 300); do echo "out $n"; echo "err $n" >&2; done
+      escaped:
+        needs: [first]
+        # The leader ends once the other process has left its group, which it must do before
+        # the group is ended with the leader.
+        run: >-
+          setsid sh -c 'touch escaped; sleep 0.3; echo late' &
+          while [ ! -e escaped ]; do sleep 0.01; done; echo early
+      last:
+        needs: [escaped]
+        run: echo after
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "-j", "1", "--output", "json"]);
+  run.code(0);
+  let lines: Vec<(String, String, String)> = events(&run)
+    .iter()
+    .filter(|e| e["event"] == "output")
+    .map(|e| {
+      let text = |key: &str| e[key].as_str().unwrap().to_string();
+      (text("task"), text("stream"), text("line"))
+    })
+    .collect();
+  let of = |task: &str, stream: &str| -> Vec<String> {
+    lines.iter().filter(|l| l.0 == task && l.1 == stream).map(|l| l.2.clone()).collect()
+  };
+  let numbered = |word: &str| (1..=300).map(|n| format!("{word} {n}")).collect::<Vec<_>>();
+  assert_eq!(of("first", "stdout"), numbered("out"));
+  assert_eq!(of("first", "stderr"), numbered("err"));
+  assert_eq!(of("escaped", "stdout"), ["early", "late"]);
+  let position = |task: &str| lines.iter().position(|l| l.0 == task).unwrap();
+  assert!(position("escaped") < position("last"), "{lines:?}");
+  assert_eq!(of("last", "stdout"), ["after"]);
+}

@@ -167,6 +167,21 @@ fn limit_two_refills_a_slot_as_each_task_exits() {
 }
 
 #[test]
+fn slots_are_to_spare_once_fewer_tasks_wait_than_there_are_slots() {
+  let g =
+    graph("tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\n  d: {run: x}\n  e: {run: x}\n");
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  assert!(!sim.s.slots_to_spare(), "c, d and e wait");
+  sim.exit("a", Succeeded);
+  assert!(!sim.s.slots_to_spare(), "d and e wait");
+  sim.exit("b", Succeeded);
+  assert!(sim.s.slots_to_spare(), "only e waits");
+  sim.exit("c", Succeeded);
+  assert!(sim.s.slots_to_spare(), "nothing waits");
+}
+
+#[test]
 fn a_limit_of_zero_means_one() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 0, false);
