@@ -10,9 +10,9 @@ use crate::schema::{self, Command, JobFile, Name, Pending, ReturnWhen, Spanned};
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml;
+use foldhash::{HashMap, HashMapExt};
 use miette::SourceSpan;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 

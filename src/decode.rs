@@ -13,7 +13,7 @@ use crate::schema::{
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml::{Key, Node, Value};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
 pub fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
