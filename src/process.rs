@@ -76,8 +76,8 @@ pub struct Launcher {
   paths: PathCache,
   spawner: Spawner,
   pipes: Pipes,
+  /// The runner's write ends of the pipes of children started with `hold`, by pid.
   held: Vec<(i32, [OwnedFd; 2])>,
-  held_fds: Vec<RawFd>,
 }
 
 impl Launcher {
@@ -87,7 +87,6 @@ impl Launcher {
       spawner: Spawner::new(),
       pipes: Pipes::default(),
       held: Vec::new(),
-      held_fds: Vec::new(),
     }
   }
 
@@ -101,10 +100,12 @@ impl Launcher {
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-    let close = &self.held_fds;
+    // Usually none: held only while a slot is to spare, and released at each exit.
+    let close: Vec<RawFd> =
+      self.held.iter().flat_map(|(_, w)| w.each_ref()).map(|w| w.as_raw_fd()).collect();
     let exec = |path: &Path, argv: &[&[u8]], spawner: &mut Spawner| {
       let (env, cwd) = (&env, launch.cwd);
-      spawner.spawn(&Exec { path, argv, env, cwd, stdout: out, stderr: err, close })
+      spawner.spawn(&Exec { path, argv, env, cwd, stdout: out, stderr: err, close: &close })
     };
     let direct = direct_argv(launch.program, launch.env, &mut self.paths).map(|direct| {
       let argv: Vec<&[u8]> = direct.iter().map(|a| a.as_os_str().as_bytes()).collect();
@@ -122,8 +123,10 @@ impl Launcher {
     match spawned {
       Ok(Spawned { pid, pidfd }) => {
         if launch.hold {
-          self.held_fds.extend([out, err]);
           self.held.push((pid, [out_w, err_w]));
+        } else {
+          // The child holds the write ends now; the runner's copies would keep the pipes open.
+          drop((out_w, err_w));
         }
         Ok(Child { pid, pidfd, stdout, stderr })
       }
@@ -140,9 +143,7 @@ impl Launcher {
   /// ended: the pipes end once no other process holds them.
   pub fn release(&mut self, pid: i32) {
     if let Some(at) = self.held.iter().position(|(p, _)| *p == pid) {
-      let (_, writers) = self.held.swap_remove(at);
-      let fds = writers.each_ref().map(|w| w.as_raw_fd());
-      self.held_fds.retain(|fd| !fds.contains(fd));
+      self.held.swap_remove(at);
     }
   }
 
