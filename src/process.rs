@@ -140,11 +140,10 @@ impl Launcher {
   }
 
   /// Closes the runner's write ends of the pipes of `pid`, which has been reaped and its group
-  /// ended: the pipes end once no other process holds them.
-  pub fn release(&mut self, pid: i32) {
-    if let Some(at) = self.held.iter().position(|(p, _)| *p == pid) {
-      self.held.swap_remove(at);
-    }
+  /// ended: the pipes end once no other process holds them. Says whether it held them.
+  pub fn release(&mut self, pid: i32) -> bool {
+    let at = self.held.iter().position(|(p, _)| *p == pid);
+    at.map(|at| self.held.swap_remove(at)).is_some()
   }
 
   /// Takes back a child's pipe once its reader has seen the end.

@@ -252,6 +252,12 @@ impl Source {
     self.slot.waker.borrow_mut().take();
   }
 
+  /// Whether a read would try the fd at once, without waiting for the reactor.
+  #[cfg(test)]
+  pub fn marked_ready(&self) -> bool {
+    self.slot.ready.get()
+  }
+
   /// Waits until the fd is readable (or at its end).
   pub async fn readable(&self) {
     std::future::poll_fn(|cx| {

@@ -119,10 +119,12 @@ pub async fn supervise(
   );
   let waiting = async {
     let exited = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace).await;
-    // Unless a process that left the group still holds them, the pipes end now: read them
-    // without waiting for the reactor to say so.
-    shared.launcher.borrow_mut().release(pid);
-    pokes.into_iter().for_each(Poke::poke);
+    // When the runner held the pipes, they end now unless a process that left the group still
+    // holds them: read them without waiting for the reactor to say so. Pipes it did not hold
+    // are read when the reactor reports them; they may have ended and gone to another child.
+    if shared.launcher.borrow_mut().release(pid) {
+      pokes.into_iter().for_each(Poke::poke);
+    }
     exited
   };
   let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
@@ -201,5 +203,56 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
         mine.set(mine.get() + 1);
       }
     }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::graph::Program;
+
+  fn shared() -> Shared {
+    Shared {
+      pids: RefCell::new(Vec::new()),
+      live: RefCell::default(),
+      launcher: RefCell::new(Launcher::new()),
+      tx: async_channel::unbounded().0,
+      kill_grace: Duration::from_secs(1),
+    }
+  }
+
+  fn launch<'a>(program: &'a Program, hold: bool) -> Launch<'a> {
+    Launch { program, env: &[], cwd: std::path::Path::new("/"), hold }
+  }
+
+  /// Blocks until `pid` has exited, leaving it to be reaped.
+  fn exited(pid: i32) {
+    // SAFETY: waits for our own child; WNOWAIT leaves it waitable; only `info` is written.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOWAIT;
+    assert_eq!(unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) }, 0);
+  }
+
+  #[test]
+  fn a_pipe_that_went_back_unread_is_not_read_before_the_reactor_reports_it() {
+    let program = Program { argv: vec!["true".into()], script: None, default_shell: false };
+    crate::reactor::block_on(async {
+      let shared = shared();
+      for hold in [false, true] {
+        let child = shared.spawn(&launch(&program, hold)).expect("spawned");
+        // Exit and hang-ups are all there at the first wait: the pipes end and go back before
+        // the exit is handled.
+        exited(child.pid);
+        let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
+        let ran = supervise(&shared, child, None, sinks, true).await;
+        assert_eq!(ran.status, Status::Succeeded);
+        let next = shared.spawn(&launch(&program, false)).expect("spawned");
+        let ready = [next.stdout.marked_ready(), next.stderr.marked_ready()];
+        assert_eq!(ready, [false, false], "hold: {hold}: a fresh child's pipes marked readable");
+        exited(next.pid);
+        let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
+        supervise(&shared, next, None, sinks, true).await;
+      }
+    });
   }
 }
