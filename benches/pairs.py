@@ -8,6 +8,11 @@ the ratio to the floor is taken round by round; the median of those ratios is th
 It uses the workloads benches/peers.sh leaves in $BENCH_WORK (default /tmp/runner-bench), in the
 harness's minimal environment.
 
+The harness's floor spawns the same number of processes without regard to dependencies. For the
+layered case a second floor, benches/layerfloor.c (built here with cc), waits for each layer
+before starting the next: the last column gives each tool against that one, which tells what the
+layer barriers cost by themselves from what a tool adds.
+
   benches/pairs.py CASE [RUNNER...]        CASE: fanout-1000, fanout-10000, chain-1000,
                                            layered-10x100 or queue; RUNNER: binaries to compare
                                            (default target/release/runner)
@@ -45,9 +50,21 @@ def commands(case, runners):
         make = os.path.join(d, "make")
         cmds["make"] = ["make", "-s", "-j2", "-f", os.path.join(make, "Makefile"), "-C", make, "final"]
         cmds["ninja"] = ["ninja", "--quiet", "-j2", "-C", os.path.join(d, "ninja"), "final"]
+    if case.startswith("layered"):
+        width, layers = case.split("-")[1].split("x")
+        cmds["barriers"] = [layerfloor(), width, layers, jobs, "true"]
     for r in runners:
         cmds[name(r, runners)] = [r, "run", tasks, "-j", "2"]
     return cmds
+
+
+def layerfloor():
+    """benches/layerfloor.c, compiled into the bench's bin directory when missing or older."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layerfloor.c")
+    binary = os.path.join(WORK, "bin", "layerfloor")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(source):
+        subprocess.run(["cc", "-O2", "-o", binary, source], check=True)
+    return binary
 
 
 def name(runner, runners):
@@ -76,11 +93,15 @@ def main():
                 sys.exit(f"{k} failed: {' '.join(cmd)}")
             if r >= 2:  # two warm-up rounds
                 times[k].append(took)
-    floor = times["floor"]
-    print(f"{'case':15} {'tool':10} {'median s':>9} {'x floor (pairs)':>16}")
+    floor, barriers = times["floor"], times.get("barriers")
+    extra = f" {'x barriers (pairs)':>19}" if barriers else ""
+    print(f"{'case':15} {'tool':10} {'median s':>9} {'x floor (pairs)':>16}{extra}")
     for k, v in times.items():
         ratio = statistics.median(a / b for a, b in zip(v, floor))
-        print(f"{case:15} {k:10} {statistics.median(v):9.4f} {ratio:16.3f}")
+        line = f"{case:15} {k:10} {statistics.median(v):9.4f} {ratio:16.3f}"
+        if barriers:
+            line += f" {statistics.median(a / b for a, b in zip(v, barriers)):19.3f}"
+        print(line)
 
 
 if __name__ == "__main__":
