@@ -49,6 +49,12 @@ pub struct Spawner {
   /// Signals whose handler must be reset before the exec; found at the first spawn.
   handled: Option<Vec<c_int>>,
   pidfd: bool,
+  /// The strings of the exec at hand, each ended by a NUL, and where each starts; reused from
+  /// spawn to spawn, as is `pointers`, so a spawn allocates nothing once they have grown.
+  strings: Vec<u8>,
+  starts: Vec<usize>,
+  /// argv then envp, each ended by a null pointer.
+  pointers: Vec<RawStr>,
 }
 
 impl Spawner {
@@ -65,37 +71,29 @@ impl Spawner {
         CString::new(pair).ok()
       })
       .collect();
-    Self { stack: vec![0; 64 * 1024], devnull, environ, handled: None, pidfd: true }
+    Self {
+      stack: vec![0; 64 * 1024],
+      devnull,
+      environ,
+      handled: None,
+      pidfd: true,
+      strings: Vec::new(),
+      starts: Vec::new(),
+      pointers: Vec::new(),
+    }
   }
 
   /// Starts the child, or says why it could not be started (the exec's error included).
   pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
     let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
-    let path = cstring(exec.path.as_os_str().as_bytes())?;
-    let cwd = cstring(exec.cwd.as_os_str().as_bytes())?;
-    let argv: Vec<CString> = exec.argv.iter().map(|a| cstring(a)).collect::<io::Result<_>>()?;
-    let own: Vec<CString> = exec
-      .env
-      .iter()
-      .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v].concat()))
-      .collect::<io::Result<_>>()?;
-    let overridden = |pair: &CString| {
-      let key = pair.as_bytes().split(|&b| b == b'=').next().unwrap_or_default();
-      exec.env.iter().any(|(k, _)| k.as_bytes() == key)
-    };
-    let mut envp: Vec<*const libc::c_char> =
-      self.environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()).collect();
-    envp.extend(own.iter().map(|p| p.as_ptr()));
-    envp.push(ptr::null());
-    let mut argp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argp.push(ptr::null());
+    let (path, cwd, envp) = self.lay_out(exec)?;
     let handled = self.handled.get_or_insert_with(handled_signals);
     let mut failed: c_int = 0;
     let args = ChildArgs {
-      path: path.as_ptr(),
-      argv: argp.as_ptr(),
-      envp: envp.as_ptr(),
-      cwd: cwd.as_ptr(),
+      path,
+      argv: self.pointers.as_ptr(),
+      envp,
+      cwd,
       fds: [devnull, exec.stdout, exec.stderr],
       handled: handled.as_ptr(),
       handled_len: handled.len(),
@@ -113,6 +111,52 @@ impl Spawner {
       return Err(io::Error::from_raw_os_error(failed));
     }
     Ok(Spawned { pid, pidfd })
+  }
+
+  /// Lays out the exec's strings, then argv and envp pointing into them (argv at the start of
+  /// `pointers`). Returns the path, the directory and envp, valid until the next spawn.
+  fn lay_out(&mut self, exec: &Exec) -> io::Result<(RawStr, RawStr, *const RawStr)> {
+    self.strings.clear();
+    self.starts.clear();
+    self.push(&[exec.path.as_os_str().as_bytes()])?;
+    self.push(&[exec.cwd.as_os_str().as_bytes()])?;
+    for arg in exec.argv {
+      self.push(&[arg])?;
+    }
+    for (key, value) in exec.env {
+      self.push(&[key.as_bytes(), b"=", value])?;
+    }
+    // Every string is in place: `strings` does not move any more.
+    let base = self.strings.as_ptr().cast::<libc::c_char>();
+    // SAFETY: each start is an offset inside `strings`.
+    let at = |start: usize| unsafe { base.add(start) };
+    let overridden = |pair: &CString| {
+      let key = pair.as_bytes().split(|&b| b == b'=').next().unwrap_or_default();
+      exec.env.iter().any(|(k, _)| k.as_bytes() == key)
+    };
+    let argc = exec.argv.len();
+    self.pointers.clear();
+    self.pointers.extend(self.starts[2..2 + argc].iter().map(|&start| at(start)));
+    self.pointers.push(ptr::null());
+    self.pointers.extend(self.environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()));
+    self.pointers.extend(self.starts[2 + argc..].iter().map(|&start| at(start)));
+    self.pointers.push(ptr::null());
+    // SAFETY: argv and its null pointer come first, so envp is inside `pointers`.
+    let envp = unsafe { self.pointers.as_ptr().add(argc + 1) };
+    Ok((at(self.starts[0]), at(self.starts[1]), envp))
+  }
+
+  /// Adds the concatenation of `parts` to the exec's strings, ended by a NUL.
+  fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+    self.starts.push(self.strings.len());
+    for part in parts {
+      if part.contains(&0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"));
+      }
+      self.strings.extend_from_slice(part);
+    }
+    self.strings.push(0);
+    Ok(())
   }
 
   /// Clones the child onto the spawn stack, with every signal blocked meanwhile so no handler
@@ -150,11 +194,14 @@ impl Spawner {
   }
 }
 
+/// A C string, as the exec takes it.
+type RawStr = *const libc::c_char;
+
 struct ChildArgs {
-  path: *const libc::c_char,
-  argv: *const *const libc::c_char,
-  envp: *const *const libc::c_char,
-  cwd: *const libc::c_char,
+  path: RawStr,
+  argv: *const RawStr,
+  envp: *const RawStr,
+  cwd: RawStr,
   /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
   fds: [RawFd; 3],
   handled: *const c_int,
@@ -215,10 +262,6 @@ fn handled_signals() -> Vec<c_int> {
     }
   }
   signals
-}
-
-fn cstring(bytes: &[u8]) -> io::Result<CString> {
-  CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"))
 }
 
 #[cfg(test)]
@@ -282,6 +325,39 @@ mod tests {
     };
     assert_eq!(mask("SigBlk:"), 0);
     assert_eq!(mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE not ignored");
+  }
+
+  #[test]
+  fn each_spawn_has_its_own_arguments_and_environment() {
+    let mut spawner = Spawner::new();
+    let script: &[u8] = b"echo \"$1 ${X-unset} ${HOME:+home}\"";
+    let mut seen = Vec::new();
+    type Run<'a> = (&'a [&'a [u8]], &'a [(&'a str, &'a [u8])]);
+    let runs: [Run; 3] = [
+      (&[b"sh", b"-c", script, b"sh", b"first"], &[("X", b"one"), ("HOME", b"")]),
+      (&[b"sh", b"-c", b"echo never\0", b"sh"], &[]),
+      (&[b"sh", b"-c", script, b"sh", b"second"], &[]),
+    ];
+    for (argv, env) in runs {
+      let (read, write) = pipe();
+      let exec = Exec { env, ..exec(argv, Path::new("/"), [write.as_raw_fd(), write.as_raw_fd()]) };
+      match spawner.spawn(&exec) {
+        Ok(child) => {
+          drop(write);
+          let mut out = String::new();
+          std::fs::File::from(read).read_to_string(&mut out).unwrap();
+          // SAFETY: waits for our own child.
+          unsafe { libc::waitpid(child.pid, ptr::null_mut(), 0) };
+          seen.push(out);
+        }
+        Err(err) => seen.push(err.kind().to_string()),
+      }
+    }
+    let home = if std::env::var_os("HOME").is_some() { "home" } else { "" };
+    assert_eq!(
+      seen,
+      ["first one \n", "invalid input parameter", &format!("second unset {home}\n")]
+    );
   }
 
   #[test]
