@@ -54,6 +54,7 @@ async fn run_loop(
     launcher: RefCell::new(Launcher::new()),
     tx: tx.clone(),
     kill_grace: options.kill_grace,
+    buffers: RefCell::default(),
   });
   crate::signal::forward(tx.clone(), Msg::Signal);
   if let Some(limit) = options.timeout {

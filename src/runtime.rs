@@ -71,6 +71,8 @@ pub struct Shared {
   pub launcher: RefCell<Launcher>,
   pub tx: Sender<Msg>,
   pub kill_grace: Duration,
+  /// Read buffers of pipes that ended, for the next ones.
+  pub buffers: RefCell<Vec<Vec<u8>>>,
 }
 
 impl Shared {
@@ -79,6 +81,21 @@ impl Shared {
     let child = self.launcher.borrow_mut().spawn(launch)?;
     self.live.borrow_mut().insert(child.pid);
     Ok(child)
+  }
+
+  /// A read buffer of `len` bytes, reused when one is free.
+  fn buffer(&self, len: usize) -> Vec<u8> {
+    let mut buf = self.buffers.borrow_mut().pop().unwrap_or_default();
+    buf.resize(len, 0);
+    buf
+  }
+
+  /// Keeps a read buffer for the next pipe; a few are enough, as few pipes are read at once.
+  fn buffer_done(&self, buf: Vec<u8>) {
+    let mut buffers = self.buffers.borrow_mut();
+    if buffers.len() < 16 {
+      buffers.push(buf);
+    }
   }
 
   pub async fn send(&self, msg: Msg) {
@@ -145,7 +162,7 @@ async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> Strin
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
   // Others start small (most tasks print little) and grow while reads fill the buffer.
   let most = if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 };
-  let mut buf = vec![0u8; 4096];
+  let mut buf = shared.buffer(4096);
   loop {
     let n = match pipe.read(&mut buf).await {
       Ok(0) => {
@@ -176,6 +193,7 @@ async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> Strin
       pending = rest;
     }
   }
+  shared.buffer_done(buf);
   if !pending.is_empty() {
     deliver(shared, &sink, &pending).await;
   }
@@ -218,6 +236,7 @@ mod tests {
       launcher: RefCell::new(Launcher::new()),
       tx: async_channel::unbounded().0,
       kill_grace: Duration::from_secs(1),
+      buffers: RefCell::default(),
     }
   }
 
