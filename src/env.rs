@@ -49,8 +49,24 @@ pub fn callback(graph: &Graph, id: NodeId, status: Status, result: &str) -> (Env
   (env, warnings)
 }
 
-/// A value cut to [`VALUE_MAX`] bytes (at a character boundary), with a warning if it was.
+/// A value that an environment variable can carry: without NUL bytes, which end a variable
+/// (dropped, as a shell drops them from `$(...)`), and cut to [`VALUE_MAX`] bytes at a
+/// character boundary; with a warning for each change.
 fn value(name: &str, value: &str, warnings: &mut Vec<String>) -> String {
+  let nuls = value.bytes().filter(|&b| b == 0).count();
+  if nuls > 0 {
+    warnings.push(format!(
+      "warning: ${name} holds {nuls} NUL byte{}, which no environment variable can carry; \
+       the command gets it without them",
+      if nuls == 1 { "" } else { "s" }
+    ));
+    return cut(name, &value.replace('\0', ""), warnings);
+  }
+  cut(name, value, warnings)
+}
+
+/// A value cut to [`VALUE_MAX`] bytes (at a character boundary), with a warning if it was.
+fn cut(name: &str, value: &str, warnings: &mut Vec<String>) -> String {
   if value.len() <= VALUE_MAX {
     return value.to_string();
   }
@@ -91,5 +107,16 @@ mod tests {
     let cut = value("RUNNER_RESULT", &long, &mut warnings);
     assert!(cut.len() <= VALUE_MAX && long.starts_with(&cut));
     assert_eq!(warnings.len(), 1);
+  }
+
+  #[test]
+  fn nul_bytes_are_dropped_with_a_warning() {
+    let mut warnings = Vec::new();
+    assert_eq!(value("RUNNER_RESULT_A", "x\0y\0", &mut warnings), "xy");
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].contains("$RUNNER_RESULT_A holds 2 NUL bytes"), "{}", warnings[0]);
+    warnings.clear();
+    assert_eq!(value("RUNNER_RESULT", "plain", &mut warnings), "plain");
+    assert!(warnings.is_empty());
   }
 }

@@ -186,6 +186,26 @@ fn a_dependent_of_a_task_with_a_big_result_still_runs() {
 }
 
 #[test]
+fn a_result_with_nul_bytes_reaches_the_dependent_without_them() {
+  // No environment variable can carry a NUL byte; a shell drops them from `$(...)` too.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      binary:
+        run: printf 'x\0y\0z'
+      dependent:
+        needs: [binary]
+        run: printf '%s' "$RUNNER_RESULT_BINARY" > got.txt
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--output", "plain"]);
+  assert_eq!(run.code, 0, "exit code\n{}", run.stdout);
+  assert_eq!(test.read("got.txt"), "xyz");
+  let warning = "[dependent] warning: $RUNNER_RESULT_BINARY holds 2 NUL bytes";
+  assert!(run.stdout.contains(warning), "no warning in\n{}", run.stdout);
+}
+
+#[test]
 fn retries_count_attempts() {
   let test = Test::with_job(
     r#"
