@@ -49,6 +49,11 @@ pub fn callback(graph: &Graph, id: NodeId, status: Status, result: &str) -> (Env
   (env, warnings)
 }
 
+/// A queue item as `RUNNER_ITEM` (items are lines, at most 64 KiB: only NUL bytes need care).
+pub fn item(item: &str, warnings: &mut Vec<String>) -> (String, String) {
+  ("RUNNER_ITEM".into(), value("RUNNER_ITEM", item, warnings))
+}
+
 /// A value that an environment variable can carry: without NUL bytes, which end a variable
 /// (dropped, as a shell drops them from `$(...)`), and cut to [`VALUE_MAX`] bytes at a
 /// character boundary; with a warning for each change.

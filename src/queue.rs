@@ -302,7 +302,12 @@ impl Worker {
   async fn attempt(&self, item: &str, attempt: u32) -> (Status, Exit) {
     let c = &self.consumer;
     let mut env = c.env.clone();
-    env.push(("RUNNER_ITEM".into(), item.to_string()));
+    let mut warnings = Vec::new();
+    env.push(crate::env::item(item, &mut warnings));
+    for line in warnings {
+      let tag = Some(Arc::from(item));
+      self.shared.send(Msg::Output { id: c.id, stream: Stream::Stderr, line, item: tag }).await;
+    }
     env.push(("RUNNER_WORKER".into(), self.worker.to_string()));
     env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
     let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd, hold: false };

@@ -865,3 +865,25 @@ fn graph_draws_producer_queue_consumer_edges() {
   let consumes = dot.find("\"queue:orders\" -> \"brew\"");
   assert!(produces.is_some() && consumes.is_some(), "{dot}");
 }
+
+#[test]
+fn an_item_with_nul_bytes_reaches_its_consumer_without_them() {
+  let test = Test::with_job(
+    r#"
+    queues:
+      q: {}
+    tasks:
+      producer:
+        produces: q
+        run: printf 'a\0b\nplain\n'
+      consumer:
+        consumes: q
+        run: printf '%s\n' "$RUNNER_ITEM" >> got.txt
+    "#,
+  );
+  let run = run_to_its_end(&test, &["run", "job.yaml", "--output", "plain"]);
+  assert_eq!(run.code, 0, "exit code\n{}", run.stdout);
+  assert_eq!(multiset(test.read("got.txt").lines()), multiset(["ab", "plain"]));
+  let warning = "[consumer] warning: $RUNNER_ITEM holds 1 NUL byte";
+  assert!(run.stdout.contains(warning), "no warning in\n{}", run.stdout);
+}
