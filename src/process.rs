@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::pin::{Pin, pin};
@@ -62,32 +62,24 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
 }
 
 /// What starting processes keeps from one process to the next: where programs were found, the
-/// spawner, the output pipes waiting to be reused, and the write ends of running children's
-/// pipes.
+/// spawner, and the output pipes waiting to be reused.
 ///
 /// A child closes its pipes on its way out, then signals its end: a loop waiting for it would be
 /// woken three times. When the loop will have nothing to do but wait for a child (a slot will go
-/// idle when it ends), the runner keeps its own write end of each of the child's pipes until the
-/// child has been reaped and its group ended ([`Launcher::release`]); the pipes cannot end
-/// before, and the loop is woken once, by the exit. Every other child closes these write ends
-/// before its exec, so that no copy of them outlives their release. When other tasks wait for a
-/// slot, the early wake-ups let the loop read the pipes' ends while the child is still exiting.
+/// idle when it ends), the runner keeps its own write end of each of the child's pipes
+/// ([`Child::held`]) until the child has been reaped and its group ended; the pipes cannot end
+/// before, and the loop is woken once, by the exit. (A child spawned meanwhile holds copies only
+/// until its exec closes them.) When other tasks wait for a slot, the early wake-ups let the loop
+/// read the pipes' ends while the child is still exiting.
 pub struct Launcher {
   paths: PathCache,
   spawner: Spawner,
   pipes: Pipes,
-  /// The runner's write ends of the pipes of children started with `hold`, by pid.
-  held: Vec<(i32, [OwnedFd; 2])>,
 }
 
 impl Launcher {
   pub fn new() -> Self {
-    Self {
-      paths: PathCache::new(),
-      spawner: Spawner::new(),
-      pipes: Pipes::default(),
-      held: Vec::new(),
-    }
+    Self { paths: PathCache::new(), spawner: Spawner::new(), pipes: Pipes::default() }
   }
 
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
@@ -100,12 +92,8 @@ impl Launcher {
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-    // Usually none: held only while a slot is to spare, and released at each exit.
-    let close: Vec<RawFd> =
-      self.held.iter().flat_map(|(_, w)| w.each_ref()).map(|w| w.as_raw_fd()).collect();
     let exec = |path: &Path, argv: &[&[u8]], spawner: &mut Spawner| {
-      let (env, cwd) = (&env, launch.cwd);
-      spawner.spawn(&Exec { path, argv, env, cwd, stdout: out, stderr: err, close: &close })
+      spawner.spawn(&Exec { path, argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err })
     };
     let direct = direct_argv(launch.program, launch.env, &mut self.paths).map(|direct| {
       let argv: Vec<&[u8]> = direct.iter().map(|a| a.as_os_str().as_bytes()).collect();
@@ -122,13 +110,9 @@ impl Launcher {
     };
     match spawned {
       Ok(Spawned { pid, pidfd }) => {
-        if launch.hold {
-          self.held.push((pid, [out_w, err_w]));
-        } else {
-          // The child holds the write ends now; the runner's copies would keep the pipes open.
-          drop((out_w, err_w));
-        }
-        Ok(Child { pid, pidfd, stdout, stderr })
+        // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
+        let held = launch.hold.then_some([out_w, err_w]);
+        Ok(Child { pid, pidfd, stdout, stderr, held })
       }
       Err(err) => {
         drop((out_w, err_w));
@@ -137,13 +121,6 @@ impl Launcher {
         Err(err)
       }
     }
-  }
-
-  /// Closes the runner's write ends of the pipes of `pid`, which has been reaped and its group
-  /// ended: the pipes end once no other process holds them. Says whether it held them.
-  pub fn release(&mut self, pid: i32) -> bool {
-    let at = self.held.iter().position(|(p, _)| *p == pid);
-    at.map(|at| self.held.swap_remove(at)).is_some()
   }
 
   /// Takes back a child's pipe once its reader has seen the end.
@@ -158,6 +135,9 @@ pub struct Child {
   pub pidfd: Option<OwnedFd>,
   pub stdout: Source,
   pub stderr: Source,
+  /// The runner's own write ends of the pipes, when started with `hold`: to be dropped once the
+  /// child has been reaped and its group ended, after which the pipes end.
+  pub held: Option<[OwnedFd; 2]>,
 }
 
 /// Where `name` is: itself when it has a slash, else found on PATH (the task's own PATH when it

@@ -129,7 +129,7 @@ pub async fn supervise(
   capture: bool,
 ) -> Supervised {
   let pid = child.pid;
-  let pokes = [child.stdout.poke(), child.stderr.poke()];
+  let held = child.held.map(|writers| (writers, [child.stdout.poke(), child.stderr.poke()]));
   let reading = future::zip(
     pump(shared, child.stdout, sinks.0, capture),
     pump(shared, child.stderr, sinks.1, false),
@@ -139,7 +139,8 @@ pub async fn supervise(
     // When the runner held the pipes, they end now unless a process that left the group still
     // holds them: read them without waiting for the reactor to say so. Pipes it did not hold
     // are read when the reactor reports them; they may have ended and gone to another child.
-    if shared.launcher.borrow_mut().release(pid) {
+    if let Some((writers, pokes)) = held {
+      drop(writers);
       pokes.into_iter().for_each(Poke::poke);
     }
     exited

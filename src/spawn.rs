@@ -33,9 +33,6 @@ pub struct Exec<'a> {
   /// Where the child's stdout and stderr go.
   pub stdout: RawFd,
   pub stderr: RawFd,
-  /// Descriptors the child closes before its exec (they are closed on exec anyway, but only
-  /// after the runner goes on).
-  pub close: &'a [RawFd],
 }
 
 /// Spawns children; holds what is the same for all of them.
@@ -97,8 +94,6 @@ impl Spawner {
       fds: [devnull, exec.stdout, exec.stderr],
       handled: handled.as_ptr(),
       handled_len: handled.len(),
-      close: exec.close.as_ptr(),
-      close_len: exec.close.len(),
       failed: &mut failed,
     };
     let (pid, pidfd) = self.clone_child(&args)?;
@@ -206,8 +201,6 @@ struct ChildArgs {
   fds: [RawFd; 3],
   handled: *const c_int,
   handled_len: usize,
-  close: *const RawFd,
-  close_len: usize,
   /// Where the child leaves its errno when it cannot exec.
   failed: *mut c_int,
 }
@@ -222,9 +215,6 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     default.sa_sigaction = libc::SIG_DFL;
     for i in 0..args.handled_len {
       libc::sigaction(*args.handled.add(i), &default, ptr::null_mut());
-    }
-    for i in 0..args.close_len {
-      libc::close(*args.close.add(i));
     }
     let mut ok = libc::setpgid(0, 0) == 0;
     for (target, &fd) in args.fds.iter().enumerate() {
@@ -275,7 +265,7 @@ mod tests {
 
   fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
     let (stdout, stderr) = (fds[0], fds[1]);
-    Exec { path: Path::new("/bin/sh"), argv, env: &[], cwd, stdout, stderr, close: &[] }
+    Exec { path: Path::new("/bin/sh"), argv, env: &[], cwd, stdout, stderr }
   }
 
   fn run(argv: &[&str], env: &[(&str, &[u8])], cwd: &Path) -> (i32, String, String, Spawned) {
