@@ -170,6 +170,20 @@ impl<'g> Loop<'_, 'g> {
         self.consumers[id] = None;
         Input::Exited { id, status, result }
       }
+      Msg::Unstarted { id, error } => {
+        let program = self.graph.task(id).and_then(|t| t.run.as_ref());
+        let name = program.map_or("", |p| p.argv[0].as_str());
+        let line = format!("cannot start `{name}`: {error}");
+        let task = self.name(id);
+        self.reporter.event(&Event::Output {
+          task,
+          stream: Stream::Stderr,
+          line: &line,
+          item: None,
+        });
+        self.exits[id] = Exit { code: Some(127), signal: None };
+        Input::Exited { id, status: Status::Failed, result: String::new() }
+      }
       Msg::Timer(id, timer) => Input::TimerFired(id, timer),
       Msg::CallbacksDone { id, ok } => Input::CallbacksDone { id, ok },
       Msg::Signal(signal) => {
@@ -323,27 +337,29 @@ impl<'g> Loop<'_, 'g> {
     let launch = Launch { program, env: &env, cwd: &cwd, hold };
     let shared = self.shared.clone();
     let (timeout, capture) = (task.timeout, task.produces.is_none());
-    match self.shared.spawn(&launch) {
-      Ok(child) => {
-        self.shared.pids.borrow_mut()[id] = child.pid;
-        crate::reactor::spawn_local(async move {
+    let started = self.shared.spawn(&launch);
+    if let Ok(child) = &started {
+      self.shared.pids.borrow_mut()[id] = child.pid;
+    }
+    crate::reactor::spawn_local(async move {
+      let ran = match started {
+        Ok(child) => {
           let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
           let ran = supervise(&shared, child, timeout, sinks, capture).await;
           shared.pids.borrow_mut()[id] = 0;
+          ran
+        }
+        Err(err) => Err(err),
+      };
+      let msg = match ran {
+        Ok(ran) => {
           let result = if capture { ran.captured } else { mine.get().to_string() };
-          shared.send(Msg::Exited { id, status: ran.status, exit: ran.exit, result }).await;
-        });
-      }
-      Err(err) => {
-        let line = format!("cannot start `{}`: {err}", program.argv[0]);
-        crate::reactor::spawn_local(async move {
-          shared.send(Msg::Output { id, stream: Stream::Stderr, line, item: None }).await;
-          let exit = Exit { code: Some(127), signal: None };
-          let result = String::new();
-          shared.send(Msg::Exited { id, status: Status::Failed, exit, result }).await;
-        });
-      }
-    }
+          Msg::Exited { id, status: ran.status, exit: ran.exit, result }
+        }
+        Err(error) => Msg::Unstarted { id, error },
+      };
+      shared.send(msg).await;
+    });
   }
 
   fn item_finished(&mut self, outcome: &ItemOutcome) {
@@ -450,12 +466,16 @@ async fn run_callback(
 ) -> bool {
   let launch = Launch { program, env, cwd, hold: false };
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
-  let exit = match shared.spawn(&launch) {
+  let ran = match shared.spawn(&launch) {
     Ok(child) => {
       let sinks =
         (Sink::Report(id, Stream::Callback, None), Sink::Report(id, Stream::Callback, None));
-      supervise(shared, child, None, sinks, false).await.exit
+      supervise(shared, child, None, sinks, false).await
     }
+    Err(err) => Err(err),
+  };
+  let exit = match ran {
+    Ok(ran) => ran.exit,
     Err(err) => {
       let line = format!("cannot start callback `{command}`: {err}");
       shared.send(Msg::Output { id, stream: Stream::Callback, line, item: None }).await;

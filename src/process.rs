@@ -11,7 +11,7 @@ use crate::event::Exit;
 use crate::graph::Program;
 use crate::pipes::Pipes;
 use crate::reactor::Source;
-use crate::spawn::{Exec, Spawned, Spawner};
+use crate::spawn::{Exec, Failed, Spawned, Spawner};
 use futures_lite::FutureExt;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -89,30 +89,28 @@ impl Launcher {
     let mut env: Vec<(&str, &[u8])> =
       launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     env.push(("PWD", cwd));
+    let direct = direct_argv(launch.program, launch.env, &mut self.paths);
+    let shell = program_path(&launch.program.argv[0], launch.env, &mut self.paths).ok();
+    let shell_argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
+    let direct_argv: Vec<&[u8]> =
+      direct.iter().flatten().map(|a| a.as_os_str().as_bytes()).collect();
+    let shell = shell.as_deref().map(|path| (path, shell_argv.as_slice()));
+    // What the program could not be exec'd as (a script without `#!`, say) is left to the
+    // shell, which has its own ways and messages.
+    let (path, argv, fallback) = match (&direct, shell) {
+      (Some(direct), shell) => (direct[0].as_path(), direct_argv.as_slice(), shell),
+      (None, Some((path, argv))) => (path, argv, None),
+      (None, None) => return Err(io::Error::from_raw_os_error(libc::ENOENT)),
+    };
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-    let exec = |path: &Path, argv: &[&[u8]], spawner: &mut Spawner| {
-      spawner.spawn(&Exec { path, argv, env: &env, cwd: launch.cwd, stdout: out, stderr: err })
-    };
-    let direct = direct_argv(launch.program, launch.env, &mut self.paths).map(|direct| {
-      let argv: Vec<&[u8]> = direct.iter().map(|a| a.as_os_str().as_bytes()).collect();
-      exec(&direct[0], &argv, &mut self.spawner)
-    });
-    // What the program could not be exec'd as (a script without `#!`, say) is left to the
-    // shell, which has its own ways and messages.
-    let spawned = match direct {
-      Some(Ok(spawned)) => Ok(spawned),
-      _ => program_path(&launch.program.argv[0], launch.env, &mut self.paths).and_then(|path| {
-        let argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
-        exec(&path, &argv, &mut self.spawner)
-      }),
-    };
-    match spawned {
-      Ok(Spawned { pid, pidfd }) => {
+    let exec = Exec { path, argv, fallback, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
+    match self.spawner.spawn(&exec) {
+      Ok(Spawned { pid, pidfd, failed }) => {
         // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
         let held = launch.hold.then_some([out_w, err_w]);
-        Ok(Child { pid, pidfd, stdout, stderr, held })
+        Ok(Child { pid, pidfd, stdout, stderr, held, failed })
       }
       Err(err) => {
         drop((out_w, err_w));
@@ -138,6 +136,8 @@ pub struct Child {
   /// The runner's own write ends of the pipes, when started with `hold`: to be dropped once the
   /// child has been reaped and its group ended, after which the pipes end.
   pub held: Option<[OwnedFd; 2]>,
+  /// Why the exec failed, known once the child has exited.
+  pub failed: Failed,
 }
 
 /// Where `name` is: itself when it has a slash, else found on PATH (the task's own PATH when it

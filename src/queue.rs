@@ -7,8 +7,8 @@
 
 use crate::event::{Exit, Stream};
 use crate::graph::{Graph, NodeId, Program, QueueId};
-use crate::process::Launch;
-use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
+use crate::process::{Child, Launch};
+use crate::runtime::{ItemOutcome, Msg, Shared, Sink, Supervised, supervise};
 use crate::status::Status;
 use async_channel::{Receiver, Sender};
 use futures_lite::FutureExt;
@@ -311,15 +311,25 @@ impl Worker {
     env.push(("RUNNER_WORKER".into(), self.worker.to_string()));
     env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
     let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd, hold: false };
-    let child = match self.shared.spawn(&launch) {
-      Ok(child) => child,
+    let ran = match self.shared.spawn(&launch) {
+      Ok(child) => self.supervise(child, item).await,
+      Err(err) => Err(err),
+    };
+    match ran {
+      Ok(ran) => (ran.status, ran.exit),
       Err(err) => {
         let line = format!("cannot start `{}` for item `{item}`: {err}", c.program.argv[0]);
         let item = Some(Arc::from(item));
         self.shared.send(Msg::Output { id: c.id, stream: Stream::Stderr, line, item }).await;
-        return (Status::Failed, Exit { code: Some(127), signal: None });
+        (Status::Failed, Exit { code: Some(127), signal: None })
       }
-    };
+    }
+  }
+
+  /// Streams an item's child's output where it goes, under the consumer's timeout and
+  /// cancellation, and reaps it.
+  async fn supervise(&self, child: Child, item: &str) -> std::io::Result<Supervised> {
+    let c = &self.consumer;
     let pid = child.pid;
     self.control.pids.borrow_mut().insert(pid);
     if self.control.cancelled.get() {
@@ -334,7 +344,7 @@ impl Worker {
     let sinks = (stdout, Sink::Report(c.id, Stream::Stderr, Some(tag)));
     let ran = supervise(&self.shared, child, c.timeout, sinks, false).await;
     self.control.pids.borrow_mut().remove(&pid);
-    (ran.status, ran.exit)
+    ran
   }
 
   fn outcome(&self, item: String, status: Status, attempts: u32, exit: Exit) -> ItemOutcome {

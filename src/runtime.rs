@@ -37,6 +37,11 @@ pub enum Msg {
     exit: Exit,
     result: String,
   },
+  /// A task's program could not be started (its exec failed, or no process could be made).
+  Unstarted {
+    id: NodeId,
+    error: std::io::Error,
+  },
   Timer(NodeId, Timer),
   CallbacksDone {
     id: NodeId,
@@ -120,14 +125,15 @@ pub struct Supervised {
 }
 
 /// Streams a child's pipes into their sinks, enforces its timeout, and reaps it. Captures stdout
-/// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set.
+/// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set. An error says why the
+/// child could not exec.
 pub async fn supervise(
   shared: &Shared,
   child: Child,
   timeout: Option<Duration>,
   sinks: (Sink, Sink),
   capture: bool,
-) -> Supervised {
+) -> std::io::Result<Supervised> {
   let pid = child.pid;
   let held = child.held.map(|writers| (writers, [child.stdout.poke(), child.stderr.poke()]));
   let reading = future::zip(
@@ -147,12 +153,15 @@ pub async fn supervise(
   };
   let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
   shared.live.borrow_mut().remove(&pid);
+  if let Some(err) = child.failed.error() {
+    return Err(err);
+  }
   let status = match (timed_out, exit.code) {
     (true, _) => Status::TimedOut,
     (false, Some(0)) => Status::Succeeded,
     _ => Status::Failed,
   };
-  Supervised { status, exit, captured }
+  Ok(Supervised { status, exit, captured })
 }
 
 /// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
@@ -264,14 +273,14 @@ mod tests {
         // the exit is handled.
         exited(child.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
-        let ran = supervise(&shared, child, None, sinks, true).await;
+        let ran = supervise(&shared, child, None, sinks, true).await.expect("exec'd");
         assert_eq!(ran.status, Status::Succeeded);
         let next = shared.spawn(&launch(&program, false)).expect("spawned");
         let ready = [next.stdout.marked_ready(), next.stderr.marked_ready()];
         assert_eq!(ready, [false, false], "hold: {hold}: a fresh child's pipes marked readable");
         exited(next.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
-        supervise(&shared, next, None, sinks, true).await;
+        supervise(&shared, next, None, sinks, true).await.expect("exec'd");
       }
     });
   }

@@ -1,25 +1,44 @@
 //! Starting one child: stdin from /dev/null, stdout and stderr into given pipes, leader of a new
 //! process group, in a given directory and environment.
 //!
-//! It works as posix_spawn does (a clone that shares the runner's memory and holds the runner
-//! until the exec), with less work in the child: glibc's child queries and resets all 64 signal
-//! dispositions, this one resets only the signals the runner handles (known once per run), plus
-//! SIGPIPE, which the Rust runtime ignores and a child must not inherit. The clone also returns
-//! the child's pidfd, so no second call is needed to get it. The effect for the child is that of
+//! It works as posix_spawn does (a clone that shares the runner's memory until the exec), with
+//! less work in the child: glibc's child queries and resets all 64 signal dispositions, this one
+//! resets only the signals the runner handles (known once per run), plus SIGPIPE, which the Rust
+//! runtime ignores and a child must not inherit. Unlike posix_spawn, the runner does not wait for
+//! the exec ([`child::RUNS_BESIDE`]): each child gets a [`Slot`] of its own (stack, exec strings,
+//! arguments), which the kernel marks free at the child's exec or exit (CLONE_CHILD_CLEARTID).
+//! So an exec that fails is known only once the child has exited ([`Spawned::failed`]). The
+//! clone also returns the child's pidfd. The effect for the child is that of
 //! `std::process::Command`.
 
+mod child;
+
 use crate::reactor::owned;
+use child::{ChildArgs, RawStr, child_main};
 use std::ffi::{CString, c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// A started child: its pid and its pidfd (None on kernels without one).
+/// A started child: its pid, its pidfd (None on kernels without one), and why its exec failed.
 pub struct Spawned {
   pub pid: i32,
   pub pidfd: Option<OwnedFd>,
+  pub failed: Failed,
+}
+
+/// Where a child leaves its errno when it cannot exec, just before it exits.
+pub struct Failed(Box<AtomicI32>);
+
+impl Failed {
+  /// Why the exec failed, if it did; to be asked once the child has exited.
+  pub fn error(&self) -> Option<io::Error> {
+    let errno = self.0.load(Ordering::Acquire);
+    (errno != 0).then(|| io::Error::from_raw_os_error(errno))
+  }
 }
 
 /// What one spawn needs; strings are those of the exec.
@@ -27,6 +46,8 @@ pub struct Exec<'a> {
   /// The program's path: absolute, or relative to `cwd`.
   pub path: &'a Path,
   pub argv: &'a [&'a [u8]],
+  /// What to exec instead when `path` cannot be exec'd (the shell, for a plain-word script).
+  pub fallback: Option<(&'a Path, &'a [&'a [u8]])>,
   /// Variables set for this child on top of the runner's environment.
   pub env: &'a [(&'a str, &'a [u8])],
   pub cwd: &'a Path,
@@ -37,8 +58,6 @@ pub struct Exec<'a> {
 
 /// Spawns children; holds what is the same for all of them.
 pub struct Spawner {
-  /// The stack the child runs on until its exec; the runner waits meanwhile, so one suffices.
-  stack: Vec<u8>,
   /// /dev/null, opened once (or the error opening it, given to every spawn).
   devnull: Result<OwnedFd, i32>,
   /// The runner's environment, as `KEY=value`.
@@ -46,12 +65,25 @@ pub struct Spawner {
   /// Signals whose handler must be reset before the exec; found at the first spawn.
   handled: Option<Vec<c_int>>,
   pidfd: bool,
-  /// The strings of the exec at hand, each ended by a NUL, and where each starts; reused from
-  /// spawn to spawn, as is `pointers`, so a spawn allocates nothing once they have grown.
+  /// One per child that may not have exec'd yet, and those kept for the next children. Boxed,
+  /// so that a slot stays where its child reads it when the vector grows.
+  #[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
+  slots: Vec<Box<Slot>>,
+}
+
+/// What one child uses until its exec. Boxed: the child reads it at a fixed address.
+struct Slot {
+  /// Nonzero from the clone until the child execs or exits, when the kernel clears it.
+  busy: AtomicI32,
+  /// The stack the child runs on.
+  stack: Vec<u8>,
+  /// The exec's strings, each ended by a NUL, and where each starts; then the argv arrays and
+  /// envp, each ended by a null pointer. Reused, so a spawn allocates nothing once they have
+  /// grown.
   strings: Vec<u8>,
   starts: Vec<usize>,
-  /// argv then envp, each ended by a null pointer.
   pointers: Vec<RawStr>,
+  args: ChildArgs,
 }
 
 impl Spawner {
@@ -68,54 +100,65 @@ impl Spawner {
         CString::new(pair).ok()
       })
       .collect();
+    Self { devnull, environ, handled: None, pidfd: true, slots: Vec::new() }
+  }
+
+  /// Starts the child, or says why it could not be started. An exec that fails is not known
+  /// here: the child exits with 127 and leaves its error in [`Spawned::failed`].
+  pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
+    let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
+    let handled = self.handled.get_or_insert_with(handled_signals);
+    let failed = Failed(Box::new(AtomicI32::new(0)));
+    let i = free_slot(&mut self.slots);
+    let slot = &mut self.slots[i];
+    slot.lay_out(exec, &self.environ)?;
+    slot.args.fds = [devnull, exec.stdout, exec.stderr];
+    slot.args.handled = handled.as_ptr();
+    slot.args.handled_len = handled.len();
+    slot.args.failed = &*failed.0;
+    let (pid, pidfd) = clone_child(slot, &mut self.pidfd)?;
+    if !child::RUNS_BESIDE && failed.error().is_some() {
+      // SAFETY: waits for our own child, which has exited; a null status pointer is allowed.
+      unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
+      return Err(failed.error().expect("checked"));
+    }
+    Ok(Spawned { pid, pidfd, failed })
+  }
+}
+
+/// A slot no child uses any more, or a new one.
+#[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
+fn free_slot(slots: &mut Vec<Box<Slot>>) -> usize {
+  // Only children that have not exec'd yet hold theirs: few are busy at any time.
+  let free = slots.iter().position(|slot| slot.busy.load(Ordering::Acquire) == 0);
+  free.unwrap_or_else(|| {
+    slots.push(Box::new(Slot::new()));
+    slots.len() - 1
+  })
+}
+
+impl Slot {
+  fn new() -> Self {
     Self {
+      busy: AtomicI32::new(0),
       stack: vec![0; 64 * 1024],
-      devnull,
-      environ,
-      handled: None,
-      pidfd: true,
       strings: Vec::new(),
       starts: Vec::new(),
       pointers: Vec::new(),
+      args: ChildArgs::empty(),
     }
   }
 
-  /// Starts the child, or says why it could not be started (the exec's error included).
-  pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
-    let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
-    let (path, cwd, envp) = self.lay_out(exec)?;
-    let handled = self.handled.get_or_insert_with(handled_signals);
-    let mut failed: c_int = 0;
-    let args = ChildArgs {
-      path,
-      argv: self.pointers.as_ptr(),
-      envp,
-      cwd,
-      fds: [devnull, exec.stdout, exec.stderr],
-      handled: handled.as_ptr(),
-      handled_len: handled.len(),
-      failed: &mut failed,
-    };
-    let (pid, pidfd) = self.clone_child(&args)?;
-    // SAFETY: the child has exec'd or exited, so nothing writes `failed` any more.
-    let failed = unsafe { ptr::read_volatile(&failed) };
-    if failed != 0 {
-      // It exited before or at the exec: reap it and report why.
-      // SAFETY: waits for our own child; a null status pointer is allowed.
-      unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
-      return Err(io::Error::from_raw_os_error(failed));
-    }
-    Ok(Spawned { pid, pidfd })
-  }
-
-  /// Lays out the exec's strings, then argv and envp pointing into them (argv at the start of
-  /// `pointers`). Returns the path, the directory and envp, valid until the next spawn.
-  fn lay_out(&mut self, exec: &Exec) -> io::Result<(RawStr, RawStr, *const RawStr)> {
+  /// Lays out the exec's strings, then argv, the fallback's argv and envp pointing into them,
+  /// and points `args` at them.
+  fn lay_out(&mut self, exec: &Exec, environ: &[CString]) -> io::Result<()> {
     self.strings.clear();
     self.starts.clear();
+    let (fallback, fallback_argv) = exec.fallback.unwrap_or((Path::new(""), &[]));
     self.push(&[exec.path.as_os_str().as_bytes()])?;
+    self.push(&[fallback.as_os_str().as_bytes()])?;
     self.push(&[exec.cwd.as_os_str().as_bytes()])?;
-    for arg in exec.argv {
+    for arg in exec.argv.iter().chain(fallback_argv) {
       self.push(&[arg])?;
     }
     for (key, value) in exec.env {
@@ -129,16 +172,27 @@ impl Spawner {
       let key = pair.as_bytes().split(|&b| b == b'=').next().unwrap_or_default();
       exec.env.iter().any(|(k, _)| k.as_bytes() == key)
     };
-    let argc = exec.argv.len();
+    let (argc, fallback_argc) = (exec.argv.len(), fallback_argv.len());
+    let args = &self.starts[3..];
     self.pointers.clear();
-    self.pointers.extend(self.starts[2..2 + argc].iter().map(|&start| at(start)));
+    self.pointers.extend(args[..argc].iter().map(|&start| at(start)));
     self.pointers.push(ptr::null());
-    self.pointers.extend(self.environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()));
-    self.pointers.extend(self.starts[2 + argc..].iter().map(|&start| at(start)));
+    self.pointers.extend(args[argc..argc + fallback_argc].iter().map(|&start| at(start)));
     self.pointers.push(ptr::null());
-    // SAFETY: argv and its null pointer come first, so envp is inside `pointers`.
-    let envp = unsafe { self.pointers.as_ptr().add(argc + 1) };
-    Ok((at(self.starts[0]), at(self.starts[1]), envp))
+    self.pointers.extend(environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()));
+    self.pointers.extend(args[argc + fallback_argc..].iter().map(|&start| at(start)));
+    self.pointers.push(ptr::null());
+    let pointers = self.pointers.as_ptr();
+    self.args.path = at(self.starts[0]);
+    self.args.fallback = if exec.fallback.is_some() { at(self.starts[1]) } else { ptr::null() };
+    self.args.cwd = at(self.starts[2]);
+    // SAFETY: the three arrays follow each other inside `pointers`.
+    unsafe {
+      self.args.argv = pointers;
+      self.args.fallback_argv = pointers.add(argc + 1);
+      self.args.envp = pointers.add(argc + fallback_argc + 2);
+    }
+    Ok(())
   }
 
   /// Adds the concatenation of `parts` to the exec's strings, ended by a NUL.
@@ -153,82 +207,70 @@ impl Spawner {
     self.strings.push(0);
     Ok(())
   }
+}
 
-  /// Clones the child onto the spawn stack, with every signal blocked meanwhile so no handler
-  /// of the runner ever runs in it.
-  fn clone_child(&mut self, args: &ChildArgs) -> io::Result<(i32, Option<OwnedFd>)> {
-    let top = self.stack.as_mut_ptr_range().end as usize & !15;
+impl Drop for Slot {
+  /// The memory stays the child's until its exec or exit.
+  fn drop(&mut self) {
     loop {
-      let mut pidfd: c_int = -1;
-      let pidfd_flag = if self.pidfd { libc::CLONE_PIDFD } else { 0 };
-      let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | pidfd_flag;
-      // SAFETY: all signals are blocked around the clone and restored after; the child runs
-      // `child_main` on its own stack with `args`, which outlive it (the parent is suspended
-      // until the child execs or exits), and it makes only raw system calls.
-      let (pid, err) = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let arg = ptr::from_ref(args).cast_mut().cast::<c_void>();
-        let pid = libc::clone(child_main, top as *mut c_void, flags, arg, &mut pidfd as *mut c_int);
-        let err = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut());
-        (pid, err)
-      };
-      if pid >= 0 {
-        return Ok((pid, (pidfd >= 0).then(|| owned(pidfd).ok()).flatten()));
+      let busy = self.busy.load(Ordering::Acquire);
+      if busy == 0 {
+        return;
       }
-      if self.pidfd && err.raw_os_error() == Some(libc::EINVAL) {
-        // A kernel before 5.2: no pidfd from clone.
-        self.pidfd = false;
-        continue;
+      // SAFETY: waits on a word of this slot while it holds `busy`; the kernel wakes it.
+      unsafe {
+        libc::syscall(
+          libc::SYS_futex,
+          self.busy.as_ptr(),
+          libc::FUTEX_WAIT,
+          busy,
+          ptr::null::<u8>(),
+        );
       }
-      return Err(err);
     }
   }
 }
 
-/// A C string, as the exec takes it.
-type RawStr = *const libc::c_char;
-
-struct ChildArgs {
-  path: RawStr,
-  argv: *const RawStr,
-  envp: *const RawStr,
-  cwd: RawStr,
-  /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
-  fds: [RawFd; 3],
-  handled: *const c_int,
-  handled_len: usize,
-  /// Where the child leaves its errno when it cannot exec.
-  failed: *mut c_int,
-}
-
-/// The child between clone and exec: raw system calls only, no allocation, no locks.
-extern "C" fn child_main(arg: *mut c_void) -> c_int {
-  // SAFETY: `arg` is the parent's `ChildArgs`, alive and unchanged until this child execs or
-  // exits; every pointer in it is valid and every string NUL-terminated.
-  unsafe {
-    let args = &*arg.cast::<ChildArgs>();
-    let mut default: libc::sigaction = std::mem::zeroed();
-    default.sa_sigaction = libc::SIG_DFL;
-    for i in 0..args.handled_len {
-      libc::sigaction(*args.handled.add(i), &default, ptr::null_mut());
+/// Clones the child onto its slot, with every signal blocked meanwhile so no handler of the
+/// runner ever runs in it; clears `pidfd` on kernels without pidfds from clone. The child is
+/// put in its own process group from here too: it may not have done so itself yet.
+fn clone_child(slot: &mut Slot, pidfd: &mut bool) -> io::Result<(i32, Option<OwnedFd>)> {
+  let top = slot.stack.as_mut_ptr_range().end as usize & !15;
+  loop {
+    let mut fd: c_int = -1;
+    let pidfd_flag = if *pidfd { libc::CLONE_PIDFD } else { 0 };
+    let hold = if child::RUNS_BESIDE { 0 } else { libc::CLONE_VFORK };
+    let flags = libc::CLONE_VM | libc::CLONE_CHILD_CLEARTID | hold | libc::SIGCHLD | pidfd_flag;
+    slot.busy.store(1, Ordering::Release);
+    // SAFETY: all signals are blocked around the clone and restored after; the child runs
+    // `child_main` on its own stack with its slot's arguments, which nothing touches until the
+    // kernel clears `busy` at its exec or exit; it makes only raw system calls.
+    let (pid, err) = unsafe {
+      let mut all: libc::sigset_t = std::mem::zeroed();
+      let mut old: libc::sigset_t = std::mem::zeroed();
+      libc::sigfillset(&mut all);
+      libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+      let arg = ptr::from_mut(&mut slot.args).cast::<c_void>();
+      let busy = slot.busy.as_ptr();
+      let tls = ptr::null_mut::<c_void>();
+      let pid = libc::clone(child_main, top as *mut c_void, flags, arg, &mut fd, tls, busy);
+      let err = io::Error::last_os_error();
+      libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut());
+      (pid, err)
+    };
+    if pid >= 0 {
+      // SAFETY: no memory is involved; EACCES once the child has exec'd is fine, as it has
+      // made itself a group leader by then.
+      unsafe { libc::setpgid(pid, pid) };
+      return Ok((pid, (fd >= 0).then(|| owned(fd).ok()).flatten()));
     }
-    let mut ok = libc::setpgid(0, 0) == 0;
-    for (target, &fd) in args.fds.iter().enumerate() {
-      ok = ok && libc::dup2(fd, target as c_int) >= 0;
+    slot.busy.store(0, Ordering::Release);
+    if *pidfd && err.raw_os_error() == Some(libc::EINVAL) {
+      // A kernel before 5.2: no pidfd from clone.
+      *pidfd = false;
+      continue;
     }
-    ok = ok && libc::chdir(args.cwd) == 0;
-    if ok {
-      let mut none: libc::sigset_t = std::mem::zeroed();
-      libc::sigemptyset(&mut none);
-      libc::pthread_sigmask(libc::SIG_SETMASK, &none, ptr::null_mut());
-      libc::execve(args.path, args.argv, args.envp);
-    }
-    ptr::write_volatile(args.failed, (*libc::__errno_location()).max(1));
-    libc::_exit(127)
+    return Err(err);
   }
 }
 
@@ -265,7 +307,7 @@ mod tests {
 
   fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
     let (stdout, stderr) = (fds[0], fds[1]);
-    Exec { path: Path::new("/bin/sh"), argv, env: &[], cwd, stdout, stderr }
+    Exec { path: Path::new("/bin/sh"), argv, fallback: None, env: &[], cwd, stdout, stderr }
   }
 
   fn run(argv: &[&str], env: &[(&str, &[u8])], cwd: &Path) -> (i32, String, String, Spawned) {
@@ -350,17 +392,77 @@ mod tests {
     );
   }
 
+  /// Spawns, reaps, and returns the exit code and the exec's error, if any.
+  fn reaped(spawner: &mut Spawner, exec: &Exec) -> (i32, Option<i32>) {
+    let child = spawner.spawn(exec).expect("cloned");
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(child.pid, &mut status, 0) };
+    (libc::WEXITSTATUS(status), child.failed.error().and_then(|e| e.raw_os_error()))
+  }
+
   #[test]
-  fn a_failed_exec_or_chdir_is_an_error() {
+  fn a_failed_exec_or_chdir_is_known_once_the_child_has_exited() {
     let mut spawner = Spawner::new();
     let (_r, w) = pipe();
     let fds = [w.as_raw_fd(), w.as_raw_fd()];
     let argv: &[&[u8]] = &[b"nope"];
     let missing = Exec { path: Path::new("/no/such/program"), ..exec(argv, Path::new("/"), fds) };
-    let err = spawner.spawn(&missing).err().expect("an error");
-    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(reaped(&mut spawner, &missing), (127, Some(libc::ENOENT)));
     let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
     let bad_dir = exec(argv, Path::new("/no/dir"), fds);
-    assert_eq!(spawner.spawn(&bad_dir).err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
+    assert_eq!(reaped(&mut spawner, &bad_dir), (127, Some(libc::ENOENT)));
+    assert_eq!(reaped(&mut spawner, &exec(argv, Path::new("/"), fds)), (0, None));
+  }
+
+  #[test]
+  fn what_cannot_be_execed_falls_back_on_the_shell() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("no-shebang");
+    std::fs::write(&script, "echo from the script\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (read, write) = pipe();
+    let fds = [write.as_raw_fd(), write.as_raw_fd()];
+    let argv: &[&[u8]] = &[script.as_os_str().as_bytes()];
+    let shell: &[&[u8]] = &[b"sh", b"-c", script.as_os_str().as_bytes()];
+    let fallback = Some((Path::new("/bin/sh"), shell));
+    let exec = Exec { path: &script, fallback, ..exec(argv, dir.path(), fds) };
+    let mut spawner = Spawner::new();
+    assert_eq!(reaped(&mut spawner, &exec), (0, None));
+    drop(write);
+    let mut out = String::new();
+    std::fs::File::from(read).read_to_string(&mut out).unwrap();
+    assert_eq!(out, "from the script\n");
+  }
+
+  #[test]
+  fn the_group_can_be_signalled_as_soon_as_the_spawn_returns() {
+    let mut spawner = Spawner::new();
+    let (_r, w) = pipe();
+    let argv: &[&[u8]] = &[b"sh", b"-c", b"sleep 30"];
+    for _ in 0..20 {
+      let child = spawner.spawn(&exec(argv, Path::new("/"), [w.as_raw_fd(); 2])).expect("spawned");
+      // SAFETY: signals and waits for our own child's group.
+      let (killed, status) = unsafe {
+        let killed = libc::kill(-child.pid, libc::SIGKILL);
+        let mut status = 0;
+        libc::waitpid(child.pid, &mut status, 0);
+        (killed, status)
+      };
+      assert_eq!(killed, 0, "the group exists");
+      assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
+    }
+  }
+
+  #[test]
+  fn a_slot_serves_again_once_its_child_has_execed() {
+    let mut spawner = Spawner::new();
+    let (_r, w) = pipe();
+    let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
+    for _ in 0..10 {
+      assert_eq!(reaped(&mut spawner, &exec(argv, Path::new("/"), [w.as_raw_fd(); 2])), (0, None));
+    }
+    assert_eq!(spawner.slots.len(), 1);
   }
 }

@@ -1,0 +1,163 @@
+//! The child between its clone and its exec. It shares the runner's memory and, on x86_64 and
+//! aarch64, runs beside the runner's thread rather than holding it: so it makes raw system calls
+//! only, which touch neither errno (the runner thread's own) nor anything else of the runner's.
+
+use std::ffi::{c_int, c_long, c_void};
+use std::os::fd::RawFd;
+use std::ptr;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Whether the runner goes on while its child makes its way to the exec. Elsewhere the clone
+/// holds the runner until then (as vfork does), and the child may use libc's wrappers.
+pub const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+
+/// A C string, as the exec takes it.
+pub type RawStr = *const libc::c_char;
+
+/// Everything the child reads; it stays untouched until the child has exec'd or exited.
+pub struct ChildArgs {
+  pub path: RawStr,
+  pub argv: *const RawStr,
+  /// Exec'd when `path` cannot be (null when there is nothing to fall back on).
+  pub fallback: RawStr,
+  pub fallback_argv: *const RawStr,
+  pub envp: *const RawStr,
+  pub cwd: RawStr,
+  /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
+  pub fds: [RawFd; 3],
+  pub handled: *const c_int,
+  pub handled_len: usize,
+  /// Where the child leaves its errno when it cannot exec, before it exits.
+  pub failed: *const AtomicI32,
+}
+
+impl ChildArgs {
+  pub const fn empty() -> Self {
+    Self {
+      path: ptr::null(),
+      argv: ptr::null(),
+      fallback: ptr::null(),
+      fallback_argv: ptr::null(),
+      envp: ptr::null(),
+      cwd: ptr::null(),
+      fds: [-1; 3],
+      handled: ptr::null(),
+      handled_len: 0,
+      failed: ptr::null(),
+    }
+  }
+}
+
+/// The child's whole life before the exec: default handlers for the runner's signals, its own
+/// process group, its stdio, its directory, no blocked signal, then the exec.
+pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
+  // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
+  // exited; every pointer in it is valid and every string NUL-terminated.
+  unsafe {
+    let args = &*arg.cast::<ChildArgs>();
+    for i in 0..args.handled_len {
+      reset(*args.handled.add(i));
+    }
+    let mut result = call(libc::SYS_setpgid, [0; 4]);
+    for (target, &fd) in args.fds.iter().enumerate() {
+      if result >= 0 {
+        // dup3, as aarch64 has no dup2; `fd` is above 2, so never equal to `target`.
+        result = call(libc::SYS_dup3, [fd as usize, target, 0, 0]);
+      }
+    }
+    if result >= 0 {
+      result = call(libc::SYS_chdir, [args.cwd as usize, 0, 0, 0]);
+    }
+    if result >= 0 {
+      let none: u64 = 0;
+      let set = ptr::from_ref(&none) as usize;
+      call(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as usize, set, 0, 8]);
+      result = exec(args.path, args.argv, args.envp);
+      if !args.fallback.is_null() {
+        result = exec(args.fallback, args.fallback_argv, args.envp);
+      }
+    }
+    (*args.failed).store((-result).max(1) as i32, Ordering::Release);
+    loop {
+      call(libc::SYS_exit, [127, 0, 0, 0]);
+    }
+  }
+}
+
+unsafe fn exec(path: RawStr, argv: *const RawStr, envp: *const RawStr) -> isize {
+  // SAFETY: valid NUL-terminated strings and null-ended pointer arrays, from the caller.
+  unsafe { call(libc::SYS_execve, [path as usize, argv as usize, envp as usize, 0]) }
+}
+
+/// The kernel's `struct sigaction`, as rt_sigaction takes it on x86_64 and aarch64.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[repr(C)]
+struct KernelSigaction {
+  handler: usize,
+  flags: u64,
+  restorer: usize,
+  mask: u64,
+}
+
+/// Sets the default action for `signal`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+unsafe fn reset(signal: c_int) {
+  let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+  let action = ptr::from_ref(&default) as usize;
+  // SAFETY: a valid action for a signal number the runner found in use.
+  unsafe { call(libc::SYS_rt_sigaction, [signal as usize, action, 0, 8]) };
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+unsafe fn reset(signal: c_int) {
+  // SAFETY: the runner is held until the exec here, so libc's wrapper may set its errno.
+  unsafe {
+    let mut default: libc::sigaction = std::mem::zeroed();
+    default.sa_sigaction = libc::SIG_DFL;
+    libc::sigaction(signal, &default, ptr::null_mut());
+  }
+}
+
+/// A system call with up to four arguments: its result, or minus the error number.
+#[cfg(target_arch = "x86_64")]
+unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
+  let result: isize;
+  // SAFETY: the caller passes what the call takes; `syscall` clobbers rcx and r11 only.
+  unsafe {
+    std::arch::asm!(
+      "syscall",
+      inlateout("rax") number as isize => result,
+      in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3],
+      lateout("rcx") _, lateout("r11") _,
+      options(nostack),
+    );
+  }
+  result
+}
+
+#[cfg(target_arch = "aarch64")]
+unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
+  let result: isize;
+  // SAFETY: the caller passes what the call takes.
+  unsafe {
+    std::arch::asm!(
+      "svc 0",
+      in("x8") number,
+      inlateout("x0") a[0] as isize => result,
+      in("x1") a[1], in("x2") a[2], in("x3") a[3],
+      options(nostack),
+    );
+  }
+  result
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
+  // SAFETY: as above; the runner is held until the exec, so errno is free to use.
+  unsafe {
+    match libc::syscall(number, a[0], a[1], a[2], a[3]) {
+      r if r < 0 => -(*libc::__errno_location() as isize),
+      r => r as isize,
+    }
+  }
+}
