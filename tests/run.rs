@@ -337,6 +337,40 @@ fn plain_words_behave_as_under_the_shell() {
 }
 
 #[test]
+fn a_program_that_cannot_be_execed_is_reported_as_not_started() {
+  // The runner does not wait for a child's exec: a failed exec is known at the child's exit.
+  let test = Test::with_job(
+    r#"
+    queues:
+      q: {items: [one]}
+    tasks:
+      task:
+        run: [./missing-task]
+        on_failure: [[./missing-callback]]
+      items:
+        consumes: q
+        run: [./missing-consumer]
+      dir:
+        run: echo never
+        cwd: no-such-dir
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--output", "plain"]);
+  run.code(1);
+  for line in [
+    "[task] cannot start `./missing-task`: No such file or directory",
+    "[task] failed (exit 127)",
+    "[task:callback] cannot start callback `./missing-callback`: No such file or directory",
+    "[items] cannot start `./missing-consumer` for item `one`: No such file or directory",
+    "[dir] cannot start `sh`: No such file or directory",
+    "[dir] failed (exit 127)",
+  ] {
+    assert_line_starting(&run, line);
+  }
+  assert!(!run.stdout.contains("never"), "{}", run.stdout);
+}
+
+#[test]
 fn cwd_is_relative_to_the_job_file_folder() {
   let test = Test::new();
   let project = test.path("project");
