@@ -94,6 +94,9 @@ async fn run_loop(
       done = runner.receive(msg, &mut actions);
     }
     runner.reporter.flush();
+    // Nothing is waiting: a good time to ready pipes for the next processes, off the way from
+    // one task's exit to the next task's start.
+    runner.shared.launcher.borrow_mut().prepare();
   }
   runner.kill_all();
   runner.queues_finished();

@@ -1,8 +1,11 @@
 //! The children's output pipes, reused. Once every writer of a pipe has closed it (its reader saw
 //! the end), no process can write to it any more; the runner then opens a new write end through
 //! `/proc/self/fd` and hands the pipe to the next child. That spares creating and destroying two
-//! pipes, and registering them with the reactor, for every process. Where `/proc` is missing a
-//! pipe is simply closed and new ones are made.
+//! pipes, and registering them with the reactor, for every process. The new write ends are
+//! opened when the loop has nothing else to do ([`Pipes::prepare`]), not between a child's exit
+//! and the start of the next: a spawn takes a prepared pipe, or makes a new one when none is
+//! left, so the pool grows to what the run needs. Where `/proc` is missing a pipe is simply
+//! closed and new ones are made.
 
 use crate::reactor::{Source, owned};
 use std::io::{self, Write};
@@ -14,6 +17,8 @@ const KEEP: usize = 64;
 /// Idle pipes: each a registered read end and a write end nobody else holds.
 pub struct Pipes {
   idle: Vec<(Source, OwnedFd)>,
+  /// Pipes whose readers saw the end, waiting for a new write end.
+  ended: Vec<Source>,
   /// `/proc/self/fd`, where new write ends are opened (None without /proc).
   fds: Option<OwnedFd>,
 }
@@ -23,7 +28,7 @@ impl Default for Pipes {
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: opens a path from a valid C string; the result is checked.
     let fd = unsafe { libc::open(c"/proc/self/fd".as_ptr(), flags) };
-    Self { idle: Vec::new(), fds: owned(fd).ok() }
+    Self { idle: Vec::new(), ended: Vec::new(), fds: owned(fd).ok() }
   }
 }
 
@@ -42,13 +47,19 @@ impl Pipes {
 
   /// Takes back a pipe whose reader saw the end: every writer has closed it.
   pub fn give_back(&mut self, source: Source) {
-    if self.idle.len() >= KEEP {
-      return;
+    if self.fds.is_some() && self.idle.len() + self.ended.len() < KEEP {
+      self.ended.push(source);
     }
+  }
+
+  /// Gives each pipe taken back a new write end, making it ready for a child.
+  pub fn prepare(&mut self) {
     let Some(fds) = &self.fds else { return };
-    if let Some(write) = reopen(fds.as_raw_fd(), source.fd()) {
-      source.reset();
-      self.idle.push((source, write));
+    for source in self.ended.drain(..) {
+      if let Some(write) = reopen(fds.as_raw_fd(), source.fd()) {
+        source.reset();
+        self.idle.push((source, write));
+      }
     }
   }
 }
@@ -98,6 +109,9 @@ mod tests {
       std::fs::File::from(write).write_all(b"first").unwrap();
       assert_eq!(read_to_end(&source).await, b"first");
       pipes.give_back(source);
+      let (other, _) = pipes.take().unwrap();
+      assert_ne!(other.fd(), fd, "not ready before it is prepared");
+      pipes.prepare();
       let (source, write) = pipes.take().unwrap();
       assert_eq!(source.fd(), fd, "the same pipe again");
       std::fs::File::from(write).write_all(b"second").unwrap();
@@ -115,6 +129,7 @@ mod tests {
         assert!(read_to_end(&source).await.is_empty());
         pipes.give_back(source);
       }
+      pipes.prepare();
       assert_eq!(pipes.idle.len(), KEEP);
     });
   }

@@ -125,6 +125,11 @@ impl Launcher {
   pub fn give_back(&mut self, pipe: Source) {
     self.pipes.give_back(pipe);
   }
+
+  /// Readies the pipes taken back for the next children: for when the loop has nothing to do.
+  pub fn prepare(&mut self) {
+    self.pipes.prepare();
+  }
 }
 
 /// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
