@@ -6,7 +6,7 @@
 use crate::env;
 use crate::event::{Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, Program};
-use crate::process::{self, Launch, Launcher};
+use crate::process::{self, Ends, Launch, Launcher};
 use crate::queue::{self, Consumer, Queue};
 use crate::report::Reporter;
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, supervise};
@@ -84,8 +84,14 @@ async fn run_loop(
   let mut actions = Vec::new();
   runner.scheduler.handle(Input::Start, &mut actions);
   let mut done = runner.perform(&mut actions);
-  runner.reporter.flush();
-  while !done {
+  loop {
+    runner.reporter.flush();
+    // Nothing is waiting: the time for what need not sit between one task's exit and the next
+    // task's start. Tasks are started with their write ends closed here (`Ends::Later`).
+    runner.shared.launcher.borrow_mut().tidy();
+    if done {
+      break;
+    }
     let Ok(msg) = rx.recv().await else { break };
     done = runner.receive(msg, &mut actions);
     // Drain what is already waiting before flushing output: one write per batch.
@@ -93,10 +99,6 @@ async fn run_loop(
       let Ok(msg) = rx.try_recv() else { break };
       done = runner.receive(msg, &mut actions);
     }
-    runner.reporter.flush();
-    // Nothing is waiting: a good time to ready pipes for the next processes, off the way from
-    // one task's exit to the next task's start.
-    runner.shared.launcher.borrow_mut().prepare();
   }
   runner.kill_all();
   runner.queues_finished();
@@ -336,8 +338,8 @@ impl<'g> Loop<'_, 'g> {
       Some(q) => Sink::Queue(self.queues[q].clone(), mine.clone()),
       None => Sink::Report(id, Stream::Stdout, None),
     };
-    let hold = self.scheduler.slots_to_spare();
-    let launch = Launch { program, env: &env, cwd: &cwd, hold };
+    let ends = if self.scheduler.slots_to_spare() { Ends::Hold } else { Ends::Later };
+    let launch = Launch { program, env: &env, cwd: &cwd, ends };
     let shared = self.shared.clone();
     let (timeout, capture) = (task.timeout, task.produces.is_none());
     let started = self.shared.spawn(&launch);
@@ -467,7 +469,7 @@ async fn run_callback(
   env: &[(String, String)],
   cwd: &Path,
 ) -> bool {
-  let launch = Launch { program, env, cwd, hold: false };
+  let launch = Launch { program, env, cwd, ends: Ends::Close };
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
   let ran = match shared.spawn(&launch) {
     Ok(child) => {

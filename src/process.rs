@@ -28,9 +28,18 @@ pub struct Launch<'a> {
   pub program: &'a Program,
   pub env: &'a [(String, String)],
   pub cwd: &'a Path,
-  /// Whether the runner keeps its own write ends of the child's pipes until the child has
-  /// been reaped (see [`Launcher`]).
-  pub hold: bool,
+  pub ends: Ends,
+}
+
+/// What becomes of the runner's own write ends of a child's pipes once the child has them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ends {
+  /// Closed at once: the pipes end when the child's processes have closed theirs.
+  Close,
+  /// Closed at the next [`Launcher::tidy`], which the caller runs before it waits for anything.
+  Later,
+  /// Kept until the child has been reaped and its group ended (see [`Launcher`]).
+  Hold,
 }
 
 /// Remembers where programs were found on PATH, so each name is searched once per run.
@@ -75,11 +84,24 @@ pub struct Launcher {
   paths: PathCache,
   spawner: Spawner,
   pipes: Pipes,
+  /// Descriptors to close at the next [`Launcher::tidy`]: write ends given to children, and the
+  /// pidfds of children reaped.
+  closing: Vec<OwnedFd>,
+  retired: Vec<Source>,
 }
+
+/// Pidfds of reaped children kept for a later close at most; beyond, they are closed at once.
+const RETIRED: usize = 64;
 
 impl Launcher {
   pub fn new() -> Self {
-    Self { paths: PathCache::new(), spawner: Spawner::new(), pipes: Pipes::default() }
+    Self {
+      paths: PathCache::new(),
+      spawner: Spawner::new(),
+      pipes: Pipes::default(),
+      closing: Vec::new(),
+      retired: Vec::new(),
+    }
   }
 
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
@@ -109,7 +131,14 @@ impl Launcher {
     match self.spawner.spawn(&exec) {
       Ok(Spawned { pid, pidfd, failed }) => {
         // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
-        let held = launch.hold.then_some([out_w, err_w]);
+        let held = match launch.ends {
+          Ends::Hold => Some([out_w, err_w]),
+          Ends::Later => {
+            self.closing.extend([out_w, err_w]);
+            None
+          }
+          Ends::Close => None,
+        };
         Ok(Child { pid, pidfd, stdout, stderr, held, failed })
       }
       Err(err) => {
@@ -126,8 +155,19 @@ impl Launcher {
     self.pipes.give_back(pipe);
   }
 
-  /// Readies the pipes taken back for the next children: for when the loop has nothing to do.
-  pub fn prepare(&mut self) {
+  /// Keeps a reaped child's pidfd for the next [`Launcher::tidy`].
+  pub fn retire(&mut self, pidfd: Source) {
+    if self.retired.len() < RETIRED {
+      self.retired.push(pidfd);
+    }
+  }
+
+  /// What can wait until the loop has nothing else to do, rather than sit between one task's
+  /// exit and the next task's start: closing the descriptors put aside, and readying the pipes
+  /// taken back for the next children.
+  pub fn tidy(&mut self) {
+    self.closing.clear();
+    self.retired.clear();
     self.pipes.prepare();
   }
 }
@@ -225,13 +265,13 @@ fn reap(pid: i32) -> Exit {
 /// task left behind in its group, then reaps the leader.
 pub async fn wait_exit(
   pid: i32,
-  pidfd: Option<OwnedFd>,
+  pidfd: Option<&Source>,
   timeout: Option<Duration>,
   grace: Duration,
 ) -> (Exit, bool) {
   let exited = async {
     // Without a pidfd (kernels before 5.2), the exit is polled for.
-    match pidfd.and_then(|fd| Source::once(fd).ok()) {
+    match pidfd {
       Some(fd) => fd.readable().await,
       None => poll_exit(pid).await,
     }

@@ -7,7 +7,7 @@
 
 use crate::event::{Exit, Stream};
 use crate::graph::{Graph, NodeId, Program, QueueId};
-use crate::process::{Child, Launch};
+use crate::process::{Child, Ends, Launch};
 use crate::runtime::{ItemOutcome, Msg, Shared, Sink, Supervised, supervise};
 use crate::status::Status;
 use async_channel::{Receiver, Sender};
@@ -310,7 +310,7 @@ impl Worker {
     }
     env.push(("RUNNER_WORKER".into(), self.worker.to_string()));
     env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
-    let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd, hold: false };
+    let launch = Launch { program: &c.program, env: &env, cwd: &c.cwd, ends: Ends::Close };
     let ran = match self.shared.spawn(&launch) {
       Ok(child) => self.supervise(child, item).await,
       Err(err) => Err(err),

@@ -141,7 +141,11 @@ pub async fn supervise(
     pump(shared, child.stderr, sinks.1, false),
   );
   let waiting = async {
-    let exited = process::wait_exit(pid, child.pidfd, timeout, shared.kill_grace).await;
+    let pidfd = child.pidfd.and_then(|fd| Source::once(fd).ok());
+    let exited = process::wait_exit(pid, pidfd.as_ref(), timeout, shared.kill_grace).await;
+    if let Some(pidfd) = pidfd {
+      shared.launcher.borrow_mut().retire(pidfd);
+    }
     // When the runner held the pipes, they end now unless a process that left the group still
     // holds them: read them without waiting for the reactor to say so. Pipes it did not hold
     // are read when the reactor reports them; they may have ended and gone to another child.
@@ -238,6 +242,7 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
 mod tests {
   use super::*;
   use crate::graph::Program;
+  use crate::process::Ends;
 
   fn shared() -> Shared {
     Shared {
@@ -250,8 +255,8 @@ mod tests {
     }
   }
 
-  fn launch<'a>(program: &'a Program, hold: bool) -> Launch<'a> {
-    Launch { program, env: &[], cwd: std::path::Path::new("/"), hold }
+  fn launch<'a>(program: &'a Program, ends: Ends) -> Launch<'a> {
+    Launch { program, env: &[], cwd: std::path::Path::new("/"), ends }
   }
 
   /// Blocks until `pid` has exited, leaving it to be reaped.
@@ -262,22 +267,48 @@ mod tests {
     assert_eq!(unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) }, 0);
   }
 
+  /// Whether the pipe ends (every writer closed it) within `ms` milliseconds.
+  fn ends_within(pipe: &Source, ms: i32) -> bool {
+    let mut fd = libc::pollfd { fd: pipe.fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: polls one live descriptor.
+    unsafe { libc::poll(&mut fd, 1, ms) };
+    fd.revents & libc::POLLHUP != 0
+  }
+
+  #[test]
+  fn write_ends_put_aside_close_at_the_next_tidy() {
+    let program = Program { argv: vec!["true".into()], script: None, default_shell: false };
+    crate::reactor::block_on(async {
+      let shared = shared();
+      let child = shared.spawn(&launch(&program, Ends::Later)).expect("spawned");
+      exited(child.pid);
+      assert!(!ends_within(&child.stdout, 0), "the runner's copy keeps the pipe open");
+      shared.launcher.borrow_mut().tidy();
+      // Other tests' children may hold copies until their exec: wait for the end, not for time.
+      assert!(ends_within(&child.stdout, 10_000), "ended once the copy is closed");
+      assert!(ends_within(&child.stderr, 10_000));
+      let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
+      let ran = supervise(&shared, child, None, sinks, true).await.expect("exec'd");
+      assert_eq!(ran.status, Status::Succeeded);
+    });
+  }
+
   #[test]
   fn a_pipe_that_went_back_unread_is_not_read_before_the_reactor_reports_it() {
     let program = Program { argv: vec!["true".into()], script: None, default_shell: false };
     crate::reactor::block_on(async {
       let shared = shared();
-      for hold in [false, true] {
-        let child = shared.spawn(&launch(&program, hold)).expect("spawned");
+      for ends in [Ends::Close, Ends::Hold] {
+        let child = shared.spawn(&launch(&program, ends)).expect("spawned");
         // Exit and hang-ups are all there at the first wait: the pipes end and go back before
         // the exit is handled.
         exited(child.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
         let ran = supervise(&shared, child, None, sinks, true).await.expect("exec'd");
         assert_eq!(ran.status, Status::Succeeded);
-        let next = shared.spawn(&launch(&program, false)).expect("spawned");
+        let next = shared.spawn(&launch(&program, Ends::Close)).expect("spawned");
         let ready = [next.stdout.marked_ready(), next.stderr.marked_ready()];
-        assert_eq!(ready, [false, false], "hold: {hold}: a fresh child's pipes marked readable");
+        assert_eq!(ready, [false, false], "{ends:?}: a fresh child's pipes marked readable");
         exited(next.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
         supervise(&shared, next, None, sinks, true).await.expect("exec'd");
