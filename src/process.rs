@@ -71,7 +71,7 @@ fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
 }
 
 /// What starting processes keeps from one process to the next: where programs were found, the
-/// spawner, and the output pipes waiting to be reused.
+/// spawner, the output pipes waiting to be reused, and descriptors waiting to be closed.
 ///
 /// A child closes its pipes on its way out, then signals its end: a loop waiting for it would be
 /// woken three times. When the loop will have nothing to do but wait for a child (a slot will go
@@ -178,8 +178,8 @@ pub struct Child {
   pub pidfd: Option<OwnedFd>,
   pub stdout: Source,
   pub stderr: Source,
-  /// The runner's own write ends of the pipes, when started with `hold`: to be dropped once the
-  /// child has been reaped and its group ended, after which the pipes end.
+  /// The runner's own write ends of the pipes, when started with [`Ends::Hold`]: to be dropped
+  /// once the child has been reaped and its group ended, after which the pipes end.
   pub held: Option<[OwnedFd; 2]>,
   /// Why the exec failed, known once the child has exited.
   pub failed: Failed,

@@ -117,10 +117,11 @@ impl Spawner {
     slot.args.handled_len = handled.len();
     slot.args.failed = &*failed.0;
     let (pid, pidfd) = clone_child(slot, &mut self.pidfd)?;
-    if !child::RUNS_BESIDE && failed.error().is_some() {
+    // Held until the exec, the runner knows at once whether it failed.
+    if let Some(err) = failed.error().filter(|_| !child::RUNS_BESIDE) {
       // SAFETY: waits for our own child, which has exited; a null status pointer is allowed.
       unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
-      return Err(failed.error().expect("checked"));
+      return Err(err);
     }
     Ok(Spawned { pid, pidfd, failed })
   }
