@@ -379,6 +379,46 @@ fn tty_view_in_a_real_terminal() {
   assert!(screen.find("✓ after ").unwrap() < summary, "{screen}");
 }
 
+#[test]
+fn keys_typed_during_the_live_view_leave_no_row_behind() {
+  // The terminal echoes a Ctrl-C as `^C` and Enter as a newline, behind the view's back: the
+  // rows must still be cleared where they are, and the echo be back once the runner is done.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      server:
+        run: echo "listening"; sleep 30
+      client:
+        run: echo "tick"; sleep 30
+      after:
+        needs: [client]
+        run: echo never
+    "#,
+  );
+  let command = format!(
+    "cd '{}' && '{BIN}' run job.yaml --output tty; echo runner-exit=$?; \
+     stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo | sed 's/^/mode=/'; exec cat",
+    test.dir.path().display()
+  );
+  let Some(tmux) = Tmux::start(&command) else {
+    eprintln!("skipping keys_typed_during_the_live_view_leave_no_row_behind: no tmux");
+    return;
+  };
+  tmux.wait_for("both spinner rows", |s| s.lines().filter(|l| spinner_line(l)).count() == 2);
+  let keys = |keys: &[&str]| {
+    let status = tmux.cmd(&[&["send-keys", "-t", "main"], keys].concat()).status();
+    assert!(status.expect("tmux send-keys").success());
+  };
+  keys(&["typed", "Enter"]);
+  keys(&["C-c"]);
+  let screen = tmux.wait_for("the end of the run", |s| s.contains("mode="));
+  assert!(screen.contains("runner-exit=130"), "{screen}");
+  assert!(!screen.lines().any(spinner_line), "a spinner row was left behind\n{screen}");
+  assert!(!screen.contains(" tasks · "), "the overall bar was left behind\n{screen}");
+  assert!(screen.starts_with("⊘ "), "the first line is a finished task\n{screen}");
+  assert!(screen.contains("\nmode=echo\n"), "the echo is back on\n{screen}");
+}
+
 /// Runs `runner` with `--output tty` on a pipe: no terminal, so no rows, but the same lines.
 #[test]
 fn tty_output_without_a_terminal_prints_the_lines() {

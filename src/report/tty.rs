@@ -35,6 +35,8 @@ pub struct Tty {
 struct Live {
   stop: mpsc::Sender<()>,
   thread: JoinHandle<View>,
+  /// Dropped, and the echo back, once the rows are off the screen.
+  _echo: terminal::EchoOff,
 }
 
 impl Tty {
@@ -88,7 +90,7 @@ impl Live {
       .name("runner-tty".into())
       .spawn(move || render(view, &model, &stopped))
       .expect("spawn the render thread");
-    Self { stop, thread }
+    Self { stop, thread, _echo: terminal::EchoOff::new() }
   }
 
   /// Ends the render thread and takes the rows off the screen.
