@@ -71,6 +71,7 @@ async fn run_loop(
     reporter,
     started: vec![None; graph.nodes.len()],
     exits: vec![Exit::default(); graph.nodes.len()],
+    returned: vec![false; graph.nodes.len()],
     signals: 0,
     fail_fast: options.fail_fast,
     dir: absolute(&graph.dir),
@@ -128,6 +129,8 @@ struct Loop<'a, 'g> {
   reporter: &'a mut Reporter,
   started: Vec<Option<Instant>>,
   exits: Vec<Exit>,
+  /// Groups that have returned (and said so).
+  returned: Vec<bool>,
   signals: u32,
   fail_fast: bool,
   dir: PathBuf,
@@ -226,6 +229,7 @@ impl<'g> Loop<'_, 'g> {
           self.reporter.event(&Event::TaskRetrying { task, attempt, status, exit });
         }
         Action::GroupReturned { id, decision } => {
+          self.returned[id] = true;
           let members = &self.graph.group(id).expect("a group").members;
           let names = |list: &[usize]| list.iter().map(|&i| self.name(members[i])).collect();
           self.reporter.event(&Event::GroupFinished {
@@ -276,7 +280,8 @@ impl<'g> Loop<'_, 'g> {
       });
       return;
     }
-    if let (Some(group), Status::Cancelled | Status::Skipped) = (self.graph.group(id), status) {
+    let settled = matches!(status, Status::Cancelled | Status::Skipped) && !self.returned[id];
+    if let (Some(group), true) = (self.graph.group(id), settled) {
       // A group settled before it returned: say so, with every member still pending.
       let pending = group.members.iter().map(|&m| self.name(m)).collect();
       self.reporter.event(&Event::GroupFinished {

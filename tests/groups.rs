@@ -374,6 +374,31 @@ fn a_failed_gather_skips_its_dependents_while_the_other_members_finish() {
 // wait: the asyncio chapter's examples
 
 #[test]
+fn a_gather_that_returns_cancelled_or_skipped_says_so_once() {
+  // `w` cancels `shared`, which `gat` gathers too; `skipme` is skipped, which `gs` gathers.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      shared: {run: sleep 30}
+      quick: {run: echo quick}
+      bad: {run: exit 1}
+      skipme: {needs: [bad], run: echo no}
+    groups:
+      w: {wait: [shared, quick], return_when: FIRST_COMPLETED}
+      gat: {gather: [shared, quick]}
+      gs: {gather: [quick, skipme]}
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "-j", "4", "--output", "json"]);
+  run.code(1);
+  let events = events(&run);
+  let gat = group_finished(&events, "gat");
+  assert_eq!(gat["status"], "cancelled");
+  assert_eq!(sorted(&gat["done"]), ["quick", "shared"]);
+  assert_eq!(group_finished(&events, "gs")["status"], "skipped");
+}
+
+#[test]
 fn wait_first_completed_returns_after_the_quickest_and_cancels_the_rest() {
   // jobs/wait.yaml: sleeps of 3, 2 and 1 s; -j 3 so all three start.
   let test = Test::new();
