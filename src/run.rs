@@ -37,8 +37,7 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
   let started = Instant::now();
   let outcome = executor::run(graph, &targets, &options, &mut reporter);
   let code = match outcome.stop {
-    Some(StopReason::Signal(libc::SIGTERM)) => exit::SIGTERM,
-    Some(StopReason::Signal(_)) => exit::SIGINT,
+    Some(StopReason::Signal(signal)) => exit::signalled(signal),
     _ if outcome.failed => exit::FAILED,
     _ => exit::OK,
   };

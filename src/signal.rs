@@ -1,12 +1,16 @@
-//! SIGINT and SIGTERM become messages in the run's inbox; SIGCHLD is kept from waking anyone.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT become messages in the run's inbox; SIGCHLD is kept
+//! from waking anyone.
 
 use async_channel::Sender;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
-/// Forwards every SIGINT and SIGTERM from now on as `wrap(signal)` to `tx`. Without a handler
-/// the runner would die at once and leave its tasks' process groups behind.
+/// The signals that stop a run: Ctrl-C, `kill`, a closed terminal or ssh session, Ctrl-\.
+pub const STOPPING: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
+/// Forwards every stopping signal from now on as `wrap(signal)` to `tx`. Without a handler the
+/// runner would die at once and leave its tasks' process groups behind.
 pub fn forward<M: Send + 'static>(tx: Sender<M>, wrap: fn(i32) -> M) {
-  let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+  let Ok(mut signals) = signal_hook::iterator::Signals::new(STOPPING) else {
     eprintln!("warning: cannot install signal handlers; Ctrl-C will not stop tasks cleanly");
     return;
   };
