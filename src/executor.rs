@@ -55,6 +55,10 @@ async fn run_loop(
     tx: tx.clone(),
     kill_grace: options.kill_grace,
     buffers: RefCell::default(),
+    stopped: RefCell::default(),
+    stopping: std::cell::Cell::new(false),
+    callbacks: RefCell::default(),
+    halted: std::cell::Cell::new(false),
   });
   crate::signal::forward(tx.clone(), Msg::Signal);
   if let Some(limit) = options.timeout {
@@ -200,9 +204,13 @@ impl<'g> Loop<'_, 'g> {
           // A second signal: no more grace.
           self.kill_all();
         }
+        self.halt_callbacks();
         Input::Stop(StopReason::Signal(signal))
       }
-      Msg::RunTimeout => Input::Stop(StopReason::Timeout),
+      Msg::RunTimeout => {
+        self.halt_callbacks();
+        Input::Stop(StopReason::Timeout)
+      }
     };
     self.scheduler.handle(input, actions);
     self.perform(actions)
@@ -430,10 +438,33 @@ impl<'g> Loop<'_, 'g> {
     crate::reactor::spawn_local(async move {
       let mut ok = true;
       for program in programs {
+        if shared.halted.get() {
+          break;
+        }
         ok &= run_callback(&shared, id, &program, &env, &cwd).await;
       }
       shared.send(Msg::CallbacksDone { id, ok }).await;
     });
+  }
+
+  /// After a signal or `--timeout`: no callback starts any more, and running ones get SIGTERM
+  /// now, SIGKILL after the grace period.
+  fn halt_callbacks(&mut self) {
+    if self.shared.halted.replace(true) {
+      return;
+    }
+    let running: Vec<i32> = self.shared.callbacks.borrow().iter().copied().collect();
+    for pid in running {
+      self.shared.stopped.borrow_mut().insert(pid);
+      process::signal_task(pid, libc::SIGTERM);
+      let shared = self.shared.clone();
+      crate::reactor::spawn_local(async move {
+        async_std::task::sleep(shared.kill_grace).await;
+        if shared.callbacks.borrow().contains(&pid) {
+          process::signal_task(pid, libc::SIGKILL);
+        }
+      });
+    }
   }
 
   /// SIGTERM to a running task's group (or a consumer's running items) now, SIGKILL after the
@@ -444,7 +475,8 @@ impl<'g> Loop<'_, 'g> {
       None => vec![self.shared.pids.borrow()[id]],
     };
     for pid in groups.into_iter().filter(|&pid| pid != 0) {
-      process::signal_group(pid, libc::SIGTERM);
+      self.shared.stopped.borrow_mut().insert(pid);
+      process::signal_task(pid, libc::SIGTERM);
       let (shared, control) = (self.shared.clone(), self.consumers[id].clone());
       crate::reactor::spawn_local(async move {
         async_std::task::sleep(shared.kill_grace).await;
@@ -453,16 +485,21 @@ impl<'g> Loop<'_, 'g> {
           None => shared.pids.borrow()[id] == pid,
         };
         if running {
-          process::signal_group(pid, libc::SIGKILL);
+          process::signal_task(pid, libc::SIGKILL);
         }
       });
     }
   }
 
-  /// Kills every live process group at once.
+  /// Kills every live task, item and callback at once, the other groups of their sessions too.
   fn kill_all(&self) {
-    for &pid in self.shared.live.borrow().iter() {
+    self.shared.stopping.set(true);
+    let live = self.shared.live.borrow();
+    for &pid in live.iter() {
       process::signal_group(pid, libc::SIGKILL);
+    }
+    if !live.is_empty() {
+      process::signal_sessions(|session| live.contains(&session), libc::SIGKILL);
     }
   }
 }
@@ -478,9 +515,13 @@ async fn run_callback(
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
   let ran = match shared.spawn(&launch) {
     Ok(child) => {
+      let pid = child.pid;
+      shared.callbacks.borrow_mut().insert(pid);
       let sinks =
         (Sink::Report(id, Stream::Callback, None), Sink::Report(id, Stream::Callback, None));
-      supervise(shared, child, None, sinks, false).await
+      let ran = supervise(shared, child, None, sinks, false).await;
+      shared.callbacks.borrow_mut().remove(&pid);
+      ran
     }
     Err(err) => Err(err),
   };

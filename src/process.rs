@@ -1,4 +1,4 @@
-//! Starting a program in its own process group and ending that group. This is the seam where
+//! Starting a program in its own session and process group, and ending them. This is the seam where
 //! a remote backend would sit next to local processes.
 //!
 //! A shell string made of plain words (no quotes, variables, globs or operators) under the
@@ -241,14 +241,52 @@ fn direct_argv(
 
 /// Sends `signal` to every process of the group led by `pid`.
 pub fn signal_group(pid: i32, signal: i32) {
-  // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH, ignored.
+  // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH.
   unsafe {
-    libc::kill(-pid, signal);
+    if libc::kill(-pid, signal) != 0
+      && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    {
+      // Just spawned: the child has not made its session yet, and is alone.
+      libc::kill(pid, signal);
+    }
   }
 }
 
+/// Sends `signal` to a task's group and to the other groups of its session: processes the
+/// task started that moved to a group of their own (`timeout` does). Only while the task's first
+/// process is not reaped, so that its pid still names its session.
+pub fn signal_task(pid: i32, signal: i32) {
+  signal_group(pid, signal);
+  signal_sessions(|session| session == pid, signal);
+}
+
+/// Sends `signal` to every process outside its session's first group whose session is one
+/// `wanted` names. Reads all of /proc: for stopping tasks, not for every task's end.
+pub fn signal_sessions(wanted: impl Fn(i32) -> bool, signal: i32) {
+  let Ok(dir) = std::fs::read_dir("/proc") else { return };
+  for entry in dir.flatten() {
+    let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
+      continue;
+    };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+    if let Some((group, session)) = group_and_session(&stat) {
+      if group != session && wanted(session) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, signal) };
+      }
+    }
+  }
+}
+
+/// The process group and session in a /proc/PID/stat line (`pid (comm) state ppid pgrp
+/// session ...`; the command name may hold spaces and parentheses).
+fn group_and_session(stat: &str) -> Option<(i32, i32)> {
+  let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(2);
+  Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}
+
 /// Reaps a child known to have exited, so the call returns at once.
-fn reap(pid: i32) -> Exit {
+pub fn reap(pid: i32) -> Exit {
   let mut status = 0;
   // SAFETY: waitpid writes only to `status`.
   if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
@@ -261,14 +299,15 @@ fn reap(pid: i32) -> Exit {
   }
 }
 
-/// Waits for the group leader to exit (SIGTERM then SIGKILL on timeout), then ends whatever the
-/// task left behind in its group, then reaps the leader.
+/// Waits for the group leader to exit (SIGTERM then SIGKILL to the task on timeout), then ends
+/// whatever the task left behind in its group. The leader is left to reap ([`reap`]): until
+/// then its pid names the task's session. True when the timeout expired.
 pub async fn wait_exit(
   pid: i32,
   pidfd: Option<&Source>,
   timeout: Option<Duration>,
   grace: Duration,
-) -> (Exit, bool) {
+) -> bool {
   let exited = async {
     // Without a pidfd (kernels before 5.2), the exit is polled for.
     match pidfd {
@@ -282,10 +321,10 @@ pub async fn wait_exit(
     ended = ends_within(limit, exited.as_mut()).await;
     if !ended {
       timed_out = true;
-      signal_group(pid, libc::SIGTERM);
+      signal_task(pid, libc::SIGTERM);
       ended = ends_within(grace, exited.as_mut()).await;
       if !ended {
-        signal_group(pid, libc::SIGKILL);
+        signal_task(pid, libc::SIGKILL);
       }
     }
   }
@@ -294,7 +333,7 @@ pub async fn wait_exit(
   }
   // The leader is a zombie until reaped, so its group id cannot be reused yet.
   signal_group(pid, libc::SIGKILL);
-  (reap(pid), timed_out)
+  timed_out
 }
 
 /// Whether `exited` ends within `limit`.

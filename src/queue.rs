@@ -333,7 +333,8 @@ impl Worker {
     let pid = child.pid;
     self.control.pids.borrow_mut().insert(pid);
     if self.control.cancelled.get() {
-      crate::process::signal_group(pid, libc::SIGTERM);
+      self.shared.stopped.borrow_mut().insert(pid);
+      crate::process::signal_task(pid, libc::SIGTERM);
     }
     let tag: Arc<str> = Arc::from(item);
     let stdout = match &c.produces {

@@ -10,12 +10,16 @@ use crate::reactor::{Poke, Source};
 use crate::scheduler::Timer;
 use crate::status::Status;
 use async_channel::Sender;
+use futures_lite::FutureExt;
 use futures_lite::future;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
+use std::future::Future;
+use std::os::fd::RawFd;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
 pub const RESULT_CAP: usize = 1 << 20;
@@ -78,10 +82,19 @@ pub struct Shared {
   pub kill_grace: Duration,
   /// Read buffers of pipes that ended, for the next ones.
   pub buffers: RefCell<Vec<Vec<u8>>>,
+  /// Processes being stopped (their task terminated, or the whole run): their pipes are not
+  /// waited for once they have exited, whoever else holds them.
+  pub stopped: RefCell<HashSet<i32>>,
+  /// The run is being killed: no pipe is waited for.
+  pub stopping: Cell<bool>,
+  /// Callback processes running now.
+  pub callbacks: RefCell<HashSet<i32>>,
+  /// The run was stopped (a signal, `--timeout`): no more callbacks start.
+  pub halted: Cell<bool>,
 }
 
 impl Shared {
-  /// Starts a program as the leader of its own process group and records the group as live.
+  /// Starts a program as the leader of its own session and process group, recorded as live.
   pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
     let child = self.launcher.borrow_mut().spawn(launch)?;
     self.live.borrow_mut().insert(child.pid);
@@ -124,9 +137,19 @@ pub struct Supervised {
   pub captured: String,
 }
 
+/// How long processes that left the task's group may keep its pipes open after its end,
+/// before the other groups of its session are killed; and then, for a task that was stopped,
+/// before reading stops.
+const LEFTOVER: Duration = Duration::from_millis(100);
+
 /// Streams a child's pipes into their sinks, enforces its timeout, and reaps it. Captures stdout
 /// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set. An error says why the
 /// child could not exec.
+///
+/// Once the task's first process has exited and its group is ended, the pipes end unless a
+/// process that left the group still holds them. Processes of the task's session are killed
+/// then. One that left the session too is beyond reach: it is waited for, as its lines are the
+/// task's, unless the task timed out or was stopped; then its output is no longer read.
 pub async fn supervise(
   shared: &Shared,
   child: Child,
@@ -135,27 +158,48 @@ pub async fn supervise(
   capture: bool,
 ) -> std::io::Result<Supervised> {
   let pid = child.pid;
+  let fds = [child.stdout.fd(), child.stderr.fd()];
   let held = child.held.map(|writers| (writers, [child.stdout.poke(), child.stderr.poke()]));
-  let reading = future::zip(
-    pump(shared, child.stdout, sinks.0, capture),
-    pump(shared, child.stderr, sinks.1, false),
-  );
-  let waiting = async {
-    let pidfd = child.pidfd.and_then(|fd| Source::once(fd).ok());
-    let exited = process::wait_exit(pid, pidfd.as_ref(), timeout, shared.kill_grace).await;
-    if let Some(pidfd) = pidfd {
-      shared.launcher.borrow_mut().retire(pidfd);
-    }
-    // When the runner held the pipes, they end now unless a process that left the group still
-    // holds them: read them without waiting for the reactor to say so. Pipes it did not hold
-    // are read when the reactor reports them; they may have ended and gone to another child.
-    if let Some((writers, pokes)) = held {
-      drop(writers);
-      pokes.into_iter().for_each(Poke::poke);
-    }
-    exited
+  let pidfd = child.pidfd.and_then(|fd| Source::once(fd).ok());
+  let pumped = [Pumped::default(), Pumped::default()];
+  let (timed_out, abandoned) = {
+    let reading = future::zip(
+      pump(shared, child.stdout, &sinks.0, capture, &pumped[0]),
+      pump(shared, child.stderr, &sinks.1, false, &pumped[1]),
+    );
+    let mut reading = pin!(reading);
+    let waiting = async {
+      let timed_out = process::wait_exit(pid, pidfd.as_ref(), timeout, shared.kill_grace).await;
+      // When the runner held the pipes, they end now unless a process that left the group
+      // still holds them: read them without waiting for the reactor to say so. Pipes it did not
+      // hold are read when the reactor reports them; they may have ended and gone to another
+      // child.
+      if let Some((writers, pokes)) = held {
+        drop(writers);
+        pokes.into_iter().for_each(Poke::poke);
+      }
+      timed_out
+    };
+    let (timed_out, read) = while_reading(reading.as_mut(), waiting).await;
+    let stopped = || timed_out || shared.stopping.get() || shared.stopped.borrow().contains(&pid);
+    let read = read || leftovers_end(pid, fds, &pumped, reading.as_mut(), stopped).await;
+    (timed_out, !read)
   };
-  let ((captured, _), (exit, timed_out)) = future::zip(reading, waiting).await;
+  shared.stopped.borrow_mut().remove(&pid);
+  if abandoned {
+    let note = b"runner: output no longer read: a process that left the task's session holds it";
+    deliver(shared, &sinks.1, note).await;
+  }
+  for (state, sink) in pumped.iter().zip([&sinks.0, &sinks.1]) {
+    let pending = state.pending.take();
+    if !pending.is_empty() {
+      deliver(shared, sink, &pending).await;
+    }
+  }
+  let exit = process::reap(pid);
+  if let Some(pidfd) = pidfd {
+    shared.launcher.borrow_mut().retire(pidfd);
+  }
   shared.live.borrow_mut().remove(&pid);
   if let Some(err) = child.failed.error() {
     return Err(err);
@@ -165,14 +209,89 @@ pub async fn supervise(
     (false, Some(0)) => Status::Succeeded,
     _ => Status::Failed,
   };
+  let captured = result(&pumped[0].kept.borrow());
   Ok(Supervised { status, exit, captured })
 }
 
+/// Runs `reading` while `waiting` runs: `waiting`'s output, and whether `reading` ended too.
+async fn while_reading<T>(
+  mut reading: Pin<&mut impl Future<Output = ((), ())>>,
+  waiting: impl Future<Output = T>,
+) -> (T, bool) {
+  let mut waiting = pin!(waiting);
+  let mut read = false;
+  std::future::poll_fn(|cx| {
+    read = read || reading.as_mut().poll(cx).is_ready();
+    waiting.as_mut().poll(cx).map(|value| (value, read))
+  })
+  .await
+}
+
+/// After the task's end: reads on while writers that left its group hold the pipes, killing
+/// the other groups of its session after [`LEFTOVER`]. True when the pipes ended; false when
+/// writers were still there [`LEFTOVER`] after that and `stopped` says not to wait for them.
+async fn leftovers_end(
+  pid: i32,
+  fds: [RawFd; 2],
+  pumped: &[Pumped; 2],
+  mut reading: Pin<&mut impl Future<Output = ((), ())>>,
+  stopped: impl Fn() -> bool,
+) -> bool {
+  let ended = || fds.iter().zip(pumped).all(|(&fd, state)| state.done.get() || writers_gone(fd));
+  let start = Instant::now();
+  let mut swept = false;
+  loop {
+    if ended() {
+      // What is left is there to be read, at whatever pace the sinks take it.
+      reading.await;
+      return true;
+    }
+    if !swept && start.elapsed() >= LEFTOVER {
+      // The leader is not reaped yet: its pid still names its session.
+      process::signal_sessions(|session| session == pid, libc::SIGKILL);
+      swept = true;
+    } else if swept && start.elapsed() >= 2 * LEFTOVER && stopped() {
+      return false;
+    }
+    // Often at first, when the writers are dying; then enough to notice a stop.
+    let every = if swept && start.elapsed() >= 2 * LEFTOVER { LEFTOVER } else { LEFTOVER / 10 };
+    let tick = async {
+      async_std::task::sleep(every).await;
+      false
+    };
+    let read = async {
+      reading.as_mut().await;
+      true
+    };
+    if read.or(tick).await {
+      return true;
+    }
+  }
+}
+
+/// Whether no process holds a write end of the pipe read through `fd` any more.
+fn writers_gone(fd: RawFd) -> bool {
+  let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+  // SAFETY: polls one descriptor the caller holds, without waiting.
+  unsafe { libc::poll(&mut poll, 1, 0) };
+  poll.revents & libc::POLLHUP != 0
+}
+
+/// What a pipe's reader keeps outside its future, so that it survives the reader.
+#[derive(Default)]
+struct Pumped {
+  /// The pipe ended (and went back to be reused).
+  done: Cell<bool>,
+  /// What is kept as the result.
+  kept: RefCell<Vec<u8>>,
+  /// The start of a line not ended yet.
+  pending: RefCell<Vec<u8>>,
+}
+
 /// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
-/// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces.
-async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> String {
-  let mut kept = Vec::new();
-  let mut pending: Vec<u8> = Vec::new();
+/// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces. An unfinished last
+/// line is left in `state` for the caller.
+async fn pump(shared: &Shared, pipe: Source, sink: &Sink, capture: bool, state: &Pumped) {
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
   // Others start small (most tasks print little) and grow while reads fill the buffer.
   let most = if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 };
@@ -182,6 +301,7 @@ async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> Strin
       Ok(0) => {
         // Every writer has closed it: the pipe can serve another child.
         shared.launcher.borrow_mut().give_back(pipe);
+        state.done.set(true);
         break;
       }
       Err(_) => break,
@@ -191,27 +311,34 @@ async fn pump(shared: &Shared, pipe: Source, sink: Sink, capture: bool) -> Strin
       buf.resize(most, 0);
     }
     let chunk = &buf[..n];
-    if capture && kept.len() < RESULT_CAP {
-      kept.extend_from_slice(&chunk[..n.min(RESULT_CAP - kept.len())]);
+    if capture {
+      let mut kept = state.kept.borrow_mut();
+      if kept.len() < RESULT_CAP {
+        let room = RESULT_CAP - kept.len();
+        kept.extend_from_slice(&chunk[..n.min(room)]);
+      }
     }
+    let mut pending = state.pending.take();
     pending.extend_from_slice(chunk);
     let mut start = 0;
     while let Some(nl) = pending[start..].iter().position(|&b| b == b'\n') {
-      deliver(shared, &sink, &pending[start..start + nl]).await;
+      deliver(shared, sink, &pending[start..start + nl]).await;
       start += nl + 1;
     }
     pending.drain(..start);
     while pending.len() >= MAX_LINE {
       let rest = pending.split_off(MAX_LINE);
-      deliver(shared, &sink, &pending).await;
+      deliver(shared, sink, &pending).await;
       pending = rest;
     }
+    state.pending.replace(pending);
   }
   shared.buffer_done(buf);
-  if !pending.is_empty() {
-    deliver(shared, &sink, &pending).await;
-  }
-  let mut result = String::from_utf8_lossy(&kept).into_owned();
+}
+
+/// A task's result: its stdout, without trailing newlines.
+fn result(kept: &[u8]) -> String {
+  let mut result = String::from_utf8_lossy(kept).into_owned();
   while result.ends_with('\n') {
     result.pop();
     if result.ends_with('\r') {
@@ -252,6 +379,10 @@ mod tests {
       tx: async_channel::unbounded().0,
       kill_grace: Duration::from_secs(1),
       buffers: RefCell::default(),
+      stopped: RefCell::default(),
+      stopping: Cell::new(false),
+      callbacks: RefCell::default(),
+      halted: Cell::new(false),
     }
   }
 

@@ -233,8 +233,7 @@ impl Drop for Slot {
 }
 
 /// Clones the child onto its slot, with every signal blocked meanwhile so no handler of the
-/// runner ever runs in it; clears `pidfd` on kernels without pidfds from clone. The child is
-/// put in its own process group from here too: it may not have done so itself yet.
+/// runner ever runs in it; clears `pidfd` on kernels without pidfds from clone.
 fn clone_child(slot: &mut Slot, pidfd: &mut bool) -> io::Result<(i32, Option<OwnedFd>)> {
   let top = slot.stack.as_mut_ptr_range().end as usize & !15;
   loop {
@@ -260,9 +259,8 @@ fn clone_child(slot: &mut Slot, pidfd: &mut bool) -> io::Result<(i32, Option<Own
       (pid, err)
     };
     if pid >= 0 {
-      // SAFETY: no memory is involved; EACCES once the child has exec'd is fine, as it has
-      // made itself a group leader by then.
-      unsafe { libc::setpgid(pid, pid) };
+      // The child makes its own session. Until it has, it is a process of its own, which
+      // `process::signal_group` signals instead of the group.
       return Ok((pid, (fd >= 0).then(|| owned(fd).ok()).flatten()));
     }
     slot.busy.store(0, Ordering::Release);
@@ -331,10 +329,9 @@ mod tests {
   }
 
   #[test]
-  fn the_child_gets_its_pipes_directory_environment_and_own_group() {
+  fn the_child_gets_its_pipes_directory_environment_and_own_session() {
     let dir = std::env::temp_dir();
-    let script =
-      "echo out; echo err >&2; pwd; echo $X; echo $HOME; ps -o pgid= -p $$; read l; echo r=$?";
+    let script = "echo out; echo err >&2; pwd; echo $X; echo $HOME; ps -o pgid= -o sid= -p $$; read l; echo r=$?";
     let (code, out, err, child) = run(&["sh", "-c", script], &[("X", b"x y")], &dir);
     assert_eq!(code, 0);
     assert_eq!(err, "err\n");
@@ -343,7 +340,9 @@ mod tests {
     assert_eq!(Path::new(lines[1]), dir.canonicalize().unwrap());
     assert_eq!(lines[2], "x y");
     assert_eq!(lines[3], std::env::var("HOME").unwrap_or_default());
-    assert_eq!(lines[4].trim(), child.pid.to_string(), "leads its own process group");
+    let ids: Vec<&str> = lines[4].split_whitespace().collect();
+    let own = child.pid.to_string();
+    assert_eq!(ids, [own.as_str(), own.as_str()], "leads its own process group and session");
     assert_eq!(lines[5], "r=1", "stdin is /dev/null");
     assert!(child.pidfd.is_some());
   }
@@ -444,14 +443,10 @@ mod tests {
     let argv: &[&[u8]] = &[b"sh", b"-c", b"sleep 30"];
     for _ in 0..20 {
       let child = spawner.spawn(&exec(argv, Path::new("/"), [w.as_raw_fd(); 2])).expect("spawned");
-      // SAFETY: signals and waits for our own child's group.
-      let (killed, status) = unsafe {
-        let killed = libc::kill(-child.pid, libc::SIGKILL);
-        let mut status = 0;
-        libc::waitpid(child.pid, &mut status, 0);
-        (killed, status)
-      };
-      assert_eq!(killed, 0, "the group exists");
+      crate::process::signal_group(child.pid, libc::SIGKILL);
+      let mut status = 0;
+      // SAFETY: waits for our own child; only `status` is written.
+      unsafe { libc::waitpid(child.pid, &mut status, 0) };
       assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
     }
   }

@@ -4,7 +4,7 @@
 //! terminal (tmux).
 
 use crate::support::{BIN, PATIENCE, Run, Test, wait_for};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
 /// item, in one run.
@@ -417,6 +417,34 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
   assert!(!screen.contains(" tasks · "), "the overall bar was left behind\n{screen}");
   assert!(screen.starts_with("⊘ "), "the first line is a finished task\n{screen}");
   assert!(screen.contains("\nmode=echo\n"), "the echo is back on\n{screen}");
+}
+
+#[test]
+fn a_task_that_needs_the_terminal_fails_instead_of_stopping() {
+  // Under a terminal (here script's pty), a task in a process group of its own that sets the
+  // terminal's modes would be stopped by SIGTTOU, and the run would wait for it forever. Tasks
+  // have no controlling terminal: /dev/tty cannot be opened, and the task fails at once.
+  if Command::new("script").arg("--version").output().is_err() {
+    eprintln!("skipping a_task_that_needs_the_terminal_fails_instead_of_stopping: no script");
+    return;
+  }
+  let test = Test::with_job("tasks:\n  asks: {run: 'stty -echo < /dev/tty && echo set'}\n");
+  let mut script = Command::new("script")
+    .args(["-qec", &format!("'{BIN}' run job.yaml --output plain"), "/dev/null"])
+    .current_dir(test.dir.path())
+    .env("NO_COLOR", "1")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("start script");
+  let ended = wait_for("the run to end", PATIENCE, || {
+    script.try_wait().expect("try_wait").ok_or_else(|| "still running".to_string())
+  });
+  let mut out = String::new();
+  std::io::Read::read_to_string(&mut script.stdout.take().unwrap(), &mut out).unwrap();
+  assert_eq!(ended.code(), Some(1), "{out}");
+  assert!(out.contains("[asks] failed"), "{out}");
+  assert!(out.contains("/dev/tty"), "the shell says why\n{out}");
 }
 
 /// Runs `runner` with `--output tty` on a pipe: no terminal, so no rows, but the same lines.

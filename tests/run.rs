@@ -770,6 +770,71 @@ fn a_task_timeout_kills_the_whole_process_group() {
 }
 
 #[test]
+fn a_task_timeout_reaches_a_program_that_made_a_group_of_its_own() {
+  // coreutils `timeout` puts itself in a process group of its own, within the task's session.
+  let test = Test::with_job(
+    r#"
+    tasks:
+      wrapped:
+        timeout: 1s
+        run: timeout 300 sleep 296.5; echo after
+    "#,
+  );
+  let args = ["run", "job.yaml"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(15), Duration::from_secs(5));
+  assert_line_starting(&run, "[wrapped] timed_out");
+  assert_no_line_starting(&run, "[wrapped] after");
+}
+
+#[test]
+fn what_left_the_group_and_holds_the_output_ends_with_the_task() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      leftover:
+        # Once `moved` exists, `timeout` has put itself in a group of its own.
+        run: >-
+          timeout 300 sh -c 'touch moved; exec sleep 296.25' &
+          while [ ! -e moved ]; do sleep 0.01; done; echo started
+      next:
+        needs: [leftover]
+        run: echo next
+    "#,
+  );
+  let args = ["run", "job.yaml"];
+  let run = run_to_its_end(&test, &args, 0, Duration::from_secs(15), Duration::from_secs(5));
+  assert_line_starting(&run, "[leftover] succeeded");
+  assert_line_starting(&run, "[next] next");
+}
+
+#[test]
+fn a_stopped_task_does_not_wait_for_a_process_of_another_session() {
+  // `setsid` takes its process out of the task's session, beyond the runner's reach; while it
+  // holds the task's output, a task that ends by itself waits for it (see
+  // every_line_arrives_when_the_runner_keeps_the_pipes_until_the_exit), a stopped one does not.
+  let reaper = Reaper::new("run");
+  let test = Test::with_job(
+    r#"
+    tasks:
+      holder:
+        run: setsid sleep 288.5 & touch holder.started; wait
+    "#,
+  );
+  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "--output", "json"]);
+  wait_until("the task has started", PATIENCE, || {
+    test.path("holder.started").exists() && sleeping(reaper.tag(), "288.5") > 0
+  });
+  runner.signal(libc::SIGINT);
+  let (run, took) = runner.wait(PATIENCE);
+  run.code(130);
+  assert!(took < Duration::from_secs(10), "took {took:?}");
+  let note = events(&run).iter().any(|e| {
+    e["event"] == "output" && e["line"].as_str().is_some_and(|l| l.contains("no longer read"))
+  });
+  assert!(note, "the task's output says its end was not read\n{}", run.stdout);
+}
+
+#[test]
 fn a_timed_out_task_that_traps_term_is_killed_after_the_grace() {
   let test = Test::with_job(
     r#"
@@ -855,6 +920,43 @@ fn sigterm_exits_143() {
   runner.signal(libc::SIGTERM);
   let (run, _) = runner.wait(PATIENCE);
   run.code(143);
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
+}
+
+#[test]
+fn the_run_timeout_stops_a_running_callback() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      cb:
+        run: echo x
+        on_done: [sleep 286.5, touch second.ran]
+    "#,
+  );
+  let args = ["run", "job.yaml", "--timeout", "1s"];
+  let run = run_to_its_end(&test, &args, 1, Duration::from_secs(10), Duration::from_secs(5));
+  assert_line_starting(&run, "[cb:callback] `sleep 286.5` failed (signal 15)");
+  assert!(!test.path("second.ran").exists(), "a callback started after the run timed out");
+}
+
+#[test]
+fn sighup_stops_every_task_and_exits_129() {
+  // A closed terminal or ssh session: the runner's tasks must not live on without it.
+  let reaper = Reaper::new("run");
+  let test = Test::with_job(
+    r#"
+    tasks:
+      long:
+        run: touch long.started; sleep 287.5
+    "#,
+  );
+  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml"]);
+  wait_until("the task has started", PATIENCE, || {
+    test.path("long.started").exists() && sleeping(reaper.tag(), "287.5") > 0
+  });
+  runner.signal(libc::SIGHUP);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(129);
   assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }
 

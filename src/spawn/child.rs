@@ -49,7 +49,8 @@ impl ChildArgs {
 }
 
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
-/// process group, its stdio, its directory, no blocked signal, then the exec.
+/// session (and so process group, with no controlling terminal), its stdio, its directory, no
+/// blocked signal, then the exec.
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
@@ -58,7 +59,7 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     for i in 0..args.handled_len {
       reset(*args.handled.add(i));
     }
-    let mut result = call(libc::SYS_setpgid, [0; 4]);
+    let mut result = call(libc::SYS_setsid, [0; 4]);
     for (target, &fd) in args.fds.iter().enumerate() {
       if result >= 0 {
         // dup3, as aarch64 has no dup2; `fd` is above 2, so never equal to `target`.
