@@ -58,6 +58,11 @@ pub struct Exec<'a> {
 
 /// Spawns children; holds what is the same for all of them.
 pub struct Spawner {
+  /// One per child that may not have exec'd yet, and those kept for the next children. Boxed,
+  /// so that a slot stays where its child reads it when the vector grows. First, so dropped
+  /// first: a slot's drop waits for its child's exec, and the child reads the fields below too.
+  #[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
+  slots: Vec<Box<Slot>>,
   /// /dev/null, opened once (or the error opening it, given to every spawn).
   devnull: Result<OwnedFd, i32>,
   /// The runner's environment, as `KEY=value`.
@@ -65,10 +70,8 @@ pub struct Spawner {
   /// Signals whose handler must be reset before the exec; found at the first spawn.
   handled: Option<Vec<c_int>>,
   pidfd: bool,
-  /// One per child that may not have exec'd yet, and those kept for the next children. Boxed,
-  /// so that a slot stays where its child reads it when the vector grows.
-  #[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
-  slots: Vec<Box<Slot>>,
+  /// The open-files limit the runner started with, when it raised its own.
+  nofile: Option<Box<libc::rlimit>>,
 }
 
 /// What one child uses until its exec. Boxed: the child reads it at a fixed address.
@@ -100,7 +103,8 @@ impl Spawner {
         CString::new(pair).ok()
       })
       .collect();
-    Self { devnull, environ, handled: None, pidfd: true, slots: Vec::new() }
+    let nofile = raise_open_files().map(Box::new);
+    Self { devnull, environ, handled: None, pidfd: true, nofile, slots: Vec::new() }
   }
 
   /// Starts the child, or says why it could not be started. An exec that fails is not known
@@ -116,6 +120,7 @@ impl Spawner {
     slot.args.handled = handled.as_ptr();
     slot.args.handled_len = handled.len();
     slot.args.failed = &*failed.0;
+    slot.args.nofile = self.nofile.as_deref().map_or(ptr::null(), ptr::from_ref);
     let (pid, pidfd) = clone_child(slot, &mut self.pidfd)?;
     // Held until the exec, the runner knows at once whether it failed.
     if let Some(err) = failed.error().filter(|_| !child::RUNS_BESIDE) {
@@ -270,6 +275,21 @@ fn clone_child(slot: &mut Slot, pidfd: &mut bool) -> io::Result<(i32, Option<Own
       continue;
     }
     return Err(err);
+  }
+}
+
+/// Raises the runner's open-files limit to its hard limit: each running task holds a few
+/// descriptors, and a soft limit of 1024 would stop a run at a few hundred parallel tasks. Gives
+/// the limit it found when it raised it, for the children to get back.
+fn raise_open_files() -> Option<libc::rlimit> {
+  // SAFETY: getrlimit and setrlimit read and write only the structs passed.
+  unsafe {
+    let mut found: libc::rlimit = std::mem::zeroed();
+    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut found) != 0 || found.rlim_cur >= found.rlim_max {
+      return None;
+    }
+    let raised = libc::rlimit { rlim_cur: found.rlim_max, rlim_max: found.rlim_max };
+    (libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0).then_some(found)
   }
 }
 

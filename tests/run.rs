@@ -3,7 +3,7 @@
 //! waiting is always polling for a condition with a generous deadline.
 
 use crate::support::{
-  Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line_starting,
+  BIN, Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line_starting,
   assert_no_line_starting, events, finished, lines_of, read, sleeping, wait_until,
 };
 use std::time::Duration;
@@ -981,6 +981,30 @@ fn a_second_sigint_kills_at_once() {
   let (run, _) = runner.wait(PATIENCE);
   run.code(130);
   assert_all_gone(reaper.tag(), Duration::from_secs(5));
+}
+
+#[test]
+fn more_tasks_run_at_once_than_the_open_files_limit_allows_and_tasks_keep_that_limit() {
+  // Each running task holds a few descriptors: with a soft limit of 128, 100 parallel tasks need
+  // the runner to raise its own; the tasks still get the limit they were started under.
+  let mut job = String::from("tasks:\n  limit: {run: 'ulimit -Sn'}\n");
+  for i in 0..100 {
+    job.push_str(&format!("  t{i}: {{run: 'sleep 0.5'}}\n"));
+  }
+  let test = Test::with_job(&job);
+  let script = format!("ulimit -Sn 128 && exec '{BIN}' run job.yaml -j 101 --output plain");
+  let out = std::process::Command::new("sh")
+    .args(["-c", &script])
+    .current_dir(test.dir.path())
+    .output()
+    .expect("run sh");
+  let stdout = String::from_utf8_lossy(&out.stdout);
+  if String::from_utf8_lossy(&out.stderr).contains("ulimit") {
+    eprintln!("skipping: this shell cannot lower the open-files limit");
+    return;
+  }
+  assert_eq!(out.status.code(), Some(0), "{stdout}");
+  assert!(stdout.lines().any(|l| l == "[limit] 128"), "{stdout}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ pub struct ChildArgs {
   pub handled_len: usize,
   /// Where the child leaves its errno when it cannot exec, before it exits.
   pub failed: *const AtomicI32,
+  /// The open-files limit the runner found, given back to the child (null: left as it is).
+  pub nofile: *const libc::rlimit,
 }
 
 impl ChildArgs {
@@ -44,13 +46,14 @@ impl ChildArgs {
       handled: ptr::null(),
       handled_len: 0,
       failed: ptr::null(),
+      nofile: ptr::null(),
     }
   }
 }
 
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
-/// session (and so process group, with no controlling terminal), its stdio, its directory, no
-/// blocked signal, then the exec.
+/// session (and so process group, with no controlling terminal), the open-files limit the runner
+/// started with, its stdio, its directory, no blocked signal, then the exec.
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
@@ -60,6 +63,10 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
       reset(*args.handled.add(i));
     }
     let mut result = call(libc::SYS_setsid, [0; 4]);
+    if result >= 0 && !args.nofile.is_null() {
+      let resource = libc::RLIMIT_NOFILE as usize;
+      result = call(libc::SYS_prlimit64, [0, resource, args.nofile as usize, 0]);
+    }
     for (target, &fd) in args.fds.iter().enumerate() {
       if result >= 0 {
         // dup3, as aarch64 has no dup2; `fd` is above 2, so never equal to `target`.
