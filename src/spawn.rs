@@ -36,8 +36,15 @@ pub struct Failed(Box<AtomicI32>);
 impl Failed {
   /// Why the exec failed, if it did; to be asked once the child has exited.
   pub fn error(&self) -> Option<io::Error> {
-    let errno = self.0.load(Ordering::Acquire);
-    (errno != 0).then(|| io::Error::from_raw_os_error(errno))
+    let word = self.0.load(Ordering::Acquire);
+    let os = io::Error::from_raw_os_error(word & !child::CHDIR);
+    match word {
+      0 => None,
+      _ if word & child::CHDIR != 0 => {
+        Some(io::Error::new(os.kind(), format!("cannot enter its working directory: {os}")))
+      }
+      _ => Some(os),
+    }
   }
 }
 
@@ -414,11 +421,16 @@ mod tests {
 
   /// Spawns, reaps, and returns the exit code and the exec's error, if any.
   fn reaped(spawner: &mut Spawner, exec: &Exec) -> (i32, Option<i32>) {
+    let (code, error) = reaped_with(spawner, exec);
+    (code, error.and_then(|e| e.raw_os_error()))
+  }
+
+  fn reaped_with(spawner: &mut Spawner, exec: &Exec) -> (i32, Option<io::Error>) {
     let child = spawner.spawn(exec).expect("cloned");
     let mut status = 0;
     // SAFETY: waits for our own child.
     unsafe { libc::waitpid(child.pid, &mut status, 0) };
-    (libc::WEXITSTATUS(status), child.failed.error().and_then(|e| e.raw_os_error()))
+    (libc::WEXITSTATUS(status), child.failed.error())
   }
 
   #[test]
@@ -431,7 +443,10 @@ mod tests {
     assert_eq!(reaped(&mut spawner, &missing), (127, Some(libc::ENOENT)));
     let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
     let bad_dir = exec(argv, Path::new("/no/dir"), fds);
-    assert_eq!(reaped(&mut spawner, &bad_dir), (127, Some(libc::ENOENT)));
+    let (code, error) = reaped_with(&mut spawner, &bad_dir);
+    let error = error.expect("the chdir failed");
+    assert_eq!((code, error.kind()), (127, io::ErrorKind::NotFound));
+    assert!(error.to_string().starts_with("cannot enter its working directory: "), "{error}");
     assert_eq!(reaped(&mut spawner, &exec(argv, Path::new("/"), fds)), (0, None));
   }
 

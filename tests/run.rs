@@ -364,7 +364,7 @@ fn a_program_that_cannot_be_execed_is_reported_as_not_started() {
     "[task] failed (exit 127)",
     "[task:callback] cannot start callback `./missing-callback`: No such file or directory",
     "[items] cannot start `./missing-consumer` for item `one`: No such file or directory",
-    "[dir] cannot start `sh`: No such file or directory",
+    "[dir] cannot start `sh`: cannot enter its working directory: No such file or directory",
     "[dir] failed (exit 127)",
   ] {
     assert_line_starting(&run, line);

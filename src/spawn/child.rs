@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 /// holds the runner until then (as vfork does), and the child may use libc's wrappers.
 pub const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
+/// Added to the errno the child leaves when it could not enter its working directory.
+pub const CHDIR: i32 = 1 << 16;
+
 /// A C string, as the exec takes it.
 pub type RawStr = *const libc::c_char;
 
@@ -73,10 +76,13 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
         result = call(libc::SYS_dup3, [fd as usize, target, 0, 0]);
       }
     }
+    let mut stage = 0;
     if result >= 0 {
+      stage = CHDIR;
       result = call(libc::SYS_chdir, [args.cwd as usize, 0, 0, 0]);
     }
     if result >= 0 {
+      stage = 0;
       let none: u64 = 0;
       let set = ptr::from_ref(&none) as usize;
       call(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as usize, set, 0, 8]);
@@ -85,7 +91,7 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
         result = exec(args.fallback, args.fallback_argv, args.envp);
       }
     }
-    (*args.failed).store((-result).max(1) as i32, Ordering::Release);
+    (*args.failed).store((-result).max(1) as i32 | stage, Ordering::Release);
     loop {
       call(libc::SYS_exit, [127, 0, 0, 0]);
     }
