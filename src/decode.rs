@@ -202,6 +202,10 @@ impl Decoder<'_> {
 
   fn string(&mut self, node: &Node) -> Option<Spanned<String>> {
     match self.scalar_text(node) {
+      Some(text) if text.contains('\0') => {
+        self.errors.push(nul_byte(node));
+        None
+      }
       Some(text) => Some(Spanned::new(text, node.span)),
       None => {
         let message = format!("expected a string, found {}", node.value.kind());
@@ -345,6 +349,10 @@ impl Decoder<'_> {
       return Some(Spanned::new(Command::Argv(argv), node.span));
     }
     match self.scalar_text(node) {
+      Some(text) if text.contains('\0') => {
+        self.errors.push(nul_byte(node));
+        None
+      }
       Some(text) => Some(Spanned::new(Command::Shell(text), node.span)),
       None => {
         self.errors.push(type_error(node, "run", "a command string or an argv list"));
@@ -408,6 +416,14 @@ impl Decoder<'_> {
     self.errors.push(err);
     None
   }
+}
+
+/// Commands, arguments, directories and environment values reach the kernel as C strings,
+/// which end at a NUL byte.
+fn nul_byte(node: &Node) -> CompileError {
+  let message = "a NUL byte (`\\0`) cannot be part of a string here";
+  CompileError::new(ErrorKind::BadValue, message.to_string(), node.span, "holds a NUL byte")
+    .with_help("programs receive their arguments, environment and paths as C strings, which end at the first NUL")
 }
 
 fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {

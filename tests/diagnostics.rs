@@ -307,6 +307,17 @@ fn bad_version() {
 }
 
 #[test]
+fn nul_byte() {
+  let message = "a NUL byte (`\\0`) cannot be part of a string here";
+  validate("nul_byte")
+    .error("runner::bad_value", message)
+    .at(2, 12, "holds a NUL byte")
+    .at(3, 27, "holds a NUL byte")
+    .at(4, 19, "holds a NUL byte")
+    .at(5, 22, "holds a NUL byte");
+}
+
+#[test]
 fn gather_and_wait() {
   validate("gather_and_wait")
     .error("runner::bad_group", "group `both` has both `gather` and `wait`")
