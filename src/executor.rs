@@ -491,15 +491,16 @@ impl<'g> Loop<'_, 'g> {
     }
   }
 
-  /// Kills every live task, item and callback at once, the other groups of their sessions too.
+  /// Kills every live task, item and callback at once, with their descendants in other groups.
   fn kill_all(&self) {
     self.shared.stopping.set(true);
     let live = self.shared.live.borrow();
+    if !live.is_empty() {
+      // Before the groups: the descendants are found through the groups' leaders.
+      process::signal_descendants(|leader| live.contains(&leader), libc::SIGKILL);
+    }
     for &pid in live.iter() {
       process::signal_group(pid, libc::SIGKILL);
-    }
-    if !live.is_empty() {
-      process::signal_sessions(|session| live.contains(&session), libc::SIGKILL);
     }
   }
 }

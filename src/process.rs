@@ -1,4 +1,4 @@
-//! Starting a program in its own session and process group, and ending them. This is the seam where
+//! Starting a program in its own process group and ending that group. This is the seam where
 //! a remote backend would sit next to local processes.
 //!
 //! A shell string made of plain words (no quotes, variables, globs or operators) under the
@@ -252,36 +252,45 @@ pub fn signal_group(pid: i32, signal: i32) {
   }
 }
 
-/// Sends `signal` to a task's group and to the other groups of its session: processes the
-/// task started that moved to a group of their own (`timeout` does). Only while the task's first
-/// process is not reaped, so that its pid still names its session.
+/// Sends `signal` to a task's descendants in other groups (processes it started that moved to
+/// a group of their own, as `timeout` does), then to its group. The descendants are found
+/// through the task's first process, so before it is signalled: once it has exited, they are
+/// another process's children.
 pub fn signal_task(pid: i32, signal: i32) {
+  signal_descendants(|leader| leader == pid, signal);
   signal_group(pid, signal);
-  signal_sessions(|session| session == pid, signal);
 }
 
-/// Sends `signal` to every process outside its session's first group whose session is one
-/// `wanted` names. Reads all of /proc: for stopping tasks, not for every task's end.
-pub fn signal_sessions(wanted: impl Fn(i32) -> bool, signal: i32) {
+/// Sends `signal` to every descendant of the processes `leaders` names that is outside their
+/// groups. Reads all of /proc: for stopping tasks, not for every task's end.
+pub fn signal_descendants(leaders: impl Fn(i32) -> bool, signal: i32) {
   let Ok(dir) = std::fs::read_dir("/proc") else { return };
+  let mut children: HashMap<i32, Vec<(i32, i32)>> = HashMap::new();
   for entry in dir.flatten() {
     let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
       continue;
     };
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-    if let Some((group, session)) = group_and_session(&stat) {
-      if group != session && wanted(session) {
+    if let Some((parent, group)) = parent_and_group(&stat) {
+      children.entry(parent).or_default().push((pid, group));
+    }
+  }
+  let mut stack: Vec<i32> = children.keys().copied().filter(|&pid| leaders(pid)).collect();
+  while let Some(parent) = stack.pop() {
+    for &(pid, group) in children.get(&parent).map_or(&[][..], Vec::as_slice) {
+      if !leaders(group) {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(pid, signal) };
       }
+      stack.push(pid);
     }
   }
 }
 
-/// The process group and session in a /proc/PID/stat line (`pid (comm) state ppid pgrp
-/// session ...`; the command name may hold spaces and parentheses).
-fn group_and_session(stat: &str) -> Option<(i32, i32)> {
-  let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(2);
+/// The parent and process group in a /proc/PID/stat line (`pid (comm) state ppid pgrp ...`;
+/// the command name may hold spaces and parentheses).
+fn parent_and_group(stat: &str) -> Option<(i32, i32)> {
+  let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(1);
   Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
@@ -300,8 +309,9 @@ pub fn reap(pid: i32) -> Exit {
 }
 
 /// Waits for the group leader to exit (SIGTERM then SIGKILL to the task on timeout), then ends
-/// whatever the task left behind in its group. The leader is left to reap ([`reap`]): until
-/// then its pid names the task's session. True when the timeout expired.
+/// whatever the task left behind in its group. The leader is left to reap ([`reap`]), so that
+/// its pid, and so its group, cannot be reused until the caller is done with them. True when
+/// the timeout expired.
 pub async fn wait_exit(
   pid: i32,
   pidfd: Option<&Source>,

@@ -137,9 +137,8 @@ pub struct Supervised {
   pub captured: String,
 }
 
-/// How long processes that left the task's group may keep its pipes open after its end,
-/// before the other groups of its session are killed; and then, for a task that was stopped,
-/// before reading stops.
+/// How long, after a stopped task's end, processes that left its group may keep its pipes
+/// open before they are no longer read.
 const LEFTOVER: Duration = Duration::from_millis(100);
 
 /// Streams a child's pipes into their sinks, enforces its timeout, and reaps it. Captures stdout
@@ -147,9 +146,8 @@ const LEFTOVER: Duration = Duration::from_millis(100);
 /// child could not exec.
 ///
 /// Once the task's first process has exited and its group is ended, the pipes end unless a
-/// process that left the group still holds them. Processes of the task's session are killed
-/// then. One that left the session too is beyond reach: it is waited for, as its lines are the
-/// task's, unless the task timed out or was stopped; then its output is no longer read.
+/// process that left the group still holds them. It is waited for, as its lines are the
+/// task's, unless the task timed out or was stopped: then its output is no longer read.
 pub async fn supervise(
   shared: &Shared,
   child: Child,
@@ -182,12 +180,12 @@ pub async fn supervise(
     };
     let (timed_out, read) = while_reading(reading.as_mut(), waiting).await;
     let stopped = || timed_out || shared.stopping.get() || shared.stopped.borrow().contains(&pid);
-    let read = read || leftovers_end(pid, fds, &pumped, reading.as_mut(), stopped).await;
+    let read = read || leftovers_end(fds, &pumped, reading.as_mut(), stopped).await;
     (timed_out, !read)
   };
   shared.stopped.borrow_mut().remove(&pid);
   if abandoned {
-    let note = b"runner: output no longer read: a process that left the task's session holds it";
+    let note = b"runner: output no longer read: a process that left the task's group holds it";
     deliver(shared, &sinks.1, note).await;
   }
   for (state, sink) in pumped.iter().zip([&sinks.0, &sinks.1]) {
@@ -214,6 +212,8 @@ pub async fn supervise(
 }
 
 /// Runs `reading` while `waiting` runs: `waiting`'s output, and whether `reading` ended too.
+/// `reading` is polled after `waiting`, so that what `waiting` did last (dropping the held write
+/// ends) is read at once.
 async fn while_reading<T>(
   mut reading: Pin<&mut impl Future<Output = ((), ())>>,
   waiting: impl Future<Output = T>,
@@ -221,17 +221,17 @@ async fn while_reading<T>(
   let mut waiting = pin!(waiting);
   let mut read = false;
   std::future::poll_fn(|cx| {
+    let waited = waiting.as_mut().poll(cx);
     read = read || reading.as_mut().poll(cx).is_ready();
-    waiting.as_mut().poll(cx).map(|value| (value, read))
+    waited.map(|value| (value, read))
   })
   .await
 }
 
-/// After the task's end: reads on while writers that left its group hold the pipes, killing
-/// the other groups of its session after [`LEFTOVER`]. True when the pipes ended; false when
-/// writers were still there [`LEFTOVER`] after that and `stopped` says not to wait for them.
+/// After the task's end: reads on while writers that left its group hold the pipes. True when
+/// the pipes ended; false when writers were still there [`LEFTOVER`] after the end and
+/// `stopped` says not to wait for them.
 async fn leftovers_end(
-  pid: i32,
   fds: [RawFd; 2],
   pumped: &[Pumped; 2],
   mut reading: Pin<&mut impl Future<Output = ((), ())>>,
@@ -239,22 +239,17 @@ async fn leftovers_end(
 ) -> bool {
   let ended = || fds.iter().zip(pumped).all(|(&fd, state)| state.done.get() || writers_gone(fd));
   let start = Instant::now();
-  let mut swept = false;
   loop {
     if ended() {
       // What is left is there to be read, at whatever pace the sinks take it.
       reading.await;
       return true;
     }
-    if !swept && start.elapsed() >= LEFTOVER {
-      // The leader is not reaped yet: its pid still names its session.
-      process::signal_sessions(|session| session == pid, libc::SIGKILL);
-      swept = true;
-    } else if swept && start.elapsed() >= 2 * LEFTOVER && stopped() {
+    if start.elapsed() >= LEFTOVER && stopped() {
       return false;
     }
-    // Often at first, when the writers are dying; then enough to notice a stop.
-    let every = if swept && start.elapsed() >= 2 * LEFTOVER { LEFTOVER } else { LEFTOVER / 10 };
+    // Often at first, while the writers may be dying; then enough to notice a stop.
+    let every = if start.elapsed() < LEFTOVER { LEFTOVER / 10 } else { LEFTOVER };
     let tick = async {
       async_std::task::sleep(every).await;
       false

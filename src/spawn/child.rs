@@ -34,6 +34,8 @@ pub struct ChildArgs {
   pub failed: *const AtomicI32,
   /// The open-files limit the runner found, given back to the child (null: left as it is).
   pub nofile: *const libc::rlimit,
+  /// The runner's controlling terminal, which the child leaves (-1: none).
+  pub tty: RawFd,
 }
 
 impl ChildArgs {
@@ -50,13 +52,14 @@ impl ChildArgs {
       handled_len: 0,
       failed: ptr::null(),
       nofile: ptr::null(),
+      tty: -1,
     }
   }
 }
 
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
-/// session (and so process group, with no controlling terminal), the open-files limit the runner
-/// started with, its stdio, its directory, no blocked signal, then the exec.
+/// process group, no controlling terminal, the open-files limit the runner started with, its
+/// stdio, its directory, no blocked signal, then the exec.
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
@@ -65,7 +68,11 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     for i in 0..args.handled_len {
       reset(*args.handled.add(i));
     }
-    let mut result = call(libc::SYS_setsid, [0; 4]);
+    let mut result = call(libc::SYS_setpgid, [0; 4]);
+    if args.tty >= 0 {
+      // Off the runner's terminal: a task must not be stopped for touching it.
+      call(libc::SYS_ioctl, [args.tty as usize, libc::TIOCNOTTY as usize, 0, 0]);
+    }
     if result >= 0 && !args.nofile.is_null() {
       let resource = libc::RLIMIT_NOFILE as usize;
       result = call(libc::SYS_prlimit64, [0, resource, args.nofile as usize, 0]);
