@@ -241,14 +241,9 @@ fn direct_argv(
 
 /// Sends `signal` to every process of the group led by `pid`.
 pub fn signal_group(pid: i32, signal: i32) {
-  // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH.
+  // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH, ignored.
   unsafe {
-    if libc::kill(-pid, signal) != 0
-      && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-    {
-      // Just spawned: the child has not made its session yet, and is alone.
-      libc::kill(pid, signal);
-    }
+    libc::kill(-pid, signal);
   }
 }
 

@@ -94,7 +94,7 @@ pub struct Shared {
 }
 
 impl Shared {
-  /// Starts a program as the leader of its own session and process group, recorded as live.
+  /// Starts a program as the leader of its own process group and records the group as live.
   pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
     let child = self.launcher.borrow_mut().spawn(launch)?;
     self.live.borrow_mut().insert(child.pid);

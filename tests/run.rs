@@ -771,7 +771,7 @@ fn a_task_timeout_kills_the_whole_process_group() {
 
 #[test]
 fn a_task_timeout_reaches_a_program_that_made_a_group_of_its_own() {
-  // coreutils `timeout` puts itself in a process group of its own, within the task's session.
+  // coreutils `timeout` puts itself in a process group of its own.
   let test = Test::with_job(
     r#"
     tasks:
