@@ -56,7 +56,6 @@ async fn run_loop(
     kill_grace: options.kill_grace,
     buffers: RefCell::default(),
     stopped: RefCell::default(),
-    stopping: std::cell::Cell::new(false),
     callbacks: RefCell::default(),
     halted: std::cell::Cell::new(false),
   });
@@ -455,15 +454,7 @@ impl<'g> Loop<'_, 'g> {
     }
     let running: Vec<i32> = self.shared.callbacks.borrow().iter().copied().collect();
     for pid in running {
-      self.shared.stopped.borrow_mut().insert(pid);
-      process::signal_task(pid, libc::SIGTERM);
-      let shared = self.shared.clone();
-      crate::reactor::spawn_local(async move {
-        async_std::task::sleep(shared.kill_grace).await;
-        if shared.callbacks.borrow().contains(&pid) {
-          process::signal_task(pid, libc::SIGKILL);
-        }
-      });
+      stop(&self.shared, pid, move |shared| shared.callbacks.borrow().contains(&pid));
     }
   }
 
@@ -475,25 +466,16 @@ impl<'g> Loop<'_, 'g> {
       None => vec![self.shared.pids.borrow()[id]],
     };
     for pid in groups.into_iter().filter(|&pid| pid != 0) {
-      self.shared.stopped.borrow_mut().insert(pid);
-      process::signal_task(pid, libc::SIGTERM);
-      let (shared, control) = (self.shared.clone(), self.consumers[id].clone());
-      crate::reactor::spawn_local(async move {
-        async_std::task::sleep(shared.kill_grace).await;
-        let running = match control {
-          Some(control) => control.is_running(pid),
-          None => shared.pids.borrow()[id] == pid,
-        };
-        if running {
-          process::signal_task(pid, libc::SIGKILL);
-        }
+      let control = self.consumers[id].clone();
+      stop(&self.shared, pid, move |shared| match &control {
+        Some(control) => control.is_running(pid),
+        None => shared.pids.borrow()[id] == pid,
       });
     }
   }
 
   /// Kills every live task, item and callback at once, with their descendants in other groups.
   fn kill_all(&self) {
-    self.shared.stopping.set(true);
     let live = self.shared.live.borrow();
     if !live.is_empty() {
       // Before the groups: the descendants are found through the groups' leaders.
@@ -503,6 +485,21 @@ impl<'g> Loop<'_, 'g> {
       process::signal_group(pid, libc::SIGKILL);
     }
   }
+}
+
+/// Stops the task (or item, or callback) led by `pid`: SIGTERM now, and SIGKILL after the
+/// grace period if `running` says it is still there. Its output is not waited for once it has
+/// exited (see [`supervise`]).
+fn stop(shared: &Rc<Shared>, pid: i32, running: impl Fn(&Shared) -> bool + 'static) {
+  shared.stopped.borrow_mut().insert(pid);
+  process::signal_task(pid, libc::SIGTERM);
+  let shared = shared.clone();
+  crate::reactor::spawn_local(async move {
+    async_std::task::sleep(shared.kill_grace).await;
+    if running(&shared) {
+      process::signal_task(pid, libc::SIGKILL);
+    }
+  });
 }
 
 async fn run_callback(

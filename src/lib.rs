@@ -50,9 +50,6 @@ pub mod exit {
   pub const OK: i32 = 0;
   pub const FAILED: i32 = 1;
   pub const INVALID: i32 = 2;
-  pub const SIGINT: i32 = 130;
-  pub const SIGTERM: i32 = 143;
-
   /// After a stopping signal: 128 and its number, as a shell reports it (130 for SIGINT, 143
   /// for SIGTERM, 129 for SIGHUP, 131 for SIGQUIT).
   pub fn signalled(signal: i32) -> i32 {

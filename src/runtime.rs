@@ -82,14 +82,13 @@ pub struct Shared {
   pub kill_grace: Duration,
   /// Read buffers of pipes that ended, for the next ones.
   pub buffers: RefCell<Vec<Vec<u8>>>,
-  /// Processes being stopped (their task terminated, or the whole run): their pipes are not
-  /// waited for once they have exited, whoever else holds them.
+  /// Processes being stopped (their task terminated): their pipes are not waited for once
+  /// they have exited, whoever else holds them.
   pub stopped: RefCell<HashSet<i32>>,
-  /// The run is being killed: no pipe is waited for.
-  pub stopping: Cell<bool>,
   /// Callback processes running now.
   pub callbacks: RefCell<HashSet<i32>>,
-  /// The run was stopped (a signal, `--timeout`): no more callbacks start.
+  /// The run was stopped (a signal, `--timeout`): no more callbacks start, and no pipe is
+  /// waited for once its process has exited.
   pub halted: Cell<bool>,
 }
 
@@ -179,7 +178,7 @@ pub async fn supervise(
       timed_out
     };
     let (timed_out, read) = while_reading(reading.as_mut(), waiting).await;
-    let stopped = || timed_out || shared.stopping.get() || shared.stopped.borrow().contains(&pid);
+    let stopped = || timed_out || shared.halted.get() || shared.stopped.borrow().contains(&pid);
     let read = read || leftovers_end(fds, &pumped, reading.as_mut(), stopped).await;
     (timed_out, !read)
   };
@@ -375,7 +374,6 @@ mod tests {
       kill_grace: Duration::from_secs(1),
       buffers: RefCell::default(),
       stopped: RefCell::default(),
-      stopping: Cell::new(false),
       callbacks: RefCell::default(),
       halted: Cell::new(false),
     }

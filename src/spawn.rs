@@ -78,7 +78,7 @@ pub struct Spawner {
   handled: Option<Vec<c_int>>,
   pidfd: bool,
   /// The open-files limit the runner started with, when it raised its own.
-  nofile: Option<Box<libc::rlimit>>,
+  nofile: Option<&'static libc::rlimit>,
   /// The runner's controlling terminal, if it has one: each child leaves it, so that a task
   /// (in a process group of its own, in the background) that touches the terminal fails at
   /// once rather than being stopped by SIGTTIN or SIGTTOU, which the runner would not see.
@@ -114,7 +114,7 @@ impl Spawner {
         CString::new(pair).ok()
       })
       .collect();
-    let nofile = raise_open_files().map(Box::new);
+    let nofile = open_files_found();
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: opens a path from a valid C string; the result is checked.
     let tty = owned(unsafe { libc::open(c"/dev/tty".as_ptr(), flags) }).ok();
@@ -134,7 +134,7 @@ impl Spawner {
     slot.args.handled = handled.as_ptr();
     slot.args.handled_len = handled.len();
     slot.args.failed = &*failed.0;
-    slot.args.nofile = self.nofile.as_deref().map_or(ptr::null(), ptr::from_ref);
+    slot.args.nofile = self.nofile.map_or(ptr::null(), ptr::from_ref);
     slot.args.tty = self.tty.as_ref().map_or(-1, AsRawFd::as_raw_fd);
     let (pid, pidfd) = clone_child(slot, &mut self.pidfd)?;
     // Held until the exec, the runner knows at once whether it failed.
@@ -294,9 +294,15 @@ fn clone_child(slot: &mut Slot, pidfd: &mut bool) -> io::Result<(i32, Option<Own
   }
 }
 
-/// Raises the runner's open-files limit to its hard limit: each running task holds a few
-/// descriptors, and a soft limit of 1024 would stop a run at a few hundred parallel tasks. Gives
-/// the limit it found when it raised it, for the children to get back.
+/// The open-files limit the process started with, if it was raised: the first call raises it
+/// to the hard limit (each running task holds a few descriptors, and a soft limit of 1024 would
+/// stop a run at a few hundred parallel tasks). Once per process, so that every spawner's
+/// children get back the limit found, not one raised by an earlier spawner.
+fn open_files_found() -> Option<&'static libc::rlimit> {
+  static FOUND: std::sync::OnceLock<Option<libc::rlimit>> = std::sync::OnceLock::new();
+  FOUND.get_or_init(raise_open_files).as_ref()
+}
+
 fn raise_open_files() -> Option<libc::rlimit> {
   // SAFETY: getrlimit and setrlimit read and write only the structs passed.
   unsafe {

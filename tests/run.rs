@@ -883,24 +883,26 @@ fn sigint_stops_every_task_and_exits_130() {
   assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }
 
-#[test]
-fn sigterm_exits_143() {
+/// Sends `signal` to a run of one long task (`sleep ARG`) once it has started: the run must exit
+/// with `code` and leave no process of its task behind.
+#[track_caller]
+fn a_signal_stops_the_run(signal: i32, code: i32, arg: &str) {
   let reaper = Reaper::new("run");
-  let test = Test::with_job(
-    r#"
-    tasks:
-      long:
-        run: touch long.started; sleep 290.5
-    "#,
-  );
+  let test =
+    Test::with_job(&format!("tasks:\n  long:\n    run: touch long.started; sleep {arg}\n"));
   let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml"]);
   wait_until("the task has started", PATIENCE, || {
-    test.path("long.started").exists() && sleeping(reaper.tag(), "290.5") > 0
+    test.path("long.started").exists() && sleeping(reaper.tag(), arg) > 0
   });
-  runner.signal(libc::SIGTERM);
+  runner.signal(signal);
   let (run, _) = runner.wait(PATIENCE);
-  run.code(143);
+  run.code(code);
   assert_all_gone(reaper.tag(), Duration::from_secs(5));
+}
+
+#[test]
+fn sigterm_exits_143() {
+  a_signal_stops_the_run(libc::SIGTERM, 143, "290.5");
 }
 
 #[test]
@@ -922,22 +924,7 @@ fn the_run_timeout_stops_a_running_callback() {
 #[test]
 fn sighup_stops_every_task_and_exits_129() {
   // A closed terminal or ssh session: the runner's tasks must not live on without it.
-  let reaper = Reaper::new("run");
-  let test = Test::with_job(
-    r#"
-    tasks:
-      long:
-        run: touch long.started; sleep 287.5
-    "#,
-  );
-  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml"]);
-  wait_until("the task has started", PATIENCE, || {
-    test.path("long.started").exists() && sleeping(reaper.tag(), "287.5") > 0
-  });
-  runner.signal(libc::SIGHUP);
-  let (run, _) = runner.wait(PATIENCE);
-  run.code(129);
-  assert_all_gone(reaper.tag(), Duration::from_secs(5));
+  a_signal_stops_the_run(libc::SIGHUP, 129, "287.5");
 }
 
 #[test]
