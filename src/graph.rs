@@ -70,8 +70,16 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-  pub fn is_empty(&self) -> bool {
-    self.on_success.is_empty() && self.on_failure.is_empty() && self.on_done.is_empty()
+  /// The callbacks a node with final status `status` runs, in order: `on_success` or
+  /// `on_failure`, then `on_done`.
+  pub fn for_status(&self, status: crate::status::Status) -> impl Iterator<Item = &Program> {
+    use crate::status::Status;
+    let first: &[Program] = match status {
+      Status::Succeeded => &self.on_success,
+      Status::Failed | Status::TimedOut => &self.on_failure,
+      _ => &[],
+    };
+    first.iter().chain(&self.on_done)
   }
 }
 

@@ -2,12 +2,11 @@
 //! outcome to an exit code.
 
 use crate::cli::RunArgs;
+use crate::engine;
 use crate::event::{Counts, Event};
-use crate::executor::{self, Options};
 use crate::graph::{Graph, NodeId};
 use crate::report;
-use crate::scheduler::{Action, Input, Scheduler, StopReason};
-use crate::status::Status;
+use crate::scheduler::{Action, Input, Policy, Proc, Scheduler, StopReason, Timer};
 use crate::{exit, suggest};
 use std::time::Instant;
 
@@ -21,12 +20,11 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     .map(|j| j as usize)
     .or(graph.concurrency)
     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+  let policy =
+    Policy { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
   if args.dry_run {
-    return dry_run(graph, &targets, jobs);
+    return dry_run(graph, &targets, policy);
   }
-  let options =
-    Options { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
-  crate::signal::block_child_exits();
   let mut reporter = match report::reporter(graph, args, &report::Env::read()) {
     Ok(reporter) => reporter,
     Err(err) => {
@@ -35,7 +33,7 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     }
   };
   let started = Instant::now();
-  let outcome = executor::run(graph, &targets, &options, &mut reporter);
+  let outcome = engine::run(graph, &targets, policy, &mut reporter);
   let code = match outcome.stop {
     Some(StopReason::Signal(signal)) => exit::signalled(signal),
     _ if outcome.failed => exit::FAILED,
@@ -81,9 +79,10 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> 
 }
 
 /// Prints what would run, in the order a run would start it, with every task succeeding at
-/// once and delays skipped.
-fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
-  let mut scheduler = Scheduler::new(graph, targets, jobs, false);
+/// once, delays skipped and queues empty.
+fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> i32 {
+  let policy = Policy { timeout: None, ..policy };
+  let mut scheduler = Scheduler::new(graph, targets, policy);
   let mut actions = Vec::new();
   let mut inputs = std::collections::VecDeque::from([Input::Start]);
   let mut out = String::new();
@@ -91,6 +90,7 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
   while let Some(input) = inputs.pop_front() {
     scheduler.handle(input, &mut actions);
     for action in actions.drain(..) {
+      let done = |proc| Input::Exited { proc, success: true, result: String::new() };
       match action {
         Action::Spawn { id, .. } => {
           step += 1;
@@ -101,10 +101,15 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
             .unwrap_or_default();
           let run = run.trim_end().replace('\n', "\n        ");
           out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
-          inputs.push_back(Input::Exited { id, status: Status::Succeeded, result: String::new() });
+          if graph.task(id).is_some_and(|t| t.consumes.is_none()) {
+            inputs.push_back(done(Proc::Task(id)));
+          }
         }
-        Action::StartTimer { id, timer, .. } => inputs.push_back(Input::TimerFired(id, timer)),
-        Action::RunCallbacks { id, .. } => inputs.push_back(Input::CallbacksDone { id, ok: true }),
+        Action::Take { id, worker } => inputs.push_back(Input::Taken { id, worker, item: None }),
+        // Nothing runs long enough to time out.
+        Action::StartTimer { timer: Timer::Timeout(..) | Timer::Grace(..), .. } => {}
+        Action::StartTimer { timer, .. } => inputs.push_back(Input::TimerFired(timer)),
+        Action::RunCallback { id, .. } => inputs.push_back(done(Proc::Callback(id))),
         _ => {}
       }
     }

@@ -13,7 +13,7 @@
 
 mod child;
 
-use crate::reactor::owned;
+use crate::engine::reactor::owned;
 use child::{ChildArgs, RawStr, child_main};
 use std::ffi::{CString, c_int, c_void};
 use std::io;
@@ -343,7 +343,7 @@ mod tests {
   use std::io::Read;
 
   fn pipe() -> (OwnedFd, OwnedFd) {
-    crate::pipes::pipe().unwrap()
+    crate::engine::pipes::pipe().unwrap()
   }
 
   fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
@@ -492,7 +492,7 @@ mod tests {
     let argv: &[&[u8]] = &[b"sh", b"-c", b"sleep 30"];
     for _ in 0..20 {
       let child = spawner.spawn(&exec(argv, Path::new("/"), [w.as_raw_fd(); 2])).expect("spawned");
-      crate::process::signal_group(child.pid, libc::SIGKILL);
+      crate::engine::kill::signal_group(child.pid, libc::SIGKILL);
       let mut status = 0;
       // SAFETY: waits for our own child; only `status` is written.
       unsafe { libc::waitpid(child.pid, &mut status, 0) };

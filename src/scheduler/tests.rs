@@ -7,6 +7,7 @@ use super::*;
 use crate::compile::compile_source;
 use crate::source::Source;
 use Status::{Cancelled, Delayed, Failed, Pending, Ready, Running, Skipped, Succeeded, TimedOut};
+use std::time::Duration;
 
 fn graph(yaml: &str) -> Graph {
   compile_source(&Source::new("t.yaml", yaml)).expect("valid job file")
@@ -17,13 +18,45 @@ const NOTHING: [&str; 0] = [];
 /// One action as a line: `spawn a#1`, `timer a Delay 2s`, `finished a failed`, `done`...
 fn show(g: &Graph, action: &Action) -> String {
   let name = |id: NodeId| g.nodes[id].name.as_str();
+  let proc = |p: &Proc| match *p {
+    Proc::Task(id) => name(id).to_string(),
+    Proc::Item(id, w) => format!("{}/{w}", name(id)),
+    Proc::Callback(id) => format!("{} callback", name(id)),
+  };
   match action {
-    Action::Spawn { id, attempt } => format!("spawn {}#{attempt}", name(*id)),
-    Action::StartTimer { id, after, timer } => format!("timer {} {timer:?} {after:?}", name(*id)),
-    Action::Terminate { id } => format!("terminate {}", name(*id)),
-    Action::RunCallbacks { id, status } => format!("callbacks {} {}", name(*id), status.as_str()),
+    Action::Spawn { id, attempt, .. } => format!("spawn {}#{attempt}", name(*id)),
+    Action::SpawnItem { id, worker, attempt } => {
+      let item = "?";
+      format!("item {}/{worker}#{attempt} {item}", name(*id))
+    }
+    Action::RunCallback { id, status, index: 0 } => {
+      format!("callbacks {} {}", name(*id), status.as_str())
+    }
+    Action::RunCallback { id, status, index } => {
+      format!("callbacks {} {} #{index}", name(*id), status.as_str())
+    }
+    Action::Take { id, worker } => format!("take {}/{worker}", name(*id)),
+    Action::StopTaking { id } => format!("stop taking {}", name(*id)),
+    Action::StartTimer { after, timer } => {
+      let (who, kind) = match timer {
+        Timer::Run => ("run".to_string(), "Run"),
+        Timer::Delay(id) => (name(*id).to_string(), "Delay"),
+        Timer::Retry(id) => (name(*id).to_string(), "Retry"),
+        Timer::GroupTimeout(id) => (name(*id).to_string(), "GroupTimeout"),
+        Timer::ItemRetry(id, w) => (format!("{}/{w}", name(*id)), "ItemRetry"),
+        Timer::Timeout(p, _) => (proc(p), "Timeout"),
+        Timer::Grace(p, _) => (proc(p), "Grace"),
+      };
+      format!("timer {who} {kind} {after:?}")
+    }
+    Action::Terminate { proc: p } => format!("terminate {}", proc(p)),
+    Action::Kill { proc: p } => format!("kill {}", proc(p)),
+    Action::KillAll => "kill all".to_string(),
     Action::Retrying { id, attempt, status } => {
       format!("retrying {}#{attempt} {}", name(*id), status.as_str())
+    }
+    Action::ItemFinished { id, worker, item, status, attempts } => {
+      format!("item {}/{worker} {item} {} after {attempts}", name(*id), status.as_str())
     }
     Action::GroupReturned { id, decision } => {
       format!("returned {} {}", name(*id), decision.status.as_str())
@@ -31,6 +64,10 @@ fn show(g: &Graph, action: &Action) -> String {
     Action::Finished { id, status } => format!("finished {} {}", name(*id), status.as_str()),
     Action::Done => "done".to_string(),
   }
+}
+
+fn policy(jobs: usize, fail_fast: bool) -> Policy {
+  Policy { jobs, fail_fast, timeout: None, kill_grace: Duration::from_secs(3) }
 }
 
 /// A scheduler over a graph, driven by node names.
@@ -43,8 +80,12 @@ struct Sim<'g> {
 
 impl<'g> Sim<'g> {
   fn new(g: &'g Graph, targets: &[&str], limit: usize, fail_fast: bool) -> Self {
+    Self::with_policy(g, targets, policy(limit, fail_fast))
+  }
+
+  fn with_policy(g: &'g Graph, targets: &[&str], policy: Policy) -> Self {
     let targets: Vec<NodeId> = targets.iter().map(|t| g.find(t).expect("a target")).collect();
-    Self { g, s: Scheduler::new(g, &targets, limit, fail_fast), log: Vec::new() }
+    Self { g, s: Scheduler::new(g, &targets, policy), log: Vec::new() }
   }
 
   fn id(&self, name: &str) -> NodeId {
@@ -55,45 +96,76 @@ impl<'g> Sim<'g> {
     let mut out = Vec::new();
     self.s.handle(input, &mut out);
     assert!(
-      self.s.running <= self.s.limit,
+      self.s.running <= self.s.policy.jobs,
       "{} slots taken, limit {}",
       self.s.running,
-      self.s.limit
+      self.s.policy.jobs
     );
     self.log.extend(out.iter().map(|a| show(self.g, a)));
     out
   }
 
+  /// The actions as lines, without the kill-grace timer that follows every `terminate` (the
+  /// log keeps it; `kill_grace_*` tests check it).
   fn send(&mut self, input: Input) -> Vec<String> {
     let out = self.send_raw(input);
-    out.iter().map(|a| show(self.g, a)).collect()
+    let out =
+      out.iter().filter(|a| !matches!(a, Action::StartTimer { timer: Timer::Grace(..), .. }));
+    out.map(|a| show(self.g, a)).collect()
   }
 
   fn start(&mut self) -> Vec<String> {
     self.send(Input::Start)
   }
 
+  /// The task's attempt ends with `status`; `timed_out` is reached through its timeout timer.
   fn exit(&mut self, name: &str, status: Status) -> Vec<String> {
     self.exit_with(name, status, &format!("{name} out"))
   }
 
   fn exit_with(&mut self, name: &str, status: Status, result: &str) -> Vec<String> {
     let id = self.id(name);
-    self.send(Input::Exited { id, status, result: result.to_string() })
+    if status == TimedOut {
+      let timer = self.timer(name, "Timeout");
+      self.send(Input::TimerFired(timer));
+    }
+    let proc = Proc::Task(id);
+    self.send(Input::Exited { proc, success: status == Succeeded, result: result.to_string() })
   }
 
-  fn fire(&mut self, name: &str, timer: Timer) -> Vec<String> {
+  /// A timer of node `name`, by kind, for the process running now.
+  fn timer(&self, name: &str, kind: &str) -> Timer {
     let id = self.id(name);
-    self.send(Input::TimerFired(id, timer))
+    let seq = self.s.nodes[id].seq;
+    match kind {
+      "Run" => Timer::Run,
+      "Delay" => Timer::Delay(id),
+      "Retry" => Timer::Retry(id),
+      "GroupTimeout" => Timer::GroupTimeout(id),
+      "Timeout" => Timer::Timeout(Proc::Task(id), seq),
+      "Grace" => Timer::Grace(Proc::Task(id), seq),
+      "CallbackGrace" => Timer::Grace(Proc::Callback(id), seq),
+      _ => panic!("no timer kind {kind}"),
+    }
   }
 
+  fn fire(&mut self, name: &str, kind: &str) -> Vec<String> {
+    let timer = self.timer(name, kind);
+    self.send(Input::TimerFired(timer))
+  }
+
+  /// The node's running callback ends.
   fn callbacks_done(&mut self, name: &str, ok: bool) -> Vec<String> {
-    let id = self.id(name);
-    self.send(Input::CallbacksDone { id, ok })
+    let proc = Proc::Callback(self.id(name));
+    self.send(Input::Exited { proc, success: ok, result: String::new() })
   }
 
   fn stop(&mut self, reason: StopReason) -> Vec<String> {
-    self.send(Input::Stop(reason))
+    match reason {
+      StopReason::Signal(signal) => self.send(Input::Signal(signal)),
+      StopReason::Timeout => self.send(Input::TimerFired(Timer::Run)),
+      StopReason::FailFast => panic!("fail-fast comes from a failure, not from outside"),
+    }
   }
 
   fn status(&self, name: &str) -> Status {
@@ -133,10 +205,10 @@ fn returned(out: &[Action]) -> &Decision {
 #[test]
 fn starts_ready_tasks_in_declared_order() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\n");
-  let mut s = Scheduler::new(&g, &[], 1, false);
+  let mut s = Scheduler::new(&g, &[], policy(1, false));
   let mut out = Vec::new();
   s.handle(Input::Start, &mut out);
-  assert_eq!(out, [Action::Spawn { id: 0, attempt: 1 }]);
+  assert_eq!(out, [Action::Spawn { id: 0, attempt: 1, waiting: 2 }]);
 }
 
 #[test]
@@ -167,18 +239,26 @@ fn limit_two_refills_a_slot_as_each_task_exits() {
 }
 
 #[test]
-fn slots_are_to_spare_once_fewer_tasks_wait_than_there_are_slots() {
+fn a_spawn_says_how_many_ready_tasks_wait_for_a_slot() {
   let g =
     graph("tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\n  d: {run: x}\n  e: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
-  sim.start();
-  assert!(!sim.s.slots_to_spare(), "c, d and e wait");
-  sim.exit("a", Succeeded);
-  assert!(!sim.s.slots_to_spare(), "d and e wait");
-  sim.exit("b", Succeeded);
-  assert!(sim.s.slots_to_spare(), "only e waits");
-  sim.exit("c", Succeeded);
-  assert!(sim.s.slots_to_spare(), "nothing waits");
+  let waiting = |out: &[Action]| -> Vec<usize> {
+    out
+      .iter()
+      .filter_map(|a| match a {
+        Action::Spawn { waiting, .. } => Some(*waiting),
+        _ => None,
+      })
+      .collect()
+  };
+  assert_eq!(waiting(&sim.send_raw(Input::Start)), [4, 3]);
+  let a = Input::Exited { proc: Proc::Task(sim.id("a")), success: true, result: String::new() };
+  assert_eq!(waiting(&sim.send_raw(a)), [2]);
+  let b = Input::Exited { proc: Proc::Task(sim.id("b")), success: true, result: String::new() };
+  assert_eq!(waiting(&sim.send_raw(b)), [1]);
+  let c = Input::Exited { proc: Proc::Task(sim.id("c")), success: true, result: String::new() };
+  assert_eq!(waiting(&sim.send_raw(c)), [0]);
 }
 
 #[test]
@@ -242,7 +322,7 @@ fn a_delayed_task_starts_its_timer_and_holds_no_slot() {
   assert_eq!(sim.start(), ["timer a Delay 2s", "spawn b#1"]);
   assert_eq!(sim.status("a"), Delayed);
   // The delay is over but the only slot is taken: `a` is queued.
-  assert_eq!(sim.fire("a", Timer::Delay), NOTHING);
+  assert_eq!(sim.fire("a", "Delay"), NOTHING);
   assert_eq!(sim.status("a"), Ready);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "done"]);
@@ -254,7 +334,7 @@ fn a_delay_counts_from_when_the_needs_are_met() {
   let mut sim = Sim::new(&g, &[], 2, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "timer b Delay 500ms"]);
-  assert_eq!(sim.fire("b", Timer::Delay), ["spawn b#1"]);
+  assert_eq!(sim.fire("b", "Delay"), ["spawn b#1"]);
 }
 
 #[test]
@@ -300,7 +380,7 @@ fn a_chain_of_join_points_made_ready_during_start_finishes_once() {
   let g = graph("tasks:\n  a: {}\n  b: {run: x, needs: [a], delay: 1s}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["finished a succeeded", "timer b Delay 1s"]);
-  assert_eq!(sim.fire("b", Timer::Delay), ["spawn b#1"]);
+  assert_eq!(sim.fire("b", "Delay"), ["spawn b#1"]);
 }
 
 #[test]
@@ -309,7 +389,7 @@ fn a_delay_without_run_is_a_pure_timer() {
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["timer wait Delay 60s"]);
   assert_eq!(sim.status("wait"), Delayed);
-  assert_eq!(sim.fire("wait", Timer::Delay), ["finished wait succeeded", "spawn b#1"]);
+  assert_eq!(sim.fire("wait", "Delay"), ["finished wait succeeded", "spawn b#1"]);
 }
 
 #[test]
@@ -319,7 +399,7 @@ fn a_pure_timer_with_callbacks_takes_no_slot() {
   let g = graph("tasks:\n  a: {run: x}\n  t: {delay: 1s, on_done: y}\n  b: {run: x}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["timer t Delay 1s", "spawn a#1"]);
-  assert_eq!(sim.fire("t", Timer::Delay), ["callbacks t succeeded"]);
+  assert_eq!(sim.fire("t", "Delay"), ["callbacks t succeeded"]);
   assert_eq!(sim.callbacks_done("t", true), ["finished t succeeded"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
 }
@@ -331,13 +411,13 @@ fn stale_or_unexpected_inputs_are_ignored() {
   assert_eq!(sim.start(), ["timer a Delay 1s", "spawn b#1"]);
   // `a` is not running; the retry timer of a task not waiting; callbacks never asked for.
   assert_eq!(sim.exit("a", Succeeded), NOTHING);
-  assert_eq!(sim.fire("b", Timer::Retry), NOTHING);
+  assert_eq!(sim.fire("b", "Retry"), NOTHING);
   assert_eq!(sim.callbacks_done("b", false), NOTHING);
   assert!(!sim.s.run_failed());
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(sim.exit("b", Failed), NOTHING, "a second exit is ignored");
-  assert_eq!(sim.fire("a", Timer::Delay), ["spawn a#1"]);
-  assert_eq!(sim.fire("a", Timer::Delay), NOTHING, "a timer fires once");
+  assert_eq!(sim.fire("a", "Delay"), ["spawn a#1"]);
+  assert_eq!(sim.fire("a", "Delay"), NOTHING, "a timer fires once");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,7 +452,7 @@ fn a_retry_delay_waits_without_a_slot() {
   assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "timer a Retry 3s", "spawn b#1"]);
   assert_eq!(sim.status("a"), Delayed);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
-  assert_eq!(sim.fire("a", Timer::Retry), ["spawn a#2"]);
+  assert_eq!(sim.fire("a", "Retry"), ["spawn a#2"]);
   assert_eq!(sim.exit("a", Failed), ["finished a failed", "done"]);
   assert_eq!(sim.s.attempts(sim.id("a")), 2);
   assert!(sim.s.run_failed());
@@ -395,8 +475,11 @@ fn retries_run_out_and_the_task_fails() {
 fn a_timeout_is_a_failure_and_is_retried() {
   let g = graph("tasks:\n  a: {run: x, timeout: 1s, retries: 1}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
-  assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(sim.exit("a", TimedOut), ["retrying a#1 timed_out", "spawn a#2"]);
+  assert_eq!(sim.start(), ["spawn a#1", "timer a Timeout 1s"]);
+  assert_eq!(
+    sim.exit("a", TimedOut),
+    ["retrying a#1 timed_out", "spawn a#2", "timer a Timeout 1s"]
+  );
   assert_eq!(sim.exit("a", TimedOut), ["finished a timed_out", "finished b skipped", "done"]);
   assert!(sim.s.run_failed());
 }
@@ -406,7 +489,7 @@ fn a_success_on_a_retry_lets_dependents_run() {
   let g = graph("tasks:\n  a: {run: x, retries: 1}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
-  assert_eq!(sim.exit("a", TimedOut), ["retrying a#1 timed_out", "spawn a#2"]);
+  assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "spawn a#2"]);
   assert_eq!(sim.exit_with("a", Succeeded, "second"), ["finished a succeeded", "spawn b#1"]);
   assert_eq!(sim.result("a"), Some("second"));
 }
@@ -441,7 +524,7 @@ fn allow_failure_lets_dependents_run_and_does_not_fail_the_run() {
      t: {run: x, allow_failure: true, timeout: 1s}\n  c: {run: x, needs: [t]}\n",
   );
   let mut sim = Sim::new(&g, &[], 2, false);
-  assert_eq!(sim.start(), ["spawn a#1", "spawn t#1"]);
+  assert_eq!(sim.start(), ["spawn a#1", "spawn t#1", "timer t Timeout 1s"]);
   assert_eq!(sim.exit("a", Failed), ["finished a failed", "spawn b#1"]);
   assert_eq!(sim.exit("t", TimedOut), ["finished t timed_out", "spawn c#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
@@ -475,7 +558,7 @@ fn fail_fast_cancels_everything_at_the_first_failure() {
   assert_eq!(sim.s.stop_reason(), Some(StopReason::FailFast));
   // The terminated task exits (whatever its exit status): it is cancelled, not failed.
   assert_eq!(sim.exit("b", Failed), ["finished b cancelled", "done"]);
-  assert_eq!(sim.fire("e", Timer::Delay), NOTHING);
+  assert_eq!(sim.fire("e", "Delay"), NOTHING);
   assert_eq!(sim.status("b"), Cancelled);
   assert!(sim.s.run_failed());
   assert_eq!(sim.dones(), 1);
@@ -544,20 +627,44 @@ fn a_signal_cancels_everything_without_callbacks() {
     ["terminate a", "finished b cancelled", "finished c cancelled", "finished d cancelled"]
   );
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Signal(2)));
-  assert_eq!(sim.fire("c", Timer::Delay), NOTHING);
+  assert_eq!(sim.fire("c", "Delay"), NOTHING);
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled", "done"]);
   assert!(!sim.log.iter().any(|l| l.starts_with("callbacks")), "{:?}", sim.log);
   assert!(!sim.s.run_failed(), "an interrupted run reports its signal, not a failure");
 }
 
 #[test]
-fn a_signal_lets_running_callbacks_finish() {
-  let g = graph("tasks:\n  a: {run: x, on_success: y}\n  b: {run: x, needs: [a]}\n");
+fn a_signal_terminates_running_callbacks_and_starts_no_other() {
+  let g = graph("tasks:\n  a: {run: x, on_success: y, on_done: z}\n  b: {run: x, needs: [a]}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   assert_eq!(sim.start(), ["spawn a#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
-  assert_eq!(sim.stop(StopReason::Signal(15)), ["finished b cancelled"]);
-  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "done"]);
+  assert_eq!(sim.stop(StopReason::Signal(15)), ["terminate a callback", "finished b cancelled"]);
+  // Killed, it fails; its `on_done` does not start.
+  assert_eq!(sim.callbacks_done("a", false), ["finished a succeeded", "done"]);
+  assert!(sim.s.run_failed());
+}
+
+#[test]
+fn a_run_timeout_terminates_running_callbacks_too() {
+  let g = graph("tasks:\n  a: {run: x, on_success: y}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
+  assert_eq!(sim.stop(StopReason::Timeout), ["terminate a callback"]);
+  assert_eq!(sim.fire("a", "CallbackGrace"), ["kill a callback"]);
+  assert_eq!(sim.callbacks_done("a", false), ["finished a succeeded", "done"]);
+}
+
+#[test]
+fn fail_fast_lets_running_callbacks_finish_and_start_the_next() {
+  let g = graph("tasks:\n  a: {run: x, on_failure: y, on_done: z}\n  b: {run: x}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  assert_eq!(sim.exit("a", Failed), ["callbacks a failed", "terminate b"]);
+  assert_eq!(sim.callbacks_done("a", true), ["callbacks a failed #1"]);
+  assert_eq!(sim.exit("b", Failed), ["finished b cancelled"]);
+  assert_eq!(sim.callbacks_done("a", true), ["finished a failed", "done"]);
 }
 
 #[test]
@@ -683,7 +790,7 @@ fn callbacks_hold_the_slot_and_dependents_wait_for_them() {
 fn callbacks_get_the_final_status() {
   let g = graph("tasks:\n  a: {run: x, on_failure: y}\n  b: {run: x, timeout: 1s, on_done: y}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
-  assert_eq!(sim.start(), ["spawn a#1", "spawn b#1"]);
+  assert_eq!(sim.start(), ["spawn a#1", "spawn b#1", "timer b Timeout 1s"]);
   assert_eq!(sim.exit("a", Failed), ["callbacks a failed"]);
   assert_eq!(sim.exit("b", TimedOut), ["callbacks b timed_out"]);
   assert_eq!(sim.callbacks_done("b", true), ["finished b timed_out"]);
@@ -763,8 +870,11 @@ fn gather_decision_lists_members_in_finishing_order() {
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
   sim.exit("b", Succeeded);
-  let out =
-    sim.send_raw(Input::Exited { id: sim.id("a"), status: Succeeded, result: String::new() });
+  let out = sim.send_raw(Input::Exited {
+    proc: Proc::Task(sim.id("a")),
+    success: true,
+    result: String::new(),
+  });
   let expected = Decision {
     status: Succeeded,
     done: vec![1, 0],
@@ -853,7 +963,7 @@ fn a_group_whose_members_are_all_skipped_is_skipped_and_stays_so() {
     ["finished b succeeded", "returned w succeeded", "finished w succeeded", "done"]
   );
   assert_eq!(sim.status("g"), Skipped);
-  assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
+  assert_eq!(sim.fire("w", "GroupTimeout"), NOTHING);
 }
 
 #[test]
@@ -955,7 +1065,7 @@ fn wait_with_pending_continue_leaves_members_running() {
     Some(r#"{"done":[{"name":"a","result":"a out","status":"succeeded"}],"pending":["b","c"]}"#)
   );
   assert_eq!(sim.exit("after", Succeeded), ["finished after succeeded"]);
-  assert_eq!(sim.fire("c", Timer::Delay), ["spawn c#1"]);
+  assert_eq!(sim.fire("c", "Delay"), ["spawn c#1"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded"]);
   assert_eq!(sim.exit("c", Failed), ["finished c failed", "done"]);
   assert!(sim.s.run_failed(), "a member failing after the group returned still fails the run");
@@ -975,13 +1085,14 @@ fn wait_timeout_starts_when_the_first_member_is_ready_and_returns_what_is_done()
     ["finished x succeeded", "timer w GroupTimeout 5s", "spawn a#1", "spawn b#1"]
   );
   assert_eq!(sim.exit("a", Failed), ["finished a failed"]);
-  let out = sim.send_raw(Input::TimerFired(sim.id("w"), Timer::GroupTimeout));
+  let out = sim.send_raw(Input::TimerFired(Timer::GroupTimeout(sim.id("w"))));
   let shown: Vec<String> = out.iter().map(|a| show(&g, a)).collect();
   assert_eq!(
     shown,
     [
       "returned w failed",
       "terminate b",
+      "timer b Grace 3s",
       "finished c cancelled",
       "finished w failed",
       "finished after skipped",
@@ -1008,13 +1119,13 @@ fn a_wait_timeout_alone_is_not_a_failure() {
   assert_eq!(sim.start(), ["timer w GroupTimeout 2s", "spawn a#1", "spawn b#1"]);
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
-    sim.fire("w", Timer::GroupTimeout),
+    sim.fire("w", "GroupTimeout"),
     ["returned w succeeded", "finished w succeeded", "spawn after#1"]
   );
   assert_eq!(sim.exit("after", Succeeded), ["finished after succeeded"]);
   assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
   assert!(!sim.s.run_failed());
-  assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
+  assert_eq!(sim.fire("w", "GroupTimeout"), NOTHING);
 }
 
 #[test]
@@ -1026,7 +1137,7 @@ fn a_wait_that_returned_ignores_its_timer() {
     sim.exit("a", Succeeded),
     ["finished a succeeded", "returned w succeeded", "finished w succeeded", "done"]
   );
-  assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
+  assert_eq!(sim.fire("w", "GroupTimeout"), NOTHING);
 }
 
 #[test]
@@ -1193,7 +1304,7 @@ fn fail_fast_cancels_groups() {
   assert!(out.contains(&"finished c cancelled".to_string()), "{out:?}");
   assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
   assert!(sim.s.status(sim.id("g")).is_final() && sim.s.status(sim.id("w")).is_final());
-  assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
+  assert_eq!(sim.fire("w", "GroupTimeout"), NOTHING);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1217,8 +1328,8 @@ fn done_is_emitted_exactly_once() {
     ]
   );
   // Late timers, duplicate exits, stops and callbacks after the end produce nothing.
-  assert_eq!(sim.fire("a", Timer::Delay), NOTHING);
-  assert_eq!(sim.fire("w", Timer::GroupTimeout), NOTHING);
+  assert_eq!(sim.fire("a", "Delay"), NOTHING);
+  assert_eq!(sim.fire("w", "GroupTimeout"), NOTHING);
   assert_eq!(sim.exit("b", Failed), NOTHING);
   assert_eq!(sim.stop(StopReason::Signal(2)), NOTHING);
   assert_eq!(sim.callbacks_done("b", true), NOTHING);
@@ -1272,6 +1383,9 @@ mod random {
     retry_delay: bool,
     allow_failure: bool,
     callbacks: bool,
+    timeout: bool,
+    /// 0: a plain task, 1: a producer of queue `q`, 2: a consumer of `q`.
+    role: u8,
   }
 
   #[derive(Debug, Clone)]
@@ -1308,9 +1422,10 @@ mod random {
       any::<bool>(),
       prop::bool::weighted(0.2),
       prop::bool::weighted(0.3),
+      (prop::bool::weighted(0.3), prop::sample::select(vec![0u8, 0, 0, 0, 1, 2])),
     )
       .prop_map(
-        |(needs, group_needs, run, delay, retries, retry_delay, allow_failure, callbacks)| {
+        |(needs, group_needs, run, delay, retries, retry_delay, allow_failure, callbacks, more)| {
           TaskSpec {
             needs,
             group_needs,
@@ -1320,6 +1435,8 @@ mod random {
             retry_delay,
             allow_failure,
             callbacks,
+            timeout: more.0,
+            role: more.1,
           }
         },
       )
@@ -1392,7 +1509,14 @@ mod random {
       group_max.push(max);
       group_members.push((members, nested));
     }
-    let mut out = String::from("tasks:\n");
+    // Producers come before every consumer, so that no producer can need one.
+    let first_consumer = case.tasks.iter().position(|t| t.role == 2).unwrap_or(n);
+    let role = |t: usize| match case.tasks[t].role {
+      1 if t > first_consumer => 0,
+      role => role,
+    };
+    let queue = case.tasks.iter().any(|t| t.role != 0);
+    let mut out = String::from(if queue { "queues: {q: {}}\ntasks:\n" } else { "tasks:\n" });
     for (t, task) in case.tasks.iter().enumerate() {
       let mut needs: Vec<String> = if t == 0 {
         Vec::new()
@@ -1407,8 +1531,16 @@ mod random {
         needs.extend(groups.into_iter().filter(|&k| group_max[k] < t).map(|k| format!("g{k}")));
       }
       let mut keys = vec![format!("needs: [{}]", needs.join(", "))];
-      if task.run {
+      if task.run || role(t) != 0 {
         keys.push("run: x".into());
+      }
+      match role(t) {
+        1 => keys.push("produces: q".into()),
+        2 => keys.push("consumes: q, workers: 2".into()),
+        _ => {}
+      }
+      if task.timeout {
+        keys.push("timeout: 2s".into());
       }
       if task.delay {
         keys.push("delay: 1s".into());
@@ -1423,7 +1555,7 @@ mod random {
         keys.push("allow_failure: true".into());
       }
       if task.callbacks {
-        keys.push("on_done: y".into());
+        keys.push("on_failure: w, on_done: y".into());
       }
       out.push_str(&format!("  t{t}: {{{}}}\n", keys.join(", ")));
     }
@@ -1459,12 +1591,12 @@ mod random {
     out
   }
 
-  /// What the simulated executor owes the scheduler.
+  /// What the simulated engine owes the scheduler.
   #[derive(Debug, Clone, Copy)]
   enum Owed {
-    Exit(NodeId),
-    Timer(NodeId, Timer),
-    Callbacks(NodeId),
+    Exit(Proc),
+    Timer(Timer),
+    Take(NodeId, u32),
   }
 
   struct Rng(u64);
@@ -1483,123 +1615,177 @@ mod random {
     }
   }
 
+  /// Checks one action against what the engine owes and what has finished.
+  struct Checker<'g> {
+    g: &'g Graph,
+    owed: Vec<Owed>,
+    finished: Vec<Option<Status>>,
+    attempts: Vec<u32>,
+    spawned: usize,
+    dones: usize,
+    item_failed: bool,
+  }
+
+  impl Checker<'_> {
+    fn ok_need(&self, n: NodeId) -> bool {
+      match self.finished[n] {
+        Some(Status::Succeeded) => true,
+        Some(status) => status.is_failure() && self.g.nodes[n].allow_failure,
+        None => false,
+      }
+    }
+
+    fn owes_exit(&self, proc: Proc) -> bool {
+      self.owed.iter().any(|o| matches!(o, Owed::Exit(p) if *p == proc))
+    }
+
+    fn action(
+      &mut self,
+      s: &Scheduler,
+      limit: usize,
+      action: &Action,
+    ) -> Result<(), TestCaseError> {
+      let g = self.g;
+      prop_assert_eq!(self.dones, 0, "{:?} after Done", action);
+      match action {
+        &Action::Spawn { id, attempt, .. } => {
+          let task = g.task(id).expect("only tasks spawn");
+          prop_assert!(task.run.is_some());
+          prop_assert!(s.is_selected(id));
+          prop_assert_eq!(attempt, self.attempts[id] + 1);
+          prop_assert!(attempt <= task.retries + 1);
+          self.attempts[id] = attempt;
+          for &need in &g.nodes[id].needs {
+            prop_assert!(self.ok_need(need), "t{} started before its need {}", id, need);
+          }
+          prop_assert!(s.stop_reason().is_none(), "spawn after a stop");
+          if task.consumes.is_none() {
+            self.spawned += 1;
+            prop_assert!(self.spawned <= limit, "{} running, limit {}", self.spawned, limit);
+            self.owed.push(Owed::Exit(Proc::Task(id)));
+          }
+        }
+        &Action::SpawnItem { id, worker, .. } => {
+          prop_assert!(s.item(id, worker).is_some());
+          self.owed.push(Owed::Exit(Proc::Item(id, worker)));
+        }
+        &Action::Take { id, worker } => self.owed.push(Owed::Take(id, worker)),
+        Action::StopTaking { .. } | Action::KillAll => {}
+        &Action::ItemFinished { status, .. } => self.item_failed |= status.is_failure(),
+        &Action::StartTimer { timer, .. } => self.owed.push(Owed::Timer(timer)),
+        &Action::Terminate { proc } | &Action::Kill { proc } => {
+          prop_assert!(self.owes_exit(proc), "{:?} not running", proc);
+        }
+        &Action::RunCallback { id, status, index } => {
+          prop_assert!(index < g.nodes[id].callbacks.for_status(status).count());
+          prop_assert!(status.is_final() && status != Status::Skipped);
+          self.owed.push(Owed::Exit(Proc::Callback(id)));
+        }
+        &Action::Retrying { id, attempt, status } => {
+          prop_assert_eq!(attempt, self.attempts[id]);
+          prop_assert!(status.is_failure());
+        }
+        &Action::GroupReturned { id, .. } => prop_assert!(g.group(id).is_some()),
+        &Action::Finished { id, status } => self.finished(s, id, status)?,
+        Action::Done => self.dones += 1,
+      }
+      Ok(())
+    }
+
+    fn finished(&mut self, s: &Scheduler, id: NodeId, status: Status) -> Result<(), TestCaseError> {
+      let g = self.g;
+      prop_assert!(self.finished[id].is_none(), "node {} finished twice", id);
+      prop_assert!(status.is_final());
+      prop_assert!(s.is_selected(id));
+      if g.task(id).is_some()
+        && matches!(status, Status::Succeeded | Status::Failed | Status::TimedOut)
+      {
+        for &need in &g.nodes[id].needs {
+          prop_assert!(self.ok_need(need), "node {} ran before its need {}", id, need);
+        }
+      }
+      if status == Status::Skipped && g.task(id).is_some() {
+        let blocked =
+          g.nodes[id].needs.iter().any(|&n| self.finished[n].is_some() && !self.ok_need(n));
+        prop_assert!(blocked, "node {} skipped but no need failed", id);
+      }
+      self.finished[id] = Some(status);
+      Ok(())
+    }
+  }
+
   fn check(case: &Case) -> Result<(), TestCaseError> {
     let text = yaml(case);
     let g = graph(&text);
     let nodes = g.nodes.len();
     let targets: Vec<NodeId> = case.target.map(|i| vec![i.index(nodes)]).unwrap_or_default();
-    let mut s = Scheduler::new(&g, &targets, case.limit, case.fail_fast);
+    let mut s = Scheduler::new(&g, &targets, policy(case.limit, case.fail_fast));
     let mut rng = Rng(case.seed | 1);
-    let mut owed: Vec<Owed> = Vec::new();
-    let mut finished: Vec<Option<Status>> = vec![None; nodes];
-    let mut attempts = vec![0u32; nodes];
-    let mut spawned = 0usize;
-    let mut dones = 0usize;
+    let mut c = Checker {
+      g: &g,
+      owed: Vec::new(),
+      finished: vec![None; nodes],
+      attempts: vec![0; nodes],
+      spawned: 0,
+      dones: 0,
+      item_failed: false,
+    };
     let mut callback_failed = false;
     let mut timeout_stop = false;
+    let mut items = 0;
     let mut input = Input::Start;
-    let ok_need = |finished: &[Option<Status>], n: NodeId| match finished[n] {
-      Some(Status::Succeeded) => true,
-      Some(status) => status.is_failure() && g.nodes[n].allow_failure,
-      None => false,
-    };
     for step in 0.. {
       prop_assert!(step < 10_000, "no end in sight");
       let mut out = Vec::new();
       s.handle(input, &mut out);
-      prop_assert!(s.running <= s.limit, "{} slots taken, limit {}", s.running, s.limit);
+      prop_assert!(s.running <= case.limit, "{} slots taken, limit {}", s.running, case.limit);
       for action in &out {
-        prop_assert_eq!(dones, 0, "{:?} after Done", action);
-        match *action {
-          Action::Spawn { id, attempt } => {
-            let task = g.task(id).expect("only tasks spawn");
-            prop_assert!(task.run.is_some());
-            prop_assert!(s.is_selected(id));
-            prop_assert_eq!(attempt, attempts[id] + 1);
-            prop_assert!(attempt <= task.retries + 1);
-            attempts[id] = attempt;
-            for &need in &g.nodes[id].needs {
-              prop_assert!(ok_need(&finished, need), "t{} started before its need {}", id, need);
-            }
-            prop_assert!(s.stop_reason().is_none(), "spawn after a stop");
-            spawned += 1;
-            prop_assert!(spawned <= case.limit, "{} running, limit {}", spawned, case.limit);
-            owed.push(Owed::Exit(id));
-          }
-          Action::StartTimer { id, timer, .. } => owed.push(Owed::Timer(id, timer)),
-          Action::Terminate { id } => {
-            prop_assert!(
-              owed.iter().any(|o| matches!(o, Owed::Exit(t) if *t == id)),
-              "terminate {} not running",
-              id
-            );
-          }
-          Action::RunCallbacks { id, status } => {
-            prop_assert!(!g.nodes[id].callbacks.is_empty());
-            prop_assert!(status.is_final() && status != Status::Skipped);
-            owed.push(Owed::Callbacks(id));
-          }
-          Action::Retrying { id, attempt, status } => {
-            prop_assert_eq!(attempt, attempts[id]);
-            prop_assert!(status.is_failure());
-          }
-          Action::GroupReturned { id, .. } => prop_assert!(g.group(id).is_some()),
-          Action::Finished { id, status } => {
-            prop_assert!(finished[id].is_none(), "node {} finished twice", id);
-            prop_assert!(status.is_final());
-            prop_assert!(s.is_selected(id));
-            if g.task(id).is_some()
-              && matches!(status, Status::Succeeded | Status::Failed | Status::TimedOut)
-            {
-              for &need in &g.nodes[id].needs {
-                prop_assert!(ok_need(&finished, need), "node {} ran before its need {}", id, need);
-              }
-            }
-            if status == Status::Skipped && g.task(id).is_some() {
-              let blocked =
-                g.nodes[id].needs.iter().any(|&n| finished[n].is_some() && !ok_need(&finished, n));
-              prop_assert!(blocked, "node {} skipped but no need failed", id);
-            }
-            finished[id] = Some(status);
-          }
-          Action::Done => dones += 1,
-        }
+        c.action(&s, case.limit, action)?;
       }
       if out.contains(&Action::Done) {
         prop_assert!(
-          owed.iter().all(|o| matches!(o, Owed::Timer(..))),
-          "done with processes or callbacks outstanding: {:?}",
-          owed
+          c.owed.iter().all(|o| matches!(o, Owed::Timer(..))),
+          "done with processes or takes outstanding: {:?}",
+          c.owed
         );
       }
-      // The next input: an injected stop, or something the executor owes.
+      // The next input: an injected stop, or something the engine owes.
       if let Some((at, kind)) = case.stop
         && at == step
       {
-        let reason =
-          [StopReason::Signal(2), StopReason::Timeout, StopReason::FailFast][kind as usize];
-        timeout_stop |= reason == StopReason::Timeout && s.stop_reason().is_none();
-        input = Input::Stop(reason);
+        timeout_stop |= kind == 1 && s.stop_reason().is_none();
+        input = match kind {
+          0 => Input::Signal(2),
+          1 => Input::TimerFired(Timer::Run),
+          _ => Input::Signal(15),
+        };
         continue;
       }
-      if owed.is_empty() {
+      if c.owed.is_empty() {
         break;
       }
-      input = match owed.swap_remove(rng.below(owed.len())) {
-        Owed::Exit(id) => {
-          spawned -= 1;
-          let status =
-            [Status::Succeeded, Status::Succeeded, Status::Failed, Status::TimedOut][rng.below(4)];
-          Input::Exited { id, status, result: format!("r{id}") }
+      input = match c.owed.swap_remove(rng.below(c.owed.len())) {
+        Owed::Exit(proc) => {
+          let success = rng.below(3) != 0;
+          if let Proc::Task(_) = proc {
+            c.spawned -= 1;
+          }
+          if let Proc::Callback(_) = proc {
+            callback_failed |= !success;
+          }
+          Input::Exited { proc, success, result: format!("r{proc:?}") }
         }
-        Owed::Timer(id, timer) => Input::TimerFired(id, timer),
-        Owed::Callbacks(id) => {
-          let ok = rng.below(8) != 0;
-          callback_failed |= !ok;
-          Input::CallbacksDone { id, ok }
+        Owed::Timer(timer) => Input::TimerFired(timer),
+        Owed::Take(id, worker) => {
+          items += 1;
+          let item = (items < 20 && rng.below(3) != 0).then(|| format!("i{items}"));
+          Input::Taken { id, worker, item }
         }
       };
     }
+    let (finished, dones) = (&c.finished, c.dones);
+    // A failed item under fail-fast stops the run, and so fails it, whatever stopped it later.
+    let item_fail_fast = case.fail_fast && c.item_failed;
     prop_assert_eq!(dones, 1, "Done exactly once\n{}", text);
     for (id, &finished_as) in finished.iter().enumerate() {
       if s.is_selected(id) {
@@ -1617,7 +1803,7 @@ mod random {
     let fail_fast = s.stop_reason() == Some(StopReason::FailFast);
     prop_assert_eq!(
       s.run_failed(),
-      failed || callback_failed || stopped_by_timeout || fail_fast,
+      failed || callback_failed || stopped_by_timeout || fail_fast || item_fail_fast,
       "\n{}",
       text
     );
@@ -1639,36 +1825,233 @@ mod random {
 
 const QUEUE_JOB: &str = "queues: {q: {}}\ntasks:\n  p: {run: x, produces: q}\n  c: {run: y, consumes: q, workers: 2, retries: 3}\n  after: {run: z, needs: [c]}\n";
 
+impl Sim<'_> {
+  fn take(&mut self, name: &str, worker: u32, item: Option<&str>) -> Vec<String> {
+    let (id, item) = (self.id(name), item.map(str::to_string));
+    self.send(Input::Taken { id, worker, item })
+  }
+
+  fn item_exit(&mut self, name: &str, worker: u32, success: bool) -> Vec<String> {
+    let proc = Proc::Item(self.id(name), worker);
+    self.send(Input::Exited { proc, success, result: String::new() })
+  }
+
+  /// A timer of a consumer's worker, for the attempt running now.
+  fn fire_item(&mut self, name: &str, worker: u32, kind: &str) -> Vec<String> {
+    let id = self.id(name);
+    let proc = Proc::Item(id, worker);
+    let seq = self.s.consumers[&id].running(worker).unwrap_or(0);
+    let timer = match kind {
+      "Timeout" => Timer::Timeout(proc, seq),
+      "Grace" => Timer::Grace(proc, seq),
+      "ItemRetry" => Timer::ItemRetry(id, worker),
+      _ => panic!("no item timer {kind}"),
+    };
+    self.send(Input::TimerFired(timer))
+  }
+}
+
 #[test]
 fn a_consumer_starts_at_once_and_holds_no_slot() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 1, false);
   // At -j 1 the producer still gets the slot: a consumer waiting for items must not starve it.
-  assert_eq!(sim.start(), ["spawn c#1", "spawn p#1"]);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0", "take c/1", "spawn p#1"]);
   assert_eq!(sim.s.running, 1);
   assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
-  assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "spawn after#1"]);
+  assert_eq!(sim.take("c", 0, None), NOTHING);
+  assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
+  assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":[]}"#));
 }
 
 #[test]
-fn a_consumer_is_not_retried_as_a_whole() {
+fn each_item_runs_on_its_worker_and_the_worker_takes_the_next() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
+  assert_eq!(sim.take("c", 1, Some("x")), ["item c/1#1 ?"]);
+  assert_eq!(sim.s.item(sim.id("c"), 1), Some("x"));
+  assert_eq!(sim.item_exit("c", 1, true), ["item c/1 x succeeded after 1", "take c/1"]);
+  // Takes end once the producer has ended and the queue is drained.
+  assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
+  assert_eq!(sim.take("c", 0, None), NOTHING);
+  assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
+}
+
+#[test]
+fn an_item_is_retried_and_the_consumer_is_not_retried_as_a_whole() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  sim.exit("p", Succeeded);
+  sim.take("c", 0, Some("x"));
+  for attempt in 2..=4 {
+    assert_eq!(sim.item_exit("c", 0, false), [format!("item c/0#{attempt} ?")]);
+  }
+  assert_eq!(sim.item_exit("c", 0, false), ["item c/0 x failed after 4", "take c/0"]);
+  sim.take("c", 1, None);
   // Its `retries` apply to each item; a consumer with failed items fails once.
-  assert_eq!(sim.exit("c", Failed), ["finished c failed", "finished after skipped"]);
+  assert_eq!(sim.take("c", 0, None), ["finished c failed", "finished after skipped", "done"]);
   assert_eq!(sim.s.attempts(sim.id("c")), 1);
+  assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":["x"]}"#));
 }
 
 #[test]
-fn a_cancelled_consumer_is_terminated_and_ends_cancelled() {
+fn an_item_waits_its_retry_delay_and_times_out_on_its_own_timer() {
+  let g = graph(
+    "queues: {q: {items: [x]}}\ntasks:\n  c: {run: y, consumes: q, retries: 1, retry_delay: 2s, timeout: 1s}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0"]);
+  assert_eq!(sim.take("c", 0, Some("x")), ["item c/0#1 ?", "timer c/0 Timeout 1s"]);
+  assert_eq!(sim.fire_item("c", 0, "Timeout"), ["terminate c/0"]);
+  assert_eq!(sim.fire_item("c", 0, "Grace"), ["kill c/0"]);
+  assert_eq!(sim.item_exit("c", 0, false), ["timer c/0 ItemRetry 2s"]);
+  assert_eq!(sim.fire_item("c", 0, "ItemRetry"), ["item c/0#2 ?", "timer c/0 Timeout 1s"]);
+  assert_eq!(sim.fire_item("c", 0, "Timeout"), ["terminate c/0"]);
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 x timed_out after 2", "take c/0"]);
+  assert_eq!(sim.take("c", 0, None), ["finished c failed", "done"]);
+}
+
+#[test]
+fn a_stale_item_timer_does_nothing() {
+  let g = graph("queues: {q: {items: [x, y]}}\ntasks:\n  c: {run: y, consumes: q, timeout: 1s}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  sim.take("c", 0, Some("x"));
+  let id = sim.id("c");
+  let first = sim.s.consumers[&id].running(0).expect("running");
+  sim.item_exit("c", 0, true);
+  sim.take("c", 0, Some("y"));
+  let proc = Proc::Item(id, 0);
+  assert_eq!(sim.send(Input::TimerFired(Timer::Timeout(proc, first))), NOTHING);
+  assert_eq!(sim.send(Input::TimerFired(Timer::Grace(proc, first))), NOTHING);
+}
+
+#[test]
+fn a_failed_item_stops_the_run_under_fail_fast() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  sim.take("c", 0, Some("x"));
+  sim.take("c", 1, Some("y"));
+  for _ in 0..3 {
+    sim.item_exit("c", 0, false);
+  }
+  let out = sim.item_exit("c", 0, false);
+  assert_eq!(
+    out,
+    [
+      "item c/0 x failed after 4",
+      "take c/0",
+      "terminate p",
+      "stop taking c",
+      "terminate c/1",
+      "finished after cancelled"
+    ]
+  );
+  assert_eq!(sim.s.stop_reason(), Some(StopReason::FailFast));
+  assert_eq!(sim.item_exit("c", 1, true), ["item c/1 y cancelled after 1"]);
+  sim.take("c", 0, None);
+  sim.exit("p", Succeeded);
+  assert_eq!(sim.status("c"), Cancelled);
+  assert_eq!(sim.dones(), 1);
+  assert!(sim.s.run_failed());
+}
+
+#[test]
+fn a_cancelled_consumer_cancels_its_items_and_ends_cancelled() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
+  sim.take("c", 0, Some("run"));
+  sim.take("c", 1, Some("wait"));
+  let id = sim.id("c");
+  let _ = sim.s.consumers.get_mut(&id).unwrap();
   let out = sim.stop(StopReason::Signal(2));
-  assert!(out.contains(&"terminate c".to_string()), "{out:?}");
+  assert_eq!(
+    out,
+    ["terminate p", "stop taking c", "terminate c/0", "terminate c/1", "finished after cancelled"]
+  );
   sim.exit("p", Failed);
-  let out = sim.exit("c", Succeeded);
-  assert!(out.contains(&"finished c cancelled".to_string()), "{out:?}");
-  assert_eq!(sim.dones(), 1);
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 run cancelled after 1"]);
+  // The second worker's item fails as it is killed: cancelled all the same, and not retried.
+  let out = sim.item_exit("c", 1, false);
+  assert_eq!(out, ["item c/1 wait cancelled after 1", "finished c cancelled", "done"]);
+}
+
+#[test]
+fn an_item_taken_as_its_consumer_is_cancelled_never_runs() {
+  let g = graph(QUEUE_JOB);
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  sim.stop(StopReason::Signal(2));
+  assert_eq!(sim.take("c", 0, Some("late")), ["item c/0 late cancelled after 0"]);
+  assert_eq!(sim.take("c", 1, None), ["finished c cancelled"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts, the kill grace and signal escalation: the scheduler's timers
+
+#[test]
+fn a_task_timeout_terminates_it_and_the_grace_kills_it() {
+  let g = graph("tasks:\n  a: {run: x, timeout: 2s}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn a#1", "timer a Timeout 2s"]);
+  let out = sim.send_raw(Input::TimerFired(sim.timer("a", "Timeout")));
+  let shown: Vec<String> = out.iter().map(|a| show(&g, a)).collect();
+  assert_eq!(shown, ["terminate a", "timer a Grace 3s"]);
+  assert_eq!(sim.fire("a", "Grace"), ["kill a"]);
+  // Its exit status does not matter: it timed out.
+  let proc = Proc::Task(sim.id("a"));
+  let out = sim.send(Input::Exited { proc, success: true, result: String::new() });
+  assert_eq!(out, ["finished a timed_out", "done"]);
+}
+
+#[test]
+fn the_kill_grace_of_a_process_that_ended_kills_nothing() {
+  let g = graph("tasks:\n  a: {run: x, timeout: 2s, retries: 1}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  let (timeout, grace) = (sim.timer("a", "Timeout"), sim.timer("a", "Grace"));
+  sim.send(Input::TimerFired(timeout));
+  sim.exit("a", Failed);
+  assert_eq!(sim.status("a"), Running, "retried");
+  assert_eq!(sim.send(Input::TimerFired(grace)), NOTHING, "the first attempt's grace");
+  assert_eq!(sim.send(Input::TimerFired(timeout)), NOTHING, "the first attempt's timeout");
+}
+
+#[test]
+fn kill_grace_follows_every_terminate_with_the_policy_s_grace() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\n");
+  let policy = Policy { kill_grace: Duration::from_millis(250), ..policy(2, false) };
+  let mut sim = Sim::with_policy(&g, &[], policy);
+  sim.start();
+  let out = sim.send_raw(Input::Signal(2));
+  let shown: Vec<String> = out.iter().map(|a| show(&g, a)).collect();
+  assert_eq!(shown, ["terminate a", "timer a Grace 250ms", "terminate b", "timer b Grace 250ms"]);
+}
+
+#[test]
+fn a_second_signal_kills_everything_now() {
+  let g = graph("tasks:\n  a: {run: x}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert_eq!(sim.stop(StopReason::Signal(2)), ["terminate a"]);
+  assert_eq!(sim.stop(StopReason::Signal(2)), ["kill all"], "terminated once, then killed");
+  assert_eq!(sim.stop(StopReason::Signal(15)), ["kill all"]);
+  assert_eq!(sim.s.stop_reason(), Some(StopReason::Signal(15)));
+  assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "done"]);
+}
+
+#[test]
+fn the_run_timeout_is_a_timer_the_scheduler_starts() {
+  let g = graph("tasks:\n  a: {run: x}\n");
+  let policy = Policy { timeout: Some(Duration::from_secs(9)), ..policy(1, false) };
+  let mut sim = Sim::with_policy(&g, &[], policy);
+  assert_eq!(sim.start(), ["timer run Run 9s", "spawn a#1"]);
+  assert_eq!(sim.fire("a", "Run"), ["terminate a"]);
+  assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "done"]);
+  assert!(sim.s.run_failed());
+  assert_eq!(sim.s.stop_reason(), Some(StopReason::Timeout));
 }

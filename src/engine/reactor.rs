@@ -342,7 +342,7 @@ mod tests {
   use std::time::Duration;
 
   fn pipe() -> (OwnedFd, std::fs::File) {
-    let (read, write) = crate::pipes::pipe().unwrap();
+    let (read, write) = crate::engine::pipes::pipe().unwrap();
     (read, std::fs::File::from(write))
   }
 

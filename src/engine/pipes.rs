@@ -7,7 +7,7 @@
 //! left, so the pool grows to what the run needs. Where `/proc` is missing a pipe is simply
 //! closed and new ones are made.
 
-use crate::reactor::{Source, owned};
+use crate::engine::reactor::{Source, owned};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -87,7 +87,7 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::reactor::block_on;
+  use crate::engine::reactor::block_on;
   use std::io::Write;
 
   async fn read_to_end(source: &Source) -> Vec<u8> {

@@ -1,19 +1,18 @@
-//! What the event loop shares with the futures it spawns: the inbox messages, the table of live
-//! process groups, and supervising one child (streaming its pipes, enforcing its timeout,
-//! reaping it). Everything here runs on the loop's thread.
+//! Supervising one child: streaming its pipes into their sinks (lines to the reporter, or items
+//! onto a queue), waiting for its exit and reaping it. How long it may run is not its business:
+//! the scheduler's timers stop it through [`Shared::signal`].
 
+use super::inbox::Msg;
+use super::kill;
+use super::launcher::Child;
+use super::live::Shared;
+use super::reactor::{Poke, Source};
 use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
-
-use crate::process::{self, Child, Launch, Launcher};
-use crate::reactor::{Poke, Source};
-use crate::scheduler::Timer;
-use crate::status::Status;
-use async_channel::Sender;
+use crate::scheduler::Proc;
 use futures_lite::FutureExt;
 use futures_lite::future;
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::future::Future;
 use std::os::fd::RawFd;
 use std::pin::{Pin, pin};
@@ -26,112 +25,16 @@ pub const RESULT_CAP: usize = 1 << 20;
 /// Longer output lines are passed on in pieces of this size, so memory stays bounded.
 const MAX_LINE: usize = 64 * 1024;
 
-/// A message to the event loop.
-pub enum Msg {
-  /// A line of output; `item` names the queue item a consumer was running.
-  Output {
-    id: NodeId,
-    stream: Stream,
-    line: String,
-    item: Option<Arc<str>>,
-  },
-  Exited {
-    id: NodeId,
-    status: Status,
-    exit: Exit,
-    result: String,
-  },
-  /// A task's program could not be started (its exec failed, or no process could be made).
-  Unstarted {
-    id: NodeId,
-    error: std::io::Error,
-  },
-  Timer(NodeId, Timer),
-  CallbacksDone {
-    id: NodeId,
-    ok: bool,
-  },
-  CallbackFailed {
-    id: NodeId,
-    command: String,
-    exit: Exit,
-  },
-  Item(ItemOutcome),
-  Signal(i32),
-  RunTimeout,
-}
-
-/// One queue item handled by a consumer, after its last attempt.
-pub struct ItemOutcome {
-  pub consumer: NodeId,
-  pub item: String,
-  pub worker: u32,
-  pub status: Status,
-  pub attempts: u32,
-  pub exit: Exit,
-}
-
-/// Shared between the loop and the futures it spawns.
-pub struct Shared {
-  /// Process group of each running task (0 when none).
-  pub pids: RefCell<Vec<i32>>,
-  /// Every live process group, tasks, items and callbacks alike.
-  pub live: RefCell<HashSet<i32>>,
-  pub launcher: RefCell<Launcher>,
-  pub tx: Sender<Msg>,
-  pub kill_grace: Duration,
-  /// Read buffers of pipes that ended, for the next ones.
-  pub buffers: RefCell<Vec<Vec<u8>>>,
-  /// Processes being stopped (their task terminated): their pipes are not waited for once
-  /// they have exited, whoever else holds them.
-  pub stopped: RefCell<HashSet<i32>>,
-  /// Callback processes running now.
-  pub callbacks: RefCell<HashSet<i32>>,
-  /// The run was stopped (a signal, `--timeout`): no more callbacks start, and no pipe is
-  /// waited for once its process has exited.
-  pub halted: Cell<bool>,
-}
-
-impl Shared {
-  /// Starts a program as the leader of its own process group and records the group as live.
-  pub fn spawn(&self, launch: &Launch) -> std::io::Result<Child> {
-    let child = self.launcher.borrow_mut().spawn(launch)?;
-    self.live.borrow_mut().insert(child.pid);
-    Ok(child)
-  }
-
-  /// A read buffer of `len` bytes, reused when one is free.
-  fn buffer(&self, len: usize) -> Vec<u8> {
-    let mut buf = self.buffers.borrow_mut().pop().unwrap_or_default();
-    buf.resize(len, 0);
-    buf
-  }
-
-  /// Keeps a read buffer for the next pipe; a few are enough, as few pipes are read at once.
-  fn buffer_done(&self, buf: Vec<u8>) {
-    let mut buffers = self.buffers.borrow_mut();
-    if buffers.len() < 16 {
-      buffers.push(buf);
-    }
-  }
-
-  pub async fn send(&self, msg: Msg) {
-    // The loop outlives every future that sends; a closed inbox only happens at exit.
-    let _ = self.tx.send(msg).await;
-  }
-}
-
 /// Where the lines of a pipe go.
 pub enum Sink {
   /// Each line is reported as output of a node (of one queue item, for consumers).
   Report(NodeId, Stream, Option<Arc<str>>),
   /// Each non-empty line is put on a queue, waiting while it is full; `mine` counts them.
-  Queue(Rc<crate::queue::Queue>, Rc<Cell<u64>>),
+  Queue(Rc<super::queues::Queue>, Rc<Cell<u64>>),
 }
 
 /// How a supervised child ended, and its stdout when captured.
 pub struct Supervised {
-  pub status: Status,
   pub exit: Exit,
   pub captured: String,
 }
@@ -140,17 +43,18 @@ pub struct Supervised {
 /// open before they are no longer read.
 const LEFTOVER: Duration = Duration::from_millis(100);
 
-/// Streams a child's pipes into their sinks, enforces its timeout, and reaps it. Captures stdout
+/// Streams a child's pipes into their sinks and reaps it; `proc` is what it runs. Captures stdout
 /// (up to [`RESULT_CAP`], trailing newlines removed) when `capture` is set. An error says why the
 /// child could not exec.
 ///
 /// Once the task's first process has exited and its group is ended, the pipes end unless a
 /// process that left the group still holds them. It is waited for, as its lines are the
-/// task's, unless the task timed out or was stopped: then its output is no longer read.
+/// task's, unless the process was stopped (timed out, cancelled): then its output is no longer
+/// read.
 pub async fn supervise(
   shared: &Shared,
+  proc: Proc,
   child: Child,
-  timeout: Option<Duration>,
   sinks: (Sink, Sink),
   capture: bool,
 ) -> std::io::Result<Supervised> {
@@ -159,14 +63,14 @@ pub async fn supervise(
   let held = child.held.map(|writers| (writers, [child.stdout.poke(), child.stderr.poke()]));
   let pidfd = child.pidfd.and_then(|fd| Source::once(fd).ok());
   let pumped = [Pumped::default(), Pumped::default()];
-  let (timed_out, abandoned) = {
+  let abandoned = {
     let reading = future::zip(
       pump(shared, child.stdout, &sinks.0, capture, &pumped[0]),
       pump(shared, child.stderr, &sinks.1, false, &pumped[1]),
     );
     let mut reading = pin!(reading);
     let waiting = async {
-      let timed_out = process::wait_exit(pid, pidfd.as_ref(), timeout, shared.kill_grace).await;
+      kill::wait_exit(pid, pidfd.as_ref()).await;
       // When the runner held the pipes, they end now unless a process that left the group
       // still holds them: read them without waiting for the reactor to say so. Pipes it did not
       // hold are read when the reactor reports them; they may have ended and gone to another
@@ -175,14 +79,11 @@ pub async fn supervise(
         drop(writers);
         pokes.into_iter().for_each(Poke::poke);
       }
-      timed_out
     };
-    let (timed_out, read) = while_reading(reading.as_mut(), waiting).await;
-    let stopped = || timed_out || shared.halted.get() || shared.stopped.borrow().contains(&pid);
-    let read = read || leftovers_end(fds, &pumped, reading.as_mut(), stopped).await;
-    (timed_out, !read)
+    let ((), read) = while_reading(reading.as_mut(), waiting).await;
+    let stopped = || shared.is_stopping(proc);
+    !(read || leftovers_end(fds, &pumped, reading.as_mut(), stopped).await)
   };
-  shared.stopped.borrow_mut().remove(&pid);
   if abandoned {
     let note = b"runner: output no longer read: a process that left the task's group holds it";
     deliver(shared, &sinks.1, note).await;
@@ -193,21 +94,17 @@ pub async fn supervise(
       deliver(shared, sink, &pending).await;
     }
   }
-  let exit = process::reap(pid);
+  // Reaped and forgotten at once: no signal may reach its pid once it can be reused.
+  let exit = kill::reap(pid);
+  shared.ended(proc);
   if let Some(pidfd) = pidfd {
     shared.launcher.borrow_mut().retire(pidfd);
   }
-  shared.live.borrow_mut().remove(&pid);
   if let Some(err) = child.failed.error() {
     return Err(err);
   }
-  let status = match (timed_out, exit.code) {
-    (true, _) => Status::TimedOut,
-    (false, Some(0)) => Status::Succeeded,
-    _ => Status::Failed,
-  };
   let captured = result(&pumped[0].kept.borrow());
-  Ok(Supervised { status, exit, captured })
+  Ok(Supervised { exit, captured })
 }
 
 /// Runs `reading` while `waiting` runs: `waiting`'s output, and whether `reading` ended too.
@@ -289,7 +186,7 @@ async fn pump(shared: &Shared, pipe: Source, sink: &Sink, capture: bool, state: 
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
   // Others start small (most tasks print little) and grow while reads fill the buffer.
   let most = if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 };
-  let mut buf = shared.buffer(4096);
+  let mut buf = shared.launcher.borrow_mut().buffer(4096);
   loop {
     let n = match pipe.read(&mut buf).await {
       Ok(0) => {
@@ -327,7 +224,7 @@ async fn pump(shared: &Shared, pipe: Source, sink: &Sink, capture: bool, state: 
     }
     state.pending.replace(pending);
   }
-  shared.buffer_done(buf);
+  shared.launcher.borrow_mut().buffer_done(buf);
 }
 
 /// A task's result: its stdout, without trailing newlines.
@@ -348,7 +245,7 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
   match sink {
     Sink::Report(id, stream, item) => {
       let (id, stream, item, line) = (*id, *stream, item.clone(), line.to_string());
-      shared.send(Msg::Output { id, stream, line, item }).await;
+      shared.inbox.send(Msg::Output { id, stream, line, item }).await;
     }
     Sink::Queue(_, _) if line.is_empty() => {}
     Sink::Queue(queue, mine) => {
@@ -362,22 +259,15 @@ async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::engine::inbox::Inbox;
+  use crate::engine::launcher::{Ends, Launch};
   use crate::graph::Program;
-  use crate::process::Ends;
 
   fn shared() -> Shared {
-    Shared {
-      pids: RefCell::new(Vec::new()),
-      live: RefCell::default(),
-      launcher: RefCell::new(Launcher::new()),
-      tx: async_channel::unbounded().0,
-      kill_grace: Duration::from_secs(1),
-      buffers: RefCell::default(),
-      stopped: RefCell::default(),
-      callbacks: RefCell::default(),
-      halted: Cell::new(false),
-    }
+    Shared::new(Inbox(async_channel::unbounded().0))
   }
+
+  const PROC: Proc = Proc::Task(0);
 
   fn launch<'a>(program: &'a Program, ends: Ends) -> Launch<'a> {
     Launch { program, env: &[], cwd: std::path::Path::new("/"), ends }
@@ -402,9 +292,9 @@ mod tests {
   #[test]
   fn write_ends_put_aside_close_at_the_next_tidy() {
     let program = Program { argv: vec!["true".into()], script: None, default_shell: false };
-    crate::reactor::block_on(async {
+    crate::engine::reactor::block_on(async {
       let shared = shared();
-      let child = shared.spawn(&launch(&program, Ends::Later)).expect("spawned");
+      let child = shared.spawn(PROC, &launch(&program, Ends::Later)).expect("spawned");
       exited(child.pid);
       assert!(!ends_within(&child.stdout, 0), "the runner's copy keeps the pipe open");
       shared.launcher.borrow_mut().tidy();
@@ -412,30 +302,30 @@ mod tests {
       assert!(ends_within(&child.stdout, 10_000), "ended once the copy is closed");
       assert!(ends_within(&child.stderr, 10_000));
       let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
-      let ran = supervise(&shared, child, None, sinks, true).await.expect("exec'd");
-      assert_eq!(ran.status, Status::Succeeded);
+      let ran = supervise(&shared, PROC, child, sinks, true).await.expect("exec'd");
+      assert_eq!(ran.exit.code, Some(0));
     });
   }
 
   #[test]
   fn a_pipe_that_went_back_unread_is_not_read_before_the_reactor_reports_it() {
     let program = Program { argv: vec!["true".into()], script: None, default_shell: false };
-    crate::reactor::block_on(async {
+    crate::engine::reactor::block_on(async {
       let shared = shared();
       for ends in [Ends::Close, Ends::Hold] {
-        let child = shared.spawn(&launch(&program, ends)).expect("spawned");
+        let child = shared.spawn(PROC, &launch(&program, ends)).expect("spawned");
         // Exit and hang-ups are all there at the first wait: the pipes end and go back before
         // the exit is handled.
         exited(child.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
-        let ran = supervise(&shared, child, None, sinks, true).await.expect("exec'd");
-        assert_eq!(ran.status, Status::Succeeded);
-        let next = shared.spawn(&launch(&program, Ends::Close)).expect("spawned");
+        let ran = supervise(&shared, PROC, child, sinks, true).await.expect("exec'd");
+        assert_eq!(ran.exit.code, Some(0));
+        let next = shared.spawn(PROC, &launch(&program, Ends::Close)).expect("spawned");
         let ready = [next.stdout.marked_ready(), next.stderr.marked_ready()];
         assert_eq!(ready, [false, false], "{ends:?}: a fresh child's pipes marked readable");
         exited(next.pid);
         let sinks = (Sink::Report(0, Stream::Stdout, None), Sink::Report(0, Stream::Stderr, None));
-        supervise(&shared, next, None, sinks, true).await.expect("exec'd");
+        supervise(&shared, PROC, next, sinks, true).await.expect("exec'd");
       }
     });
   }

@@ -1,0 +1,36 @@
+//! The engine: carries out the scheduler's orders and reports facts back. One event loop with
+//! one inbox: processes, timers, queue takes and signals post messages to it; the loop hands
+//! each to the scheduler as an input, performs the actions it returns, and emits events to the
+//! reporter. It decides nothing: every timer, retry, timeout and stop is the scheduler's.
+//! Runtime calls live here and nowhere else.
+
+mod event_loop;
+mod inbox;
+pub mod kill;
+mod launcher;
+mod live;
+pub mod pipes;
+mod program;
+mod queues;
+pub mod reactor;
+pub mod signal;
+mod start;
+mod supervise;
+
+use crate::graph::{Graph, NodeId};
+use crate::report::Reporter;
+use crate::scheduler::{Policy, StopReason};
+use crate::status::Status;
+
+/// How the run ended: the final status of every node (None: not selected).
+pub struct Outcome {
+  pub failed: bool,
+  pub stop: Option<StopReason>,
+  pub statuses: Vec<Option<Status>>,
+}
+
+/// Runs the selected part of the graph to the end.
+pub fn run(graph: &Graph, targets: &[NodeId], policy: Policy, reporter: &mut Reporter) -> Outcome {
+  signal::block_child_exits();
+  reactor::block_on(event_loop::run(graph, targets, policy, reporter))
+}

@@ -1,0 +1,296 @@
+//! The loop: takes each message from the inbox, hands the facts to the scheduler as inputs,
+//! performs the actions it returns, and reports events. It decides nothing itself.
+
+use super::Outcome;
+use super::inbox::{Inbox, Msg};
+use super::live::Shared;
+use super::queues::{self, Queue};
+use super::start::Consumer;
+use crate::event::{Event, Exit};
+use crate::graph::{Graph, NodeId};
+use crate::report::Reporter;
+use crate::scheduler::{Action, Input, Policy, Proc, Scheduler, Timer};
+use crate::status::Status;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+pub async fn run(
+  graph: &Graph,
+  targets: &[NodeId],
+  policy: Policy,
+  reporter: &mut Reporter,
+) -> Outcome {
+  let (tx, rx) = async_channel::bounded(4096);
+  let inbox = Inbox(tx);
+  super::signal::forward(inbox.0.clone(), Msg::Signal);
+  let mut scheduler = Scheduler::new(graph, targets, policy);
+  let queues = queues::open(graph, |id| scheduler.is_selected(id));
+  let mut engine = Loop {
+    graph,
+    shared: Rc::new(Shared::new(inbox)),
+    queues,
+    consumers: HashMap::new(),
+    scheduler: &mut scheduler,
+    reporter,
+    started: vec![None; graph.nodes.len()],
+    exits: vec![Exit::default(); graph.nodes.len()],
+    item_exits: HashMap::new(),
+    returned: vec![false; graph.nodes.len()],
+    jobs: policy.jobs,
+    dir: super::start::absolute(&graph.dir),
+  };
+  engine.run_started();
+  let mut actions = Vec::new();
+  engine.scheduler.handle(Input::Start, &mut actions);
+  let mut done = engine.perform(&mut actions);
+  loop {
+    engine.reporter.flush();
+    // Nothing is waiting: the time for what need not sit between one task's exit and the next
+    // task's start. Tasks are started with their write ends closed here (`Ends::Later`).
+    engine.shared.launcher.borrow_mut().tidy();
+    if done {
+      break;
+    }
+    let Ok(msg) = rx.recv().await else { break };
+    done = engine.receive(msg, &mut actions);
+    // Drain what is already waiting before flushing output: one write per batch.
+    while !done {
+      let Ok(msg) = rx.try_recv() else { break };
+      done = engine.receive(msg, &mut actions);
+    }
+  }
+  // Whatever is still alive (nothing, unless the inbox closed) goes with the run.
+  engine.shared.kill_all();
+  engine.queues_finished();
+  engine.outcome()
+}
+
+pub(super) struct Loop<'a, 'g> {
+  pub(super) graph: &'g Graph,
+  pub(super) shared: Rc<Shared>,
+  pub(super) queues: Rc<Vec<Rc<Queue>>>,
+  /// What each running consumer's items need.
+  pub(super) consumers: HashMap<NodeId, Rc<Consumer>>,
+  pub(super) scheduler: &'a mut Scheduler<'g>,
+  pub(super) reporter: &'a mut Reporter,
+  pub(super) started: Vec<Option<Instant>>,
+  /// How each task's last process ended, and each worker's last item attempt.
+  exits: Vec<Exit>,
+  item_exits: HashMap<(NodeId, u32), Exit>,
+  /// Groups that have returned (and said so).
+  returned: Vec<bool>,
+  pub(super) jobs: usize,
+  pub(super) dir: PathBuf,
+}
+
+impl<'g> Loop<'_, 'g> {
+  fn outcome(&self) -> Outcome {
+    let statuses = (0..self.graph.nodes.len())
+      .map(|id| self.scheduler.is_selected(id).then(|| self.scheduler.status(id)))
+      .collect();
+    Outcome { failed: self.scheduler.run_failed(), stop: self.scheduler.stop_reason(), statuses }
+  }
+
+  pub(super) fn name(&self, id: NodeId) -> &'g str {
+    let graph: &'g Graph = self.graph;
+    &graph.nodes[id].name
+  }
+
+  fn run_started(&mut self) {
+    let graph = self.graph;
+    let file = graph.source.name();
+    let tasks = (0..graph.nodes.len())
+      .filter(|&id| graph.task(id).is_some() && self.scheduler.is_selected(id))
+      .count();
+    let (name, jobs) = (graph.name.as_deref(), self.jobs);
+    self.reporter.event(&Event::RunStarted { name, file: &file, tasks, jobs });
+  }
+
+  /// Handles one message; true when the run is over.
+  fn receive(&mut self, msg: Msg, actions: &mut Vec<Action>) -> bool {
+    let input = match msg {
+      Msg::Output { id, stream, line, item } => {
+        let item = item.as_deref();
+        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line, item });
+        return false;
+      }
+      Msg::CallbackFailed { id, command, exit } => {
+        let task = self.name(id);
+        self.reporter.event(&Event::CallbackFailed { task, command: &command, exit });
+        return false;
+      }
+      Msg::Exited { proc, exit, result } => {
+        match proc {
+          Proc::Task(id) => self.exits[id] = exit,
+          Proc::Item(id, worker) => drop(self.item_exits.insert((id, worker), exit)),
+          Proc::Callback(_) => {}
+        }
+        Input::Exited { proc, success: exit.code == Some(0), result }
+      }
+      Msg::Taken { id, worker, item } => {
+        if item.is_some() {
+          self.queue_of(id).count_taken();
+        }
+        Input::Taken { id, worker, item }
+      }
+      Msg::Timer(timer) => Input::TimerFired(timer),
+      Msg::Signal(signal) => Input::Signal(signal),
+    };
+    self.scheduler.handle(input, actions);
+    self.perform(actions)
+  }
+
+  /// Performs the scheduler's actions; true when the run is over. Signals go out once per
+  /// batch, so that stopping many processes costs one look at /proc.
+  fn perform(&mut self, actions: &mut Vec<Action>) -> bool {
+    let (mut done, mut terminate, mut kill) = (false, Vec::new(), Vec::new());
+    for action in actions.drain(..) {
+      match action {
+        Action::Spawn { id, attempt, waiting } => self.start_task(id, attempt, waiting),
+        Action::SpawnItem { id, worker, attempt } => self.start_item(id, worker, attempt),
+        Action::RunCallback { id, status, index } => self.start_callback(id, status, index),
+        Action::Take { id, worker } => self.take(id, worker),
+        Action::StopTaking { id } => self.consumers.get(&id).map_or((), |c| c.stop_taking()),
+        Action::StartTimer { after, timer } => self.start_timer(after, timer),
+        Action::Terminate { proc } => terminate.push(proc),
+        Action::Kill { proc } => kill.push(proc),
+        Action::KillAll => self.shared.kill_all(),
+        Action::Retrying { id, attempt, status } => {
+          let (task, exit) = (self.name(id), self.exits[id]);
+          self.reporter.event(&Event::TaskRetrying { task, attempt, status, exit });
+        }
+        Action::ItemFinished { id, worker, item, status, attempts } => {
+          self.item_finished(id, worker, &item, status, attempts)
+        }
+        Action::GroupReturned { id, decision } => {
+          self.returned[id] = true;
+          let members = &self.graph.group(id).expect("a group").members;
+          let names = |list: &[usize]| list.iter().map(|&i| self.name(members[i])).collect();
+          self.reporter.event(&Event::GroupFinished {
+            group: self.name(id),
+            status: decision.status,
+            done: names(&decision.done),
+            pending: names(&decision.pending),
+            timed_out: decision.timed_out,
+            duration_ms: self.elapsed_ms(id),
+          });
+        }
+        Action::Finished { id, status } => self.finished(id, status),
+        Action::Done => done = true,
+      }
+    }
+    self.shared.signal(&terminate, libc::SIGTERM);
+    self.shared.signal(&kill, libc::SIGKILL);
+    done
+  }
+
+  fn start_timer(&mut self, after: std::time::Duration, timer: Timer) {
+    // A pure timer (a delay and no `run`) lasts as long as its delay.
+    if let Timer::Delay(id) = timer
+      && self.graph.task(id).is_some_and(|t| t.run.is_none())
+    {
+      self.mark_started(id);
+    }
+    self.shared.inbox.after(after, Msg::Timer(timer));
+  }
+
+  /// A node starts with its first attempt; a group with its first member.
+  pub(super) fn mark_started(&mut self, id: NodeId) {
+    if self.started[id].is_some() {
+      return;
+    }
+    self.started[id] = Some(Instant::now());
+    for &group in &self.graph.nodes[id].groups {
+      self.mark_started(group);
+    }
+  }
+
+  fn elapsed_ms(&self, id: NodeId) -> u64 {
+    self.started[id].map_or(0, |t| t.elapsed().as_millis() as u64)
+  }
+
+  fn finished(&mut self, id: NodeId, status: Status) {
+    if let Some(task) = self.graph.task(id) {
+      if let Some(q) = task.produces {
+        self.queues[q].producer_finished();
+      }
+      if let Some(q) = task.consumes {
+        self.queues[q].consumer_finished();
+        self.consumers.remove(&id);
+      }
+      self.reporter.event(&Event::TaskFinished {
+        task: self.name(id),
+        status,
+        attempts: self.scheduler.attempts(id),
+        duration_ms: self.elapsed_ms(id),
+        exit: self.exits[id],
+      });
+      return;
+    }
+    let settled = matches!(status, Status::Cancelled | Status::Skipped) && !self.returned[id];
+    if let (Some(group), true) = (self.graph.group(id), settled) {
+      // A group settled before it returned: say so, with every member still pending.
+      let pending = group.members.iter().map(|&m| self.name(m)).collect();
+      self.reporter.event(&Event::GroupFinished {
+        group: self.name(id),
+        status,
+        done: Vec::new(),
+        pending,
+        timed_out: false,
+        duration_ms: self.elapsed_ms(id),
+      });
+    }
+  }
+
+  fn queue_of(&self, consumer: NodeId) -> &Rc<Queue> {
+    let q = self.graph.task(consumer).and_then(|t| t.consumes).expect("items come from consumers");
+    &self.queues[q]
+  }
+
+  fn item_finished(&mut self, id: NodeId, worker: u32, item: &str, status: Status, attempts: u32) {
+    let graph = self.graph;
+    let queue = self.queue_of(id).clone();
+    queue.count_finished(status);
+    let exit = self.item_exits.remove(&(id, worker)).unwrap_or_default();
+    let q = graph.task(id).and_then(|t| t.consumes).expect("a consumer");
+    let name = &graph.queues[q].name;
+    let consumer = self.name(id);
+    self.reporter.event(&Event::ItemFinished {
+      consumer,
+      queue: name,
+      item,
+      worker,
+      status,
+      attempts,
+      exit,
+    });
+    self.reporter.event(&Event::QueueState {
+      queue: name,
+      depth: queue.depth(),
+      put: queue.put.get(),
+      taken: queue.taken.get(),
+      done: queue.done.get(),
+      failed: queue.failed.get(),
+    });
+  }
+
+  /// Reports, per queue, what became of its items; items never taken are listed.
+  fn queues_finished(&mut self) {
+    for (q, queue) in self.queues.iter().enumerate() {
+      let (left, left_total) = queue.left();
+      self.reporter.event(&Event::QueueFinished {
+        queue: &self.graph.queues[q].name,
+        put: queue.put.get(),
+        taken: queue.taken.get(),
+        done: queue.done.get(),
+        failed: queue.failed.get(),
+        cancelled: queue.cancelled.get(),
+        left: left.iter().map(String::as_str).collect(),
+        left_total,
+      });
+    }
+    self.reporter.flush();
+  }
+}

@@ -1,0 +1,165 @@
+//! The seam between the engine and where attempts run: start a program (command, environment,
+//! working directory, output pipes) and hand back what reports its exit; stopping it is a signal
+//! to its process group ([`super::kill`]). Local processes are the one backend today: each is
+//! the leader of its own process group, started by the fast spawner or by `posix_spawn`.
+
+use super::program::{PathCache, direct_argv, program_path};
+use crate::engine::pipes::Pipes;
+use crate::engine::reactor::Source;
+use crate::graph::Program;
+use crate::spawn::{Exec, Failed, Spawned, Spawner};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// What a spawn needs beyond the program.
+pub struct Launch<'a> {
+  pub program: &'a Program,
+  pub env: &'a [(String, String)],
+  pub cwd: &'a Path,
+  pub ends: Ends,
+}
+
+/// What becomes of the runner's own write ends of a child's pipes once the child has them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ends {
+  /// Closed at once: the pipes end when the child's processes have closed theirs.
+  Close,
+  /// Closed at the next [`Launcher::tidy`], which the caller runs before it waits for anything.
+  Later,
+  /// Kept until the child has been reaped and its group ended (see [`Launcher`]).
+  Hold,
+}
+
+/// What starting processes keeps from one process to the next: where programs were found, the
+/// spawner, the output pipes waiting to be reused, and descriptors waiting to be closed.
+///
+/// A child closes its pipes on its way out, then signals its end: a loop waiting for it would be
+/// woken three times. When the loop will have nothing to do but wait for a child (a slot will go
+/// idle when it ends), the runner keeps its own write end of each of the child's pipes
+/// ([`Child::held`]) until the child has been reaped and its group ended; the pipes cannot end
+/// before, and the loop is woken once, by the exit. (A child spawned meanwhile holds copies only
+/// until its exec closes them.) When other tasks wait for a slot, the early wake-ups let the loop
+/// read the pipes' ends while the child is still exiting.
+pub struct Launcher {
+  paths: PathCache,
+  spawner: Spawner,
+  pipes: Pipes,
+  /// Descriptors to close at the next [`Launcher::tidy`]: write ends given to children, and the
+  /// pidfds of children reaped.
+  closing: Vec<OwnedFd>,
+  retired: Vec<Source>,
+  /// Read buffers of pipes that ended, for the next ones.
+  buffers: Vec<Vec<u8>>,
+}
+
+/// Pidfds of reaped children kept for a later close at most; beyond, they are closed at once.
+const RETIRED: usize = 64;
+
+impl Launcher {
+  pub fn new() -> Self {
+    Self {
+      paths: PathCache::new(),
+      spawner: Spawner::new(),
+      pipes: Pipes::default(),
+      closing: Vec::new(),
+      retired: Vec::new(),
+      buffers: Vec::new(),
+    }
+  }
+
+  /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
+  /// a new process group.
+  pub fn spawn(&mut self, launch: &Launch) -> io::Result<Child> {
+    let cwd = launch.cwd.as_os_str().as_bytes();
+    let mut env: Vec<(&str, &[u8])> =
+      launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    env.push(("PWD", cwd));
+    let direct = direct_argv(launch.program, launch.env, &mut self.paths);
+    let shell = program_path(&launch.program.argv[0], launch.env, &mut self.paths).ok();
+    let shell_argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
+    let direct_argv: Vec<&[u8]> =
+      direct.iter().flatten().map(|a| a.as_os_str().as_bytes()).collect();
+    let shell = shell.as_deref().map(|path| (path, shell_argv.as_slice()));
+    // What the program could not be exec'd as (a script without `#!`, say) is left to the
+    // shell, which has its own ways and messages.
+    let (path, argv, fallback) = match (&direct, shell) {
+      (Some(direct), shell) => (direct[0].as_path(), direct_argv.as_slice(), shell),
+      (None, Some((path, argv))) => (path, argv, None),
+      (None, None) => return Err(io::Error::from_raw_os_error(libc::ENOENT)),
+    };
+    let (stdout, out_w) = self.pipes.take()?;
+    let (stderr, err_w) = self.pipes.take()?;
+    let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
+    let exec = Exec { path, argv, fallback, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
+    match self.spawner.spawn(&exec) {
+      Ok(Spawned { pid, pidfd, failed }) => {
+        // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
+        let held = match launch.ends {
+          Ends::Hold => Some([out_w, err_w]),
+          Ends::Later => {
+            self.closing.extend([out_w, err_w]);
+            None
+          }
+          Ends::Close => None,
+        };
+        Ok(Child { pid, pidfd, stdout, stderr, held, failed })
+      }
+      Err(err) => {
+        drop((out_w, err_w));
+        self.pipes.give_back(stdout);
+        self.pipes.give_back(stderr);
+        Err(err)
+      }
+    }
+  }
+
+  /// A read buffer of `len` bytes, reused when one is free.
+  pub fn buffer(&mut self, len: usize) -> Vec<u8> {
+    let mut buf = self.buffers.pop().unwrap_or_default();
+    buf.resize(len, 0);
+    buf
+  }
+
+  /// Keeps a read buffer for the next pipe; a few are enough, as few pipes are read at once.
+  pub fn buffer_done(&mut self, buf: Vec<u8>) {
+    if self.buffers.len() < 16 {
+      self.buffers.push(buf);
+    }
+  }
+
+  /// Takes back a child's pipe once its reader has seen the end.
+  pub fn give_back(&mut self, pipe: Source) {
+    self.pipes.give_back(pipe);
+  }
+
+  /// Keeps a reaped child's pidfd for the next [`Launcher::tidy`].
+  pub fn retire(&mut self, pidfd: Source) {
+    if self.retired.len() < RETIRED {
+      self.retired.push(pidfd);
+    }
+  }
+
+  /// What can wait until the loop has nothing else to do, rather than sit between one task's
+  /// exit and the next task's start: closing the descriptors put aside, and readying the pipes
+  /// taken back for the next children.
+  pub fn tidy(&mut self) {
+    self.closing.clear();
+    self.retired.clear();
+    self.pipes.prepare();
+  }
+}
+
+/// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
+pub struct Child {
+  pub pid: i32,
+  pub pidfd: Option<OwnedFd>,
+  pub stdout: Source,
+  pub stderr: Source,
+  /// The runner's own write ends of the pipes, when started with [`Ends::Hold`]: to be dropped
+  /// once the child has been reaped and its group ended, after which the pipes end.
+  pub held: Option<[OwnedFd; 2]>,
+  /// Why the exec failed, known once the child has exited.
+  pub failed: Failed,
+}

@@ -1,0 +1,169 @@
+//! Queues at run time: one bounded channel per queue between its producers' stdout and its
+//! consumers' workers, with its counters. Which item runs when is the scheduler's to say; a
+//! worker's take is the one wait here.
+//!
+//! A full channel makes the producer's reader wait, so the producer blocks on its pipe: memory
+//! stays bounded by `maxsize` items. A queue closes when its static items are in and every
+//! producer has finished; consumers end once it is closed and drained.
+
+use crate::graph::{Graph, NodeId};
+use crate::status::Status;
+use async_channel::{Receiver, Sender};
+use futures_lite::FutureExt;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// Items never taken are listed up to this many; beyond it they are only counted.
+const LEFT_LISTED: usize = 1000;
+
+/// One queue's channel and counters.
+pub struct Queue {
+  tx: RefCell<Option<Sender<String>>>,
+  rx: Receiver<String>,
+  /// Producers (and the static items' feeder) not finished yet.
+  open: Cell<usize>,
+  /// Consumers not finished yet. When none is left, nothing will ever take an item: the queue
+  /// is abandoned, so that no producer waits for room forever.
+  consumers: Cell<usize>,
+  abandoned: Cell<bool>,
+  /// Items nobody took (the first [`LEFT_LISTED`]), and how many there were.
+  left: RefCell<Vec<String>>,
+  left_total: Cell<u64>,
+  pub put: Cell<u64>,
+  pub taken: Cell<u64>,
+  pub done: Cell<u64>,
+  pub failed: Cell<u64>,
+  pub cancelled: Cell<u64>,
+}
+
+impl Queue {
+  fn new(maxsize: usize, producers: usize, consumers: usize) -> Self {
+    let (tx, rx) =
+      if maxsize == 0 { async_channel::unbounded() } else { async_channel::bounded(maxsize) };
+    let queue = Self {
+      tx: RefCell::new(Some(tx)),
+      rx,
+      open: Cell::new(producers + 1),
+      consumers: Cell::new(consumers + 1),
+      abandoned: Cell::new(false),
+      left: RefCell::new(Vec::new()),
+      left_total: Cell::new(0),
+      put: Cell::new(0),
+      taken: Cell::new(0),
+      done: Cell::new(0),
+      failed: Cell::new(0),
+      cancelled: Cell::new(0),
+    };
+    // The extra counts are released after counting: a queue with no producers closes at once,
+    // one with no consumers is abandoned at once.
+    queue.producer_finished();
+    queue.consumer_finished();
+    queue
+  }
+
+  /// The next item; None once the queue is closed and drained, or once `stop` is closed.
+  pub async fn take(&self, stop: &Receiver<()>) -> Option<String> {
+    let taken = async { self.rx.recv().await.ok() };
+    let stopped = async {
+      let _ = stop.recv().await;
+      None
+    };
+    // A cancelled consumer takes nothing more: what is queued is reported as never taken.
+    stopped.or(taken).await
+  }
+
+  /// Counts an item taken, and the final status of one.
+  pub fn count_taken(&self) {
+    self.taken.set(self.taken.get() + 1);
+  }
+
+  pub fn count_finished(&self, status: Status) {
+    let counter = match status {
+      Status::Succeeded => &self.done,
+      Status::Cancelled => &self.cancelled,
+      _ => &self.failed,
+    };
+    counter.set(counter.get() + 1);
+  }
+
+  pub fn depth(&self) -> usize {
+    self.rx.len()
+  }
+
+  /// Puts an item, waiting while the queue is full (back-pressure). False if the queue is
+  /// closed.
+  pub async fn put(&self, item: String) -> bool {
+    let Some(tx) = self.tx.borrow().clone() else { return false };
+    self.put.set(self.put.get() + 1);
+    if self.abandoned.get() {
+      self.leave(item);
+      return true;
+    }
+    if let Err(err) = tx.send(item).await {
+      self.leave(err.0);
+    }
+    true
+  }
+
+  fn leave(&self, item: String) {
+    let mut left = self.left.borrow_mut();
+    if left.len() < LEFT_LISTED {
+      left.push(item);
+    }
+    self.left_total.set(self.left_total.get() + 1);
+  }
+
+  /// One producer (or the feeder) ended; the last one closes the queue.
+  pub fn producer_finished(&self) {
+    self.open.set(self.open.get().saturating_sub(1));
+    if self.open.get() == 0 {
+      self.tx.borrow_mut().take();
+    }
+  }
+
+  /// One consumer ended; after the last one, what is queued is left and producers go on.
+  pub fn consumer_finished(&self) {
+    self.consumers.set(self.consumers.get().saturating_sub(1));
+    if self.consumers.get() == 0 && !self.abandoned.replace(true) {
+      self.drain();
+    }
+  }
+
+  fn drain(&self) {
+    while let Ok(item) = self.rx.try_recv() {
+      self.leave(item);
+    }
+  }
+
+  /// Items nobody took (the first ones, when there were many) and how many there were.
+  pub fn left(&self) -> (Vec<String>, u64) {
+    self.drain();
+    (self.left.borrow().clone(), self.left_total.get())
+  }
+}
+
+/// Every queue of the graph; the producers and consumers counted are the selected ones.
+pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue>>> {
+  let queues: Vec<Rc<Queue>> = graph
+    .queues
+    .iter()
+    .map(|q| {
+      let count = |ids: &[NodeId]| ids.iter().filter(|&&id| selected(id)).count();
+      let feeder = usize::from(!q.items.is_empty());
+      Rc::new(Queue::new(q.maxsize, count(&q.producers) + feeder, count(&q.consumers)))
+    })
+    .collect();
+  for (q, def) in graph.queues.iter().enumerate() {
+    if def.items.is_empty() {
+      continue;
+    }
+    let (queue, items) = (queues[q].clone(), def.items.clone());
+    crate::engine::reactor::spawn_local(async move {
+      for item in items {
+        queue.put(item).await;
+      }
+      queue.producer_finished();
+    });
+  }
+  Rc::new(queues)
+}

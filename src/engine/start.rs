@@ -1,0 +1,215 @@
+//! Starting what the scheduler orders: a task's attempt, a consumer (its workers' takes), an
+//! item's attempt and a callback. Each process's future supervises it and posts its exit.
+
+use super::event_loop::Loop;
+use super::inbox::{Inbox, Msg};
+use super::launcher::{Ends, Launch};
+use super::live::Shared;
+use super::queues::Queue;
+use super::reactor::spawn_local;
+use super::supervise::{Sink, supervise};
+use crate::env::{self, Env};
+use crate::event::{Event, Exit, Stream};
+use crate::graph::{NodeId, Program};
+use crate::scheduler::Proc;
+use crate::status::Status;
+use async_channel::{Receiver, Sender};
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A running consumer: what each of its items runs with, and the switch that stops its takes.
+pub(super) struct Consumer {
+  queue: Rc<Queue>,
+  env: Env,
+  cwd: PathBuf,
+  /// The queue the items' stdout lines go to, when the consumer also produces.
+  produces: Option<Rc<Queue>>,
+  stop: RefCell<Option<Sender<()>>>,
+  stopped: Receiver<()>,
+}
+
+impl Consumer {
+  pub(super) fn stop_taking(&self) {
+    self.stop.borrow_mut().take();
+  }
+}
+
+pub(super) fn absolute(dir: &Path) -> PathBuf {
+  std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// An exec that failed, or no process that could be made: said as the process's own output,
+/// and an exit of 127, as a shell reports a command it cannot run.
+async fn unstarted(
+  inbox: &Inbox,
+  id: NodeId,
+  stream: Stream,
+  line: String,
+  item: Option<Arc<str>>,
+) -> Exit {
+  inbox.send(Msg::Output { id, stream, line, item }).await;
+  Exit { code: Some(127), signal: None }
+}
+
+impl Loop<'_, '_> {
+  /// Reports what the runner has to say about a node's command (a value cut to fit, say) as
+  /// output of the node on `stream`.
+  fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
+    for line in lines {
+      self.reporter.event(&Event::Output { task: self.name(id), stream, line, item });
+    }
+  }
+
+  fn cwd(&self, id: NodeId) -> PathBuf {
+    match self.graph.task(id) {
+      Some(task) if task.cwd != self.graph.dir => absolute(&task.cwd),
+      _ => self.dir.clone(),
+    }
+  }
+
+  pub(super) fn start_task(&mut self, id: NodeId, attempt: u32, waiting: usize) {
+    let graph = self.graph;
+    let task = graph.task(id).expect("only tasks are spawned");
+    let program = task.run.as_ref().expect("the scheduler runs only tasks with a command");
+    if attempt == 1 {
+      self.mark_started(id);
+    }
+    self.reporter.event(&Event::TaskStarted { task: self.name(id), attempt });
+    let (env, warnings) = env::task(graph, id, attempt, |n| self.scheduler.result(n).unwrap_or(""));
+    self.warn(id, Stream::Stderr, &warnings, None);
+    let cwd = self.cwd(id);
+    if let Some(q) = task.consumes {
+      let (stop, stopped) = async_channel::bounded(1);
+      let queue = self.queues[q].clone();
+      let produces = task.produces.map(|q| self.queues[q].clone());
+      let stop = RefCell::new(Some(stop));
+      self.consumers.insert(id, Rc::new(Consumer { queue, env, cwd, produces, stop, stopped }));
+      return;
+    }
+    // A producer's result is the number of items it put.
+    let mine = Rc::new(Cell::new(0u64));
+    let stdout = match task.produces {
+      Some(q) => Sink::Queue(self.queues[q].clone(), mine.clone()),
+      None => Sink::Report(id, Stream::Stdout, None),
+    };
+    // When a slot will go idle at this task's end, the loop has nothing else to do meanwhile.
+    let ends = if waiting < self.jobs { Ends::Hold } else { Ends::Later };
+    let launch = Launch { program, env: &env, cwd: &cwd, ends };
+    let (proc, capture) = (Proc::Task(id), task.produces.is_none());
+    let started = self.shared.spawn(proc, &launch);
+    let (shared, argv0) = (self.shared.clone(), program.argv[0].clone());
+    spawn_local(async move {
+      let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
+      let ran = match started {
+        Ok(child) => supervise(&shared, proc, child, sinks, capture).await,
+        Err(err) => Err(err),
+      };
+      let (exit, result) = match ran {
+        Ok(ran) if capture => (ran.exit, ran.captured),
+        Ok(ran) => (ran.exit, mine.get().to_string()),
+        Err(err) => {
+          let line = format!("cannot start `{argv0}`: {err}");
+          (unstarted(&shared.inbox, id, Stream::Stderr, line, None).await, String::new())
+        }
+      };
+      shared.inbox.send(Msg::Exited { proc, exit, result }).await;
+    });
+  }
+
+  /// A consumer's worker waits for the next item of its queue.
+  pub(super) fn take(&mut self, id: NodeId, worker: u32) {
+    let Some(consumer) = self.consumers.get(&id).cloned() else { return };
+    let inbox = self.shared.inbox.clone();
+    spawn_local(async move {
+      let item = consumer.queue.take(&consumer.stopped).await;
+      inbox.send(Msg::Taken { id, worker, item }).await;
+    });
+  }
+
+  pub(super) fn start_item(&mut self, id: NodeId, worker: u32, attempt: u32) {
+    let Some(consumer) = self.consumers.get(&id).cloned() else { return };
+    let graph = self.graph;
+    let program = graph.task(id).and_then(|t| t.run.as_ref()).expect("a consumer's command");
+    let item = self.scheduler.item(id, worker).unwrap_or_default().to_string();
+    let mut env = consumer.env.clone();
+    let mut warnings = Vec::new();
+    env.push(env::item(&item, &mut warnings));
+    self.warn(id, Stream::Stderr, &warnings, Some(&item));
+    env.push(("RUNNER_WORKER".into(), worker.to_string()));
+    env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
+    let launch = Launch { program, env: &env, cwd: &consumer.cwd, ends: Ends::Close };
+    let proc = Proc::Item(id, worker);
+    let started = self.shared.spawn(proc, &launch);
+    let (shared, argv0) = (self.shared.clone(), program.argv[0].clone());
+    spawn_local(async move {
+      let tag: Arc<str> = Arc::from(item.as_str());
+      let stdout = match &consumer.produces {
+        // A stage of a pipeline: each item's output lines become items of the next queue.
+        Some(next) => Sink::Queue(next.clone(), Rc::new(Cell::new(0))),
+        None => Sink::Report(id, Stream::Stdout, Some(tag.clone())),
+      };
+      let sinks = (stdout, Sink::Report(id, Stream::Stderr, Some(tag.clone())));
+      let ran = match started {
+        Ok(child) => supervise(&shared, proc, child, sinks, false).await,
+        Err(err) => Err(err),
+      };
+      let exit = match ran {
+        Ok(ran) => ran.exit,
+        Err(err) => {
+          let line = format!("cannot start `{argv0}` for item `{item}`: {err}");
+          unstarted(&shared.inbox, id, Stream::Stderr, line, Some(tag)).await
+        }
+      };
+      shared.inbox.send(Msg::Exited { proc, exit, result: String::new() }).await;
+    });
+  }
+
+  pub(super) fn start_callback(&mut self, id: NodeId, status: Status, index: usize) {
+    let node = &self.graph.nodes[id];
+    let program = node.callbacks.for_status(status).nth(index).expect("a callback").clone();
+    let result = self.scheduler.result(id).unwrap_or("");
+    let (env, warnings) = env::callback(self.graph, id, status, result);
+    if index == 0 {
+      self.warn(id, Stream::Callback, &warnings, None);
+    }
+    let cwd = self.cwd(id);
+    let shared = self.shared.clone();
+    spawn_local(async move {
+      let exit = run_callback(&shared, id, &program, &env, &cwd).await;
+      shared
+        .inbox
+        .send(Msg::Exited { proc: Proc::Callback(id), exit, result: String::new() })
+        .await;
+    });
+  }
+}
+
+async fn run_callback(
+  shared: &Shared,
+  id: NodeId,
+  program: &Program,
+  env: &Env,
+  cwd: &Path,
+) -> Exit {
+  let launch = Launch { program, env, cwd, ends: Ends::Close };
+  let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
+  let proc = Proc::Callback(id);
+  let sinks = (Sink::Report(id, Stream::Callback, None), Sink::Report(id, Stream::Callback, None));
+  let ran = match shared.spawn(proc, &launch) {
+    Ok(child) => supervise(shared, proc, child, sinks, false).await,
+    Err(err) => Err(err),
+  };
+  let exit = match ran {
+    Ok(ran) => ran.exit,
+    Err(err) => {
+      let line = format!("cannot start callback `{command}`: {err}");
+      unstarted(&shared.inbox, id, Stream::Callback, line, None).await
+    }
+  };
+  if exit.code != Some(0) {
+    shared.inbox.send(Msg::CallbackFailed { id, command, exit }).await;
+  }
+  exit
+}

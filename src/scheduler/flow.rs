@@ -1,0 +1,289 @@
+//! How nodes move through the graph: becoming ready, taking a slot, ending an attempt (and
+//! retrying it), reaching a final status, and telling their groups and dependents.
+
+use super::{Action, Proc, Scheduler, Timer};
+use crate::consumer::{ConsumerState, ItemRules};
+use crate::graph::{GroupRule, NodeId};
+use crate::group::Decision;
+use crate::status::Status;
+
+impl Scheduler<'_> {
+  /// All needs of a task are met: start its delay, or queue it.
+  pub(super) fn make_ready(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    self.activate_groups(id, out);
+    let task = self.graph.task(id).expect("only tasks become ready");
+    match task.delay {
+      Some(after) if !after.is_zero() => {
+        self.nodes[id].status = Status::Delayed;
+        out.push(Action::StartTimer { after, timer: Timer::Delay(id) });
+      }
+      _ => self.enqueue(id, out),
+    }
+  }
+
+  pub(super) fn enqueue(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let task = self.graph.task(id).expect("only tasks are queued");
+    if task.run.is_none() {
+      // A join point or pure timer: nothing to run, it succeeds at once. Like a group, it holds
+      // no slot (its callbacks run at once): taking one here could go over the limit.
+      self.nodes[id].attempt = 1;
+      self.results[id] = Some(String::new());
+      self.finish(id, Status::Succeeded, out);
+      return;
+    }
+    if task.consumes.is_some() {
+      // A consumer starts at once and holds no slot: it waits for items, and taking a slot
+      // while its producers wait for one could deadlock at `-j 1`. Its `workers` bound it.
+      self.nodes[id].status = Status::Running;
+      self.nodes[id].attempt = 1;
+      out.push(Action::Spawn { id, attempt: 1, waiting: self.ready.len() });
+      let rules = ItemRules { retries: task.retries, retry_delay: task.retry_delay };
+      let consumer = ConsumerState::new(rules, task.workers);
+      for worker in 0..consumer.workers() {
+        out.push(Action::Take { id, worker });
+      }
+      self.consumers.insert(id, consumer);
+      self.consumer_over(id, out);
+      return;
+    }
+    self.nodes[id].status = Status::Ready;
+    self.ready.push_back(id);
+  }
+
+  /// A group runs from the moment its first member became ready; a wait group's timeout counts
+  /// from then.
+  fn activate_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let graph = self.graph;
+    for &group in &graph.nodes[id].groups {
+      // Running already, or returned before any member became ready (its members skipped).
+      if !self.selected[group] || self.nodes[group].status != Status::Pending {
+        continue;
+      }
+      self.nodes[group].status = Status::Running;
+      if let Some(GroupRule::Wait { timeout: Some(after), .. }) = graph.group(group).map(|g| g.rule)
+      {
+        out.push(Action::StartTimer { after, timer: Timer::GroupTimeout(group) });
+      }
+      self.activate_groups(group, out);
+    }
+  }
+
+  pub(super) fn dispatch(&mut self, out: &mut Vec<Action>) {
+    while self.stopped.is_none() && self.running < self.policy.jobs {
+      let Some(id) = self.ready.pop_front() else {
+        break;
+      };
+      if self.nodes[id].status != Status::Ready {
+        continue;
+      }
+      self.take_slot(id);
+      let seq = self.next_seq();
+      let node = &mut self.nodes[id];
+      node.attempt += 1;
+      (node.seq, node.timed_out, node.stopping) = (seq, false, false);
+      out.push(Action::Spawn { id, attempt: node.attempt, waiting: self.ready.len() });
+      if let Some(after) = self.graph.task(id).and_then(|t| t.timeout) {
+        out.push(Action::StartTimer { after, timer: Timer::Timeout(Proc::Task(id), seq) });
+      }
+    }
+  }
+
+  /// A task's attempt ended: its status is the scheduler's to say (a timeout or a cancel it
+  /// ordered wins over the exit), and a failure is retried while `retries` allow.
+  pub(super) fn task_exited(
+    &mut self,
+    id: NodeId,
+    success: bool,
+    result: String,
+    out: &mut Vec<Action>,
+  ) {
+    let state = &self.nodes[id];
+    if state.status != Status::Running || self.consumers.contains_key(&id) {
+      return;
+    }
+    let status = match (state.cancel_requested, state.timed_out, success) {
+      (true, _, _) => Status::Cancelled,
+      (false, true, _) => Status::TimedOut,
+      (false, false, true) => Status::Succeeded,
+      (false, false, false) => Status::Failed,
+    };
+    let attempt = state.attempt;
+    let task = self.graph.task(id).expect("only tasks run");
+    self.results[id] = Some(result);
+    if status.is_failure() && attempt <= task.retries && self.stopped.is_none() {
+      self.release(id);
+      out.push(Action::Retrying { id, attempt, status });
+      if task.retry_delay.is_zero() {
+        self.enqueue(id, out);
+      } else {
+        self.nodes[id].status = Status::Delayed;
+        out.push(Action::StartTimer { after: task.retry_delay, timer: Timer::Retry(id) });
+      }
+      return;
+    }
+    self.finish(id, status, out);
+  }
+
+  /// A node has its final status: run its callbacks, then complete it. Running tasks keep
+  /// their slot until their callbacks are done. With fail-fast, a failure stops the run here,
+  /// not after its callbacks: nothing new may start meanwhile.
+  pub(super) fn finish(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
+    self.nodes[id].status = status;
+    let ran = status != Status::Skipped;
+    let callbacks = self.graph.nodes[id].callbacks.for_status(status).count();
+    if ran && !self.callbacks_halted() && callbacks > 0 {
+      let node = &mut self.nodes[id];
+      (node.in_callbacks, node.callbacks_ok) = (true, true);
+      self.next_callback(id, 0, out);
+    } else {
+      self.release(id);
+      self.complete(id, out);
+    }
+    if self.policy.fail_fast && status.is_failure() && !self.graph.nodes[id].allow_failure {
+      self.stop(super::StopReason::FailFast, out);
+    }
+  }
+
+  fn take_slot(&mut self, id: NodeId) {
+    self.nodes[id].status = Status::Running;
+    self.nodes[id].holds_slot = true;
+    self.running += 1;
+  }
+
+  /// Frees the concurrency slot of a task that was running, if it holds one.
+  pub(super) fn release(&mut self, id: NodeId) {
+    if std::mem::take(&mut self.nodes[id].holds_slot) {
+      self.running -= 1;
+    }
+  }
+
+  /// A node has its final status and its callbacks are done: report it, and queue it for
+  /// `propagate` to tell its groups and dependents.
+  pub(super) fn complete(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let status = self.nodes[id].status;
+    self.remaining -= 1;
+    out.push(Action::Finished { id, status });
+    if status.is_failure() && !self.graph.nodes[id].allow_failure {
+      self.failed = true;
+    }
+    self.completed.push_back(id);
+  }
+
+  /// Tells the groups and dependents of completed nodes, first completed first. A loop, not a
+  /// recursion: a long chain of skipped tasks or join points must not overflow the stack.
+  pub(super) fn propagate(&mut self, out: &mut Vec<Action>) {
+    while let Some(id) = self.completed.pop_front() {
+      let status = self.nodes[id].status;
+      let node = &self.graph.nodes[id];
+      let allowed = node.allow_failure;
+      // Groups first: a group hears of its member's own outcome before it hears of that
+      // member's dependents being skipped because of it.
+      for (&group, &index) in node.groups.iter().zip(&node.member_index) {
+        if !self.selected[group] || self.nodes[group].status.is_final() {
+          continue;
+        }
+        let Some(state) = self.groups[group].as_mut() else {
+          continue;
+        };
+        if let Some(decision) = state.member_finished(index, status, allowed) {
+          self.apply_decision(group, decision, out);
+        }
+      }
+      let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
+      for &dependent in &node.dependents {
+        if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
+          continue;
+        }
+        if go_on {
+          self.nodes[dependent].waiting -= 1;
+          if self.nodes[dependent].waiting == 0 {
+            self.need_met(dependent, out);
+          }
+        } else {
+          self.settle(dependent, Status::Skipped, out);
+        }
+      }
+    }
+  }
+
+  /// The last need of `id` (a task: groups have no needs) finished successfully.
+  fn need_met(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    if self.stopped.is_some() {
+      return self.settle(id, Status::Cancelled, out);
+    }
+    self.make_ready(id, out);
+  }
+
+  /// Gives a node that never started, or a group, its final status (skipped or cancelled); a
+  /// group's members are cancelled with it.
+  pub(super) fn settle(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
+    // A node in its callbacks has its final status already.
+    if self.nodes[id].status.is_final() {
+      return;
+    }
+    let graph = self.graph;
+    if let Some(group) = graph.group(id) {
+      // Final before its members are cancelled: nothing they set off may reach it again. Its
+      // `GroupState` is not asked anything once it is final.
+      self.nodes[id].status = status;
+      for &member in &group.members {
+        if self.selected[member] {
+          self.cancel(member, out);
+        }
+      }
+    }
+    // A task cancelled before it started still gets its `on_done`, as a cancelled future's
+    // done-callbacks run in asyncio; a skipped one gets none.
+    self.finish(id, status, out);
+  }
+
+  /// A group returned: the group is not final yet (its inputs are only read while it is not),
+  /// and cancelling its pending members cannot make it final (they complete in `propagate`).
+  pub(super) fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
+    let graph = self.graph;
+    let members = &graph.group(id).expect("decisions come from groups").members;
+    self.results[id] = Some(self.group_result(id, &decision));
+    let status = decision.status;
+    let cancel = if decision.cancel_pending { decision.pending.clone() } else { Vec::new() };
+    // The group returns first; then what it left pending is cancelled.
+    out.push(Action::GroupReturned { id, decision });
+    for i in cancel {
+      self.cancel(members[i], out);
+    }
+    self.finish(id, status, out);
+  }
+
+  /// A gather group's result: member results in declared order; a wait group's: done (in
+  /// finishing order, with status and result) and pending names.
+  fn group_result(&self, id: NodeId, decision: &Decision) -> String {
+    let group = self.graph.group(id).expect("a group");
+    // A member group's result is JSON already: it is embedded as a value, not as a string.
+    let result = |m: NodeId| {
+      let text = self.results[m].as_deref().unwrap_or_default();
+      match self.graph.group(m).and_then(|_| serde_json::from_str(text).ok()) {
+        Some(value) => value,
+        None => serde_json::Value::from(text),
+      }
+    };
+    let name = |m: NodeId| self.graph.nodes[m].name.as_str();
+    let value = match group.rule {
+      GroupRule::Gather => {
+        serde_json::Value::Array(group.members.iter().map(|&m| result(m)).collect())
+      }
+      GroupRule::Wait { .. } => {
+        let done: Vec<_> = decision
+          .done
+          .iter()
+          .map(|&i| group.members[i])
+          .map(|m| {
+            let status = self.nodes[m].status.as_str();
+            serde_json::json!({"name": name(m), "status": status, "result": result(m)})
+          })
+          .collect();
+        let pending: Vec<_> = decision.pending.iter().map(|&i| name(group.members[i])).collect();
+        serde_json::json!({"done": done, "pending": pending})
+      }
+    };
+    value.to_string()
+  }
+}
