@@ -3,8 +3,8 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, PATIENCE, Run, Test, wait_for};
-use std::process::{Command, Stdio};
+use crate::support::{BIN, PATIENCE, Run, Test, events, finished, wait_for};
+use std::process::Command;
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
 /// item, in one run.
@@ -68,6 +68,45 @@ fn json_output_snapshot() {
   insta::with_settings!({ filters => filters, omit_expression => true }, {
     insta::assert_snapshot!("json", run.stdout);
   });
+}
+
+#[test]
+fn json_output_is_one_event_per_line() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      talk:
+        run: echo 'to "stdout" \ with quotes'; echo to stderr >&2
+      broken:
+        run: exit 2
+        allow_failure: true
+      after:
+        needs: [talk]
+        run: echo after
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--output", "json"]);
+  run.code(0);
+  let events = events(&run);
+  assert!(events.len() > 5, "{}", run.stdout);
+  for event in &events {
+    assert!(event["event"].is_string(), "no event field: {event}");
+  }
+  assert_eq!(events[0]["event"], "run_started");
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 0);
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stdout"
+    && e["line"] == r#"to "stdout" \ with quotes"#));
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stderr"
+    && e["line"] == "to stderr"));
+  assert_eq!(finished(&events, "broken")["status"], "failed");
+  assert_eq!(finished(&events, "broken")["exit"]["code"], 2);
+  assert_eq!(finished(&events, "after")["status"], "succeeded");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,34 +456,6 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
   assert!(!screen.contains(" tasks · "), "the overall bar was left behind\n{screen}");
   assert!(screen.starts_with("⊘ "), "the first line is a finished task\n{screen}");
   assert!(screen.contains("\nmode=echo\n"), "the echo is back on\n{screen}");
-}
-
-#[test]
-fn a_task_that_needs_the_terminal_fails_instead_of_stopping() {
-  // Under a terminal (here script's pty), a task in a process group of its own that sets the
-  // terminal's modes would be stopped by SIGTTOU, and the run would wait for it forever. Tasks
-  // have no controlling terminal: /dev/tty cannot be opened, and the task fails at once.
-  if Command::new("script").arg("--version").output().is_err() {
-    eprintln!("skipping a_task_that_needs_the_terminal_fails_instead_of_stopping: no script");
-    return;
-  }
-  let test = Test::with_job("tasks:\n  asks: {run: 'stty -echo < /dev/tty && echo set'}\n");
-  let mut script = Command::new("script")
-    .args(["-qec", &format!("'{BIN}' run job.yaml --output plain"), "/dev/null"])
-    .current_dir(test.dir.path())
-    .env("NO_COLOR", "1")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .spawn()
-    .expect("start script");
-  let ended = wait_for("the run to end", PATIENCE, || {
-    script.try_wait().expect("try_wait").ok_or_else(|| "still running".to_string())
-  });
-  let mut out = String::new();
-  std::io::Read::read_to_string(&mut script.stdout.take().unwrap(), &mut out).unwrap();
-  assert_eq!(ended.code(), Some(1), "{out}");
-  assert!(out.contains("[asks] failed"), "{out}");
-  assert!(out.contains("/dev/tty"), "the shell says why\n{out}");
 }
 
 /// Runs `runner` with `--output tty` on a pipe: no terminal, so no rows, but the same lines.

@@ -360,6 +360,24 @@ impl Drop for Background {
   }
 }
 
+/// Runs the runner in the background with a tag of its own until it exits, which must be with
+/// `code` and within `within`; then no process of its tasks may be left after `gone`.
+#[track_caller]
+pub fn run_to_its_end(
+  test: &Test,
+  args: &[&str],
+  code: i32,
+  within: Duration,
+  gone: Duration,
+) -> Run {
+  let reaper = Reaper::new("run");
+  let (run, took) = Background::spawn(test, reaper.tag(), args).wait(PATIENCE);
+  run.code(code);
+  assert!(took < within, "took {took:?}");
+  assert_all_gone(reaper.tag(), gone);
+  run
+}
+
 /// The last `n` lines of `text`, so a failure message with thousands of lines stays short.
 pub fn tail(text: &str, n: usize) -> String {
   let lines: Vec<&str> = text.lines().collect();
