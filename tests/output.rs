@@ -3,7 +3,7 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, PATIENCE, Run, Test, events, finished, wait_for};
+use crate::support::{BIN, PATIENCE, Run, Test, events, finished, require, wait_for};
 use std::process::Command;
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
@@ -312,11 +312,8 @@ struct Tmux {
 }
 
 impl Tmux {
-  /// A 120x30 session running `command`; None when tmux is not installed.
-  fn start(command: &str) -> Option<Self> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-      return None;
-    }
+  /// A 120x30 session running `command` (see `require("tmux")`).
+  fn start(command: &str) -> Self {
     let tmux = Self { socket: format!("runner-output-{}", std::process::id()) };
     let status = tmux
       .cmd(&["new-session", "-d", "-x", "120", "-y", "30", "-s", "main", command])
@@ -327,7 +324,7 @@ impl Tmux {
       .status()
       .expect("start tmux");
     assert!(status.success(), "tmux new-session failed");
-    Some(tmux)
+    tmux
   }
 
   fn cmd(&self, args: &[&str]) -> Command {
@@ -365,6 +362,9 @@ fn spinner_line(line: &str) -> bool {
 
 #[test]
 fn tty_view_in_a_real_terminal() {
+  if !require("tmux") {
+    return;
+  }
   let test = Test::with_job(
     r#"
     tasks:
@@ -383,10 +383,7 @@ fn tty_view_in_a_real_terminal() {
     "cd '{}' && '{BIN}' run job.yaml -j 4 --output tty; echo runner-exit=$?; exec cat",
     test.dir.path().display()
   );
-  let Some(tmux) = Tmux::start(&command) else {
-    eprintln!("skipping tty_view_in_a_real_terminal: tmux is not installed (.ci/run installs it)");
-    return;
-  };
+  let tmux = Tmux::start(&command);
   // Mid-run: compile's spinner row with its last output line, the others finished above.
   let screen = tmux.wait_for("spinner row for compile", |s| {
     s.lines()
@@ -420,6 +417,9 @@ fn tty_view_in_a_real_terminal() {
 
 #[test]
 fn keys_typed_during_the_live_view_leave_no_row_behind() {
+  if !require("tmux") {
+    return;
+  }
   // The terminal echoes a Ctrl-C as `^C` and Enter as a newline, behind the view's back: the
   // rows must still be cleared where they are, and the echo be back once the runner is done.
   let test = Test::with_job(
@@ -439,10 +439,7 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
      stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo | sed 's/^/mode=/'; exec cat",
     test.dir.path().display()
   );
-  let Some(tmux) = Tmux::start(&command) else {
-    eprintln!("skipping keys_typed_during_the_live_view_leave_no_row_behind: no tmux");
-    return;
-  };
+  let tmux = Tmux::start(&command);
   tmux.wait_for("both spinner rows", |s| s.lines().filter(|l| spinner_line(l)).count() == 2);
   let keys = |keys: &[&str]| {
     let status = tmux.cmd(&[&["send-keys", "-t", "main"], keys].concat()).status();

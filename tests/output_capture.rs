@@ -1,11 +1,14 @@
 //! How tasks' stdout and stderr are read: hundreds of megabytes in bounded memory, both streams
 //! at once, every line to its own task and stream, and lines from a process that left the group.
 
-use crate::support::{Background, Reaper, Test, events};
+use crate::support::{Background, Reaper, Test, events, require};
 use std::time::Duration;
 
 #[test]
 fn three_hundred_megabytes_of_output_in_bounded_memory() {
+  if !require("/usr/bin/time") {
+    return;
+  }
   let test = Test::with_job(
     r#"
     tasks:

@@ -2,7 +2,7 @@
 //! task's group, the open-files limit, and no controlling terminal.
 
 use crate::support::{
-  BIN, Background, PATIENCE, Reaper, Test, events, sleeping, wait_for, wait_until,
+  BIN, Background, PATIENCE, Reaper, Test, events, require, sleeping, wait_for, wait_until,
 };
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -89,8 +89,7 @@ fn a_task_that_needs_the_terminal_fails_instead_of_stopping() {
   // Under a terminal (here script's pty), a task in a process group of its own that sets the
   // terminal's modes would be stopped by SIGTTOU, and the run would wait for it forever. Tasks
   // have no controlling terminal: /dev/tty cannot be opened, and the task fails at once.
-  if Command::new("script").arg("--version").output().is_err() {
-    eprintln!("skipping a_task_that_needs_the_terminal_fails_instead_of_stopping: no script");
+  if !require("script") {
     return;
   }
   let test = Test::with_job("tasks:\n  asks: {run: 'stty -echo < /dev/tty && echo set'}\n");
