@@ -3,7 +3,7 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, PATIENCE, Run, Test, events, finished, require, wait_for};
+use crate::support::{BIN, PATIENCE, Run, Test, events, finished, require, unique_tag, wait_for};
 use std::process::Command;
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
@@ -314,7 +314,8 @@ struct Tmux {
 impl Tmux {
   /// A 120x30 session running `command` (see `require("tmux")`).
   fn start(command: &str) -> Self {
-    let tmux = Self { socket: format!("runner-output-{}", std::process::id()) };
+    // A socket per session: the tests that use tmux run at the same time.
+    let tmux = Self { socket: unique_tag("runner-output") };
     let status = tmux
       .cmd(&["new-session", "-d", "-x", "120", "-y", "30", "-s", "main", command])
       .env_remove("CI")
