@@ -2,12 +2,22 @@
 
 mod support;
 
+mod callbacks;
 mod cli;
+mod commands;
 mod diagnostics;
 mod examples;
+mod exit_codes;
+mod failures_and_fail_fast;
 mod groups;
 mod inspect;
+mod needs_and_order;
 mod output;
+mod output_capture;
+mod processes;
 mod queues;
 mod reports;
-mod run;
+mod results;
+mod retries_timeouts;
+mod signals;
+mod targets_and_dry_run;

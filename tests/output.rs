@@ -3,8 +3,8 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, PATIENCE, Run, Test, wait_for};
-use std::process::{Command, Stdio};
+use crate::support::{BIN, PATIENCE, Run, Test, events, finished, require, unique_tag, wait_for};
+use std::process::Command;
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
 /// item, in one run.
@@ -68,6 +68,45 @@ fn json_output_snapshot() {
   insta::with_settings!({ filters => filters, omit_expression => true }, {
     insta::assert_snapshot!("json", run.stdout);
   });
+}
+
+#[test]
+fn json_output_is_one_event_per_line() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      talk:
+        run: echo 'to "stdout" \ with quotes'; echo to stderr >&2
+      broken:
+        run: exit 2
+        allow_failure: true
+      after:
+        needs: [talk]
+        run: echo after
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--output", "json"]);
+  run.code(0);
+  let events = events(&run);
+  assert!(events.len() > 5, "{}", run.stdout);
+  for event in &events {
+    assert!(event["event"].is_string(), "no event field: {event}");
+  }
+  assert_eq!(events[0]["event"], "run_started");
+  let last = events.last().unwrap();
+  assert_eq!(last["event"], "run_finished");
+  assert_eq!(last["exit_code"], 0);
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stdout"
+    && e["line"] == r#"to "stdout" \ with quotes"#));
+  assert!(events.iter().any(|e| e["event"] == "output"
+    && e["task"] == "talk"
+    && e["stream"] == "stderr"
+    && e["line"] == "to stderr"));
+  assert_eq!(finished(&events, "broken")["status"], "failed");
+  assert_eq!(finished(&events, "broken")["exit"]["code"], 2);
+  assert_eq!(finished(&events, "after")["status"], "succeeded");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,12 +312,10 @@ struct Tmux {
 }
 
 impl Tmux {
-  /// A 120x30 session running `command`; None when tmux is not installed.
-  fn start(command: &str) -> Option<Self> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-      return None;
-    }
-    let tmux = Self { socket: format!("runner-output-{}", std::process::id()) };
+  /// A 120x30 session running `command` (see `require("tmux")`).
+  fn start(command: &str) -> Self {
+    // A socket per session: the tests that use tmux run at the same time.
+    let tmux = Self { socket: unique_tag("runner-output") };
     let status = tmux
       .cmd(&["new-session", "-d", "-x", "120", "-y", "30", "-s", "main", command])
       .env_remove("CI")
@@ -288,7 +325,7 @@ impl Tmux {
       .status()
       .expect("start tmux");
     assert!(status.success(), "tmux new-session failed");
-    Some(tmux)
+    tmux
   }
 
   fn cmd(&self, args: &[&str]) -> Command {
@@ -326,6 +363,9 @@ fn spinner_line(line: &str) -> bool {
 
 #[test]
 fn tty_view_in_a_real_terminal() {
+  if !require("tmux") {
+    return;
+  }
   let test = Test::with_job(
     r#"
     tasks:
@@ -344,10 +384,7 @@ fn tty_view_in_a_real_terminal() {
     "cd '{}' && '{BIN}' run job.yaml -j 4 --output tty; echo runner-exit=$?; exec cat",
     test.dir.path().display()
   );
-  let Some(tmux) = Tmux::start(&command) else {
-    eprintln!("skipping tty_view_in_a_real_terminal: tmux is not installed (.ci/run installs it)");
-    return;
-  };
+  let tmux = Tmux::start(&command);
   // Mid-run: compile's spinner row with its last output line, the others finished above.
   let screen = tmux.wait_for("spinner row for compile", |s| {
     s.lines()
@@ -381,6 +418,9 @@ fn tty_view_in_a_real_terminal() {
 
 #[test]
 fn keys_typed_during_the_live_view_leave_no_row_behind() {
+  if !require("tmux") {
+    return;
+  }
   // The terminal echoes a Ctrl-C as `^C` and Enter as a newline, behind the view's back: the
   // rows must still be cleared where they are, and the echo be back once the runner is done.
   let test = Test::with_job(
@@ -400,10 +440,7 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
      stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo | sed 's/^/mode=/'; exec cat",
     test.dir.path().display()
   );
-  let Some(tmux) = Tmux::start(&command) else {
-    eprintln!("skipping keys_typed_during_the_live_view_leave_no_row_behind: no tmux");
-    return;
-  };
+  let tmux = Tmux::start(&command);
   tmux.wait_for("both spinner rows", |s| s.lines().filter(|l| spinner_line(l)).count() == 2);
   let keys = |keys: &[&str]| {
     let status = tmux.cmd(&[&["send-keys", "-t", "main"], keys].concat()).status();
@@ -417,34 +454,6 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
   assert!(!screen.contains(" tasks · "), "the overall bar was left behind\n{screen}");
   assert!(screen.starts_with("⊘ "), "the first line is a finished task\n{screen}");
   assert!(screen.contains("\nmode=echo\n"), "the echo is back on\n{screen}");
-}
-
-#[test]
-fn a_task_that_needs_the_terminal_fails_instead_of_stopping() {
-  // Under a terminal (here script's pty), a task in a process group of its own that sets the
-  // terminal's modes would be stopped by SIGTTOU, and the run would wait for it forever. Tasks
-  // have no controlling terminal: /dev/tty cannot be opened, and the task fails at once.
-  if Command::new("script").arg("--version").output().is_err() {
-    eprintln!("skipping a_task_that_needs_the_terminal_fails_instead_of_stopping: no script");
-    return;
-  }
-  let test = Test::with_job("tasks:\n  asks: {run: 'stty -echo < /dev/tty && echo set'}\n");
-  let mut script = Command::new("script")
-    .args(["-qec", &format!("'{BIN}' run job.yaml --output plain"), "/dev/null"])
-    .current_dir(test.dir.path())
-    .env("NO_COLOR", "1")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .spawn()
-    .expect("start script");
-  let ended = wait_for("the run to end", PATIENCE, || {
-    script.try_wait().expect("try_wait").ok_or_else(|| "still running".to_string())
-  });
-  let mut out = String::new();
-  std::io::Read::read_to_string(&mut script.stdout.take().unwrap(), &mut out).unwrap();
-  assert_eq!(ended.code(), Some(1), "{out}");
-  assert!(out.contains("[asks] failed"), "{out}");
-  assert!(out.contains("/dev/tty"), "the shell says why\n{out}");
 }
 
 /// Runs `runner` with `--output tty` on a pipe: no terminal, so no rows, but the same lines.

@@ -9,7 +9,7 @@
 
 use crate::support::{
   Background, PATIENCE, Reaper, Run, Test, assert_all_gone, assert_line, assert_line_starting,
-  events, lines_of, parse, sleeping, tail, wait_child, wait_until,
+  events, lines_of, parse, require, sleeping, tail, wait_child, wait_until,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -762,6 +762,9 @@ fn a_full_queue_blocks_the_producer() {
 
 #[test]
 fn a_producer_that_ended_while_its_queue_was_full_costs_no_cpu_while_it_drains() {
+  if !require("/usr/bin/time") {
+    return;
+  }
   // The producer is done at once; its last lines wait in the pipe for one slow consumer. The
   // pipe's end must not keep the loop busy meanwhile.
   let test = Test::with_job(
@@ -787,6 +790,9 @@ fn a_producer_that_ended_while_its_queue_was_full_costs_no_cpu_while_it_drains()
 
 #[test]
 fn a_gigabyte_through_a_small_queue_in_bounded_memory() {
+  if !require("/usr/bin/time") {
+    return;
+  }
   // Lines of 65,000 bytes (under the runner's 64 KiB line cap, so each is one item) into a queue
   // of 4. In a debug build 1 GB takes about a minute (15,000 items, a process each), so a debug
   // build sends 200 MB: still twice the bound, which an unbounded queue would exceed.

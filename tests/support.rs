@@ -178,6 +178,48 @@ pub fn wait_child(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
   }
 }
 
+/// Whether `tool`, a program outside Rust that a test needs (a name looked up on PATH, or a path
+/// such as `/usr/bin/time`), is installed. Every test that runs such a program asks first:
+///
+/// ```ignore
+/// if !require("dot") {
+///   return;
+/// }
+/// ```
+///
+/// When the tool is missing outside CI (`CI` unset or empty), this prints one line to stderr
+/// (skipped: TEST: `TOOL` is not installed), and the test returns and passes. In CI (`CI` set),
+/// where `.ci/run` installs every tool, a missing tool fails the test instead.
+#[track_caller]
+pub fn require(tool: &str) -> bool {
+  if installed(tool) {
+    return true;
+  }
+  let thread = std::thread::current();
+  let test = thread.name().filter(|name| *name != "main").unwrap_or("a test");
+  if std::env::var_os("CI").is_some_and(|ci| !ci.is_empty()) {
+    panic!("{test} needs `{tool}`, which is not installed (.ci/run installs it)");
+  }
+  // Straight to stderr in one write, not through `eprintln!`, which the test harness captures and
+  // shows only for a failing test.
+  use std::io::Write;
+  let line = format!("skipped: {test}: `{tool}` is not installed\n");
+  let _ = std::io::stderr().write_all(line.as_bytes());
+  false
+}
+
+/// Whether `tool` is an executable file: at its path when it has a `/`, else in a PATH folder.
+fn installed(tool: &str) -> bool {
+  use std::os::unix::fs::PermissionsExt;
+  let executable =
+    |path: &Path| path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+  if tool.contains('/') {
+    return executable(Path::new(tool));
+  }
+  let path = std::env::var_os("PATH").unwrap_or_default();
+  std::env::split_paths(&path).any(|dir| executable(&dir.join(tool)))
+}
+
 /// The variable that tags a runner and, through inheritance, every process of its tasks.
 pub const TAG: &str = "RUNNER_TEST_TAG";
 
@@ -360,6 +402,24 @@ impl Drop for Background {
   }
 }
 
+/// Runs the runner in the background with a tag of its own until it exits, which must be with
+/// `code` and within `within`; then no process of its tasks may be left after `gone`.
+#[track_caller]
+pub fn run_to_its_end(
+  test: &Test,
+  args: &[&str],
+  code: i32,
+  within: Duration,
+  gone: Duration,
+) -> Run {
+  let reaper = Reaper::new("run");
+  let (run, took) = Background::spawn(test, reaper.tag(), args).wait(PATIENCE);
+  run.code(code);
+  assert!(took < within, "took {took:?}");
+  assert_all_gone(reaper.tag(), gone);
+  run
+}
+
 /// The last `n` lines of `text`, so a failure message with thousands of lines stays short.
 pub fn tail(text: &str, n: usize) -> String {
   let lines: Vec<&str> = text.lines().collect();
@@ -442,10 +502,10 @@ pub struct Measured {
 
 impl Test {
   /// `/usr/bin/time -v runner ARGS` in the temp dir, stdin closed and what `time` reports going
-  /// to `time.txt` (see `timed`).
+  /// to `time.txt` (see `timed`). The test asks `require("/usr/bin/time")` first.
   #[track_caller]
   pub fn time_command(&self, args: &[&str]) -> Command {
-    assert!(Path::new("/usr/bin/time").exists(), "this test needs GNU time at /usr/bin/time");
+    assert!(installed("/usr/bin/time"), "call `require(\"/usr/bin/time\")` first");
     let mut cmd = Command::new("/usr/bin/time");
     cmd
       .arg("-v")
