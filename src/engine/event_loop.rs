@@ -4,8 +4,7 @@
 use super::Outcome;
 use super::inbox::{Inbox, Msg};
 use super::live::Shared;
-use super::queues::{self, Queue};
-use super::start::Consumer;
+use super::queues::{self, Consumer, Queue};
 use crate::event::{Event, Exit};
 use crate::graph::{Graph, NodeId};
 use crate::report::Reporter;
@@ -39,7 +38,7 @@ pub async fn run(
     item_exits: HashMap::new(),
     returned: vec![false; graph.nodes.len()],
     jobs: policy.jobs,
-    dir: super::start::absolute(&graph.dir),
+    dir: std::path::absolute(&graph.dir).unwrap_or_else(|_| graph.dir.clone()),
   };
   engine.run_started();
   let mut actions = Vec::new();

@@ -6,11 +6,13 @@
 //! stays bounded by `maxsize` items. A queue closes when its static items are in and every
 //! producer has finished; consumers end once it is closed and drained.
 
+use crate::env::Env;
 use crate::graph::{Graph, NodeId};
 use crate::status::Status;
 use async_channel::{Receiver, Sender};
 use futures_lite::FutureExt;
 use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// Items never taken are listed up to this many; beyond it they are only counted.
@@ -166,4 +168,32 @@ pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue
     });
   }
   Rc::new(queues)
+}
+
+/// A running consumer: what each of its items runs with, and the switch that stops its takes.
+pub struct Consumer {
+  queue: Rc<Queue>,
+  pub env: Env,
+  pub cwd: PathBuf,
+  /// The queue the items' stdout lines go to, when the consumer also produces.
+  pub produces: Option<Rc<Queue>>,
+  stop: RefCell<Option<Sender<()>>>,
+  stopped: Receiver<()>,
+}
+
+impl Consumer {
+  pub fn new(queue: Rc<Queue>, env: Env, cwd: PathBuf, produces: Option<Rc<Queue>>) -> Self {
+    let (stop, stopped) = async_channel::bounded(1);
+    Self { queue, env, cwd, produces, stop: RefCell::new(Some(stop)), stopped }
+  }
+
+  /// The next item for one of its workers: None once the queue is closed and drained, or once
+  /// taking was stopped.
+  pub async fn take(&self) -> Option<String> {
+    self.queue.take(&self.stopped).await
+  }
+
+  pub fn stop_taking(&self) {
+    self.stop.borrow_mut().take();
+  }
 }

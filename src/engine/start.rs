@@ -5,7 +5,7 @@ use super::event_loop::Loop;
 use super::inbox::{Inbox, Msg};
 use super::launcher::{Ends, Launch};
 use super::live::Shared;
-use super::queues::Queue;
+use super::queues::Consumer;
 use super::reactor::spawn_local;
 use super::supervise::{Sink, supervise};
 use crate::env::{self, Env};
@@ -13,32 +13,10 @@ use crate::event::{Event, Exit, Stream};
 use crate::graph::{NodeId, Program};
 use crate::scheduler::Proc;
 use crate::status::Status;
-use async_channel::{Receiver, Sender};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
-
-/// A running consumer: what each of its items runs with, and the switch that stops its takes.
-pub(super) struct Consumer {
-  queue: Rc<Queue>,
-  env: Env,
-  cwd: PathBuf,
-  /// The queue the items' stdout lines go to, when the consumer also produces.
-  produces: Option<Rc<Queue>>,
-  stop: RefCell<Option<Sender<()>>>,
-  stopped: Receiver<()>,
-}
-
-impl Consumer {
-  pub(super) fn stop_taking(&self) {
-    self.stop.borrow_mut().take();
-  }
-}
-
-pub(super) fn absolute(dir: &Path) -> PathBuf {
-  std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
-}
 
 /// An exec that failed, or no process that could be made: said as the process's own output,
 /// and an exit of 127, as a shell reports a command it cannot run.
@@ -64,7 +42,9 @@ impl Loop<'_, '_> {
 
   fn cwd(&self, id: NodeId) -> PathBuf {
     match self.graph.task(id) {
-      Some(task) if task.cwd != self.graph.dir => absolute(&task.cwd),
+      Some(task) if task.cwd != self.graph.dir => {
+        std::path::absolute(&task.cwd).unwrap_or_else(|_| task.cwd.clone())
+      }
       _ => self.dir.clone(),
     }
   }
@@ -81,11 +61,9 @@ impl Loop<'_, '_> {
     self.warn(id, Stream::Stderr, &warnings, None);
     let cwd = self.cwd(id);
     if let Some(q) = task.consumes {
-      let (stop, stopped) = async_channel::bounded(1);
       let queue = self.queues[q].clone();
       let produces = task.produces.map(|q| self.queues[q].clone());
-      let stop = RefCell::new(Some(stop));
-      self.consumers.insert(id, Rc::new(Consumer { queue, env, cwd, produces, stop, stopped }));
+      self.consumers.insert(id, Rc::new(Consumer::new(queue, env, cwd, produces)));
       return;
     }
     // A producer's result is the number of items it put.
@@ -123,7 +101,7 @@ impl Loop<'_, '_> {
     let Some(consumer) = self.consumers.get(&id).cloned() else { return };
     let inbox = self.shared.inbox.clone();
     spawn_local(async move {
-      let item = consumer.queue.take(&consumer.stopped).await;
+      let item = consumer.take().await;
       inbox.send(Msg::Taken { id, worker, item }).await;
     });
   }
