@@ -151,7 +151,11 @@ impl<'g> Loop<'_, 'g> {
         Action::SpawnItem { id, worker, attempt } => self.start_item(id, worker, attempt),
         Action::RunCallback { id, status, index } => self.start_callback(id, status, index),
         Action::Take { id, worker } => self.take(id, worker),
-        Action::StopTaking { id } => self.consumers.get(&id).map_or((), |c| c.stop_taking()),
+        Action::StopTaking { id } => {
+          if let Some(consumer) = self.consumers.get(&id) {
+            consumer.stop_taking();
+          }
+        }
         Action::StartTimer { after, timer } => self.start_timer(after, timer),
         Action::Terminate { proc } => terminate.push(proc),
         Action::Kill { proc } => kill.push(proc),
