@@ -12,9 +12,10 @@
 //! `std::process::Command`.
 
 mod child;
+mod strings;
 
 use crate::reactor::owned;
-use child::{ChildArgs, RawStr, child_main};
+use child::{ChildArgs, child_main};
 use std::ffi::{CString, c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -22,6 +23,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
+use strings::Strings;
 
 /// A started child: its pid, its pidfd (None on kernels without one), and why its exec failed.
 pub struct Spawned {
@@ -91,12 +93,8 @@ struct Slot {
   busy: AtomicI32,
   /// The stack the child runs on.
   stack: Vec<u8>,
-  /// The exec's strings, each ended by a NUL, and where each starts; then the argv arrays and
-  /// envp, each ended by a null pointer. Reused, so a spawn allocates nothing once they have
-  /// grown.
-  strings: Vec<u8>,
-  starts: Vec<usize>,
-  pointers: Vec<RawStr>,
+  /// The exec's strings, which `args` points into.
+  strings: Strings,
   args: ChildArgs,
 }
 
@@ -129,7 +127,7 @@ impl Spawner {
     let failed = Failed(Box::new(AtomicI32::new(0)));
     let i = free_slot(&mut self.slots);
     let slot = &mut self.slots[i];
-    slot.lay_out(exec, &self.environ)?;
+    slot.args.exec = slot.strings.lay_out(exec, &self.environ)?;
     slot.args.fds = [devnull, exec.stdout, exec.stderr];
     slot.args.handled = handled.as_ptr();
     slot.args.handled_len = handled.len();
@@ -163,70 +161,9 @@ impl Slot {
     Self {
       busy: AtomicI32::new(0),
       stack: vec![0; 64 * 1024],
-      strings: Vec::new(),
-      starts: Vec::new(),
-      pointers: Vec::new(),
+      strings: Strings::default(),
       args: ChildArgs::empty(),
     }
-  }
-
-  /// Lays out the exec's strings, then argv, the fallback's argv and envp pointing into them,
-  /// and points `args` at them.
-  fn lay_out(&mut self, exec: &Exec, environ: &[CString]) -> io::Result<()> {
-    self.strings.clear();
-    self.starts.clear();
-    let (fallback, fallback_argv) = exec.fallback.unwrap_or((Path::new(""), &[]));
-    self.push(&[exec.path.as_os_str().as_bytes()])?;
-    self.push(&[fallback.as_os_str().as_bytes()])?;
-    self.push(&[exec.cwd.as_os_str().as_bytes()])?;
-    for arg in exec.argv.iter().chain(fallback_argv) {
-      self.push(&[arg])?;
-    }
-    for (key, value) in exec.env {
-      self.push(&[key.as_bytes(), b"=", value])?;
-    }
-    // Every string is in place: `strings` does not move any more.
-    let base = self.strings.as_ptr().cast::<libc::c_char>();
-    // SAFETY: each start is an offset inside `strings`.
-    let at = |start: usize| unsafe { base.add(start) };
-    let overridden = |pair: &CString| {
-      let key = pair.as_bytes().split(|&b| b == b'=').next().unwrap_or_default();
-      exec.env.iter().any(|(k, _)| k.as_bytes() == key)
-    };
-    let (argc, fallback_argc) = (exec.argv.len(), fallback_argv.len());
-    let args = &self.starts[3..];
-    self.pointers.clear();
-    self.pointers.extend(args[..argc].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    self.pointers.extend(args[argc..argc + fallback_argc].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    self.pointers.extend(environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()));
-    self.pointers.extend(args[argc + fallback_argc..].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    let pointers = self.pointers.as_ptr();
-    self.args.path = at(self.starts[0]);
-    self.args.fallback = if exec.fallback.is_some() { at(self.starts[1]) } else { ptr::null() };
-    self.args.cwd = at(self.starts[2]);
-    // SAFETY: the three arrays follow each other inside `pointers`.
-    unsafe {
-      self.args.argv = pointers;
-      self.args.fallback_argv = pointers.add(argc + 1);
-      self.args.envp = pointers.add(argc + fallback_argc + 2);
-    }
-    Ok(())
-  }
-
-  /// Adds the concatenation of `parts` to the exec's strings, ended by a NUL.
-  fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
-    self.starts.push(self.strings.len());
-    for part in parts {
-      if part.contains(&0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"));
-      }
-      self.strings.extend_from_slice(part);
-    }
-    self.strings.push(0);
-    Ok(())
   }
 }
 

@@ -2,6 +2,7 @@
 //! aarch64, runs beside the runner's thread rather than holding it: so it makes raw system calls
 //! only, which touch neither errno (the runner thread's own) nor anything else of the runner's.
 
+use super::strings::{ExecStrs, RawStr};
 use std::ffi::{c_int, c_long, c_void};
 use std::os::fd::RawFd;
 use std::ptr;
@@ -14,18 +15,9 @@ pub const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aa
 /// Added to the errno the child leaves when it could not enter its working directory.
 pub const CHDIR: i32 = 1 << 16;
 
-/// A C string, as the exec takes it.
-pub type RawStr = *const libc::c_char;
-
 /// Everything the child reads; it stays untouched until the child has exec'd or exited.
 pub struct ChildArgs {
-  pub path: RawStr,
-  pub argv: *const RawStr,
-  /// Exec'd when `path` cannot be (null when there is nothing to fall back on).
-  pub fallback: RawStr,
-  pub fallback_argv: *const RawStr,
-  pub envp: *const RawStr,
-  pub cwd: RawStr,
+  pub exec: ExecStrs,
   /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
   pub fds: [RawFd; 3],
   pub handled: *const c_int,
@@ -41,12 +33,7 @@ pub struct ChildArgs {
 impl ChildArgs {
   pub const fn empty() -> Self {
     Self {
-      path: ptr::null(),
-      argv: ptr::null(),
-      fallback: ptr::null(),
-      fallback_argv: ptr::null(),
-      envp: ptr::null(),
-      cwd: ptr::null(),
+      exec: ExecStrs::empty(),
       fds: [-1; 3],
       handled: ptr::null(),
       handled_len: 0,
@@ -86,16 +73,17 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     let mut stage = 0;
     if result >= 0 {
       stage = CHDIR;
-      result = call(libc::SYS_chdir, [args.cwd as usize, 0, 0, 0]);
+      result = call(libc::SYS_chdir, [args.exec.cwd as usize, 0, 0, 0]);
     }
     if result >= 0 {
       stage = 0;
       let none: u64 = 0;
       let set = ptr::from_ref(&none) as usize;
       call(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as usize, set, 0, 8]);
-      result = exec(args.path, args.argv, args.envp);
-      if !args.fallback.is_null() {
-        result = exec(args.fallback, args.fallback_argv, args.envp);
+      let strs = &args.exec;
+      result = exec(strs.path, strs.argv, strs.envp);
+      if !strs.fallback.is_null() {
+        result = exec(strs.fallback, strs.fallback_argv, strs.envp);
       }
     }
     (*args.failed).store((-result).max(1) as i32 | stage, Ordering::Release);
