@@ -29,7 +29,7 @@
 use super::strings::{RawStr, Strings};
 use super::{Exec, Failed, Spawned, child, error_of};
 use crate::reactor::owned;
-use std::ffi::{CString, c_int, c_short};
+use std::ffi::{CStr, CString, c_int, c_short};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -62,12 +62,15 @@ impl PosixSpawn {
     let lifted = [above_stdio(fds[0])?, above_stdio(fds[1])?, above_stdio(fds[2])?];
     let sources: [RawFd; 3] =
       std::array::from_fn(|i| lifted[i].as_ref().map_or(fds[i], AsRawFd::as_raw_fd));
-    let actions = Actions::new(sources, strs.cwd)?;
+    // SAFETY: a NUL-terminated string in `self.strings`, which stays as it is until we return.
+    let cwd = unsafe { CStr::from_ptr(strs.cwd) };
+    let actions = Actions::new(sources, cwd)?;
     let attrs = Attrs::new(handled)?;
-    let spawn = |path, argv| spawn(path, argv, strs.envp, &actions, &attrs);
+    // SAFETY: the strings and arrays are those `lay_out` made, left as they are until we return.
+    let spawn = |path, argv| unsafe { spawn_one(path, argv, strs.envp, &actions, &attrs) };
     let pid = match spawn(strs.path, strs.argv) {
       Ok(pid) => pid,
-      Err(errno) if !enterable(strs.cwd) => return Err(error_of(errno | child::CHDIR)),
+      Err(errno) if !enterable(cwd) => return Err(error_of(errno | child::CHDIR)),
       Err(_) if !strs.fallback.is_null() => {
         spawn(strs.fallback, strs.fallback_argv).map_err(io::Error::from_raw_os_error)?
       }
@@ -97,7 +100,11 @@ impl PosixSpawn {
 }
 
 /// One `posix_spawn`: the child's pid, or the error number it returned.
-fn spawn(
+///
+/// # Safety
+///
+/// `path` must be a NUL-terminated string, `argv` and `envp` null-ended arrays of them.
+unsafe fn spawn_one(
   path: RawStr,
   argv: *const RawStr,
   envp: *const RawStr,
@@ -105,9 +112,8 @@ fn spawn(
   attrs: &Attrs,
 ) -> Result<i32, c_int> {
   let mut pid = 0;
-  // SAFETY: `path` is a NUL-ended string and `argv` and `envp` null-ended arrays of them, from
-  // the caller's [`Strings`]; the file actions and attributes are initialized; posix_spawn
-  // writes only `pid`, and reads the strings only until it returns.
+  // SAFETY: the strings are valid (from the caller); the file actions and attributes are
+  // initialized; posix_spawn writes only `pid`, and reads the strings only until it returns.
   let errno =
     unsafe { libc::posix_spawn(&mut pid, path, &*actions.0, &*attrs.0, argv.cast(), envp.cast()) };
   if errno == 0 { Ok(pid) } else { Err(errno) }
@@ -123,13 +129,13 @@ pub(super) fn above_stdio(fd: RawFd) -> io::Result<Option<OwnedFd>> {
 }
 
 /// Whether the child could enter `cwd`: a directory the runner may search.
-fn enterable(cwd: RawStr) -> bool {
+fn enterable(cwd: &CStr) -> bool {
   let mut stat = MaybeUninit::<libc::stat>::uninit();
-  // SAFETY: `cwd` is a NUL-ended string; stat writes only `stat`, read only once it succeeded.
+  // SAFETY: stat writes only `stat`, read only once it succeeded; access reads only `cwd`.
   unsafe {
-    libc::stat(cwd, stat.as_mut_ptr()) == 0
+    libc::stat(cwd.as_ptr(), stat.as_mut_ptr()) == 0
       && stat.assume_init().st_mode & libc::S_IFMT == libc::S_IFDIR
-      && libc::access(cwd, libc::X_OK) == 0
+      && libc::access(cwd.as_ptr(), libc::X_OK) == 0
   }
 }
 
@@ -143,7 +149,7 @@ struct Actions(Box<libc::posix_spawn_file_actions_t>);
 
 impl Actions {
   /// dup2 `sources` (all above 2) to 0, 1 and 2, then chdir to `cwd`.
-  fn new(sources: [RawFd; 3], cwd: RawStr) -> io::Result<Self> {
+  fn new(sources: [RawFd; 3], cwd: &CStr) -> io::Result<Self> {
     // SAFETY: all zeroes is a valid bit pattern for the C struct, which init then sets up.
     let mut actions = Box::new(unsafe { std::mem::zeroed() });
     // SAFETY: initializes the struct in place.
@@ -153,8 +159,10 @@ impl Actions {
       // SAFETY: adds to initialized file actions; no descriptor is touched until the spawn.
       check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut *actions.0, source, target) })?;
     }
-    // SAFETY: as above; `cwd` is a NUL-ended string, which glibc copies.
-    check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut *actions.0, cwd) })?;
+    // SAFETY: as above; libc copies `cwd`.
+    let chdir =
+      unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut *actions.0, cwd.as_ptr()) };
+    check(chdir)?;
     Ok(actions)
   }
 }

@@ -118,9 +118,12 @@ fn mask(status: &str, name: &str) -> u64 {
 
 #[test]
 fn a_sleeping_child_blocks_no_signal_takes_sigpipe_and_has_the_limit_and_no_terminal() {
-  // SAFETY: getrlimit writes only `found`.
-  let mut found: libc::rlimit = unsafe { std::mem::zeroed() };
-  assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut found) }, 0);
+  // SAFETY: all zeroes is a valid rlimit, which getrlimit then writes.
+  let found = unsafe {
+    let mut found: libc::rlimit = std::mem::zeroed();
+    assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut found), 0);
+    found
+  };
   // As if the runner had found a lower soft limit than its own: the child gets it back.
   let soft = found.rlim_cur.min(found.rlim_max).min(1000) - 1;
   let given: &'static libc::rlimit =
