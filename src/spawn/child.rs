@@ -47,6 +47,9 @@ impl ChildArgs {
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
 /// process group, no controlling terminal, the open-files limit the runner started with, its
 /// stdio, its directory, no blocked signal, then the exec.
+///
+/// Not an `unsafe fn` only because clone takes a plain `extern "C" fn`: it is for the clone of
+/// [`super::Spawner`] alone, whose `arg` is a valid [`ChildArgs`] left alone until the exec.
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
@@ -93,6 +96,12 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   }
 }
 
+/// Execs `path`; returns only when that failed, with minus the error number.
+///
+/// # Safety
+///
+/// `path` must be a NUL-terminated string, `argv` and `envp` null-ended arrays of them. Only
+/// for the child: on success, the process is the program's.
 unsafe fn exec(path: RawStr, argv: *const RawStr, envp: *const RawStr) -> isize {
   // SAFETY: valid NUL-terminated strings and null-ended pointer arrays, from the caller.
   unsafe { call(libc::SYS_execve, [path as usize, argv as usize, envp as usize, 0]) }
@@ -109,6 +118,11 @@ struct KernelSigaction {
 }
 
 /// Sets the default action for `signal`.
+///
+/// # Safety
+///
+/// Only for the child, whose signal actions are its own (the clone has no CLONE_SIGHAND): in
+/// the runner, a handler that some code relies on would be gone.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 unsafe fn reset(signal: c_int) {
   let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
@@ -117,6 +131,12 @@ unsafe fn reset(signal: c_int) {
   unsafe { call(libc::SYS_rt_sigaction, [signal as usize, action, 0, 8]) };
 }
 
+/// Sets the default action for `signal`, through libc.
+///
+/// # Safety
+///
+/// As above; and only while the runner is held until the exec, since libc's wrapper may set
+/// errno, which the child shares with the runner's thread.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 unsafe fn reset(signal: c_int) {
   // SAFETY: the runner is held until the exec here, so libc's wrapper may set its errno.
@@ -128,6 +148,12 @@ unsafe fn reset(signal: c_int) {
 }
 
 /// A system call with up to four arguments: its result, or minus the error number.
+///
+/// # Safety
+///
+/// `a` must be what system call `number` takes: each pointer valid for what the call reads or
+/// writes there. A call that changes the whole process (exec, exit, limits, signal actions) is
+/// for the child only.
 #[cfg(target_arch = "x86_64")]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   let result: isize;
@@ -144,6 +170,11 @@ unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   result
 }
 
+/// As on x86_64.
+///
+/// # Safety
+///
+/// As on x86_64.
 #[cfg(target_arch = "aarch64")]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   let result: isize;
@@ -160,6 +191,12 @@ unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   result
 }
 
+/// Through libc's `syscall`.
+///
+/// # Safety
+///
+/// As on x86_64; and only while the runner is held until the exec, since `syscall` sets errno,
+/// which the child shares with the runner's thread.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   // SAFETY: as above; the runner is held until the exec, so errno is free to use.
