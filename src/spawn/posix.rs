@@ -6,7 +6,9 @@
 //!   that is itself 0, 1 or 2 is first copied above 2, so that no dup2 overwrites another's
 //!   source), and enter the working directory (`posix_spawn_file_actions_addchdir_np`).
 //! - POSIX_SPAWN_SETSIGMASK with an empty mask, and POSIX_SPAWN_SETSIGDEF with the signals the
-//!   runner handles plus SIGPIPE, as the clone resets.
+//!   runner handles plus SIGPIPE, as the clone resets; and those of libc's own signals (32 up
+//!   to SIGRTMIN) that the runner does not ignore, which libc's child would otherwise leave
+//!   ignored for the program.
 //! - POSIX_SPAWN_SETSID rather than POSIX_SPAWN_SETPGROUP: a new session is also a new process
 //!   group whose id is the child's pid, and it leaves the runner's controlling terminal, as the
 //!   clone's TIOCNOTTY does, so that a task touching /dev/tty fails at once (ENXIO) instead of
@@ -38,17 +40,20 @@ use std::ptr;
 /// Spawns children through `posix_spawn`; holds what is reused from one spawn to the next.
 pub struct PosixSpawn {
   strings: Strings,
+  /// The same for every child; made at the first spawn, when the signals handled are known.
+  attrs: Option<Attrs>,
   /// False once `pidfd_open` has said the kernel has no pidfds.
   pidfd: bool,
 }
 
 impl PosixSpawn {
   pub fn new() -> Self {
-    Self { strings: Strings::default(), pidfd: true }
+    Self { strings: Strings::default(), attrs: None, pidfd: true }
   }
 
   /// Starts the child with /dev/null (`devnull`) as its stdin, or says why it could not be
-  /// started; `handled` are the signals to reset, `nofile` the open-files limit to give back.
+  /// started; `handled` are the signals to reset (the same at every call), `nofile` the
+  /// open-files limit to give back.
   pub fn spawn(
     &mut self,
     exec: &Exec,
@@ -65,9 +70,12 @@ impl PosixSpawn {
     // SAFETY: a NUL-terminated string in `self.strings`, which stays as it is until we return.
     let cwd = unsafe { CStr::from_ptr(strs.cwd) };
     let actions = Actions::new(sources, cwd)?;
-    let attrs = Attrs::new(handled)?;
+    if self.attrs.is_none() {
+      self.attrs = Some(Attrs::new(handled)?);
+    }
+    let attrs = self.attrs.as_ref().expect("made above");
     // SAFETY: the strings and arrays are those `lay_out` made, left as they are until we return.
-    let spawn = |path, argv| unsafe { spawn_one(path, argv, strs.envp, &actions, &attrs) };
+    let spawn = |path, argv| unsafe { spawn_one(path, argv, strs.envp, &actions, attrs) };
     let pid = match spawn(strs.path, strs.argv) {
       Ok(pid) => pid,
       Err(errno) if !enterable(cwd) => return Err(error_of(errno | child::CHDIR)),
@@ -174,7 +182,7 @@ impl Drop for Actions {
   }
 }
 
-/// The attributes of one spawn, destroyed with it. Boxed, as [`Actions`] are.
+/// The attributes of every spawn, destroyed with the spawner. Boxed, as [`Actions`] are.
 struct Attrs(Box<libc::posix_spawnattr_t>);
 
 impl Attrs {
@@ -187,8 +195,8 @@ impl Attrs {
     let mut attrs = Self(attrs);
     let signals = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
     let flags = c_short::try_from(signals).expect("a short") | libc::POSIX_SPAWN_SETSID;
-    // SAFETY: the signal sets are written by sigemptyset and sigaddset before they are read;
-    // the attributes are initialized and copy the sets.
+    // SAFETY: the signal set is initialized by sigemptyset before anything else reads or adds to
+    // it (`add_internal` included); the attributes are initialized and copy the set.
     unsafe {
       let mut set = MaybeUninit::<libc::sigset_t>::uninit();
       libc::sigemptyset(set.as_mut_ptr());
@@ -196,11 +204,41 @@ impl Attrs {
       for &signal in handled {
         libc::sigaddset(set.as_mut_ptr(), signal);
       }
+      for signal in libc_signals_not_ignored() {
+        add_internal(set.as_mut_ptr(), signal);
+      }
       check(libc::posix_spawnattr_setsigdefault(&mut *attrs.0, set.as_ptr()))?;
       check(libc::posix_spawnattr_setflags(&mut *attrs.0, flags))?;
     }
     Ok(attrs)
   }
+}
+
+/// libc's own signals (from 32 up to SIGRTMIN, which `sigaddset` refuses) that the runner does
+/// not ignore. Unless the spawn-sigdefault set names them, glibc's and musl's children set these
+/// to SIG_IGN before the exec, and the program would start with them ignored; the clone's child
+/// leaves them as they are in the runner (SIG_IGN stays, a handler goes at the exec). libc's
+/// `sigaction` refuses them too: what the runner ignores is read from /proc.
+fn libc_signals_not_ignored() -> Vec<c_int> {
+  let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+  let mask = status.lines().find_map(|line| line.strip_prefix("SigIgn:"));
+  let ignored = mask.and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok()).unwrap_or(0);
+  (32..libc::SIGRTMIN()).filter(|&signal| ignored & (1 << (signal - 1)) == 0).collect()
+}
+
+/// Adds `signal`, one `sigaddset` refuses, to `set`.
+///
+/// # Safety
+///
+/// `set` must point to an initialized `sigset_t`: Linux's, an array of words with signal `n` at
+/// bit `n - 1`.
+unsafe fn add_internal(set: *mut libc::sigset_t, signal: c_int) {
+  let bits = libc::c_ulong::BITS as usize;
+  let bit = usize::try_from(signal - 1).expect("a signal number");
+  let words = std::mem::size_of::<libc::sigset_t>() / std::mem::size_of::<libc::c_ulong>();
+  assert!(bit / bits < words, "signal {signal} within a sigset_t");
+  // SAFETY: the word is inside `*set` (asserted), which the caller says is initialized.
+  unsafe { *set.cast::<libc::c_ulong>().add(bit / bits) |= 1 << (bit % bits) };
 }
 
 impl Drop for Attrs {

@@ -146,6 +146,9 @@ fn a_sleeping_child_blocks_no_signal_takes_sigpipe_and_has_the_limit_and_no_term
     unsafe { libc::waitpid(child.pid, ptr::null_mut(), 0) };
     assert_eq!(mask(&status, "SigBlk:"), 0, "{via:?}: no signal blocked");
     assert_eq!(mask(&status, "SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "{via:?}: SIGPIPE");
+    let ignored = mask(&std::fs::read_to_string("/proc/self/status").unwrap(), "SigIgn:");
+    let kept = ignored & !(1 << (libc::SIGPIPE - 1));
+    assert_eq!(mask(&status, "SigIgn:"), kept, "{via:?}: ignored as in the runner but SIGPIPE");
     let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
     let soft_seen: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     let hard = if found.rlim_max == libc::RLIM_INFINITY {
