@@ -1,27 +1,35 @@
 //! Starting one child: stdin from /dev/null, stdout and stderr into given pipes, leader of a new
-//! process group, in a given directory and environment.
+//! process group, in a given directory and environment. Two ways, picked once per [`Spawner`]
+//! ([`Via`]): a clone of the runner's own, here and in [`child`], and libc's `posix_spawn`
+//! ([`posix`]), the plain one, where the clone is not used.
 //!
-//! It works as posix_spawn does (a clone that shares the runner's memory until the exec), with
-//! less work in the child: glibc's child queries and resets all 64 signal dispositions, this one
-//! resets only the signals the runner handles (known once per run), plus SIGPIPE, which the Rust
-//! runtime ignores and a child must not inherit. Unlike posix_spawn, the runner does not wait for
-//! the exec ([`child::RUNS_BESIDE`]): each child gets a [`Slot`] of its own (stack, exec strings,
-//! arguments), which the kernel marks free at the child's exec or exit (CLONE_CHILD_CLEARTID).
-//! So an exec that fails is known only once the child has exited ([`Spawned::failed`]). The
-//! clone also returns the child's pidfd. The effect for the child is that of
-//! `std::process::Command`.
+//! The clone works as posix_spawn does (a clone that shares the runner's memory until the exec),
+//! with less work in the child: glibc's child queries and resets all 64 signal dispositions, this
+//! one resets only the signals the runner handles (known once per run), plus SIGPIPE, which the
+//! Rust runtime ignores and a child must not inherit. Unlike posix_spawn, the runner does not
+//! wait for the exec ([`child::RUNS_BESIDE`]): each child gets a [`Slot`] of its own (stack, exec
+//! strings, arguments), which the kernel marks free at the child's exec or exit
+//! (CLONE_CHILD_CLEARTID). So an exec that fails is known only once the child has exited
+//! ([`Spawned::failed`]). The clone also returns the child's pidfd. The effect for the child is
+//! that of `std::process::Command`.
 
 mod child;
+mod posix;
+mod strings;
+#[cfg(test)]
+mod tests;
 
 use crate::engine::reactor::owned;
-use child::{ChildArgs, RawStr, child_main};
-use std::ffi::{CString, c_int, c_void};
+use child::{ChildArgs, child_main};
+use posix::PosixSpawn;
+use std::ffi::{CString, OsStr, c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
+use strings::Strings;
 
 /// A started child: its pid, its pidfd (None on kernels without one), and why its exec failed.
 pub struct Spawned {
@@ -34,18 +42,26 @@ pub struct Spawned {
 pub struct Failed(Box<AtomicI32>);
 
 impl Failed {
+  /// No failure yet: a clone's child may leave one; a child from `posix_spawn` never does.
+  fn none() -> Self {
+    Self(Box::new(AtomicI32::new(0)))
+  }
+
   /// Why the exec failed, if it did; to be asked once the child has exited.
   pub fn error(&self) -> Option<io::Error> {
     let word = self.0.load(Ordering::Acquire);
-    let os = io::Error::from_raw_os_error(word & !child::CHDIR);
-    match word {
-      0 => None,
-      _ if word & child::CHDIR != 0 => {
-        Some(io::Error::new(os.kind(), format!("cannot enter its working directory: {os}")))
-      }
-      _ => Some(os),
-    }
+    (word != 0).then(|| error_of(word))
   }
+}
+
+/// The error a nonzero failure word stands for: an errno, with [`child::CHDIR`] when it was the
+/// chdir that failed.
+fn error_of(word: i32) -> io::Error {
+  let os = io::Error::from_raw_os_error(word & !child::CHDIR);
+  if word & child::CHDIR != 0 {
+    return io::Error::new(os.kind(), format!("cannot enter its working directory: {os}"));
+  }
+  os
 }
 
 /// What one spawn needs; strings are those of the exec.
@@ -63,26 +79,64 @@ pub struct Exec<'a> {
   pub stderr: RawFd,
 }
 
+/// How a [`Spawner`] starts its children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+  /// The runner's own clone ([`child`]).
+  Clone,
+  /// libc's `posix_spawn` ([`posix`]).
+  PosixSpawn,
+}
+
+impl Via {
+  /// The way `RUNNER_LAUNCHER` names (`posix-spawn` or `clone`); else the clone where its child
+  /// runs beside the runner (x86_64 and aarch64), `posix_spawn` elsewhere.
+  pub fn choose(var: Option<&OsStr>) -> Self {
+    let named =
+      [Self::Clone, Self::PosixSpawn].into_iter().find(|via| var == Some(via.name().as_ref()));
+    let default = if child::RUNS_BESIDE { Self::Clone } else { Self::PosixSpawn };
+    named.unwrap_or(default)
+  }
+
+  /// As `RUNNER_LAUNCHER` names it.
+  pub fn name(self) -> &'static str {
+    match self {
+      Self::Clone => "clone",
+      Self::PosixSpawn => "posix-spawn",
+    }
+  }
+}
+
 /// Spawns children; holds what is the same for all of them.
 pub struct Spawner {
-  /// One per child that may not have exec'd yet, and those kept for the next children. Boxed,
-  /// so that a slot stays where its child reads it when the vector grows. First, so dropped
-  /// first: a slot's drop waits for its child's exec, and the child reads the fields below too.
-  #[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
-  slots: Vec<Box<Slot>>,
+  /// First, so dropped first: a slot's drop waits for its child's exec, and the child reads the
+  /// fields below too.
+  route: Route,
   /// /dev/null, opened once (or the error opening it, given to every spawn).
   devnull: Result<OwnedFd, i32>,
   /// The runner's environment, as `KEY=value`.
   environ: Vec<CString>,
   /// Signals whose handler must be reset before the exec; found at the first spawn.
   handled: Option<Vec<c_int>>,
-  pidfd: bool,
   /// The open-files limit the runner started with, when it raised its own.
   nofile: Option<&'static libc::rlimit>,
-  /// The runner's controlling terminal, if it has one: each child leaves it, so that a task
-  /// (in a process group of its own, in the background) that touches the terminal fails at
-  /// once rather than being stopped by SIGTTIN or SIGTTOU, which the runner would not see.
+  /// The runner's controlling terminal, if it has one and clones: each child leaves it, so that
+  /// a task (in a process group of its own, in the background) that touches the terminal fails
+  /// at once rather than being stopped by SIGTTIN or SIGTTOU, which the runner would not see.
   tty: Option<OwnedFd>,
+}
+
+/// What is a [`Via`]'s own.
+enum Route {
+  Clone {
+    /// One per child that may not have exec'd yet, and those kept for the next children.
+    /// Boxed, so that a slot stays where its child reads it when the vector grows.
+    #[expect(clippy::vec_box, reason = "a child reads its slot at a fixed address")]
+    slots: Vec<Box<Slot>>,
+    /// False once the kernel has said it has no pidfds from clone.
+    pidfd: bool,
+  },
+  Posix(PosixSpawn),
 }
 
 /// What one child uses until its exec. Boxed: the child reads it at a fixed address.
@@ -91,17 +145,19 @@ struct Slot {
   busy: AtomicI32,
   /// The stack the child runs on.
   stack: Vec<u8>,
-  /// The exec's strings, each ended by a NUL, and where each starts; then the argv arrays and
-  /// envp, each ended by a null pointer. Reused, so a spawn allocates nothing once they have
-  /// grown.
-  strings: Vec<u8>,
-  starts: Vec<usize>,
-  pointers: Vec<RawStr>,
+  /// The exec's strings, which `args` points into.
+  strings: Strings,
   args: ChildArgs,
 }
 
 impl Spawner {
+  /// A spawner of the way `RUNNER_LAUNCHER` names, or the default one ([`Via::choose`]).
   pub fn new() -> Self {
+    Self::with(Via::choose(std::env::var_os("RUNNER_LAUNCHER").as_deref()))
+  }
+
+  /// A spawner that starts its children `via` that way.
+  pub fn with(via: Via) -> Self {
     let null = c"/dev/null";
     // SAFETY: opens a path from a valid C string; the result is checked.
     let devnull = owned(unsafe { libc::open(null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
@@ -115,28 +171,50 @@ impl Spawner {
       })
       .collect();
     let nofile = open_files_found();
-    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
-    // SAFETY: opens a path from a valid C string; the result is checked.
-    let tty = owned(unsafe { libc::open(c"/dev/tty".as_ptr(), flags) }).ok();
-    Self { devnull, environ, handled: None, pidfd: true, nofile, tty, slots: Vec::new() }
+    let (route, tty) = match via {
+      Via::Clone => {
+        let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+        // SAFETY: opens a path from a valid C string; the result is checked.
+        let tty = owned(unsafe { libc::open(c"/dev/tty".as_ptr(), flags) }).ok();
+        (Route::Clone { slots: Vec::new(), pidfd: true }, tty)
+      }
+      // The child's session of its own leaves the terminal.
+      Via::PosixSpawn => (Route::Posix(PosixSpawn::new()), None),
+    };
+    Self { route, devnull, environ, handled: None, nofile, tty }
   }
 
-  /// Starts the child, or says why it could not be started. An exec that fails is not known
-  /// here: the child exits with 127 and leaves its error in [`Spawned::failed`].
+  /// How this spawner starts its children.
+  #[cfg(test)]
+  pub fn via(&self) -> Via {
+    match self.route {
+      Route::Clone { .. } => Via::Clone,
+      Route::Posix(_) => Via::PosixSpawn,
+    }
+  }
+
+  /// Starts the child, or says why it could not be started. With the clone, an exec that fails
+  /// is not known here: the child exits with 127 and leaves its error in [`Spawned::failed`].
   pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
     let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
     let handled = self.handled.get_or_insert_with(handled_signals);
-    let failed = Failed(Box::new(AtomicI32::new(0)));
-    let i = free_slot(&mut self.slots);
-    let slot = &mut self.slots[i];
-    slot.lay_out(exec, &self.environ)?;
+    let (slots, pidfd) = match &mut self.route {
+      Route::Clone { slots, pidfd } => (slots, pidfd),
+      Route::Posix(posix) => {
+        return posix.spawn(exec, &self.environ, devnull, handled, self.nofile);
+      }
+    };
+    let failed = Failed::none();
+    let i = free_slot(slots);
+    let slot = &mut slots[i];
+    slot.args.exec = slot.strings.lay_out(exec, &self.environ)?;
     slot.args.fds = [devnull, exec.stdout, exec.stderr];
     slot.args.handled = handled.as_ptr();
     slot.args.handled_len = handled.len();
     slot.args.failed = &*failed.0;
     slot.args.nofile = self.nofile.map_or(ptr::null(), ptr::from_ref);
     slot.args.tty = self.tty.as_ref().map_or(-1, AsRawFd::as_raw_fd);
-    let (pid, pidfd) = clone_child(slot, &mut self.pidfd)?;
+    let (pid, pidfd) = clone_child(slot, pidfd)?;
     // Held until the exec, the runner knows at once whether it failed.
     if let Some(err) = failed.error().filter(|_| !child::RUNS_BESIDE) {
       // SAFETY: waits for our own child, which has exited; a null status pointer is allowed.
@@ -163,70 +241,9 @@ impl Slot {
     Self {
       busy: AtomicI32::new(0),
       stack: vec![0; 64 * 1024],
-      strings: Vec::new(),
-      starts: Vec::new(),
-      pointers: Vec::new(),
+      strings: Strings::default(),
       args: ChildArgs::empty(),
     }
-  }
-
-  /// Lays out the exec's strings, then argv, the fallback's argv and envp pointing into them,
-  /// and points `args` at them.
-  fn lay_out(&mut self, exec: &Exec, environ: &[CString]) -> io::Result<()> {
-    self.strings.clear();
-    self.starts.clear();
-    let (fallback, fallback_argv) = exec.fallback.unwrap_or((Path::new(""), &[]));
-    self.push(&[exec.path.as_os_str().as_bytes()])?;
-    self.push(&[fallback.as_os_str().as_bytes()])?;
-    self.push(&[exec.cwd.as_os_str().as_bytes()])?;
-    for arg in exec.argv.iter().chain(fallback_argv) {
-      self.push(&[arg])?;
-    }
-    for (key, value) in exec.env {
-      self.push(&[key.as_bytes(), b"=", value])?;
-    }
-    // Every string is in place: `strings` does not move any more.
-    let base = self.strings.as_ptr().cast::<libc::c_char>();
-    // SAFETY: each start is an offset inside `strings`.
-    let at = |start: usize| unsafe { base.add(start) };
-    let overridden = |pair: &CString| {
-      let key = pair.as_bytes().split(|&b| b == b'=').next().unwrap_or_default();
-      exec.env.iter().any(|(k, _)| k.as_bytes() == key)
-    };
-    let (argc, fallback_argc) = (exec.argv.len(), fallback_argv.len());
-    let args = &self.starts[3..];
-    self.pointers.clear();
-    self.pointers.extend(args[..argc].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    self.pointers.extend(args[argc..argc + fallback_argc].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    self.pointers.extend(environ.iter().filter(|p| !overridden(p)).map(|p| p.as_ptr()));
-    self.pointers.extend(args[argc + fallback_argc..].iter().map(|&start| at(start)));
-    self.pointers.push(ptr::null());
-    let pointers = self.pointers.as_ptr();
-    self.args.path = at(self.starts[0]);
-    self.args.fallback = if exec.fallback.is_some() { at(self.starts[1]) } else { ptr::null() };
-    self.args.cwd = at(self.starts[2]);
-    // SAFETY: the three arrays follow each other inside `pointers`.
-    unsafe {
-      self.args.argv = pointers;
-      self.args.fallback_argv = pointers.add(argc + 1);
-      self.args.envp = pointers.add(argc + fallback_argc + 2);
-    }
-    Ok(())
-  }
-
-  /// Adds the concatenation of `parts` to the exec's strings, ended by a NUL.
-  fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
-    self.starts.push(self.strings.len());
-    for part in parts {
-      if part.contains(&0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"));
-      }
-      self.strings.extend_from_slice(part);
-    }
-    self.strings.push(0);
-    Ok(())
   }
 }
 
@@ -335,179 +352,4 @@ fn handled_signals() -> Vec<c_int> {
     }
   }
   signals
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-  use std::io::Read;
-
-  fn pipe() -> (OwnedFd, OwnedFd) {
-    crate::engine::pipes::pipe().unwrap()
-  }
-
-  fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
-    let (stdout, stderr) = (fds[0], fds[1]);
-    Exec { path: Path::new("/bin/sh"), argv, fallback: None, env: &[], cwd, stdout, stderr }
-  }
-
-  fn run(argv: &[&str], env: &[(&str, &[u8])], cwd: &Path) -> (i32, String, String, Spawned) {
-    let mut spawner = Spawner::new();
-    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-    let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
-    let exec = Exec { env, ..exec(&argv, cwd, [out_w.as_raw_fd(), err_w.as_raw_fd()]) };
-    let child = spawner.spawn(&exec).expect("spawned");
-    drop((out_w, err_w));
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(child.pid, &mut status, 0) };
-    let read = |fd: OwnedFd| {
-      let mut text = String::new();
-      std::fs::File::from(fd).read_to_string(&mut text).unwrap();
-      text
-    };
-    let (out, err) = (read(out_r), read(err_r));
-    (libc::WEXITSTATUS(status), out, err, child)
-  }
-
-  #[test]
-  fn the_child_gets_its_pipes_directory_environment_and_own_group() {
-    let dir = std::env::temp_dir();
-    let script =
-      "echo out; echo err >&2; pwd; echo $X; echo $HOME; ps -o pgid= -p $$; read l; echo r=$?";
-    let (code, out, err, child) = run(&["sh", "-c", script], &[("X", b"x y")], &dir);
-    assert_eq!(code, 0);
-    assert_eq!(err, "err\n");
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "out");
-    assert_eq!(Path::new(lines[1]), dir.canonicalize().unwrap());
-    assert_eq!(lines[2], "x y");
-    assert_eq!(lines[3], std::env::var("HOME").unwrap_or_default());
-    assert_eq!(lines[4].trim(), child.pid.to_string(), "leads its own process group");
-    assert_eq!(lines[5], "r=1", "stdin is /dev/null");
-    assert!(child.pidfd.is_some());
-  }
-
-  #[test]
-  fn sigpipe_is_default_and_no_signal_is_blocked_in_the_child() {
-    let script = "grep -E '^Sig(Blk|Ign)' /proc/self/status";
-    let (_, out, _, _) = run(&["sh", "-c", script], &[], Path::new("/"));
-    let mask = |name: &str| {
-      let line = out.lines().find(|l| l.starts_with(name)).expect("a mask line");
-      u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
-    };
-    assert_eq!(mask("SigBlk:"), 0);
-    assert_eq!(mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE not ignored");
-  }
-
-  #[test]
-  fn each_spawn_has_its_own_arguments_and_environment() {
-    let mut spawner = Spawner::new();
-    let script: &[u8] = b"echo \"$1 ${X-unset} ${HOME:+home}\"";
-    let mut seen = Vec::new();
-    type Run<'a> = (&'a [&'a [u8]], &'a [(&'a str, &'a [u8])]);
-    let runs: [Run; 3] = [
-      (&[b"sh", b"-c", script, b"sh", b"first"], &[("X", b"one"), ("HOME", b"")]),
-      (&[b"sh", b"-c", b"echo never\0", b"sh"], &[]),
-      (&[b"sh", b"-c", script, b"sh", b"second"], &[]),
-    ];
-    for (argv, env) in runs {
-      let (read, write) = pipe();
-      let exec = Exec { env, ..exec(argv, Path::new("/"), [write.as_raw_fd(), write.as_raw_fd()]) };
-      match spawner.spawn(&exec) {
-        Ok(child) => {
-          drop(write);
-          let mut out = String::new();
-          std::fs::File::from(read).read_to_string(&mut out).unwrap();
-          // SAFETY: waits for our own child.
-          unsafe { libc::waitpid(child.pid, ptr::null_mut(), 0) };
-          seen.push(out);
-        }
-        Err(err) => seen.push(err.kind().to_string()),
-      }
-    }
-    let home = if std::env::var_os("HOME").is_some() { "home" } else { "" };
-    assert_eq!(
-      seen,
-      ["first one \n", "invalid input parameter", &format!("second unset {home}\n")]
-    );
-  }
-
-  /// Spawns, reaps, and returns the exit code and the exec's error, if any.
-  fn reaped(spawner: &mut Spawner, exec: &Exec) -> (i32, Option<i32>) {
-    let (code, error) = reaped_with(spawner, exec);
-    (code, error.and_then(|e| e.raw_os_error()))
-  }
-
-  fn reaped_with(spawner: &mut Spawner, exec: &Exec) -> (i32, Option<io::Error>) {
-    let child = spawner.spawn(exec).expect("cloned");
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(child.pid, &mut status, 0) };
-    (libc::WEXITSTATUS(status), child.failed.error())
-  }
-
-  #[test]
-  fn a_failed_exec_or_chdir_is_known_once_the_child_has_exited() {
-    let mut spawner = Spawner::new();
-    let (_r, w) = pipe();
-    let fds = [w.as_raw_fd(), w.as_raw_fd()];
-    let argv: &[&[u8]] = &[b"nope"];
-    let missing = Exec { path: Path::new("/no/such/program"), ..exec(argv, Path::new("/"), fds) };
-    assert_eq!(reaped(&mut spawner, &missing), (127, Some(libc::ENOENT)));
-    let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
-    let bad_dir = exec(argv, Path::new("/no/dir"), fds);
-    let (code, error) = reaped_with(&mut spawner, &bad_dir);
-    let error = error.expect("the chdir failed");
-    assert_eq!((code, error.kind()), (127, io::ErrorKind::NotFound));
-    assert!(error.to_string().starts_with("cannot enter its working directory: "), "{error}");
-    assert_eq!(reaped(&mut spawner, &exec(argv, Path::new("/"), fds)), (0, None));
-  }
-
-  #[test]
-  fn what_cannot_be_execed_falls_back_on_the_shell() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("no-shebang");
-    std::fs::write(&script, "echo from the script\n").unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (read, write) = pipe();
-    let fds = [write.as_raw_fd(), write.as_raw_fd()];
-    let argv: &[&[u8]] = &[script.as_os_str().as_bytes()];
-    let shell: &[&[u8]] = &[b"sh", b"-c", script.as_os_str().as_bytes()];
-    let fallback = Some((Path::new("/bin/sh"), shell));
-    let exec = Exec { path: &script, fallback, ..exec(argv, dir.path(), fds) };
-    let mut spawner = Spawner::new();
-    assert_eq!(reaped(&mut spawner, &exec), (0, None));
-    drop(write);
-    let mut out = String::new();
-    std::fs::File::from(read).read_to_string(&mut out).unwrap();
-    assert_eq!(out, "from the script\n");
-  }
-
-  #[test]
-  fn the_group_can_be_signalled_as_soon_as_the_spawn_returns() {
-    let mut spawner = Spawner::new();
-    let (_r, w) = pipe();
-    let argv: &[&[u8]] = &[b"sh", b"-c", b"sleep 30"];
-    for _ in 0..20 {
-      let child = spawner.spawn(&exec(argv, Path::new("/"), [w.as_raw_fd(); 2])).expect("spawned");
-      crate::engine::kill::signal_group(child.pid, libc::SIGKILL);
-      let mut status = 0;
-      // SAFETY: waits for our own child; only `status` is written.
-      unsafe { libc::waitpid(child.pid, &mut status, 0) };
-      assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
-    }
-  }
-
-  #[test]
-  fn a_slot_serves_again_once_its_child_has_execed() {
-    let mut spawner = Spawner::new();
-    let (_r, w) = pipe();
-    let argv: &[&[u8]] = &[b"sh", b"-c", b"true"];
-    for _ in 0..10 {
-      assert_eq!(reaped(&mut spawner, &exec(argv, Path::new("/"), [w.as_raw_fd(); 2])), (0, None));
-    }
-    assert_eq!(spawner.slots.len(), 1);
-  }
 }

@@ -2,6 +2,7 @@
 //! aarch64, runs beside the runner's thread rather than holding it: so it makes raw system calls
 //! only, which touch neither errno (the runner thread's own) nor anything else of the runner's.
 
+use super::strings::{ExecStrs, RawStr};
 use std::ffi::{c_int, c_long, c_void};
 use std::os::fd::RawFd;
 use std::ptr;
@@ -14,18 +15,9 @@ pub const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aa
 /// Added to the errno the child leaves when it could not enter its working directory.
 pub const CHDIR: i32 = 1 << 16;
 
-/// A C string, as the exec takes it.
-pub type RawStr = *const libc::c_char;
-
 /// Everything the child reads; it stays untouched until the child has exec'd or exited.
 pub struct ChildArgs {
-  pub path: RawStr,
-  pub argv: *const RawStr,
-  /// Exec'd when `path` cannot be (null when there is nothing to fall back on).
-  pub fallback: RawStr,
-  pub fallback_argv: *const RawStr,
-  pub envp: *const RawStr,
-  pub cwd: RawStr,
+  pub exec: ExecStrs,
   /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
   pub fds: [RawFd; 3],
   pub handled: *const c_int,
@@ -41,12 +33,7 @@ pub struct ChildArgs {
 impl ChildArgs {
   pub const fn empty() -> Self {
     Self {
-      path: ptr::null(),
-      argv: ptr::null(),
-      fallback: ptr::null(),
-      fallback_argv: ptr::null(),
-      envp: ptr::null(),
-      cwd: ptr::null(),
+      exec: ExecStrs::empty(),
       fds: [-1; 3],
       handled: ptr::null(),
       handled_len: 0,
@@ -60,6 +47,9 @@ impl ChildArgs {
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
 /// process group, no controlling terminal, the open-files limit the runner started with, its
 /// stdio, its directory, no blocked signal, then the exec.
+///
+/// Not an `unsafe fn` only because clone takes a plain `extern "C" fn`: it is for the clone of
+/// [`super::Spawner`] alone, whose `arg` is a valid [`ChildArgs`] left alone until the exec.
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
@@ -86,16 +76,17 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     let mut stage = 0;
     if result >= 0 {
       stage = CHDIR;
-      result = call(libc::SYS_chdir, [args.cwd as usize, 0, 0, 0]);
+      result = call(libc::SYS_chdir, [args.exec.cwd as usize, 0, 0, 0]);
     }
     if result >= 0 {
       stage = 0;
       let none: u64 = 0;
       let set = ptr::from_ref(&none) as usize;
       call(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as usize, set, 0, 8]);
-      result = exec(args.path, args.argv, args.envp);
-      if !args.fallback.is_null() {
-        result = exec(args.fallback, args.fallback_argv, args.envp);
+      let strs = &args.exec;
+      result = exec(strs.path, strs.argv, strs.envp);
+      if !strs.fallback.is_null() {
+        result = exec(strs.fallback, strs.fallback_argv, strs.envp);
       }
     }
     (*args.failed).store((-result).max(1) as i32 | stage, Ordering::Release);
@@ -105,6 +96,12 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
   }
 }
 
+/// Execs `path`; returns only when that failed, with minus the error number.
+///
+/// # Safety
+///
+/// `path` must be a NUL-terminated string, `argv` and `envp` null-ended arrays of them. Only
+/// for the child: on success, the process is the program's.
 unsafe fn exec(path: RawStr, argv: *const RawStr, envp: *const RawStr) -> isize {
   // SAFETY: valid NUL-terminated strings and null-ended pointer arrays, from the caller.
   unsafe { call(libc::SYS_execve, [path as usize, argv as usize, envp as usize, 0]) }
@@ -121,6 +118,11 @@ struct KernelSigaction {
 }
 
 /// Sets the default action for `signal`.
+///
+/// # Safety
+///
+/// Only for the child, whose signal actions are its own (the clone has no CLONE_SIGHAND): in
+/// the runner, a handler that some code relies on would be gone.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 unsafe fn reset(signal: c_int) {
   let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
@@ -129,6 +131,12 @@ unsafe fn reset(signal: c_int) {
   unsafe { call(libc::SYS_rt_sigaction, [signal as usize, action, 0, 8]) };
 }
 
+/// Sets the default action for `signal`, through libc.
+///
+/// # Safety
+///
+/// As above; and only while the runner is held until the exec, since libc's wrapper may set
+/// errno, which the child shares with the runner's thread.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 unsafe fn reset(signal: c_int) {
   // SAFETY: the runner is held until the exec here, so libc's wrapper may set its errno.
@@ -140,6 +148,12 @@ unsafe fn reset(signal: c_int) {
 }
 
 /// A system call with up to four arguments: its result, or minus the error number.
+///
+/// # Safety
+///
+/// `a` must be what system call `number` takes: each pointer valid for what the call reads or
+/// writes there. A call that changes the whole process (exec, exit, limits, signal actions) is
+/// for the child only.
 #[cfg(target_arch = "x86_64")]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   let result: isize;
@@ -156,6 +170,11 @@ unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   result
 }
 
+/// As on x86_64.
+///
+/// # Safety
+///
+/// As on x86_64.
 #[cfg(target_arch = "aarch64")]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   let result: isize;
@@ -172,6 +191,12 @@ unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   result
 }
 
+/// Through libc's `syscall`.
+///
+/// # Safety
+///
+/// As on x86_64; and only while the runner is held until the exec, since `syscall` sets errno,
+/// which the child shares with the runner's thread.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 unsafe fn call(number: c_long, a: [usize; 4]) -> isize {
   // SAFETY: as above; the runner is held until the exec, so errno is free to use.
