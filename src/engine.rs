@@ -14,6 +14,7 @@ mod program;
 mod queues;
 pub mod reactor;
 pub mod signal;
+pub mod spawn;
 mod start;
 mod supervise;
 

@@ -28,7 +28,6 @@ mod run;
 mod scheduler;
 mod schema;
 mod source;
-mod spawn;
 mod status;
 mod suggest;
 mod yaml;

@@ -4,10 +4,10 @@
 //! the leader of its own process group, started by the fast spawner or by `posix_spawn`.
 
 use super::program::{PathCache, direct_argv, program_path};
+use super::spawn::{Exec, Failed, Spawned, Spawner};
 use crate::engine::pipes::Pipes;
 use crate::engine::reactor::Source;
 use crate::graph::Program;
-use crate::spawn::{Exec, Failed, Spawned, Spawner};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
