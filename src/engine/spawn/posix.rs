@@ -15,10 +15,10 @@
 //!   being stopped by SIGTTIN or SIGTTOU, which the runner would not see. `posix_spawn` has no
 //!   other way to leave the terminal. The cost: with the scheduler's autogroups on, each session
 //!   gets an autogroup of its own, which is why the clone makes groups, not sessions.
-//! - `posix_spawn` cannot set a resource limit in the child: the open-files limit the runner
-//!   started with is given back with `prlimit` right after `posix_spawn` returns, that is once
-//!   the child has exec'd. In that short window the program runs with the runner's raised soft
-//!   limit; one that reads its limit at its very start may see the raised one.
+//! - `posix_spawn` cannot set a resource limit in the child, which inherits the runner's: the
+//!   runner's soft open-files limit goes back to the one it started with for the length of the
+//!   call ([`Lowered`]), so the program starts under that one. Only the loop's thread spawns, and
+//!   the runner's other threads (signals, timers) open no descriptors meanwhile.
 //! - The pidfd comes from `pidfd_open` (None on kernels without it).
 //!
 //! glibc's `posix_spawn` holds the runner until the child's exec, and returns the exec's error:
@@ -35,7 +35,6 @@ use std::ffi::{CStr, CString, c_int, c_short};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::ptr;
 
 /// Spawns children through `posix_spawn`; holds what is reused from one spawn to the next.
 pub struct PosixSpawn {
@@ -76,6 +75,7 @@ impl PosixSpawn {
     let attrs = self.attrs.as_ref().expect("made above");
     // SAFETY: the strings and arrays are those `lay_out` made, left as they are until we return.
     let spawn = |path, argv| unsafe { spawn_one(path, argv, strs.envp, &actions, attrs) };
+    let lowered = Lowered::to(nofile);
     let pid = match spawn(strs.path, strs.argv) {
       Ok(pid) => pid,
       Err(errno) if !enterable(cwd) => return Err(error_of(errno | child::CHDIR)),
@@ -84,11 +84,7 @@ impl PosixSpawn {
       }
       Err(errno) => return Err(io::Error::from_raw_os_error(errno)),
     };
-    if let Some(limit) = nofile {
-      // SAFETY: reads only `limit`; our own child, not reaped, so `pid` still names it. A
-      // failure leaves the child the runner's limit, which is no reason to give up on it.
-      unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, limit, ptr::null_mut()) };
-    }
+    drop(lowered);
     let pidfd = self.pidfd_open(pid);
     Ok(Spawned { pid, pidfd, failed: Failed::none() })
   }
@@ -104,6 +100,35 @@ impl PosixSpawn {
       self.pidfd = false;
     }
     fd.ok()
+  }
+}
+
+/// The runner's open-files limit, lowered to the one it started with while a child is spawned,
+/// and raised again when dropped.
+struct Lowered(Option<libc::rlimit>);
+
+impl Lowered {
+  fn to(found: Option<&libc::rlimit>) -> Self {
+    let Some(found) = found else { return Self(None) };
+    // SAFETY: getrlimit and setrlimit read and write only the structs passed.
+    unsafe {
+      let mut now: libc::rlimit = std::mem::zeroed();
+      if libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) != 0 {
+        return Self(None);
+      }
+      let lower = libc::rlimit { rlim_cur: found.rlim_cur, rlim_max: now.rlim_max };
+      Self((libc::setrlimit(libc::RLIMIT_NOFILE, &lower) == 0).then_some(now))
+    }
+  }
+}
+
+impl Drop for Lowered {
+  fn drop(&mut self) {
+    if let Some(raised) = self.0 {
+      // SAFETY: setrlimit reads only the struct passed; the hard limit never changed, so the
+      // soft one can go back up.
+      unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
+    }
   }
 }
 
