@@ -3,6 +3,7 @@
 
 use super::Outcome;
 use super::inbox::{Inbox, Msg};
+use super::launcher::Stop;
 use super::live::Shared;
 use super::queues::{self, Consumer, Queue};
 use crate::event::{Event, Exit};
@@ -184,8 +185,8 @@ impl<'g> Loop<'_, 'g> {
         Action::Done => done = true,
       }
     }
-    self.shared.signal(&terminate, libc::SIGTERM);
-    self.shared.signal(&kill, libc::SIGKILL);
+    self.shared.stop(&terminate, Stop::Graceful);
+    self.shared.stop(&kill, Stop::Forced);
     done
   }
 

@@ -1,7 +1,12 @@
-//! The seam between the engine and where attempts run: start a program (command, environment,
-//! working directory, output pipes) and hand back what reports its exit; stopping it is a signal
-//! to its process group ([`super::kill`]). Local processes are the one backend today: each is
-//! the leader of its own process group, started by the fast spawner or by `posix_spawn`.
+//! The seam between the engine and where attempts run. A backend does three things:
+//! - start an attempt: a program with its environment and working directory, its output going
+//!   to pipes the engine reads ([`Launcher::spawn`]);
+//! - report its exit: the [`Child`]'s pidfd, waited for and reaped by `supervise`;
+//! - stop it, gracefully then by force ([`Launcher::stop`]), when the scheduler says so.
+//!
+//! Local processes are the one backend today: each is the leader of its own process group,
+//! started by the fast clone spawner or by `posix_spawn` (`RUNNER_LAUNCHER=posix-spawn`, and on
+//! other architectures).
 
 use super::program::{PathCache, direct_argv, program_path};
 use super::spawn::{Exec, Failed, Spawned, Spawner};
@@ -12,6 +17,15 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+/// How a running attempt is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+  /// SIGTERM: the program may clean up.
+  Graceful,
+  /// SIGKILL.
+  Forced,
+}
 
 /// What a spawn needs beyond the program.
 pub struct Launch<'a> {
@@ -113,6 +127,16 @@ impl Launcher {
         Err(err)
       }
     }
+  }
+
+  /// Stops the attempts led by `leaders`: their process groups and the descendants that left
+  /// them, all with one look at /proc.
+  pub fn stop(&self, leaders: &std::collections::HashSet<i32>, how: Stop) {
+    let signal = match how {
+      Stop::Graceful => libc::SIGTERM,
+      Stop::Forced => libc::SIGKILL,
+    };
+    super::kill::signal_all(leaders, signal);
   }
 
   /// A read buffer of `len` bytes, reused when one is free.

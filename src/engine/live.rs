@@ -3,8 +3,7 @@
 //! here runs on the loop's thread.
 
 use super::inbox::Inbox;
-use super::kill;
-use super::launcher::{Child, Launch, Launcher};
+use super::launcher::{Child, Launch, Launcher, Stop};
 use crate::scheduler::Proc;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -38,10 +37,9 @@ impl Shared {
     self.live.borrow_mut().remove(&proc);
   }
 
-  /// Sends `signal` to the groups of `procs` and their descendants in other groups, with one
-  /// look at /proc for all of them; from now on their output is not waited for once they have
+  /// Stops `procs`, all at once; from now on their output is not waited for once they have
   /// exited.
-  pub fn signal(&self, procs: &[Proc], signal: i32) {
+  pub fn stop(&self, procs: &[Proc], how: Stop) {
     let mut live = self.live.borrow_mut();
     let mut leaders = HashSet::new();
     for proc in procs {
@@ -50,7 +48,7 @@ impl Shared {
         leaders.insert(process.pid);
       }
     }
-    kill::signal_all(&leaders, signal);
+    self.launcher.borrow().stop(&leaders, how);
   }
 
   pub fn is_stopping(&self, proc: Proc) -> bool {
@@ -60,6 +58,6 @@ impl Shared {
   /// Kills every live process at once, with their descendants in other groups.
   pub fn kill_all(&self) {
     let leaders: HashSet<i32> = self.live.borrow().values().map(|p| p.pid).collect();
-    kill::signal_all(&leaders, libc::SIGKILL);
+    self.launcher.borrow().stop(&leaders, Stop::Forced);
   }
 }
