@@ -22,6 +22,7 @@ mod graph;
 mod group;
 mod inspect;
 mod names;
+mod options;
 mod pipes;
 mod process;
 mod queue;

@@ -1,14 +1,16 @@
-//! `runner run`: resolve the command line against the graph, pick a reporter, run, and map the
-//! outcome to an exit code.
+//! `runner run`: resolve the targets and the options against the graph, pick a reporter, run,
+//! and map the outcome to an exit code.
 
 use crate::cli::RunArgs;
 use crate::event::{Counts, Event};
 use crate::executor::{self, Options};
 use crate::graph::{Graph, NodeId};
+use crate::options::RunOptions;
 use crate::report;
 use crate::scheduler::{Action, Input, Scheduler, StopReason};
 use crate::status::Status;
 use crate::{exit, suggest};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
@@ -16,18 +18,19 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     Ok(targets) => targets,
     Err(code) => return code,
   };
-  let jobs = args
-    .jobs
-    .map(|j| j as usize)
-    .or(graph.concurrency)
-    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-  if args.dry_run {
-    return dry_run(graph, &targets, jobs);
+  let terminal = std::io::stdout().is_terminal();
+  let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
+  if run.dry_run {
+    return dry_run(graph, &targets, run.jobs);
   }
-  let options =
-    Options { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
+  let options = Options {
+    jobs: run.jobs,
+    fail_fast: run.fail_fast,
+    timeout: run.timeout,
+    kill_grace: run.kill_grace,
+  };
   crate::signal::block_child_exits();
-  let mut reporter = match report::reporter(graph, args, &report::Env::read()) {
+  let mut reporter = match report::reporter(graph, &run.report) {
     Ok(reporter) => reporter,
     Err(err) => {
       eprintln!("error: {err}");
