@@ -2,6 +2,7 @@
 //! and map the outcome to an exit code.
 
 use crate::cli::RunArgs;
+use crate::error::Exit;
 use crate::event::{Counts, Event};
 use crate::executor::{self, Options};
 use crate::graph::{Graph, NodeId};
@@ -9,14 +10,14 @@ use crate::options::RunOptions;
 use crate::report;
 use crate::scheduler::{Action, Input, Scheduler, StopReason};
 use crate::status::Status;
-use crate::{exit, suggest};
+use crate::suggest;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
+pub fn run(args: &RunArgs, graph: &Graph) -> Exit {
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
-    Err(code) => return code,
+    Err(exit) => return exit,
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
@@ -34,15 +35,15 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
     Ok(reporter) => reporter,
     Err(err) => {
       eprintln!("error: {err}");
-      return exit::INVALID;
+      return Exit::Invalid;
     }
   };
   let started = Instant::now();
   let outcome = executor::run(graph, &targets, &options, &mut reporter);
-  let code = match outcome.stop {
-    Some(StopReason::Signal(signal)) => exit::signalled(signal),
-    _ if outcome.failed => exit::FAILED,
-    _ => exit::OK,
+  let exit = match outcome.stop {
+    Some(StopReason::Signal(signal)) => Exit::Interrupted(signal),
+    _ if outcome.failed => Exit::RunFailed,
+    _ => Exit::Ok,
   };
   let mut counts = Counts::default();
   for (id, status) in outcome.statuses.iter().enumerate() {
@@ -50,21 +51,21 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
       counts.add(*status);
     }
   }
-  let status = match code {
-    exit::OK => "succeeded",
-    exit::FAILED => "failed",
-    _ => "interrupted",
+  let status = match exit {
+    Exit::Ok => "succeeded",
+    Exit::RunFailed | Exit::OutputFailed => "failed",
+    Exit::Invalid | Exit::Interrupted(_) => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
-  reporter.event(&Event::RunFinished { status, exit_code: code, duration_ms, counts });
+  reporter.event(&Event::RunFinished { status, exit_code: exit.code(), duration_ms, counts });
   if let Err(err) = reporter.finish() {
     eprintln!("error: {err}");
-    return code.max(exit::FAILED);
+    return exit.or_output_failed();
   }
-  code
+  exit
 }
 
-fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> {
+fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, Exit> {
   let mut ids = Vec::with_capacity(names.len());
   let mut bad = false;
   for name in names {
@@ -80,12 +81,12 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> 
       }
     }
   }
-  if bad { Err(exit::INVALID) } else { Ok(ids) }
+  if bad { Err(Exit::Invalid) } else { Ok(ids) }
 }
 
 /// Prints what would run, in the order a run would start it, with every task succeeding at
 /// once and delays skipped.
-fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
+fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> Exit {
   let mut scheduler = Scheduler::new(graph, targets, jobs, false);
   let mut actions = Vec::new();
   let mut inputs = std::collections::VecDeque::from([Input::Start]);
@@ -113,5 +114,5 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> i32 {
     }
   }
   print!("{out}");
-  exit::OK
+  Exit::Ok
 }
