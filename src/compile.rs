@@ -6,7 +6,7 @@ use crate::cycle::{self, Edge, Via};
 use crate::decode;
 use crate::graph::{self, Graph, GroupRule, NodeId, NodeKind, Program, QueueId};
 use crate::names;
-use crate::schema::{self, Command, JobFile, Name, Pending, ReturnWhen, Spanned};
+use crate::schema::{self, Command, JobFile, Name, Spanned};
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml;
@@ -263,9 +263,12 @@ impl<'a> Compiler<'a> {
       (None, Some(_)) => {}
     }
     GroupRule::Wait {
-      return_when: group.return_when.as_ref().map_or(ReturnWhen::AllCompleted, |r| r.value),
+      return_when: group
+        .return_when
+        .as_ref()
+        .map_or(graph::ReturnWhen::AllCompleted, |r| return_when(r.value)),
       timeout: duration(&group.timeout),
-      pending: group.pending.as_ref().map_or(Pending::Cancel, |p| p.value),
+      pending: group.pending.as_ref().map_or(graph::Pending::Cancel, |p| pending(p.value)),
     }
   }
 
@@ -494,6 +497,21 @@ fn callbacks(
     on_success: convert(&callbacks.on_success),
     on_failure: convert(&callbacks.on_failure),
     on_done: convert(&callbacks.on_done),
+  }
+}
+
+fn return_when(rule: schema::ReturnWhen) -> graph::ReturnWhen {
+  match rule {
+    schema::ReturnWhen::AllCompleted => graph::ReturnWhen::AllCompleted,
+    schema::ReturnWhen::FirstCompleted => graph::ReturnWhen::FirstCompleted,
+    schema::ReturnWhen::FirstException => graph::ReturnWhen::FirstException,
+  }
+}
+
+fn pending(choice: schema::Pending) -> graph::Pending {
+  match choice {
+    schema::Pending::Cancel => graph::Pending::Cancel,
+    schema::Pending::Continue => graph::Pending::Continue,
   }
 }
 
