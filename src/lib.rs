@@ -5,6 +5,7 @@
 //! (-> `event`s) -> `report`. This file only dispatches the command line; `error` maps how it
 //! ended to the exit code.
 
+mod candidates;
 mod cli;
 mod compile;
 mod compile_error;
