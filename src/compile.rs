@@ -524,4 +524,6 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
+mod proptest;
+#[cfg(test)]
 mod tests;

@@ -9,8 +9,6 @@ mod candidates;
 mod cli;
 mod compile;
 mod compile_error;
-#[cfg(test)]
-mod compile_proptest;
 mod complete;
 mod cycle;
 mod decode;
