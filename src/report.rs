@@ -2,9 +2,11 @@
 //! and CI (with GitHub Actions groups and annotations), `json` events for machines, and the files
 //! of `--log-dir`, `--report`, `--junit` and `--trace`. The runner emits events; it never prints.
 
+mod escape;
 mod files;
 #[cfg(test)]
 mod fixtures;
+mod lines;
 mod plain;
 mod tty;
 

@@ -232,7 +232,7 @@ fn callbacks(failed: &[CallbackFailure]) -> Vec<Callback<'_>> {
 }
 
 fn lines(tail: &Tail) -> Lines<'_> {
-  Lines { lines: tail.lines().collect(), omitted: tail.dropped }
+  Lines { lines: tail.lines().collect(), omitted: tail.dropped() }
 }
 
 fn output(node: &NodeRecord) -> Output<'_> {
