@@ -4,7 +4,7 @@
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub enum ExitCode {
   /// Done, or nothing to do (help, version, a closed pipe).
   Ok,
   /// The run ended with a failure.
@@ -17,22 +17,25 @@ pub enum Exit {
   Interrupted(i32),
 }
 
-impl Exit {
+impl ExitCode {
   pub fn code(self) -> i32 {
     match self {
-      Exit::Ok => 0,
-      Exit::RunFailed | Exit::OutputFailed => 1,
-      Exit::Invalid => 2,
+      ExitCode::Ok => 0,
+      ExitCode::RunFailed | ExitCode::OutputFailed => 1,
+      ExitCode::Invalid => 2,
       // 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 131 for SIGQUIT.
-      Exit::Interrupted(signal) => 128 + signal,
+      ExitCode::Interrupted(signal) => 128 + signal,
     }
   }
 
   /// A run whose files could not be written fails, unless it already ended worse.
   pub fn or_output_failed(self) -> Self {
     match self {
-      Exit::Ok => Exit::OutputFailed,
-      Exit::RunFailed | Exit::OutputFailed | Exit::Invalid | Exit::Interrupted(_) => self,
+      ExitCode::Ok => ExitCode::OutputFailed,
+      ExitCode::RunFailed
+      | ExitCode::OutputFailed
+      | ExitCode::Invalid
+      | ExitCode::Interrupted(_) => self,
     }
   }
 }
@@ -43,16 +46,17 @@ mod tests {
 
   #[test]
   fn codes() {
-    let codes = [Exit::Ok, Exit::RunFailed, Exit::OutputFailed, Exit::Invalid].map(Exit::code);
+    let codes = [ExitCode::Ok, ExitCode::RunFailed, ExitCode::OutputFailed, ExitCode::Invalid]
+      .map(ExitCode::code);
     assert_eq!(codes, [0, 1, 1, 2]);
-    assert_eq!(Exit::Interrupted(libc::SIGINT).code(), 130);
-    assert_eq!(Exit::Interrupted(libc::SIGTERM).code(), 143);
+    assert_eq!(ExitCode::Interrupted(libc::SIGINT).code(), 130);
+    assert_eq!(ExitCode::Interrupted(libc::SIGTERM).code(), 143);
   }
 
   #[test]
   fn unwritable_files_fail_a_run_that_did_not_end_worse() {
-    assert_eq!(Exit::Ok.or_output_failed(), Exit::OutputFailed);
-    assert_eq!(Exit::RunFailed.or_output_failed(), Exit::RunFailed);
-    assert_eq!(Exit::Interrupted(2).or_output_failed(), Exit::Interrupted(2));
+    assert_eq!(ExitCode::Ok.or_output_failed(), ExitCode::OutputFailed);
+    assert_eq!(ExitCode::RunFailed.or_output_failed(), ExitCode::RunFailed);
+    assert_eq!(ExitCode::Interrupted(2).or_output_failed(), ExitCode::Interrupted(2));
   }
 }

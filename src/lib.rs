@@ -41,7 +41,7 @@ mod yaml;
 
 use clap::Parser;
 use cli::{Cli, Command, GraphFormat};
-use error::Exit;
+use error::ExitCode;
 use source::Source;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -52,13 +52,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
   dispatch(args).code()
 }
 
-fn dispatch(args: impl IntoIterator<Item = OsString>) -> Exit {
+fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
   complete::answer_if_asked();
   let cli = match Cli::try_parse_from(args) {
     Ok(cli) => cli,
     Err(err) => {
       let _ = err.print();
-      return if err.use_stderr() { Exit::Invalid } else { Exit::Ok };
+      return if err.use_stderr() { ExitCode::Invalid } else { ExitCode::Ok };
     }
   };
   match cli.command {
@@ -83,37 +83,37 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> Exit {
       Some(page) => print(&page),
       None => {
         eprintln!("error: no subcommand `{}`", subcommand.unwrap_or_default());
-        Exit::Invalid
+        ExitCode::Invalid
       }
     },
   }
 }
 
-fn print(text: &str) -> Exit {
+fn print(text: &str) -> ExitCode {
   let mut out = std::io::stdout().lock();
   match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-    Ok(()) => Exit::Ok,
+    Ok(()) => ExitCode::Ok,
     // A closed pipe (`runner list x | head`) is not an error.
-    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Ok,
     Err(e) => {
       eprintln!("error: cannot write output: {e}");
-      Exit::OutputFailed
+      ExitCode::OutputFailed
     }
   }
 }
 
 /// Loads and compiles one file; on failure prints every error.
-fn load(path: &Path) -> Result<graph::Graph, Exit> {
+fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
   let source = match Source::read(path) {
     Ok(source) => source,
     Err(err) => {
       eprintln!("error: cannot read `{}`: {err}", path.display());
-      return Err(Exit::Invalid);
+      return Err(ExitCode::Invalid);
     }
   };
   compile::compile_source(&source).map_err(|errors| {
     eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
-    Exit::Invalid
+    ExitCode::Invalid
   })
 }
 
@@ -124,15 +124,15 @@ fn diagnostic_style() -> diagnostic::Style {
   diagnostic::Style { color, width }
 }
 
-fn with_graph(path: &Path, render: impl FnOnce(&graph::Graph) -> String) -> Exit {
+fn with_graph(path: &Path, render: impl FnOnce(&graph::Graph) -> String) -> ExitCode {
   match load(path) {
     Ok(graph) => print(&render(&graph)),
     Err(exit) => exit,
   }
 }
 
-fn validate(files: &[std::path::PathBuf]) -> Exit {
-  let mut exit = Exit::Ok;
+fn validate(files: &[std::path::PathBuf]) -> ExitCode {
+  let mut exit = ExitCode::Ok;
   for path in files {
     match load(path) {
       Ok(graph) => {

@@ -2,7 +2,7 @@
 //! and map the outcome to an exit code.
 
 use crate::cli::RunArgs;
-use crate::error::Exit;
+use crate::error::ExitCode;
 use crate::event::{Counts, Event};
 use crate::executor::{self, Options};
 use crate::graph::{Graph, NodeId};
@@ -14,7 +14,7 @@ use crate::suggest;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-pub fn run(args: &RunArgs, graph: &Graph) -> Exit {
+pub fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
     Err(exit) => return exit,
@@ -35,15 +35,15 @@ pub fn run(args: &RunArgs, graph: &Graph) -> Exit {
     Ok(reporter) => reporter,
     Err(err) => {
       eprintln!("error: {err}");
-      return Exit::Invalid;
+      return ExitCode::Invalid;
     }
   };
   let started = Instant::now();
   let outcome = executor::run(graph, &targets, &options, &mut reporter);
   let exit = match outcome.stop {
-    Some(StopReason::Signal(signal)) => Exit::Interrupted(signal),
-    _ if outcome.failed => Exit::RunFailed,
-    _ => Exit::Ok,
+    Some(StopReason::Signal(signal)) => ExitCode::Interrupted(signal),
+    _ if outcome.failed => ExitCode::RunFailed,
+    _ => ExitCode::Ok,
   };
   let mut counts = Counts::default();
   for (id, status) in outcome.statuses.iter().enumerate() {
@@ -52,9 +52,9 @@ pub fn run(args: &RunArgs, graph: &Graph) -> Exit {
     }
   }
   let status = match exit {
-    Exit::Ok => "succeeded",
-    Exit::RunFailed | Exit::OutputFailed => "failed",
-    Exit::Invalid | Exit::Interrupted(_) => "interrupted",
+    ExitCode::Ok => "succeeded",
+    ExitCode::RunFailed | ExitCode::OutputFailed => "failed",
+    ExitCode::Invalid | ExitCode::Interrupted(_) => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
   reporter.event(&Event::RunFinished { status, exit_code: exit.code(), duration_ms, counts });
@@ -65,7 +65,7 @@ pub fn run(args: &RunArgs, graph: &Graph) -> Exit {
   exit
 }
 
-fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, Exit> {
+fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, ExitCode> {
   let mut ids = Vec::with_capacity(names.len());
   let mut bad = false;
   for name in names {
@@ -81,12 +81,12 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, Exit>
       }
     }
   }
-  if bad { Err(Exit::Invalid) } else { Ok(ids) }
+  if bad { Err(ExitCode::Invalid) } else { Ok(ids) }
 }
 
 /// Prints what would run, in the order a run would start it, with every task succeeding at
 /// once and delays skipped.
-fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> Exit {
+fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> ExitCode {
   let mut scheduler = Scheduler::new(graph, targets, jobs, false);
   let mut actions = Vec::new();
   let mut inputs = std::collections::VecDeque::from([Input::Start]);
@@ -114,5 +114,5 @@ fn dry_run(graph: &Graph, targets: &[NodeId], jobs: usize) -> Exit {
     }
   }
   print!("{out}");
-  Exit::Ok
+  ExitCode::Ok
 }
