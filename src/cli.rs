@@ -1,7 +1,9 @@
 //! The command line: clap types that mirror what the user typed. Doc comments are the help.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::engine::ArgValueCompleter;
+use crate::candidates;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 /// Run declarative task graphs from YAML job files.
@@ -40,10 +42,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
   /// The job file.
-  #[arg(value_name = "FILE", add = ArgValueCompleter::new(crate::complete::job_files))]
+  #[arg(value_name = "FILE", add = ArgValueCompleter::new(candidates::job_files))]
   pub file: PathBuf,
   /// Tasks or groups to run, with what they need. Default: every task and group.
-  #[arg(value_name = "TARGET", add = ArgValueCompleter::new(crate::complete::targets))]
+  #[arg(value_name = "TARGET", add = ArgValueCompleter::new(targets))]
   pub targets: Vec<String>,
   /// How many tasks run at once. Default: the file's `concurrency`, else the number of CPUs.
   #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -160,4 +162,37 @@ pub struct CompletionsArgs {
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
   crate::duration::parse(text)
     .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 2s, 1m30s)"))
+}
+
+/// The tasks and groups of the job file being completed, found with this definition.
+fn targets(current: &OsStr) -> Vec<CompletionCandidate> {
+  candidates::targets(&Cli::command(), current)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::ffi::OsString;
+
+  fn words(line: &str) -> Vec<OsString> {
+    line.split(' ').map(OsString::from).collect()
+  }
+
+  #[test]
+  fn finds_the_job_file_argument() {
+    let cli = Cli::command();
+    let file = |line| {
+      candidates::job_file_argument(&cli, &words(line)).map(|f| f.to_string_lossy().into_owned())
+    };
+    assert_eq!(file("runner -- runner run jobs/x.yaml "), Some("jobs/x.yaml".into()));
+    assert_eq!(
+      file("runner -- runner run -j 2 --fail-fast jobs/x.yaml b"),
+      Some("jobs/x.yaml".into())
+    );
+    assert_eq!(file("runner -- runner validate jobs/x.yaml"), None);
+    assert_eq!(file("runner -- runner run"), None);
+    let every_value_flag = "runner -- runner run -j 2 --jobs 2 --timeout 1m --kill-grace 1s \
+      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t x.yaml";
+    assert_eq!(file(every_value_flag), Some("x.yaml".into()));
+  }
 }

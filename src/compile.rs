@@ -1,19 +1,15 @@
 //! JobFile -> Graph, or every error at once: name clashes, unknown references (with a
-//! did-you-mean), group and queue rules, and cycles through needs, groups and queues.
+//! did-you-mean), group and queue rules, and cycles through needs, groups and queues. This file
+//! holds the walk and the tasks; `references`, `groups` and `cycles` below hold the rest.
 
 use crate::compile_error::{CompileError, CompileErrors, ErrorKind};
-use crate::cycle::{self, Edge, Via};
 use crate::decode;
-use crate::graph::{self, Graph, GroupRule, NodeId, NodeKind, Program, QueueId};
+use crate::graph::{self, Graph, NodeId, NodeKind, Program, QueueId};
 use crate::names;
-use crate::schema::{self, Command, JobFile, Name, Pending, ReturnWhen, Spanned};
+use crate::schema::{self, Command, JobFile, Name, Spanned};
 use crate::source::Source;
-use crate::suggest;
 use crate::yaml;
 use foldhash::{HashMap, HashMapExt};
-use miette::SourceSpan;
-use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 /// Reads, decodes and compiles a job file's text.
@@ -202,249 +198,6 @@ impl<'a> Compiler<'a> {
       kind: NodeKind::Task(spec),
     }
   }
-
-  fn group(&mut self, id: NodeId, group: &schema::Group) -> graph::Node {
-    let rule = self.group_rule(group);
-    let members = match (&group.gather, &group.wait) {
-      (Some(members), None) | (None, Some(members)) => {
-        let key = if group.gather.is_some() { "gather" } else { "wait" };
-        if members.value.is_empty() {
-          let message = format!("group `{}` has no members", group.name.value);
-          let err = CompileError::new(ErrorKind::EmptyGroup, message, members.span, "empty list")
-            .with_help(format!(
-              "list the tasks or groups to {}, e.g. `{key}: [a, b]`",
-              if key == "wait" { "wait for" } else { key }
-            ));
-          self.errors.push(err);
-        }
-        self.references(&members.value, &group.name, key)
-      }
-      _ => Vec::new(),
-    };
-    graph::Node {
-      name: group.name.value.clone(),
-      span: group.name.span,
-      description: group.description.as_ref().map(|d| d.value.clone()),
-      result_var: self.result_vars[id].clone(),
-      needs: Vec::new(),
-      dependents: Vec::new(),
-      groups: Vec::new(),
-      member_index: Vec::new(),
-      allow_failure: group.allow_failure.as_ref().is_some_and(|a| a.value),
-      callbacks: callbacks(&group.callbacks, self.file.shell.as_ref()),
-      kind: NodeKind::Group(graph::Group { rule, members }),
-    }
-  }
-
-  /// The group's rule; reports a group with both or neither of `gather` and `wait`, and wait
-  /// options on a gather group.
-  fn group_rule(&mut self, group: &schema::Group) -> GroupRule {
-    let name = &group.name;
-    match (&group.gather, &group.wait) {
-      (Some(gather), Some(wait)) => {
-        let message = format!("group `{}` has both `gather` and `wait`", name.value);
-        let err = CompileError::new(ErrorKind::BadGroup, message, wait.span, "`wait` list")
-          .with_label(gather.span, "`gather` list")
-          .with_help("a group either gathers or waits: keep one list, or split it into two groups");
-        self.errors.push(err);
-      }
-      (None, None) => {
-        let message = format!("group `{}` has neither `gather` nor `wait`", name.value);
-        let err = CompileError::new(ErrorKind::BadGroup, message, name.span, "no members")
-          .with_help("add `gather: [a, b]` or `wait: [a, b]`");
-        self.errors.push(err);
-      }
-      (Some(_), None) => {
-        self.wait_only(name, group.return_when.as_ref().map(|r| r.span), "return_when");
-        self.wait_only(name, group.timeout.as_ref().map(|r| r.span), "timeout");
-        self.wait_only(name, group.pending.as_ref().map(|r| r.span), "pending");
-        return GroupRule::Gather;
-      }
-      (None, Some(_)) => {}
-    }
-    GroupRule::Wait {
-      return_when: group.return_when.as_ref().map_or(ReturnWhen::AllCompleted, |r| r.value),
-      timeout: duration(&group.timeout),
-      pending: group.pending.as_ref().map_or(Pending::Cancel, |p| p.value),
-    }
-  }
-
-  fn wait_only(&mut self, group: &Name, span: Option<SourceSpan>, key: &str) {
-    let Some(span) = span else { return };
-    let message =
-      format!("`{key}` applies to wait groups, but `{}` is a gather group", group.value);
-    let err = CompileError::new(ErrorKind::BadGroup, message, span, "only for `wait`")
-      .with_help(format!("use `wait:` instead of `gather:`, or remove `{key}`"));
-    self.errors.push(err);
-  }
-
-  /// Resolves names in `needs` or a member list; reports unknown and repeated names.
-  fn references(&mut self, names: &[Name], owner: &Name, key: &str) -> Vec<NodeId> {
-    let mut ids = Vec::with_capacity(names.len());
-    // A set, not a scan: a fan-in may list thousands of names.
-    let mut seen: HashMap<&str, &Name> = HashMap::with_capacity(names.len());
-    for name in names {
-      match seen.entry(&name.value) {
-        Entry::Occupied(first) => {
-          let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
-          let err =
-            CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
-              .with_label(first.get().span, "first listed here");
-          self.errors.push(err);
-          continue;
-        }
-        Entry::Vacant(slot) => {
-          slot.insert(name);
-        }
-      }
-      match self.ids.get(name.value.as_str()) {
-        Some(&id) => ids.push(id),
-        None => {
-          let message = if key == "needs" {
-            format!("`{}` needs unknown task or group `{}`", owner.value, name.value)
-          } else {
-            format!("group `{}` has unknown member `{}`", owner.value, name.value)
-          };
-          let suggestion = self.suggest(&name.value, NameSpace::Nodes);
-          let err = CompileError::new(
-            ErrorKind::UnknownReference,
-            message,
-            name.span,
-            "no such task or group",
-          )
-          .with_suggestion(suggestion.as_deref());
-          self.errors.push(err);
-        }
-      }
-    }
-    ids
-  }
-
-  /// Two needs whose names give the same `RUNNER_RESULT_<N>` variable would hide one result.
-  /// Known names use their node's variable; only unknown ones are converted here.
-  fn check_result_names(&mut self, needs: &[Name]) {
-    let mut seen: HashMap<Cow<str>, &Name> = HashMap::with_capacity(needs.len());
-    for name in needs {
-      let var = match self.ids.get(name.value.as_str()) {
-        Some(&id) => Cow::Borrowed(self.result_vars[id].as_str()),
-        None => Cow::Owned(names::result_var(&name.value)),
-      };
-      match seen.get(&var) {
-        Some(first) if first.value != name.value => {
-          let message =
-            format!("`{}` and `{}` both reach the command as `{var}`", first.value, name.value);
-          let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
-            .with_label(first.span, "as this one")
-            .with_help("rename one of the two tasks so their results stay apart");
-          self.errors.push(err);
-        }
-        Some(_) => {}
-        None => {
-          seen.insert(var, name);
-        }
-      }
-    }
-  }
-
-  fn queue_ref(&mut self, name: &Name) -> Option<QueueId> {
-    if let Some(&id) = self.queue_ids.get(name.value.as_str()) {
-      return Some(id);
-    }
-    let message = format!("unknown queue `{}`", name.value);
-    let suggestion = self.suggest(&name.value, NameSpace::Queues);
-    let help = suggestion.as_deref().map_or_else(
-      || format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value),
-      suggest::did_you_mean,
-    );
-    let err =
-      CompileError::new(ErrorKind::UnknownQueue, message, name.span, "not declared under `queues`");
-    self.errors.push(err.with_help(help));
-    None
-  }
-
-  fn suggest(&mut self, word: &str, space: NameSpace) -> Option<String> {
-    if self.suggestions >= MAX_SUGGESTIONS {
-      return None;
-    }
-    self.suggestions += 1;
-    let found = match space {
-      NameSpace::Nodes => suggest::closest(word, self.ids.keys().copied()),
-      NameSpace::Queues => suggest::closest(word, self.queue_ids.keys().copied()),
-    };
-    found.map(str::to_string)
-  }
-
-  /// Reports one cycle per strongly connected component of the dependency graph, where an edge
-  /// runs from what must finish first to what waits for it: needs, group members, and queues
-  /// (a consumer ends only after every producer of its queue).
-  fn check_cycles(&mut self, nodes: &[graph::Node], queues: &[graph::Queue]) {
-    let file = self.file;
-    let node_count = nodes.len();
-    let mut edges: Vec<Vec<Edge>> = vec![Vec::new(); node_count + queues.len()];
-    for (id, task) in file.tasks.iter().enumerate() {
-      let needs = task.needs.iter().filter_map(|n| self.ids.get(n.value.as_str()).map(|&m| (m, n)));
-      for (need, name) in needs {
-        edges[need].push(Edge { to: id, span: name.span, via: Via::Needs });
-      }
-      if let (Some(q), Some(name)) = (nodes[id].task().and_then(|t| t.produces), &task.produces) {
-        edges[id].push(Edge { to: node_count + q, span: name.span, via: Via::Produces });
-      }
-      if let (Some(q), Some(name)) = (nodes[id].task().and_then(|t| t.consumes), &task.consumes) {
-        edges[node_count + q].push(Edge { to: id, span: name.span, via: Via::Consumes });
-      }
-    }
-    for (i, group) in file.groups.iter().enumerate() {
-      let id = file.tasks.len() + i;
-      let members = group.gather.as_ref().or(group.wait.as_ref()).map_or(&[][..], |m| &m.value);
-      for member in members {
-        if let Some(&m) = self.ids.get(member.value.as_str()) {
-          edges[m].push(Edge { to: id, span: member.span, via: Via::Member });
-        }
-      }
-    }
-    let name_of = |v: usize| {
-      if v < node_count {
-        nodes[v].name.clone()
-      } else {
-        format!("queue {}", queues[v - node_count].name)
-      }
-    };
-    let label = |from: usize, edge: &Edge| {
-      let (a, b) = (name_of(from), name_of(edge.to));
-      match edge.via {
-        Via::Needs => format!("`{b}` needs `{a}`"),
-        Via::Member => format!("`{b}` waits for its member `{a}`"),
-        Via::Produces => format!("`{a}` produces into `{}`", &queues[edge.to - node_count].name),
-        Via::Consumes => {
-          format!("`{b}` consumes `{}` until its producers end", &queues[from - node_count].name)
-        }
-      }
-    };
-    for cycle in cycle::find_cycles(&edges) {
-      // Edges run from what finishes first to what waits for it; people read a cycle the other
-      // way, as in `needs:` (`a -> c` when `a` needs `c`), so the path is printed reversed.
-      let steps: Vec<_> = cycle.iter().rev().collect();
-      let path: Vec<String> =
-        steps.iter().map(|s| name_of(s.edge.to)).chain([name_of(steps[0].edge.to)]).collect();
-      let message = format!("dependency cycle: {}", path.join(" -> "));
-      let first = steps[0];
-      let mut err = CompileError::new(
-        ErrorKind::Cycle,
-        message,
-        first.edge.span,
-        &label(first.from, first.edge),
-      );
-      for step in &steps[1..] {
-        err = err.with_label(step.edge.span, label(step.from, step.edge));
-      }
-      self.errors.push(err.with_help("remove one of these edges to break the cycle"));
-    }
-  }
-}
-
-enum NameSpace {
-  Nodes,
-  Queues,
 }
 
 fn node_name(file: &JobFile, id: NodeId) -> &Name {
@@ -505,5 +258,11 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
   env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()
 }
 
+mod cycles;
+mod groups;
+mod references;
+
+#[cfg(test)]
+mod proptest;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,6 @@
 //! The compiled job: nodes (tasks and groups) with resolved edges, and queues. Pure data, built
 //! once by `compile` and only read after that.
 
-use crate::schema::{Pending, ReturnWhen};
 use crate::source::Source;
 use miette::SourceSpan;
 use std::path::PathBuf;
@@ -108,6 +107,40 @@ pub struct Group {
 pub enum GroupRule {
   Gather,
   Wait { return_when: ReturnWhen, timeout: Option<Duration>, pending: Pending },
+}
+
+/// When a wait group returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnWhen {
+  AllCompleted,
+  FirstCompleted,
+  FirstException,
+}
+
+impl ReturnWhen {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Self::AllCompleted => "ALL_COMPLETED",
+      Self::FirstCompleted => "FIRST_COMPLETED",
+      Self::FirstException => "FIRST_EXCEPTION",
+    }
+  }
+}
+
+/// What a wait group does with members that have not finished when it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+  Cancel,
+  Continue,
+}
+
+impl Pending {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Self::Cancel => "cancel",
+      Self::Continue => "continue",
+    }
+  }
 }
 
 #[derive(Debug)]

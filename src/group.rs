@@ -1,8 +1,7 @@
 //! The rules of gather and wait groups as a pure state machine: member outcomes in, at most one
 //! group decision out. No processes, timers or graph here; the scheduler applies decisions.
 
-use crate::graph::GroupRule;
-use crate::schema::{Pending, ReturnWhen};
+use crate::graph::{GroupRule, Pending, ReturnWhen};
 use crate::status::Status;
 
 /// What a group decided when it returned.

@@ -2,14 +2,13 @@
 //!
 //! The pipeline, one module a step: `yaml` (text -> spanned tree) -> `decode` (tree -> `schema`
 //! types) -> `compile` (-> `graph`, or every `compile_error`) -> `scheduler` + `executor`
-//! (-> `event`s) -> `report`. This file only dispatches the command line and maps outcomes to
-//! exit codes.
+//! (-> `event`s) -> `report`. This file only dispatches the command line; `error` maps how it
+//! ended to the exit code.
 
+mod candidates;
 mod cli;
 mod compile;
 mod compile_error;
-#[cfg(test)]
-mod compile_proptest;
 mod complete;
 mod consumer;
 mod cycle;
@@ -18,11 +17,13 @@ mod diagnostic;
 mod duration;
 mod engine;
 mod env;
+mod error;
 mod event;
 mod graph;
 mod group;
 mod inspect;
 mod names;
+mod options;
 mod report;
 mod run;
 mod scheduler;
@@ -34,37 +35,30 @@ mod yaml;
 
 use clap::Parser;
 use cli::{Cli, Command, GraphFormat};
+use error::ExitCode;
 use source::Source;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-/// Exit codes, as the spec lists them.
-pub mod exit {
-  pub const OK: i32 = 0;
-  pub const FAILED: i32 = 1;
-  pub const INVALID: i32 = 2;
-  /// After a stopping signal: 128 and its number, as a shell reports it (130 for SIGINT, 143
-  /// for SIGTERM, 129 for SIGHUP, 131 for SIGQUIT).
-  pub fn signalled(signal: i32) -> i32 {
-    128 + signal
-  }
-}
-
 /// Runs the command line and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+  dispatch(args).code()
+}
+
+fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
   complete::answer_if_asked();
   let cli = match Cli::try_parse_from(args) {
     Ok(cli) => cli,
     Err(err) => {
       let _ = err.print();
-      return if err.use_stderr() { exit::INVALID } else { exit::OK };
+      return if err.use_stderr() { ExitCode::Invalid } else { ExitCode::Ok };
     }
   };
   match cli.command {
     Command::Run(args) => match load(&args.file) {
       Ok(graph) => run::run(&args, &graph),
-      Err(code) => code,
+      Err(exit) => exit,
     },
     Command::Validate(args) => validate(&args.files),
     Command::List(args) => with_graph(&args.file, |graph| {
@@ -83,37 +77,37 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
       Some(page) => print(&page),
       None => {
         eprintln!("error: no subcommand `{}`", subcommand.unwrap_or_default());
-        exit::INVALID
+        ExitCode::Invalid
       }
     },
   }
 }
 
-fn print(text: &str) -> i32 {
+fn print(text: &str) -> ExitCode {
   let mut out = std::io::stdout().lock();
   match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-    Ok(()) => exit::OK,
+    Ok(()) => ExitCode::Ok,
     // A closed pipe (`runner list x | head`) is not an error.
-    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Ok,
     Err(e) => {
       eprintln!("error: cannot write output: {e}");
-      exit::FAILED
+      ExitCode::OutputFailed
     }
   }
 }
 
-/// Loads and compiles one file; on failure prints every error and returns the exit code.
-fn load(path: &Path) -> Result<graph::Graph, i32> {
+/// Loads and compiles one file; on failure prints every error.
+fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
   let source = match Source::read(path) {
     Ok(source) => source,
     Err(err) => {
       eprintln!("error: cannot read `{}`: {err}", path.display());
-      return Err(exit::INVALID);
+      return Err(ExitCode::Invalid);
     }
   };
   compile::compile_source(&source).map_err(|errors| {
     eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
-    exit::INVALID
+    ExitCode::Invalid
   })
 }
 
@@ -124,15 +118,15 @@ fn diagnostic_style() -> diagnostic::Style {
   diagnostic::Style { color, width }
 }
 
-fn with_graph(path: &Path, render: impl FnOnce(&graph::Graph) -> String) -> i32 {
+fn with_graph(path: &Path, render: impl FnOnce(&graph::Graph) -> String) -> ExitCode {
   match load(path) {
     Ok(graph) => print(&render(&graph)),
-    Err(code) => code,
+    Err(exit) => exit,
   }
 }
 
-fn validate(files: &[std::path::PathBuf]) -> i32 {
-  let mut code = exit::OK;
+fn validate(files: &[std::path::PathBuf]) -> ExitCode {
+  let mut exit = ExitCode::Ok;
   for path in files {
     match load(path) {
       Ok(graph) => {
@@ -144,8 +138,8 @@ fn validate(files: &[std::path::PathBuf]) -> i32 {
           graph.queues.len()
         );
       }
-      Err(c) => code = c,
+      Err(e) => exit = e,
     }
   }
-  code
+  exit
 }

@@ -2,15 +2,17 @@
 //! and CI (with GitHub Actions groups and annotations), `json` events for machines, and the files
 //! of `--log-dir`, `--report`, `--junit` and `--trace`. The runner emits events; it never prints.
 
+mod escape;
 mod files;
 #[cfg(test)]
 mod fixtures;
+mod lines;
 mod plain;
 mod tty;
 
 use crate::event::Event;
 use crate::graph::Graph;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 pub use files::{FileOptions, Files};
@@ -79,7 +81,7 @@ pub enum Kind {
   Json,
 }
 
-/// The environment variables that decide the output, read once.
+/// The environment variables that decide the output, read once; `options` resolves them.
 #[derive(Debug, Default, Clone)]
 pub struct Env {
   pub ci: bool,
@@ -104,75 +106,41 @@ impl Env {
         .map(PathBuf::from),
     }
   }
+}
 
-  /// `auto`: the live view on a terminal outside CI (and not on a dumb terminal), else plain.
-  pub fn resolve(&self, output: crate::cli::Output, terminal: bool) -> Kind {
-    match output {
-      crate::cli::Output::Auto if terminal && !self.ci && !self.dumb => Kind::Tty,
-      crate::cli::Output::Auto | crate::cli::Output::Plain => Kind::Plain,
-      crate::cli::Output::Tty => Kind::Tty,
-      crate::cli::Output::Json => Kind::Json,
-    }
-  }
-
-  /// Colour: never with NO_COLOR, always with CLICOLOR_FORCE, else on a non-dumb terminal.
-  pub fn color(&self, terminal: bool) -> bool {
-    !self.no_color && (self.clicolor_force || (terminal && !self.dumb))
-  }
+/// How a run is shown and which files it writes, as `options` resolved them.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+  pub kind: Kind,
+  pub color: bool,
+  /// Plain output: each task's output as one block when it ends.
+  pub grouped: bool,
+  /// GitHub Actions: groups, annotations and a job summary.
+  pub github: bool,
+  /// `$GITHUB_STEP_SUMMARY`: where the job summary goes.
+  pub step_summary: Option<PathBuf>,
+  pub files: FileOptions,
 }
 
 /// Builds the reporter for a run.
-pub fn reporter(graph: &Graph, args: &crate::cli::RunArgs, env: &Env) -> Result<Reporter, String> {
-  let terminal = std::io::stdout().is_terminal();
-  let color = env.color(terminal);
+pub fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporter, String> {
+  let color = options.color;
   let stdout: Box<dyn Write> =
     Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
-  let screen = match env.resolve(args.output, terminal) {
+  let screen = match options.kind {
     Kind::Tty => Screen::Tty(Tty::new(graph, color)),
     Kind::Json => Screen::Json(stdout),
     Kind::Plain => {
-      let options = PlainOptions {
-        grouped: args.output_mode == crate::cli::OutputMode::Grouped,
-        github: env.github_actions,
+      let plain = PlainOptions {
+        grouped: options.grouped,
+        github: options.github,
         color,
-        step_summary: env.step_summary.clone(),
+        step_summary: options.step_summary.clone(),
       };
-      Screen::Plain(Plain::new(graph, stdout, options))
+      Screen::Plain(Plain::new(graph, stdout, plain))
     }
   };
-  let options = FileOptions {
-    log_dir: args.log_dir.clone(),
-    report: args.report.clone(),
-    junit: args.junit.clone(),
-    trace: args.trace.clone(),
-  };
-  let files = if options.is_empty() { None } else { Some(Files::new(graph, options)?) };
+  let files = &options.files;
+  let files = if files.is_empty() { None } else { Some(Files::new(graph, files.clone())?) };
   Ok(Reporter::new(screen, files))
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-  use crate::cli::Output;
-
-  #[test]
-  fn auto_output() {
-    let env = Env::default();
-    assert_eq!(env.resolve(Output::Auto, true), Kind::Tty);
-    assert_eq!(env.resolve(Output::Auto, false), Kind::Plain);
-    let ci = Env { ci: true, ..Env::default() };
-    assert_eq!(ci.resolve(Output::Auto, true), Kind::Plain);
-    let dumb = Env { dumb: true, ..Env::default() };
-    assert_eq!(dumb.resolve(Output::Auto, true), Kind::Plain);
-    assert_eq!(ci.resolve(Output::Tty, false), Kind::Tty);
-  }
-
-  #[test]
-  fn colour() {
-    assert!(Env::default().color(true));
-    assert!(!Env::default().color(false));
-    assert!(!Env { no_color: true, clicolor_force: true, ..Env::default() }.color(true));
-    assert!(Env { clicolor_force: true, ..Env::default() }.color(false));
-    assert!(!Env { dumb: true, ..Env::default() }.color(true));
-  }
 }

@@ -1,43 +1,47 @@
-//! `runner run`: resolve the command line against the graph, pick a reporter, run, and map the
-//! outcome to an exit code.
+//! `runner run`: resolve the targets and the options against the graph, pick a reporter, run,
+//! and map the outcome to an exit code.
 
 use crate::cli::RunArgs;
 use crate::engine;
+use crate::error::ExitCode;
 use crate::event::{Counts, Event};
 use crate::graph::{Graph, NodeId};
+use crate::options::RunOptions;
 use crate::report;
 use crate::scheduler::{Action, Input, Policy, Proc, Scheduler, StopReason, Timer};
-use crate::{exit, suggest};
+use crate::suggest;
+use std::io::IsTerminal;
 use std::time::Instant;
 
-pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
+pub fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
-    Err(code) => return code,
+    Err(exit) => return exit,
   };
-  let jobs = args
-    .jobs
-    .map(|j| j as usize)
-    .or(graph.concurrency)
-    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-  let policy =
-    Policy { jobs, fail_fast: args.fail_fast, timeout: args.timeout, kill_grace: args.kill_grace };
-  if args.dry_run {
+  let terminal = std::io::stdout().is_terminal();
+  let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
+  let policy = Policy {
+    jobs: run.jobs,
+    fail_fast: run.fail_fast,
+    timeout: run.timeout,
+    kill_grace: run.kill_grace,
+  };
+  if run.dry_run {
     return dry_run(graph, &targets, policy);
   }
-  let mut reporter = match report::reporter(graph, args, &report::Env::read()) {
+  let mut reporter = match report::reporter(graph, &run.report) {
     Ok(reporter) => reporter,
     Err(err) => {
       eprintln!("error: {err}");
-      return exit::INVALID;
+      return ExitCode::Invalid;
     }
   };
   let started = Instant::now();
   let outcome = engine::run(graph, &targets, policy, &mut reporter);
-  let code = match outcome.stop {
-    Some(StopReason::Signal(signal)) => exit::signalled(signal),
-    _ if outcome.failed => exit::FAILED,
-    _ => exit::OK,
+  let exit = match outcome.stop {
+    Some(StopReason::Signal(signal)) => ExitCode::Interrupted(signal),
+    _ if outcome.failed => ExitCode::RunFailed,
+    _ => ExitCode::Ok,
   };
   let mut counts = Counts::default();
   for (id, status) in outcome.statuses.iter().enumerate() {
@@ -45,21 +49,21 @@ pub fn run(args: &RunArgs, graph: &Graph) -> i32 {
       counts.add(*status);
     }
   }
-  let status = match code {
-    exit::OK => "succeeded",
-    exit::FAILED => "failed",
-    _ => "interrupted",
+  let status = match exit {
+    ExitCode::Ok => "succeeded",
+    ExitCode::RunFailed | ExitCode::OutputFailed => "failed",
+    ExitCode::Invalid | ExitCode::Interrupted(_) => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
-  reporter.event(&Event::RunFinished { status, exit_code: code, duration_ms, counts });
+  reporter.event(&Event::RunFinished { status, exit_code: exit.code(), duration_ms, counts });
   if let Err(err) = reporter.finish() {
     eprintln!("error: {err}");
-    return code.max(exit::FAILED);
+    return exit.or_output_failed();
   }
-  code
+  exit
 }
 
-fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> {
+fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, ExitCode> {
   let mut ids = Vec::with_capacity(names.len());
   let mut bad = false;
   for name in names {
@@ -75,12 +79,12 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, i32> 
       }
     }
   }
-  if bad { Err(exit::INVALID) } else { Ok(ids) }
+  if bad { Err(ExitCode::Invalid) } else { Ok(ids) }
 }
 
 /// Prints what would run, in the order a run would start it, with every task succeeding at
 /// once, delays skipped and queues empty.
-fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> i32 {
+fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> ExitCode {
   let policy = Policy { timeout: None, ..policy };
   let mut scheduler = Scheduler::new(graph, targets, policy);
   let mut actions = Vec::new();
@@ -115,5 +119,5 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> i32 {
     }
   }
   print!("{out}");
-  exit::OK
+  ExitCode::Ok
 }

@@ -203,14 +203,6 @@ impl ReturnWhen {
       _ => None,
     }
   }
-
-  pub fn as_str(self) -> &'static str {
-    match self {
-      Self::AllCompleted => Self::NAMES[0],
-      Self::FirstCompleted => Self::NAMES[1],
-      Self::FirstException => Self::NAMES[2],
-    }
-  }
 }
 
 /// What a wait group does with members that have not finished when it returns.
@@ -229,13 +221,6 @@ impl Pending {
       "cancel" => Some(Self::Cancel),
       "continue" => Some(Self::Continue),
       _ => None,
-    }
-  }
-
-  pub fn as_str(self) -> &'static str {
-    match self {
-      Self::Cancel => "cancel",
-      Self::Continue => "continue",
     }
   }
 }

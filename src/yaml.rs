@@ -1,6 +1,8 @@
 //! The one module that knows the YAML crate: text in, a tree of spanned nodes out.
 //!
-//! Everything after this works on [`Node`]; swapping the YAML parser touches only this file.
+//! Everything after this works on [`Node`]; swapping the YAML parser touches only this module
+//! (this file, and `fail` for the parser's errors; `scalar` holds the core schema's rules and
+//! `tree` what merges and aliases do to built nodes).
 //! It drives the crate's event parser directly and builds the tree from the events and their
 //! byte spans, owning the YAML rules above the events:
 //! - plain scalars resolve by the YAML 1.2 core schema (`y`/`no` stay strings), plus `0b`
@@ -14,12 +16,13 @@
 //! of them, with both places, next to every other error in the file.
 
 use crate::source::Source;
+use fail::Fail;
 use miette::SourceSpan;
-use serde_saphyr::granit_parser::{
-  ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput, Tag,
-};
+use scalar::{boolean, float, integer, resolve_plain};
+use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, Span, StrInput, Tag};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use tree::{key, merge_entries, respan, size};
 
 /// A YAML value with the byte range it was written at.
 #[derive(Debug, Clone, PartialEq)]
@@ -334,176 +337,6 @@ fn split_off_exact<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
   }
 }
 
-/// The entries a `<<` value brings in: a mapping's, each mapping's of a list, or none for null.
-fn merge_entries(source: Node) -> Result<Vec<(Key, Node)>, Fail> {
-  let merge_error =
-    |span| Fail::new("YAML merge value must be mapping or sequence of mappings", span);
-  match source.value {
-    Value::Map(entries) => Ok(entries),
-    Value::Null => Ok(Vec::new()),
-    Value::Seq(items) => {
-      let mut all = Vec::new();
-      for item in items {
-        match item.value {
-          Value::Map(entries) => all.extend(entries),
-          _ => return Err(merge_error(item.span)),
-        }
-      }
-      Ok(all)
-    }
-    _ => Err(merge_error(source.span)),
-  }
-}
-
-/// A mapping key: a scalar, read as text.
-fn key(node: Node) -> Result<Key, Fail> {
-  let name = match node.value {
-    Value::Str(s) => s,
-    Value::Null => String::new(),
-    Value::Bool(b) => b.to_string(),
-    Value::Int(i) => i.to_string(),
-    Value::Float(f) => f.to_string(),
-    Value::Seq(_) | Value::Map(_) => {
-      return Err(Fail::new("a mapping key must be a plain string", node.span));
-    }
-  };
-  Ok(Key { span: node.span, name })
-}
-
-/// The number of nodes in a tree.
-fn size(node: &Node) -> usize {
-  1 + match &node.value {
-    Value::Seq(items) => items.iter().map(size).sum(),
-    Value::Map(entries) => entries.iter().map(|(_, n)| size(n)).sum(),
-    _ => 0,
-  }
-}
-
-/// A deep copy of a node with every node and key spanned at `span`.
-fn respan(node: &Node, span: SourceSpan) -> Node {
-  let value = match &node.value {
-    Value::Seq(items) => Value::Seq(items.iter().map(|n| respan(n, span)).collect()),
-    Value::Map(entries) => Value::Map(
-      entries
-        .iter()
-        .map(|(k, n)| {
-          let key = Key { span, name: k.name.clone() };
-          (key, respan(n, span))
-        })
-        .collect(),
-    ),
-    scalar => scalar.clone(),
-  };
-  Node { span, value }
-}
-
-/// A plain scalar by the YAML 1.2 core schema: null, boolean, integer, float, else a string.
-fn resolve_plain(text: Cow<'_, str>) -> Result<Value, &'static str> {
-  match &*text {
-    "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
-    _ => {}
-  }
-  if let Some(b) = boolean(&text) {
-    return Ok(Value::Bool(b));
-  }
-  let first = text.as_bytes()[0];
-  if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
-    if let Some(int) = integer(&text) {
-      return int.map(Value::Int);
-    }
-    if let Some(f) = float(&text) {
-      return Ok(Value::Float(f));
-    }
-  }
-  Ok(Value::Str(text.into_owned()))
-}
-
-fn boolean(text: &str) -> Option<bool> {
-  match text {
-    "true" | "True" | "TRUE" => Some(true),
-    "false" | "False" | "FALSE" => Some(false),
-    _ => None,
-  }
-}
-
-/// An integer: decimal, `0x` hex, `0o` octal or `0b` binary, signed, with single `_` between
-/// digits. `None` when the text is not one; an error when it does not fit 64 bits.
-fn integer(text: &str) -> Option<Result<i64, &'static str>> {
-  let (negative, unsigned) = match text.as_bytes().first()? {
-    b'-' => (true, &text[1..]),
-    b'+' => (false, &text[1..]),
-    _ => (false, text),
-  };
-  let (radix, digits) = match unsigned.get(..2) {
-    Some("0x") => (16, &unsigned[2..]),
-    Some("0o") => (8, &unsigned[2..]),
-    Some("0b") => (2, &unsigned[2..]),
-    _ => (10, unsigned),
-  };
-  let magnitude = magnitude(digits, radix)?;
-  let value = magnitude
-    .and_then(|m| if negative { 0i64.checked_sub_unsigned(m) } else { i64::try_from(m).ok() });
-  Some(value.ok_or("integer out of range"))
-}
-
-/// The value of digits in `radix`; `None` when they are not digits, `Some(None)` on overflow.
-fn magnitude(digits: &str, radix: u32) -> Option<Option<u64>> {
-  let mut value = Some(0u64);
-  let mut previous_digit = false;
-  for c in digits.chars() {
-    if c == '_' && previous_digit {
-      previous_digit = false;
-      continue;
-    }
-    let d = c.to_digit(radix)?;
-    value = value.and_then(|v| v.checked_mul(u64::from(radix))?.checked_add(u64::from(d)));
-    previous_digit = true;
-  }
-  previous_digit.then_some(value)
-}
-
-/// A float by the core schema: `1.5`, `.5`, `1.`, `1e3`, `-.inf`, `.nan`, or plain digits.
-fn float(text: &str) -> Option<f64> {
-  let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
-  match unsigned {
-    ".inf" | ".Inf" | ".INF" if text.starts_with('-') => Some(f64::NEG_INFINITY),
-    ".inf" | ".Inf" | ".INF" => Some(f64::INFINITY),
-    ".nan" | ".NaN" | ".NAN" if unsigned.len() == text.len() => Some(f64::NAN),
-    _ if is_decimal(unsigned) => text.parse().ok(),
-    _ => None,
-  }
-}
-
-/// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
-fn is_decimal(text: &str) -> bool {
-  let bytes = text.as_bytes();
-  let digits_from =
-    |i: usize| bytes[i.min(bytes.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
-  let whole = digits_from(0);
-  let mut i = whole;
-  if bytes.get(i) == Some(&b'.') {
-    let fraction = digits_from(i + 1);
-    if whole == 0 && fraction == 0 {
-      return false;
-    }
-    i += 1 + fraction;
-  } else if whole == 0 {
-    return false;
-  }
-  if matches!(bytes.get(i), Some(b'e' | b'E')) {
-    i += 1;
-    if matches!(bytes.get(i), Some(b'+' | b'-')) {
-      i += 1;
-    }
-    let exponent = digits_from(i);
-    if exponent == 0 {
-      return false;
-    }
-    i += exponent;
-  }
-  i == bytes.len()
-}
-
 /// The core-schema type a tag names: `!!int`, or the local `!int`, read the same way.
 fn core_type(tag: &Tag) -> Option<&str> {
   const CORE_TYPES: [&str; 7] = ["bool", "float", "int", "map", "null", "seq", "str"];
@@ -523,66 +356,9 @@ fn to_span(span: &Span) -> SourceSpan {
   SourceSpan::from((range.start, range.end.saturating_sub(range.start)))
 }
 
-/// An error before it is placed in the text.
-struct Fail {
-  message: String,
-  span: SourceSpan,
-}
-
-impl Fail {
-  fn new(message: impl Into<String>, span: SourceSpan) -> Self {
-    Fail { message: message.into(), span }
-  }
-
-  /// A parser error, placed by its byte offset or else by its line and column.
-  fn scan(source: &Source, err: &ScanError) -> Self {
-    let text: &str = &source.text;
-    let mark = err.marker();
-    let offset =
-      mark.byte_offset().unwrap_or_else(|| source.offset_of(mark.line(), mark.col() + 1));
-    if let ErrorKind::UnknownAnchor = err.kind() {
-      let name = alias_name(text, offset);
-      let span = SourceSpan::from((offset, name.len() + 1));
-      return Fail::new(format!("alias references unknown anchor `{name}`"), span);
-    }
-    Fail::new(first_line(&err.info()), SourceSpan::from((offset, 0)))
-  }
-
-  /// The error, its span inside the text and over whole characters (an empty one widened to
-  /// the character there) and its message ending in the line and column.
-  fn into_error(self, source: &Source) -> SyntaxError {
-    let text: &str = &source.text;
-    let mut start = self.span.offset().min(text.len());
-    while !text.is_char_boundary(start) {
-      start -= 1;
-    }
-    let mut end = match self.span.len() {
-      0 => start + text[start..].chars().next().map_or(0, char::len_utf8),
-      len => (start + len).min(text.len()),
-    };
-    while !text.is_char_boundary(end) {
-      end += 1;
-    }
-    let (line, column) = source.line_col(start);
-    SyntaxError {
-      message: format!("{} at line {line}, column {column}", self.message),
-      span: SourceSpan::from((start, end - start)),
-    }
-  }
-}
-
-/// The name of the alias `*name` at `offset`.
-fn alias_name(text: &str, offset: usize) -> &str {
-  let rest = text.get(offset..).unwrap_or("");
-  let name = rest.strip_prefix('*').unwrap_or(rest);
-  let end = name.find(|c: char| c.is_whitespace() || ",[]{}".contains(c)).unwrap_or(name.len());
-  &name[..end]
-}
-
-fn first_line(message: &str) -> String {
-  let line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid YAML");
-  line.trim().trim_end_matches('.').to_string()
-}
+mod fail;
+mod scalar;
+mod tree;
 
 #[cfg(test)]
 mod tests;

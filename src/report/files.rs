@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+#[derive(Debug, Clone)]
 pub struct FileOptions {
   pub log_dir: Option<PathBuf>,
   pub report: Option<PathBuf>,

@@ -40,6 +40,7 @@ use super::logs;
 use super::record::{CallbackFailure, NodeRecord, QueueRecord, Record};
 use super::tail::Tail;
 use super::time;
+use crate::error::ExitCode;
 use crate::event::{Counts, Exit};
 use crate::status::Status;
 use serde::Serialize;
@@ -160,7 +161,8 @@ pub fn render(record: &Record, log_dir: Option<&str>) -> String {
     file: &record.file,
     name: record.name.as_deref(),
     status: record.status(),
-    exit_code: end.map_or(1, |e| e.exit_code),
+    // A run that never finished is reported as failed.
+    exit_code: end.map_or(ExitCode::RunFailed.code(), |e| e.exit_code),
     started_at: time::utc_millis(record.started_at),
     duration_ms: end.map_or(0, |e| e.duration_ms),
     counts: end.map(|e| e.counts).unwrap_or_default(),
@@ -232,7 +234,7 @@ fn callbacks(failed: &[CallbackFailure]) -> Vec<Callback<'_>> {
 }
 
 fn lines(tail: &Tail) -> Lines<'_> {
-  Lines { lines: tail.lines().collect(), omitted: tail.dropped }
+  Lines { lines: tail.lines().collect(), omitted: tail.dropped() }
 }
 
 fn output(node: &NodeRecord) -> Output<'_> {

@@ -7,7 +7,7 @@
 //! finished the one before (or when the consumer started), which is exact while the queue has
 //! items waiting and early by the worker's idle time otherwise. Likewise a task's last attempt
 //! ends at its first callback line (or its `task_finished`), since no event marks the exit of a
-//! task that has callbacks.
+//! task that has callbacks. What is kept of queues and their items is in `queues`.
 
 use super::tail::Tail;
 use crate::event::{Counts, Event, Exit, Stream};
@@ -23,8 +23,6 @@ const TAIL_BYTES: usize = 32 * 1024;
 const CALLBACK_LINES: usize = 20;
 /// Queue items are named in a consumer's output tail by at most this many bytes.
 const ITEM_PREFIX: usize = 60;
-/// Outcomes kept per queue; later ones are only counted.
-pub const ITEMS_KEPT: usize = 10_000;
 
 pub struct Record {
   pub file: String,
@@ -88,41 +86,6 @@ pub struct GroupOutcome {
   pub timed_out: bool,
   /// When the first member started, if any did.
   pub start_us: Option<u64>,
-  pub end_us: u64,
-}
-
-pub struct QueueRecord {
-  pub name: String,
-  pub line: usize,
-  /// The first [`ITEMS_KEPT`] outcomes, in finishing order.
-  pub items: Vec<ItemRecord>,
-  /// Outcomes past those.
-  pub items_omitted: u64,
-  pub totals: Option<QueueTotals>,
-  /// Items never taken by a consumer.
-  pub left: Vec<String>,
-}
-
-pub struct QueueTotals {
-  pub put: u64,
-  pub taken: u64,
-  pub done: u64,
-  pub failed: u64,
-  pub cancelled: u64,
-  /// How many items were never taken (`left` holds the first of them).
-  pub left: u64,
-}
-
-pub struct ItemRecord {
-  pub consumer: NodeId,
-  /// 1-based, in the order the consumer's items were first seen.
-  pub index: u64,
-  pub item: String,
-  pub worker: u32,
-  pub status: Status,
-  pub attempts: u32,
-  pub exit: Exit,
-  pub start_us: u64,
   pub end_us: u64,
 }
 
@@ -301,58 +264,6 @@ impl Record {
     Some(())
   }
 
-  /// Records an item's outcome; its index.
-  fn item_finished(&mut self, event: &Event, at: u64) -> Option<u64> {
-    let Event::ItemFinished { consumer, queue, item, worker, status, attempts, exit } = event
-    else {
-      return None;
-    };
-    let q = *self.queue_ids.get(*queue)?;
-    let id = self.id(consumer)?;
-    let node = self.seen(id);
-    let index = node.running.remove(*item).unwrap_or_else(|| node.next_item());
-    let w = *worker as usize;
-    if node.worker_free.len() <= w {
-      node.worker_free.resize(w + 1, None);
-    }
-    let start_us = node.worker_free[w].or_else(|| node.start_us()).unwrap_or(at).min(at);
-    node.worker_free[w] = Some(at);
-    node.failed_items += u64::from(status.is_failure());
-    let queue = &mut self.queues[q];
-    if queue.items.len() >= ITEMS_KEPT {
-      queue.items_omitted += 1;
-      return Some(index);
-    }
-    let (item, worker, status, attempts, exit) =
-      (item.to_string(), *worker, *status, *attempts, *exit);
-    let record = ItemRecord {
-      consumer: id,
-      index,
-      item,
-      worker,
-      status,
-      attempts,
-      exit,
-      start_us,
-      end_us: at,
-    };
-    queue.items.push(record);
-    Some(index)
-  }
-
-  fn queue_finished(&mut self, event: &Event) -> Option<()> {
-    let Event::QueueFinished { queue, put, taken, done, failed, cancelled, left, left_total } =
-      event
-    else {
-      return None;
-    };
-    let q = &mut self.queues[*self.queue_ids.get(*queue)?];
-    let (put, taken, done, failed, cancelled) = (*put, *taken, *done, *failed, *cancelled);
-    q.totals = Some(QueueTotals { put, taken, done, failed, cancelled, left: *left_total });
-    q.left = left.iter().map(|s| s.to_string()).collect();
-    Some(())
-  }
-
   /// The node named `name`, now marked seen.
   fn node(&mut self, name: &str) -> Option<&mut NodeRecord> {
     let id = self.id(name)?;
@@ -402,123 +313,9 @@ impl Record {
   }
 }
 
+mod queues;
+
+pub use queues::{QueueRecord, QueueTotals};
+
 #[cfg(test)]
-pub(super) mod tests {
-  use super::*;
-  use crate::report::fixtures::{exit, graph, group_finished, run_finished, task_finished};
-
-  /// The job the files' tests run: a retried task, a plain one, a consumer, a group, a queue.
-  pub const JOB: &str = "name: demo\ntasks:\n  a:\n    run: echo a\n    retries: 1\n  b:\n    run: \
-                         echo b\n  c:\n    consumes: q\n    run: echo c\n    workers: 2\ngroups:\n  \
-                         g:\n    gather: [a, b]\nqueues:\n  q:\n    items: [x, y]\n";
-
-  #[test]
-  fn attempts_and_retries() {
-    let mut record = Record::new(&graph(JOB));
-    record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 10);
-    let retry =
-      Event::TaskRetrying { task: "a", attempt: 1, status: Status::Failed, exit: exit(1) };
-    record.event(&retry, 20);
-    record.event(&Event::TaskStarted { task: "a", attempt: 2 }, 30);
-    record.event(&task_finished("a", Status::Succeeded, 2, 0, exit(0)), 45);
-    let a = &record.nodes[0];
-    assert!(a.seen && !record.nodes[1].seen);
-    assert_eq!(a.status, Some(Status::Succeeded));
-    assert_eq!(
-      a.attempts,
-      [
-        Attempt {
-          number: 1,
-          start_us: 10,
-          end_us: Some(20),
-          status: Some(Status::Failed),
-          exit: Some(exit(1))
-        },
-        Attempt {
-          number: 2,
-          start_us: 30,
-          end_us: Some(45),
-          status: Some(Status::Succeeded),
-          exit: Some(exit(0))
-        },
-      ]
-    );
-    assert_eq!(record.nodes[1].line, 6);
-  }
-
-  #[test]
-  fn a_callback_line_ends_the_attempt() {
-    let mut record = Record::new(&graph(JOB));
-    record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 10);
-    let line = Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None };
-    record.event(&line, 50);
-    record.event(&task_finished("b", Status::Failed, 1, 0, exit(2)), 90);
-    let b = &record.nodes[1];
-    assert_eq!(b.attempts[0].end_us, Some(50));
-    assert_eq!(b.attempts[0].status, Some(Status::Failed));
-    assert_eq!(b.callbacks.lines().collect::<Vec<_>>(), ["cb"]);
-  }
-
-  /// An item of `c` from `q` that ran once.
-  fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
-    let (consumer, queue, attempts, exit) = ("c", "q", 1, exit(0));
-    Event::ItemFinished { consumer, queue, item, worker, status, attempts, exit }
-  }
-
-  #[test]
-  fn items_get_an_index_and_a_start() {
-    let mut record = Record::new(&graph(JOB));
-    record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 5);
-    let out = Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y") };
-    assert_eq!(record.event(&out, 7), Some(1));
-    assert_eq!(record.event(&out, 8), Some(1));
-    assert_eq!(record.event(&item_finished("x", 0, Status::Succeeded), 10), Some(2));
-    assert_eq!(record.event(&item_finished("y", 1, Status::Succeeded), 12), Some(1));
-    assert_eq!(record.event(&item_finished("y", 0, Status::Succeeded), 20), Some(3));
-    let items = &record.queues[0].items;
-    let spans: Vec<_> = items.iter().map(|i| (i.index, i.start_us, i.end_us)).collect();
-    assert_eq!(spans, [(2, 5, 10), (1, 5, 12), (3, 10, 20)]);
-    let tail: Vec<_> = record.nodes[2].stdout.lines().collect();
-    assert_eq!(tail, ["[y] hi", "[y] hi"]);
-  }
-
-  #[test]
-  fn item_outcomes_are_kept_up_to_a_bound() {
-    let mut record = Record::new(&graph(JOB));
-    let items: Vec<String> = (0..ITEMS_KEPT + 5).map(|i| i.to_string()).collect();
-    for (i, item) in items.iter().enumerate() {
-      let status = if i % 2 == 0 { Status::Failed } else { Status::Succeeded };
-      assert_eq!(record.event(&item_finished(item, 0, status), i as u64), Some(i as u64 + 1));
-    }
-    assert_eq!(record.queues[0].items.len(), ITEMS_KEPT);
-    assert_eq!(record.queues[0].items_omitted, 5);
-    assert_eq!(record.nodes[2].failed_items, (ITEMS_KEPT as u64 + 6) / 2);
-  }
-
-  #[test]
-  fn groups_queues_and_the_end() {
-    let mut record = Record::new(&graph(JOB));
-    record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 100);
-    record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 200);
-    record.event(&group_finished("g", Status::Failed, &["b"], &["a"]), 5100);
-    let g = &record.nodes[3];
-    assert!(g.is_group);
-    let outcome = g.group.as_ref().unwrap();
-    assert_eq!((outcome.start_us, outcome.end_us, g.duration_ms), (Some(100), 5100, 5));
-    let finished = Event::QueueFinished {
-      queue: "q",
-      put: 2,
-      taken: 1,
-      done: 1,
-      failed: 0,
-      cancelled: 0,
-      left: vec!["y"],
-      left_total: 1,
-    };
-    record.event(&finished, 6000);
-    assert_eq!(record.queues[0].left, ["y"]);
-    record.event(&run_finished("failed", 1, 7), 7000);
-    assert_eq!(record.nodes[0].attempts[0].end_us, Some(7000));
-    assert_eq!(record.end.as_ref().unwrap().exit_code, 1);
-  }
-}
+pub(super) mod tests;

@@ -1,7 +1,7 @@
 //! The last lines of one output stream, bounded in lines and bytes: what the report and the
 //! JUnit file show of a task's output. The full output goes to `--log-dir`, never here.
 
-use std::collections::VecDeque;
+use crate::report::lines::LineBuffer;
 
 /// Lines longer than this are cut (at a character boundary) and marked with `…`.
 const LINE_BYTES: usize = 4096;
@@ -13,19 +13,20 @@ pub struct Line {
   pub text: String,
 }
 
+impl AsRef<str> for Line {
+  fn as_ref(&self) -> &str {
+    &self.text
+  }
+}
+
 #[derive(Debug)]
 pub struct Tail {
-  lines: VecDeque<Line>,
-  bytes: usize,
-  max_lines: usize,
-  max_bytes: usize,
-  /// Lines that were seen but are no longer kept.
-  pub dropped: u64,
+  lines: LineBuffer<Line>,
 }
 
 impl Tail {
   pub fn new(max_lines: usize, max_bytes: usize) -> Self {
-    Self { lines: VecDeque::new(), bytes: 0, max_lines, max_bytes, dropped: 0 }
+    Self { lines: LineBuffer::new(max_lines, max_bytes) }
   }
 
   /// Keeps `prefix` + `text` as the newest line, dropping the oldest ones past the bounds.
@@ -36,18 +37,16 @@ impl Tail {
     if line.len() < prefix.len() + text.len() {
       line.push('…');
     }
-    self.bytes += line.len();
-    self.lines.push_back(Line { seq, text: line });
-    while self.lines.len() > self.max_lines || (self.bytes > self.max_bytes && self.lines.len() > 1)
-    {
-      let old = self.lines.pop_front().expect("not empty");
-      self.bytes -= old.text.len();
-      self.dropped += 1;
-    }
+    self.lines.push(Line { seq, text: line });
   }
 
   pub fn lines(&self) -> impl Iterator<Item = &str> {
     self.lines.iter().map(|l| l.text.as_str())
+  }
+
+  /// Lines that were seen but are no longer kept.
+  pub fn dropped(&self) -> u64 {
+    self.lines.dropped()
   }
 }
 
@@ -69,7 +68,7 @@ pub fn merged(tails: &[&Tail], n: usize) -> Vec<String> {
   let mut all: Vec<&Line> = tails.iter().flat_map(|t| t.lines.iter()).collect();
   all.sort_by_key(|l| l.seq);
   let skip = all.len().saturating_sub(n);
-  let earlier = skip as u64 + tails.iter().map(|t| t.dropped).sum::<u64>();
+  let earlier = skip as u64 + tails.iter().map(|t| t.dropped()).sum::<u64>();
   let mut out = Vec::with_capacity(all.len() - skip + 1);
   if earlier > 0 {
     out.push(format!("[… {earlier} earlier lines not shown]"));
@@ -89,7 +88,7 @@ mod tests {
       tail.push(i, "", &format!("line {i}"));
     }
     assert_eq!(tail.lines().collect::<Vec<_>>(), ["line 7", "line 8", "line 9"]);
-    assert_eq!(tail.dropped, 7);
+    assert_eq!(tail.dropped(), 7);
   }
 
   #[test]
@@ -98,7 +97,7 @@ mod tests {
     for i in 0..10 {
       tail.push(i, "> ", &"é".repeat(3000));
     }
-    assert!(tail.bytes <= 10_000);
+    assert!(tail.lines.bytes() <= 10_000);
     let first = tail.lines().next().unwrap();
     assert!(first.starts_with("> é") && first.ends_with('…'));
     assert!(first.len() <= 2 + LINE_BYTES + '…'.len_utf8());

@@ -2,6 +2,8 @@
 //! sequences (colours, titles) removed, and the characters XML 1.0 forbids (C0 controls other
 //! than tab, newline and carriage return; U+FFFE; U+FFFF) replaced by U+FFFD.
 
+use crate::report::escape;
+
 /// `text` escaped for element content.
 pub fn text(text: &str) -> String {
   escape(text, false)
@@ -18,7 +20,11 @@ fn escape(text: &str, attr: bool) -> String {
   let mut chars = text.chars().peekable();
   while let Some(c) = chars.next() {
     match c {
-      '\u{1b}' if chars.peek().is_some_and(|&n| n == '[' || n == ']') => skip_escape(&mut chars),
+      '\u{1b}' => {
+        if !escape::skip_sequence(&mut chars) {
+          out.push('\u{fffd}');
+        }
+      }
       '&' => out.push_str("&amp;"),
       '<' => out.push_str("&lt;"),
       '>' => out.push_str("&gt;"),
@@ -38,27 +44,6 @@ fn escape(text: &str, attr: bool) -> String {
 /// Not a character of XML 1.0 (Rust strings hold no surrogates).
 fn forbidden(c: char) -> bool {
   (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}'
-}
-
-/// Skips the rest of an escape sequence after its ESC: a CSI (`[` parameters, final byte
-/// `@`..`~`) or an OSC (`]` ... BEL or ESC `\`).
-fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars>) {
-  match chars.next() {
-    Some('[') => {
-      for c in chars.by_ref() {
-        if ('@'..='~').contains(&c) {
-          break;
-        }
-      }
-    }
-    _ => {
-      while let Some(c) = chars.next() {
-        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-          break;
-        }
-      }
-    }
-  }
 }
 
 #[cfg(test)]

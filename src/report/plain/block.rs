@@ -2,7 +2,7 @@
 //! so parallel tasks don't mix. Bounded: a task that prints gigabytes keeps only its last
 //! lines, and the block says how many it dropped.
 
-use std::collections::VecDeque;
+use crate::report::lines::LineBuffer;
 use std::io::Write;
 
 /// At most this many lines per task...
@@ -14,41 +14,33 @@ const MAX_BYTES: usize = 4 << 20;
 pub(super) struct Block {
   /// The `[task] started` line, kept whatever else is dropped.
   head: String,
-  lines: VecDeque<String>,
-  bytes: usize,
-  dropped: u64,
+  lines: LineBuffer,
   /// The task's last line of output, without the `[task]` prefix: the annotation's message.
   pub last_output: String,
 }
 
 impl Block {
   pub fn new(head: String) -> Self {
-    Self { head, lines: VecDeque::new(), bytes: 0, dropped: 0, last_output: String::new() }
+    Self { head, lines: LineBuffer::new(MAX_LINES, MAX_BYTES), last_output: String::new() }
   }
 
   pub fn push(&mut self, line: String) {
-    self.bytes += line.len();
-    self.lines.push_back(line);
-    while self.lines.len() > 1 && (self.lines.len() > MAX_LINES || self.bytes > MAX_BYTES) {
-      let gone = self.lines.pop_front().expect("more than one line");
-      self.bytes -= gone.len();
-      self.dropped += 1;
-    }
+    self.lines.push(line);
   }
 
   /// How many lines the block holds besides its head, dropped ones included.
   pub fn len(&self) -> u64 {
-    self.lines.len() as u64 + self.dropped
+    self.lines.len() as u64 + self.lines.dropped()
   }
 
   /// Writes the head, a note about dropped lines if any, then the kept lines.
   pub fn write_to(&self, task: &str, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}", self.head)?;
-    if self.dropped > 0 {
-      let n = self.dropped;
+    if self.lines.dropped() > 0 {
+      let n = self.lines.dropped();
       writeln!(out, "[{task}] ... {n} earlier lines dropped (the last {MAX_LINES} are kept)")?;
     }
-    for line in &self.lines {
+    for line in self.lines.iter() {
       writeln!(out, "{line}")?;
     }
     Ok(())
@@ -88,7 +80,7 @@ mod tests {
     for _ in 0..10 {
       block.push("x".repeat(MAX_BYTES / 4));
     }
-    assert!(block.bytes <= MAX_BYTES);
-    assert_eq!(block.dropped, 6);
+    assert!(block.lines.bytes() <= MAX_BYTES);
+    assert_eq!(block.lines.dropped(), 6);
   }
 }

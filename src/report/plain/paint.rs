@@ -1,5 +1,5 @@
 //! ANSI colour for status words, or nothing at all: the caller decides once whether colour is
-//! on (`report::Env::color`), and every coloured word goes through here.
+//! on (`options`), and every coloured word goes through here.
 
 use crate::status::Status;
 

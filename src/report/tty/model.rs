@@ -9,11 +9,10 @@ pub(super) use frame::Frame;
 
 use super::tail::Tail;
 use crate::event::{Event, Exit, Stream};
-use crate::graph::{Graph, GroupRule, NodeId, NodeKind};
+use crate::graph::{Graph, GroupRule, NodeId, NodeKind, Pending, ReturnWhen};
 use crate::report::plain::paint::Paint;
 use crate::report::plain::summary::Summary;
 use crate::report::plain::text;
-use crate::schema::{Pending, ReturnWhen};
 use crate::status::Status;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;

@@ -2,43 +2,48 @@
 //! task's spinner and prints them all if the task fails. A fixed ring of short lines, cleaned
 //! of escape sequences and control characters so nothing a task prints can move the cursor.
 
-use std::collections::VecDeque;
+use crate::report::escape;
+use crate::report::lines::LineBuffer;
 
 /// Lines kept per task.
 pub(super) const LINES: usize = 20;
 /// Bytes kept per line.
 const LINE_BYTES: usize = 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Tail {
-  lines: VecDeque<String>,
-  /// Lines pushed out of the ring.
-  pub dropped: u64,
+  lines: LineBuffer,
+}
+
+impl Default for Tail {
+  fn default() -> Self {
+    Self { lines: LineBuffer::new(LINES, usize::MAX) }
+  }
 }
 
 impl Tail {
   /// Adds a line, the `prefix` parts first (e.g. the queue item it belongs to). In the steady
   /// state the oldest line's buffer is reused, so this does not allocate.
   pub fn push(&mut self, prefix: [&str; 2], line: &str) {
-    let mut slot = if self.lines.len() == LINES {
-      self.dropped += 1;
-      self.lines.pop_front().unwrap_or_default()
-    } else {
-      String::new()
-    };
+    let mut slot = self.lines.make_room().unwrap_or_default();
     slot.clear();
     slot.push_str(prefix[0]);
     slot.push_str(prefix[1]);
     clean(&mut slot, line, LINE_BYTES);
-    self.lines.push_back(slot);
+    self.lines.push(slot);
   }
 
   pub fn last(&self) -> &str {
-    self.lines.back().map_or("", String::as_str)
+    self.lines.last().map_or("", String::as_str)
   }
 
   pub fn lines(&self) -> impl Iterator<Item = &str> {
     self.lines.iter().map(String::as_str)
+  }
+
+  /// Lines pushed out of the ring.
+  pub fn dropped(&self) -> u64 {
+    self.lines.dropped()
   }
 }
 
@@ -48,39 +53,22 @@ impl Tail {
 pub(super) fn clean(into: &mut String, line: &str, max: usize) {
   let line = line.rsplit('\r').find(|part| !part.is_empty()).unwrap_or("");
   let limit = into.len() + max;
-  let mut chars = line.chars();
+  let mut chars = line.chars().peekable();
   while let Some(c) = chars.next() {
     if into.len() + c.len_utf8() > limit {
       break;
     }
     match c {
-      '\x1b' => skip_escape(&mut chars),
+      '\x1b' => {
+        // Not a CSI or an OSC: a two-character escape (`ESC (`, `ESC =`...).
+        if !escape::skip_sequence(&mut chars) {
+          chars.next();
+        }
+      }
       '\t' => into.push(' '),
       c if c.is_control() => {}
       c => into.push(c),
     }
-  }
-}
-
-/// Skips the rest of an escape sequence: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL` or
-/// `ESC ] ... ESC \`), or a two-character escape.
-fn skip_escape(chars: &mut std::str::Chars) {
-  match chars.next() {
-    Some('[') => {
-      for c in chars.by_ref() {
-        if ('\x40'..='\x7e').contains(&c) {
-          break;
-        }
-      }
-    }
-    Some(']') => {
-      while let Some(c) = chars.next() {
-        if c == '\x07' || (c == '\x1b' && chars.next().is_some()) {
-          break;
-        }
-      }
-    }
-    _ => {}
   }
 }
 
@@ -110,7 +98,7 @@ mod tests {
     for i in 0..LINES + 3 {
       tail.push(["", ""], &format!("line {i}"));
     }
-    assert_eq!(tail.dropped, 3);
+    assert_eq!(tail.dropped(), 3);
     assert_eq!(tail.lines().next(), Some("line 3"));
     assert_eq!(tail.last(), format!("line {}", LINES + 2));
     tail.push(["item", ": "], "x");

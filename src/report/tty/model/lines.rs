@@ -52,8 +52,8 @@ pub(super) fn finished(
 pub(super) fn tail(tail: &Tail, paint: Paint) -> String {
   let bar = paint.style(DIM, "│");
   let mut text = String::new();
-  if tail.dropped > 0 {
-    text.push_str(&format!("  {bar} ... {} earlier lines\n", tail.dropped));
+  if tail.dropped() > 0 {
+    text.push_str(&format!("  {bar} ... {} earlier lines\n", tail.dropped()));
   }
   for line in tail.lines() {
     text.push_str(&format!("  {bar} {line}\n"));

@@ -467,10 +467,10 @@ fn render(doc: &Yaml, flow_style: bool) -> String {
 // ---- (c) mutated examples ----
 
 const EXAMPLES: [&str; 4] = [
-  include_str!("../jobs/gather.yaml"),
-  include_str!("../jobs/queue.yaml"),
-  include_str!("../jobs/tea.yaml"),
-  include_str!("../jobs/wait.yaml"),
+  include_str!("../../jobs/gather.yaml"),
+  include_str!("../../jobs/queue.yaml"),
+  include_str!("../../jobs/tea.yaml"),
+  include_str!("../../jobs/wait.yaml"),
 ];
 
 #[derive(Debug, Clone)]

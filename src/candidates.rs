@@ -1,0 +1,69 @@
+//! The values the shell completes on TAB for `runner run`: job files, and the tasks and groups of
+//! the job file on the command line. It takes the command line's clap definition as an argument
+//! and does not know `cli`, which names these completers.
+
+use crate::source::Source;
+use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+/// Job files: `*.yaml` and `*.yml` files, and folders to descend into.
+pub fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
+  let is_job =
+    |path: &Path| path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+  PathCompleter::any().filter(is_job).complete(current)
+}
+
+/// The tasks and groups of the job file named on the command line being completed.
+/// `cli` is the whole command line's definition.
+pub fn targets(cli: &clap::Command, current: &OsStr) -> Vec<CompletionCandidate> {
+  let args: Vec<OsString> = std::env::args_os().collect();
+  let Some(file) = job_file_argument(cli, &args) else { return Vec::new() };
+  let current = current.to_string_lossy();
+  names(Path::new(&file))
+    .into_iter()
+    .filter(|(name, _)| name.starts_with(current.as_ref()))
+    .map(|(name, help)| CompletionCandidate::new(name).help(help.map(Into::into)))
+    .collect()
+}
+
+/// Whether `word` is a flag of `run` that takes a value (`-j`, `--timeout`...), so that the
+/// word after it is not taken for the job file. Read from the clap definition, not a copy.
+fn takes_value(run: &clap::Command, word: &str) -> bool {
+  let long = word.strip_prefix("--");
+  let short = word.strip_prefix('-').and_then(|s| s.parse::<char>().ok());
+  run.get_arguments().any(|arg| {
+    !arg.is_positional()
+      && arg.get_action().takes_values()
+      && (long.is_some_and(|l| arg.get_long() == Some(l))
+        || short.is_some_and(|c| arg.get_short() == Some(c)))
+  })
+}
+
+/// The first positional argument after `run` in the words being completed.
+pub fn job_file_argument(cli: &clap::Command, args: &[OsString]) -> Option<OsString> {
+  let run = cli.find_subcommand("run")?;
+  let words = args.iter().skip_while(|a| *a != "--").skip(1);
+  let mut words = words.skip_while(|a| *a != "run").skip(1);
+  while let Some(word) = words.next() {
+    let text = word.to_string_lossy();
+    if takes_value(run, &text) {
+      words.next();
+    } else if !text.starts_with('-') {
+      return Some(word.clone());
+    }
+  }
+  None
+}
+
+/// Task and group names with their descriptions, as far as the file decodes.
+fn names(path: &Path) -> Vec<(String, Option<String>)> {
+  let Ok(source) = Source::read(path) else { return Vec::new() };
+  let Ok(root) = crate::yaml::parse(&source) else { return Vec::new() };
+  let (file, _) = crate::decode::decode(&source, &root);
+  let description =
+    |d: &Option<crate::schema::Spanned<String>>| d.as_ref().map(|d| d.value.clone());
+  let tasks = file.tasks.iter().map(|t| (t.name.value.clone(), description(&t.description)));
+  let groups = file.groups.iter().map(|g| (g.name.value.clone(), description(&g.description)));
+  tasks.chain(groups).collect()
+}

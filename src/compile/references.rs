@@ -1,0 +1,115 @@
+//! The names of compile: `needs`, member lists and queues resolved to ids, with an error (and a
+//! did-you-mean, within a budget) for every unknown, repeated or clashing one.
+
+use super::{Compiler, MAX_SUGGESTIONS};
+use crate::compile_error::{CompileError, ErrorKind};
+use crate::graph::{NodeId, QueueId};
+use crate::names;
+use crate::schema::Name;
+use crate::suggest;
+use foldhash::{HashMap, HashMapExt};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+
+impl Compiler<'_> {
+  /// Resolves names in `needs` or a member list; reports unknown and repeated names.
+  pub(super) fn references(&mut self, names: &[Name], owner: &Name, key: &str) -> Vec<NodeId> {
+    let mut ids = Vec::with_capacity(names.len());
+    // A set, not a scan: a fan-in may list thousands of names.
+    let mut seen: HashMap<&str, &Name> = HashMap::with_capacity(names.len());
+    for name in names {
+      match seen.entry(&name.value) {
+        Entry::Occupied(first) => {
+          let message = format!("`{}` is listed twice in `{key}` of `{}`", name.value, owner.value);
+          let err =
+            CompileError::new(ErrorKind::DuplicateReference, message, name.span, "listed again")
+              .with_label(first.get().span, "first listed here");
+          self.errors.push(err);
+          continue;
+        }
+        Entry::Vacant(slot) => {
+          slot.insert(name);
+        }
+      }
+      match self.ids.get(name.value.as_str()) {
+        Some(&id) => ids.push(id),
+        None => {
+          let message = if key == "needs" {
+            format!("`{}` needs unknown task or group `{}`", owner.value, name.value)
+          } else {
+            format!("group `{}` has unknown member `{}`", owner.value, name.value)
+          };
+          let suggestion = self.suggest(&name.value, NameSpace::Nodes);
+          let err = CompileError::new(
+            ErrorKind::UnknownReference,
+            message,
+            name.span,
+            "no such task or group",
+          )
+          .with_suggestion(suggestion.as_deref());
+          self.errors.push(err);
+        }
+      }
+    }
+    ids
+  }
+
+  /// Two needs whose names give the same `RUNNER_RESULT_<N>` variable would hide one result.
+  /// Known names use their node's variable; only unknown ones are converted here.
+  pub(super) fn check_result_names(&mut self, needs: &[Name]) {
+    let mut seen: HashMap<Cow<str>, &Name> = HashMap::with_capacity(needs.len());
+    for name in needs {
+      let var = match self.ids.get(name.value.as_str()) {
+        Some(&id) => Cow::Borrowed(self.result_vars[id].as_str()),
+        None => Cow::Owned(names::result_var(&name.value)),
+      };
+      match seen.get(&var) {
+        Some(first) if first.value != name.value => {
+          let message =
+            format!("`{}` and `{}` both reach the command as `{var}`", first.value, name.value);
+          let err = CompileError::new(ErrorKind::NameClash, message, name.span, "same variable")
+            .with_label(first.span, "as this one")
+            .with_help("rename one of the two tasks so their results stay apart");
+          self.errors.push(err);
+        }
+        Some(_) => {}
+        None => {
+          seen.insert(var, name);
+        }
+      }
+    }
+  }
+
+  pub(super) fn queue_ref(&mut self, name: &Name) -> Option<QueueId> {
+    if let Some(&id) = self.queue_ids.get(name.value.as_str()) {
+      return Some(id);
+    }
+    let message = format!("unknown queue `{}`", name.value);
+    let suggestion = self.suggest(&name.value, NameSpace::Queues);
+    let help = suggestion.as_deref().map_or_else(
+      || format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value),
+      suggest::did_you_mean,
+    );
+    let err =
+      CompileError::new(ErrorKind::UnknownQueue, message, name.span, "not declared under `queues`");
+    self.errors.push(err.with_help(help));
+    None
+  }
+
+  fn suggest(&mut self, word: &str, space: NameSpace) -> Option<String> {
+    if self.suggestions >= MAX_SUGGESTIONS {
+      return None;
+    }
+    self.suggestions += 1;
+    let found = match space {
+      NameSpace::Nodes => suggest::closest(word, self.ids.keys().copied()),
+      NameSpace::Queues => suggest::closest(word, self.queue_ids.keys().copied()),
+    };
+    found.map(str::to_string)
+  }
+}
+
+enum NameSpace {
+  Nodes,
+  Queues,
+}

@@ -1,0 +1,71 @@
+use super::*;
+use crate::schema::{Command, ReturnWhen};
+use crate::yaml;
+
+fn decode_text(text: &str) -> (JobFile, Vec<CompileError>) {
+  let source = Source::new("t.yaml", text);
+  let root = yaml::parse(&source).expect("valid yaml");
+  decode(&source, &root)
+}
+
+fn kinds(text: &str) -> Vec<ErrorKind> {
+  decode_text(text).1.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn reads_a_task() {
+  let (file, errors) = decode_text(
+    "tasks:\n  a:\n    run: echo hi\n    needs: [b]\n    delay: 2s\n    retries: 2\n    on_done: [x, [y, z]]\n",
+  );
+  assert!(errors.is_empty(), "{errors:?}");
+  let task = &file.tasks[0];
+  assert_eq!(task.name.value, "a");
+  assert_eq!(task.run.as_ref().unwrap().value, Command::Shell("echo hi".into()));
+  assert_eq!(task.needs[0].value, "b");
+  assert_eq!(task.retries.as_ref().unwrap().value, 2);
+  assert_eq!(task.callbacks.on_done.len(), 2);
+}
+
+#[test]
+fn collects_every_error() {
+  let text = "tasks:\n  a: {nedds: [b], delay: -1}\n  1bad: {run: x}\n  a: {}\nversion: 2\n";
+  assert_eq!(
+    kinds(text),
+    [
+      ErrorKind::UnknownKey,
+      ErrorKind::BadDuration,
+      ErrorKind::BadName,
+      ErrorKind::DuplicateKey,
+      ErrorKind::BadVersion
+    ]
+  );
+}
+
+#[test]
+fn suggests_keys() {
+  let (_, errors) = decode_text("tasks:\n  a: {nedds: [b]}\n");
+  assert_eq!(errors[0].help.as_deref(), Some("did you mean `needs`?"));
+}
+
+#[test]
+fn scalars_are_commands() {
+  let (file, errors) = decode_text("tasks:\n  a: {run: true}\n");
+  assert!(errors.is_empty());
+  assert_eq!(file.tasks[0].run.as_ref().unwrap().value, Command::Shell("true".into()));
+}
+
+#[test]
+fn wrong_types() {
+  assert_eq!(kinds("tasks: [a]\n"), [ErrorKind::WrongType]);
+  assert_eq!(kinds("tasks:\n  a: {needs: b}\n"), [ErrorKind::WrongType]);
+  assert_eq!(kinds("tasks:\n  a: {retries: two}\n"), [ErrorKind::WrongType]);
+  assert_eq!(kinds("tasks:\n  a: {allow_failure: 1}\n"), [ErrorKind::WrongType]);
+}
+
+#[test]
+fn enum_values() {
+  let text = "groups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
+  assert_eq!(kinds(text), [ErrorKind::BadPending]);
+  let (file, _) = decode_text(text);
+  assert_eq!(file.groups[0].return_when.as_ref().unwrap().value, ReturnWhen::FirstCompleted);
+}

@@ -1,0 +1,137 @@
+//! The options of one `runner run`, resolved once from the command line, the job file and the
+//! environment. This is the only place `cli` types become decisions; nothing below sees them.
+
+use crate::cli::{Output, OutputMode, RunArgs};
+use crate::report::{Env, FileOptions, Kind, ReportOptions};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+  /// How many tasks run at once: `-j`, else the file's `concurrency`, else the CPUs.
+  pub jobs: usize,
+  pub fail_fast: bool,
+  pub timeout: Option<Duration>,
+  pub kill_grace: Duration,
+  pub dry_run: bool,
+  /// What the reporters show and write.
+  pub report: ReportOptions,
+}
+
+impl RunOptions {
+  /// `concurrency` is the job file's; `terminal` is whether stdout is one.
+  pub fn new(args: &RunArgs, concurrency: Option<usize>, env: &Env, terminal: bool) -> Self {
+    let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get());
+    Self {
+      jobs: jobs(args.jobs, concurrency, cpus),
+      fail_fast: args.fail_fast,
+      timeout: args.timeout,
+      kill_grace: args.kill_grace,
+      dry_run: args.dry_run,
+      report: ReportOptions {
+        kind: kind(args.output, env, terminal),
+        color: color(env, terminal),
+        grouped: args.output_mode == OutputMode::Grouped,
+        github: env.github_actions,
+        step_summary: env.step_summary.clone(),
+        files: FileOptions {
+          log_dir: args.log_dir.clone(),
+          report: args.report.clone(),
+          junit: args.junit.clone(),
+          trace: args.trace.clone(),
+        },
+      },
+    }
+  }
+}
+
+/// `-j`, else the file's `concurrency`, else the number of CPUs.
+fn jobs(flag: Option<u32>, concurrency: Option<usize>, cpus: impl FnOnce() -> usize) -> usize {
+  flag.map(|j| j as usize).or(concurrency).unwrap_or_else(cpus)
+}
+
+/// `auto`: the live view on a terminal outside CI (and not on a dumb terminal), else plain.
+fn kind(output: Output, env: &Env, terminal: bool) -> Kind {
+  match output {
+    Output::Auto if terminal && !env.ci && !env.dumb => Kind::Tty,
+    Output::Auto | Output::Plain => Kind::Plain,
+    Output::Tty => Kind::Tty,
+    Output::Json => Kind::Json,
+  }
+}
+
+/// Colour: never with NO_COLOR, always with CLICOLOR_FORCE, else on a non-dumb terminal.
+fn color(env: &Env, terminal: bool) -> bool {
+  !env.no_color && (env.clicolor_force || (terminal && !env.dumb))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::cli::{Cli, Command};
+  use clap::Parser;
+  use std::path::PathBuf;
+
+  fn run_args(line: &str) -> RunArgs {
+    match Cli::try_parse_from(line.split(' ')).unwrap().command {
+      Command::Run(args) => args,
+      _ => unreachable!(),
+    }
+  }
+
+  #[test]
+  fn auto_output() {
+    let env = Env::default();
+    assert_eq!(kind(Output::Auto, &env, true), Kind::Tty);
+    assert_eq!(kind(Output::Auto, &env, false), Kind::Plain);
+    let ci = Env { ci: true, ..Env::default() };
+    assert_eq!(kind(Output::Auto, &ci, true), Kind::Plain);
+    let dumb = Env { dumb: true, ..Env::default() };
+    assert_eq!(kind(Output::Auto, &dumb, true), Kind::Plain);
+    assert_eq!(kind(Output::Tty, &ci, false), Kind::Tty);
+  }
+
+  #[test]
+  fn colour() {
+    assert!(color(&Env::default(), true));
+    assert!(!color(&Env::default(), false));
+    assert!(!color(&Env { no_color: true, clicolor_force: true, ..Env::default() }, true));
+    assert!(color(&Env { clicolor_force: true, ..Env::default() }, false));
+    assert!(!color(&Env { dumb: true, ..Env::default() }, true));
+  }
+
+  #[test]
+  fn jobs_come_from_the_flag_then_the_file_then_the_cpus() {
+    assert_eq!(jobs(Some(3), Some(5), || 8), 3);
+    assert_eq!(jobs(None, Some(5), || 8), 5);
+    assert_eq!(jobs(None, None, || 8), 8);
+  }
+
+  #[test]
+  fn resolves_a_command_line() {
+    let args = run_args(
+      "runner run x.yaml -j 2 --fail-fast --timeout 1m --kill-grace 1s --dry-run --output json \
+       --output-mode grouped --log-dir d --report r --junit j --trace t",
+    );
+    let env = Env { github_actions: true, step_summary: Some("s".into()), ..Env::default() };
+    let options = RunOptions::new(&args, Some(5), &env, false);
+    assert_eq!(options.jobs, 2);
+    assert!(options.fail_fast && options.dry_run);
+    assert_eq!(options.timeout, Some(Duration::from_secs(60)));
+    assert_eq!(options.kill_grace, Duration::from_secs(1));
+    let report = &options.report;
+    assert_eq!(report.kind, Kind::Json);
+    assert!(report.grouped && report.github && !report.color);
+    assert_eq!(report.step_summary, Some(PathBuf::from("s")));
+    assert_eq!(report.files.trace, Some(PathBuf::from("t")));
+    assert_eq!(report.files.log_dir, Some(PathBuf::from("d")));
+  }
+
+  #[test]
+  fn defaults() {
+    let options = RunOptions::new(&run_args("runner run x.yaml"), Some(4), &Env::default(), true);
+    assert_eq!((options.jobs, options.fail_fast, options.dry_run), (4, false, false));
+    assert_eq!((options.timeout, options.kill_grace), (None, Duration::from_secs(3)));
+    assert_eq!((options.report.kind, options.report.color), (Kind::Tty, true));
+    assert!(!options.report.grouped && options.report.files.is_empty());
+  }
+}
