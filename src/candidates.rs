@@ -8,7 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 /// Job files: `*.yaml` and `*.yml` files, and folders to descend into.
-pub fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
+pub(crate) fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
   let is_job =
     |path: &Path| path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml");
   PathCompleter::any().filter(is_job).complete(current)
@@ -16,7 +16,7 @@ pub fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// The tasks and groups of the job file named on the command line being completed.
 /// `cli` is the whole command line's definition.
-pub fn targets(cli: &clap::Command, current: &OsStr) -> Vec<CompletionCandidate> {
+pub(crate) fn targets(cli: &clap::Command, current: &OsStr) -> Vec<CompletionCandidate> {
   let args: Vec<OsString> = std::env::args_os().collect();
   let Some(file) = job_file_argument(cli, &args) else { return Vec::new() };
   let current = current.to_string_lossy();
@@ -41,7 +41,7 @@ fn takes_value(run: &clap::Command, word: &str) -> bool {
 }
 
 /// The first positional argument after `run` in the words being completed.
-pub fn job_file_argument(cli: &clap::Command, args: &[OsString]) -> Option<OsString> {
+pub(crate) fn job_file_argument(cli: &clap::Command, args: &[OsString]) -> Option<OsString> {
   let run = cli.find_subcommand("run")?;
   let words = args.iter().skip_while(|a| *a != "--").skip(1);
   let mut words = words.skip_while(|a| *a != "run").skip(1);

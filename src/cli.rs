@@ -12,13 +12,13 @@ use std::path::PathBuf;
 /// callbacks, gather and wait groups, and bounded queues between producers and consumers.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, propagate_version = true, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
   #[command(subcommand)]
   pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
   Run(RunArgs),
   Validate(ValidateArgs),
   List(ListArgs),
@@ -40,7 +40,7 @@ pub enum Command {
 ///   runner run jobs/ci.yaml test lint -j 4 --fail-fast
 ///   runner run jobs/ci.yaml --output json --report run.json --junit junit.xml
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
   /// The job file.
   #[arg(value_name = "FILE", add = ArgValueCompleter::new(candidates::job_files))]
   pub file: PathBuf,
@@ -85,7 +85,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
   Auto,
   Tty,
   Plain,
@@ -93,7 +93,7 @@ pub enum Output {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
+pub(crate) enum OutputMode {
   Interleaved,
   Grouped,
 }
@@ -105,7 +105,7 @@ pub enum OutputMode {
 /// Examples:
 ///   runner validate jobs/*.yaml
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
   /// The job files.
   #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
   pub files: Vec<PathBuf>,
@@ -117,7 +117,7 @@ pub struct ValidateArgs {
 ///   runner list jobs/tea.yaml
 ///   runner list jobs/tea.yaml --json | jq '.tasks[].name'
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
   /// The job file.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
   pub file: PathBuf,
@@ -132,7 +132,7 @@ pub struct ListArgs {
 ///   runner graph jobs/tea.yaml | dot -Tsvg > tea.svg
 ///   runner graph jobs/tea.yaml --format mermaid
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
   /// The job file.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
   pub file: PathBuf,
@@ -142,7 +142,7 @@ pub struct GraphArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
   Dot,
   Mermaid,
   Json,
@@ -153,7 +153,7 @@ pub enum GraphFormat {
 /// Examples:
 ///   runner completions bash > ~/.local/share/bash-completion/completions/runner
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
   /// The shell.
   #[arg(value_enum)]
   pub shell: clap_complete::Shell,

@@ -13,7 +13,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
 /// Reads, decodes and compiles a job file's text.
-pub fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
+pub(crate) fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
   let root = yaml::parse(source).map_err(|e| CompileErrors(vec![syntax_error(&e)]))?;
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);

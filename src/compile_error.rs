@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Every kind of error the YAML layer, the decoder and the compiler report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
   Syntax,
   UnknownKey,
   WrongType,
@@ -28,7 +28,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
   /// The code miette prints next to the message, e.g. `runner::unknown_key`.
-  pub fn code(self) -> &'static str {
+  pub(crate) fn code(self) -> &'static str {
     match self {
       Self::Syntax => "runner::syntax",
       Self::UnknownKey => "runner::unknown_key",
@@ -54,7 +54,7 @@ impl ErrorKind {
 
 /// One error in a job file. The first label is the primary place.
 #[derive(Debug, Clone)]
-pub struct CompileError {
+pub(crate) struct CompileError {
   pub kind: ErrorKind,
   pub message: String,
   pub labels: Vec<(SourceSpan, String)>,
@@ -62,22 +62,27 @@ pub struct CompileError {
 }
 
 impl CompileError {
-  pub fn new(kind: ErrorKind, message: impl Into<String>, span: SourceSpan, label: &str) -> Self {
+  pub(crate) fn new(
+    kind: ErrorKind,
+    message: impl Into<String>,
+    span: SourceSpan,
+    label: &str,
+  ) -> Self {
     Self { kind, message: message.into(), labels: vec![(span, label.to_string())], help: None }
   }
 
-  pub fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
+  pub(crate) fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
     self.labels.push((span, label.into()));
     self
   }
 
-  pub fn with_help(mut self, help: impl Into<String>) -> Self {
+  pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
     self.help = Some(help.into());
     self
   }
 
   /// Adds "did you mean `x`?" when a suggestion exists.
-  pub fn with_suggestion(self, suggestion: Option<&str>) -> Self {
+  pub(crate) fn with_suggestion(self, suggestion: Option<&str>) -> Self {
     match suggestion {
       Some(s) => self.with_help(crate::suggest::did_you_mean(s)),
       None => self,
@@ -85,7 +90,7 @@ impl CompileError {
   }
 
   /// The primary place of the error.
-  pub fn span(&self) -> SourceSpan {
+  pub(crate) fn span(&self) -> SourceSpan {
     self.labels.first().map_or(SourceSpan::from((0, 0)), |(span, _)| *span)
   }
 }
@@ -121,10 +126,10 @@ impl Diagnostic for CompileError {
 
 /// All errors of one file, in the order they appear in it.
 #[derive(Debug)]
-pub struct CompileErrors(pub Vec<CompileError>);
+pub(crate) struct CompileErrors(pub Vec<CompileError>);
 
 impl CompileErrors {
-  pub fn sorted(mut errors: Vec<CompileError>) -> Self {
+  pub(crate) fn sorted(mut errors: Vec<CompileError>) -> Self {
     errors.sort_by_key(|e| (e.span().offset(), e.span().len()));
     Self(errors)
   }

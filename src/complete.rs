@@ -12,12 +12,12 @@ use clap::CommandFactory;
 const VAR: &str = "COMPLETE";
 
 /// Answers a completion request and exits, if this process is one; otherwise returns.
-pub fn answer_if_asked() {
+pub(crate) fn answer_if_asked() {
   clap_complete::CompleteEnv::with_factory(Cli::command).var(VAR).complete();
 }
 
 /// The registration script for `shell`.
-pub fn script(shell: clap_complete::Shell) -> String {
+pub(crate) fn script(shell: clap_complete::Shell) -> String {
   let name = shell.to_string();
   let shells = clap_complete::env::Shells::builtins();
   let mut out = Vec::new();
@@ -28,7 +28,7 @@ pub fn script(shell: clap_complete::Shell) -> String {
 }
 
 /// The man page of `runner`, or of one of its subcommands (`runner-run(1)`...), as roff.
-pub fn manpage(subcommand: Option<&str>) -> Option<String> {
+pub(crate) fn manpage(subcommand: Option<&str>) -> Option<String> {
   let mut command = Cli::command();
   command.build();
   let page = match subcommand {

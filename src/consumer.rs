@@ -8,7 +8,7 @@ use std::time::Duration;
 /// How a consumer treats each item: its task's `retries`, `retry_delay` and `timeout` apply per
 /// item, not to the consumer as a whole.
 #[derive(Debug, Clone, Copy)]
-pub struct ItemRules {
+pub(crate) struct ItemRules {
   pub retries: u32,
   pub retry_delay: Duration,
 }
@@ -28,7 +28,7 @@ enum Worker {
 /// What a worker does next.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use]
-pub enum Step {
+pub(crate) enum Step {
   /// Start attempt `attempt` at the worker's item.
   Run { attempt: u32 },
   /// Wait this long, then call [`ConsumerState::retry_due`].
@@ -42,7 +42,7 @@ pub enum Step {
 
 /// What cancelling a consumer means for its workers.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Cancelled {
+pub(crate) struct Cancelled {
   /// Workers whose running attempt is to be terminated.
   pub terminate: Vec<u32>,
   /// Items between two attempts: cancelled now, `(worker, item, attempts)`.
@@ -50,7 +50,7 @@ pub struct Cancelled {
 }
 
 #[derive(Debug)]
-pub struct ConsumerState {
+pub(crate) struct ConsumerState {
   rules: ItemRules,
   workers: Vec<Worker>,
   cancelled: bool,
@@ -59,17 +59,17 @@ pub struct ConsumerState {
 }
 
 impl ConsumerState {
-  pub fn new(rules: ItemRules, workers: u32) -> Self {
+  pub(crate) fn new(rules: ItemRules, workers: u32) -> Self {
     let workers = (0..workers).map(|_| Worker::Taking).collect();
     Self { rules, workers, cancelled: false, done: 0, failed: Vec::new() }
   }
 
-  pub fn workers(&self) -> u32 {
+  pub(crate) fn workers(&self) -> u32 {
     self.workers.len() as u32
   }
 
   /// Worker `w` took `item` (None: the queue is closed and drained, or taking was stopped).
-  pub fn taken(&mut self, w: u32, item: Option<String>) -> Step {
+  pub(crate) fn taken(&mut self, w: u32, item: Option<String>) -> Step {
     let worker = &mut self.workers[w as usize];
     if !matches!(worker, Worker::Taking) {
       return Step::Idle;
@@ -92,7 +92,7 @@ impl ConsumerState {
   }
 
   /// The wait before the next attempt of `w`'s item is over (or there was none).
-  pub fn retry_due(&mut self, w: u32) -> Step {
+  pub(crate) fn retry_due(&mut self, w: u32) -> Step {
     let worker = &mut self.workers[w as usize];
     let Worker::Delayed { item, attempt } = worker else { return Step::Idle };
     let (item, attempt) = (std::mem::take(item), *attempt + 1);
@@ -101,14 +101,14 @@ impl ConsumerState {
   }
 
   /// The attempt [`Step::Run`] asked for started as process number `seq`.
-  pub fn started(&mut self, w: u32, started: u64) {
+  pub(crate) fn started(&mut self, w: u32, started: u64) {
     if let Worker::Running { seq, .. } = &mut self.workers[w as usize] {
       *seq = started;
     }
   }
 
   /// The process number of `w`'s running attempt.
-  pub fn running(&self, w: u32) -> Option<u64> {
+  pub(crate) fn running(&self, w: u32) -> Option<u64> {
     match &self.workers[w as usize] {
       Worker::Running { seq, .. } => Some(*seq),
       _ => None,
@@ -116,7 +116,7 @@ impl ConsumerState {
   }
 
   /// The item `w` holds, while it runs or waits to run again.
-  pub fn item(&self, w: u32) -> Option<&str> {
+  pub(crate) fn item(&self, w: u32) -> Option<&str> {
     match &self.workers[w as usize] {
       Worker::Running { item, .. } | Worker::Delayed { item, .. } => Some(item),
       Worker::Taking | Worker::Finished => None,
@@ -124,7 +124,7 @@ impl ConsumerState {
   }
 
   /// The timeout of attempt `seq` expired: true when it still runs and is to be terminated.
-  pub fn timed_out(&mut self, w: u32, at: u64) -> bool {
+  pub(crate) fn timed_out(&mut self, w: u32, at: u64) -> bool {
     match &mut self.workers[w as usize] {
       Worker::Running { seq, timed_out, stopping, .. } if *seq == at && !*stopping => {
         *timed_out = true;
@@ -136,7 +136,7 @@ impl ConsumerState {
   }
 
   /// `w`'s attempt ended; `success` says whether its process exited 0.
-  pub fn exited(&mut self, w: u32, success: bool, stop_retries: bool) -> Step {
+  pub(crate) fn exited(&mut self, w: u32, success: bool, stop_retries: bool) -> Step {
     let worker = &mut self.workers[w as usize];
     let Worker::Running { item, attempt, timed_out, .. } = worker else { return Step::Idle };
     let (attempt, timed_out) = (*attempt, *timed_out);
@@ -170,7 +170,7 @@ impl ConsumerState {
 
   /// Cancels the consumer: no worker takes anything more, running attempts are terminated and
   /// items waiting to run again are cancelled.
-  pub fn cancel(&mut self) -> Cancelled {
+  pub(crate) fn cancel(&mut self) -> Cancelled {
     let mut out = Cancelled::default();
     if std::mem::replace(&mut self.cancelled, true) {
       return out;
@@ -194,12 +194,12 @@ impl ConsumerState {
   }
 
   /// Whether every worker has finished: the consumer's own end.
-  pub fn is_over(&self) -> bool {
+  pub(crate) fn is_over(&self) -> bool {
     self.workers.iter().all(|w| matches!(w, Worker::Finished))
   }
 
   /// The consumer's status and result (`{"done": N, "failed": [items]}`) once it is over.
-  pub fn outcome(&self) -> (Status, String) {
+  pub(crate) fn outcome(&self) -> (Status, String) {
     let status = match (self.cancelled, self.failed.is_empty()) {
       (true, _) => Status::Cancelled,
       (false, true) => Status::Succeeded,

@@ -6,7 +6,7 @@ use miette::SourceSpan;
 /// An edge from what must finish first to what waits for it, with the place that declared it.
 /// `via` says what the edge is, for the label of a reported cycle.
 #[derive(Debug, Clone, Copy)]
-pub struct Edge {
+pub(crate) struct Edge {
   pub to: usize,
   pub span: SourceSpan,
   pub via: Via,
@@ -14,7 +14,7 @@ pub struct Edge {
 
 /// Why one vertex waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
+pub(crate) enum Via {
   Needs,
   Member,
   Produces,
@@ -23,14 +23,14 @@ pub enum Via {
 
 /// One step of a reported cycle.
 #[derive(Debug)]
-pub struct Step<'a> {
+pub(crate) struct Step<'a> {
   pub from: usize,
   pub edge: &'a Edge,
 }
 
 /// Every cycle to report: for each component with a cycle, one shortest cycle through its
 /// first vertex, as the list of edges walked.
-pub fn find_cycles(edges: &[Vec<Edge>]) -> Vec<Vec<Step<'_>>> {
+pub(crate) fn find_cycles(edges: &[Vec<Edge>]) -> Vec<Vec<Step<'_>>> {
   let components = strongly_connected(edges);
   let mut component_of = vec![usize::MAX; edges.len()];
   for (c, members) in components.iter().enumerate() {

@@ -15,7 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use values::narrow;
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
-pub fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
+pub(crate) fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
   let mut decoder = Decoder { source, errors: Vec::new() };
   let file = decoder.job_file(root);
   (file, decoder.errors)

@@ -7,18 +7,18 @@ use miette::{GraphicalReportHandler, GraphicalTheme, Report};
 
 /// How errors are drawn: with colour on a terminal, plain for pipes and snapshots.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
   pub color: bool,
   pub width: usize,
 }
 
 impl Style {
   #[cfg(test)]
-  pub const PLAIN: Self = Self { color: false, width: 100 };
+  pub(crate) const PLAIN: Self = Self { color: false, width: 100 };
 }
 
 /// Renders every error of one file, followed by a summary line.
-pub fn render(source: &Source, errors: &CompileErrors, style: Style) -> String {
+pub(crate) fn render(source: &Source, errors: &CompileErrors, style: Style) -> String {
   let theme =
     if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
   let handler =

@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 /// The accepted forms, as a regular expression for the JSON Schema.
-pub const PATTERN: &str = r"^\s*(([0-9]+(\.[0-9]+)?)|(([0-9]+(\.[0-9]+)?(ms|s|m|h))+))\s*$";
+pub(crate) const PATTERN: &str = r"^\s*(([0-9]+(\.[0-9]+)?)|(([0-9]+(\.[0-9]+)?(ms|s|m|h))+))\s*$";
 
 /// Why a duration was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DurationError {
+pub(crate) enum DurationError {
   Negative,
   Invalid,
 }
 
 /// Parses a duration written as text.
-pub fn parse(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
   let text = text.trim();
   if text.starts_with('-') {
     return Err(DurationError::Negative);
@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// A duration from a number of seconds written as a YAML number.
-pub fn from_seconds(seconds: f64) -> Result<Duration, DurationError> {
+pub(crate) fn from_seconds(seconds: f64) -> Result<Duration, DurationError> {
   if seconds < 0.0 {
     return Err(DurationError::Negative);
   }
@@ -53,7 +53,7 @@ pub fn from_seconds(seconds: f64) -> Result<Duration, DurationError> {
 }
 
 /// How a duration reads in reports: `250ms`, `1.50s`, `2m03s`.
-pub fn display(d: Duration) -> String {
+pub(crate) fn display(d: Duration) -> String {
   let ms = d.as_millis();
   if ms < 1000 {
     format!("{ms}ms")

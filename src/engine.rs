@@ -6,15 +6,15 @@
 
 mod event_loop;
 mod inbox;
-pub mod kill;
+pub(crate) mod kill;
 mod launcher;
 mod live;
-pub mod pipes;
+pub(crate) mod pipes;
 mod program;
 mod queues;
-pub mod reactor;
-pub mod signal;
-pub mod spawn;
+pub(crate) mod reactor;
+pub(crate) mod signal;
+pub(crate) mod spawn;
 mod start;
 mod supervise;
 
@@ -24,14 +24,19 @@ use crate::scheduler::{Policy, StopReason};
 use crate::status::Status;
 
 /// How the run ended: the final status of every node (None: not selected).
-pub struct Outcome {
+pub(crate) struct Outcome {
   pub failed: bool,
   pub stop: Option<StopReason>,
   pub statuses: Vec<Option<Status>>,
 }
 
 /// Runs the selected part of the graph to the end.
-pub fn run(graph: &Graph, targets: &[NodeId], policy: Policy, reporter: &mut Reporter) -> Outcome {
+pub(crate) fn run(
+  graph: &Graph,
+  targets: &[NodeId],
+  policy: Policy,
+  reporter: &mut Reporter,
+) -> Outcome {
   signal::block_child_exits();
   reactor::block_on(event_loop::run(graph, targets, policy, reporter))
 }

@@ -8,7 +8,7 @@ use crate::status::Status;
 /// reach commands cut to this many bytes, with a warning in the task's output.
 const VALUE_MAX: usize = 128 * 1024 - 256;
 
-pub type Env = Vec<(String, String)>;
+pub(crate) type Env = Vec<(String, String)>;
 
 /// The file's and the task's variables (groups have only the file's).
 fn base(graph: &Graph, id: NodeId) -> Env {
@@ -22,7 +22,7 @@ fn base(graph: &Graph, id: NodeId) -> Env {
 
 /// A task's environment: [`base`], `RUNNER_ATTEMPT` and `RUNNER_RESULT_<NEED>` for each need.
 /// Returns the warnings for results that had to be cut.
-pub fn task<'r>(
+pub(crate) fn task<'r>(
   graph: &Graph,
   id: NodeId,
   attempt: u32,
@@ -40,7 +40,12 @@ pub fn task<'r>(
 }
 
 /// A callback's environment: [`base`], `RUNNER_STATUS` and `RUNNER_RESULT`.
-pub fn callback(graph: &Graph, id: NodeId, status: Status, result: &str) -> (Env, Vec<String>) {
+pub(crate) fn callback(
+  graph: &Graph,
+  id: NodeId,
+  status: Status,
+  result: &str,
+) -> (Env, Vec<String>) {
   let mut env = base(graph, id);
   let mut warnings = Vec::new();
   env.push(("RUNNER_STATUS".into(), status.as_str().into()));
@@ -50,7 +55,7 @@ pub fn callback(graph: &Graph, id: NodeId, status: Status, result: &str) -> (Env
 }
 
 /// A queue item as `RUNNER_ITEM` (items are lines, at most 64 KiB: only NUL bytes need care).
-pub fn item(item: &str, warnings: &mut Vec<String>) -> (String, String) {
+pub(crate) fn item(item: &str, warnings: &mut Vec<String>) -> (String, String) {
   ("RUNNER_ITEM".into(), value("RUNNER_ITEM", item, warnings))
 }
 

@@ -4,7 +4,7 @@
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
+pub(crate) enum ExitCode {
   /// Done, or nothing to do (help, version, a closed pipe).
   Ok,
   /// The run ended with a failure.
@@ -18,7 +18,7 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
-  pub fn code(self) -> i32 {
+  pub(crate) fn code(self) -> i32 {
     match self {
       ExitCode::Ok => 0,
       ExitCode::RunFailed | ExitCode::OutputFailed => 1,
@@ -29,7 +29,7 @@ impl ExitCode {
   }
 
   /// A run whose files could not be written fails, unless it already ended worse.
-  pub fn or_output_failed(self) -> Self {
+  pub(crate) fn or_output_failed(self) -> Self {
     match self {
       ExitCode::Ok => ExitCode::OutputFailed,
       ExitCode::RunFailed

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Stream {
+pub(crate) enum Stream {
   Stdout,
   Stderr,
   Callback,
@@ -14,14 +14,14 @@ pub enum Stream {
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Exit {
+pub(crate) struct Exit {
   pub code: Option<i32>,
   pub signal: Option<i32>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
   RunStarted {
     name: Option<&'a str>,
     file: &'a str,
@@ -105,7 +105,7 @@ pub enum Event<'a> {
 
 /// Final statuses of the run's nodes.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
   pub succeeded: usize,
   pub failed: usize,
   pub timed_out: usize,
@@ -114,7 +114,7 @@ pub struct Counts {
 }
 
 impl Counts {
-  pub fn add(&mut self, status: Status) {
+  pub(crate) fn add(&mut self, status: Status) {
     match status {
       Status::Succeeded => self.succeeded += 1,
       Status::Failed => self.failed += 1,

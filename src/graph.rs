@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Index of a node in [`Graph::nodes`]; tasks come first in declared order, then groups.
-pub type NodeId = usize;
+pub(crate) type NodeId = usize;
 /// Index of a queue in [`Graph::queues`].
-pub type QueueId = usize;
+pub(crate) type QueueId = usize;
 
 #[derive(Debug)]
-pub struct Graph {
+pub(crate) struct Graph {
   pub source: Source,
   pub name: Option<String>,
   /// The job file's folder: the working directory tasks start from.
@@ -25,7 +25,7 @@ pub struct Graph {
 }
 
 #[derive(Debug)]
-pub struct Node {
+pub(crate) struct Node {
   pub name: String,
   pub span: SourceSpan,
   pub description: Option<String>,
@@ -46,14 +46,14 @@ pub struct Node {
 }
 
 #[derive(Debug)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
   Task(Task),
   Group(Group),
 }
 
 /// The program a task or callback runs: the full argv, and whether it came from a shell string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Program {
+pub(crate) struct Program {
   pub argv: Vec<String>,
   /// The script, when `argv` is the shell followed by a string `run`.
   pub script: Option<String>,
@@ -62,7 +62,7 @@ pub struct Program {
 }
 
 #[derive(Debug, Default)]
-pub struct Callbacks {
+pub(crate) struct Callbacks {
   pub on_success: Vec<Program>,
   pub on_failure: Vec<Program>,
   pub on_done: Vec<Program>,
@@ -71,7 +71,7 @@ pub struct Callbacks {
 impl Callbacks {
   /// The callbacks a node with final status `status` runs, in order: `on_success` or
   /// `on_failure`, then `on_done`.
-  pub fn for_status(&self, status: crate::status::Status) -> impl Iterator<Item = &Program> {
+  pub(crate) fn for_status(&self, status: crate::status::Status) -> impl Iterator<Item = &Program> {
     use crate::status::Status;
     let first: &[Program] = match status {
       Status::Succeeded => &self.on_success,
@@ -83,7 +83,7 @@ impl Callbacks {
 }
 
 #[derive(Debug)]
-pub struct Task {
+pub(crate) struct Task {
   pub run: Option<Program>,
   pub delay: Option<Duration>,
   pub timeout: Option<Duration>,
@@ -98,27 +98,27 @@ pub struct Task {
 }
 
 #[derive(Debug)]
-pub struct Group {
+pub(crate) struct Group {
   pub rule: GroupRule,
   pub members: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupRule {
+pub(crate) enum GroupRule {
   Gather,
   Wait { return_when: ReturnWhen, timeout: Option<Duration>, pending: Pending },
 }
 
 /// When a wait group returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReturnWhen {
+pub(crate) enum ReturnWhen {
   AllCompleted,
   FirstCompleted,
   FirstException,
 }
 
 impl ReturnWhen {
-  pub fn as_str(self) -> &'static str {
+  pub(crate) fn as_str(self) -> &'static str {
     match self {
       Self::AllCompleted => "ALL_COMPLETED",
       Self::FirstCompleted => "FIRST_COMPLETED",
@@ -129,13 +129,13 @@ impl ReturnWhen {
 
 /// What a wait group does with members that have not finished when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pending {
+pub(crate) enum Pending {
   Cancel,
   Continue,
 }
 
 impl Pending {
-  pub fn as_str(self) -> &'static str {
+  pub(crate) fn as_str(self) -> &'static str {
     match self {
       Self::Cancel => "cancel",
       Self::Continue => "continue",
@@ -144,7 +144,7 @@ impl Pending {
 }
 
 #[derive(Debug)]
-pub struct Queue {
+pub(crate) struct Queue {
   pub name: String,
   pub span: SourceSpan,
   pub description: Option<String>,
@@ -156,7 +156,7 @@ pub struct Queue {
 }
 
 impl Node {
-  pub fn task(&self) -> Option<&Task> {
+  pub(crate) fn task(&self) -> Option<&Task> {
     match &self.kind {
       NodeKind::Task(task) => Some(task),
       NodeKind::Group(_) => None,
@@ -165,22 +165,22 @@ impl Node {
 }
 
 impl Graph {
-  pub fn task(&self, id: NodeId) -> Option<&Task> {
+  pub(crate) fn task(&self, id: NodeId) -> Option<&Task> {
     self.nodes[id].task()
   }
 
-  pub fn group(&self, id: NodeId) -> Option<&Group> {
+  pub(crate) fn group(&self, id: NodeId) -> Option<&Group> {
     match &self.nodes[id].kind {
       NodeKind::Group(group) => Some(group),
       NodeKind::Task(_) => None,
     }
   }
 
-  pub fn find(&self, name: &str) -> Option<NodeId> {
+  pub(crate) fn find(&self, name: &str) -> Option<NodeId> {
     self.nodes.iter().position(|n| n.name == name)
   }
 
-  pub fn task_count(&self) -> usize {
+  pub(crate) fn task_count(&self) -> usize {
     self.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Task(_))).count()
   }
 }

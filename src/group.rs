@@ -6,7 +6,7 @@ use crate::status::Status;
 
 /// What a group decided when it returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
   pub status: Status,
   /// Member indexes that had finished, in finishing order.
   pub done: Vec<usize>,
@@ -19,7 +19,7 @@ pub struct Decision {
 }
 
 #[derive(Debug)]
-pub struct GroupState {
+pub(crate) struct GroupState {
   rule: GroupRule,
   finished: Vec<bool>,
   /// (member index, status, failure allowed) in finishing order.
@@ -28,12 +28,12 @@ pub struct GroupState {
 }
 
 impl GroupState {
-  pub fn new(rule: GroupRule, members: usize) -> Self {
+  pub(crate) fn new(rule: GroupRule, members: usize) -> Self {
     Self { rule, finished: vec![false; members], done: Vec::new(), returned: false }
   }
 
   /// Records that member `index` ended with `status`; `allowed` is the member's `allow_failure`.
-  pub fn member_finished(
+  pub(crate) fn member_finished(
     &mut self,
     index: usize,
     status: Status,
@@ -71,7 +71,7 @@ impl GroupState {
   }
 
   /// The group's timeout expired: a wait group returns with what is done.
-  pub fn timeout(&mut self) -> Option<Decision> {
+  pub(crate) fn timeout(&mut self) -> Option<Decision> {
     match self.rule {
       GroupRule::Wait { pending, .. } if !self.returned => Some(self.wait_decision(pending, true)),
       _ => None,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::fmt::Write;
 
 /// `runner list`: one line per task, group and queue.
-pub fn list_text(graph: &Graph) -> String {
+pub(crate) fn list_text(graph: &Graph) -> String {
   let mut out = String::new();
   let width = graph
     .nodes
@@ -78,7 +78,7 @@ fn rule_name(rule: GroupRule) -> String {
 }
 
 /// `runner list --json` and `runner graph --format json`: the whole compiled graph.
-pub fn to_json(graph: &Graph) -> Value {
+pub(crate) fn to_json(graph: &Graph) -> Value {
   let node_names =
     |ids: &[usize]| ids.iter().map(|&i| graph.nodes[i].name.clone()).collect::<Vec<_>>();
   let lines = LineIndex::new(&graph.source.text);
@@ -143,7 +143,7 @@ fn quote(text: &str) -> String {
 
 /// Graphviz dot: tasks as boxes, groups as clusters' hexagons with dashed member edges, queues
 /// as cylinders with bold producer and consumer edges.
-pub fn to_dot(graph: &Graph) -> String {
+pub(crate) fn to_dot(graph: &Graph) -> String {
   let mut out = String::from("digraph runner {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
   for node in &graph.nodes {
     let shape = match &node.kind {
@@ -202,7 +202,7 @@ pub fn to_dot(graph: &Graph) -> String {
 }
 
 /// Mermaid flowchart: the same picture as dot, for Markdown renderers.
-pub fn to_mermaid(graph: &Graph) -> String {
+pub(crate) fn to_mermaid(graph: &Graph) -> String {
   let id = |i: usize| format!("n{i}");
   let qid = |i: usize| format!("q{i}");
   let label = |text: &str| text.replace('"', "#quot;");

@@ -1,10 +1,10 @@
 //! The rules for task, group and queue names, and how a name becomes an environment variable.
 
 /// Names match this pattern (also used in the JSON Schema).
-pub const PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_.-]*$";
+pub(crate) const PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_.-]*$";
 
 /// Whether `name` is a valid task, group or queue name.
-pub fn is_valid(name: &str) -> bool {
+pub(crate) fn is_valid(name: &str) -> bool {
   let mut chars = name.chars();
   match chars.next() {
     Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
@@ -14,7 +14,7 @@ pub fn is_valid(name: &str) -> bool {
 }
 
 /// `RUNNER_RESULT_<N>` suffix: upper-cased, every character outside `[A-Z0-9]` turned into `_`.
-pub fn env_suffix(name: &str) -> String {
+pub(crate) fn env_suffix(name: &str) -> String {
   name
     .chars()
     .map(|c| {
@@ -25,7 +25,7 @@ pub fn env_suffix(name: &str) -> String {
 }
 
 /// The variable a node's result reaches the tasks that need it under: `RUNNER_RESULT_<N>`.
-pub fn result_var(name: &str) -> String {
+pub(crate) fn result_var(name: &str) -> String {
   format!("RUNNER_RESULT_{}", env_suffix(name))
 }
 

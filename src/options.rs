@@ -6,7 +6,7 @@ use crate::report::{Env, FileOptions, Kind, ReportOptions};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
   /// How many tasks run at once: `-j`, else the file's `concurrency`, else the CPUs.
   pub jobs: usize,
   pub fail_fast: bool,
@@ -19,7 +19,7 @@ pub struct RunOptions {
 
 impl RunOptions {
   /// `concurrency` is the job file's; `terminal` is whether stdout is one.
-  pub fn new(args: &RunArgs, concurrency: Option<usize>, env: &Env, terminal: bool) -> Self {
+  pub(crate) fn new(args: &RunArgs, concurrency: Option<usize>, env: &Env, terminal: bool) -> Self {
     let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get());
     Self {
       jobs: jobs(args.jobs, concurrency, cpus),

@@ -15,29 +15,29 @@ use crate::graph::Graph;
 use std::io::Write;
 use std::path::PathBuf;
 
-pub use files::{FileOptions, Files};
-pub use plain::{Plain, PlainOptions};
-pub use tty::Tty;
+pub(crate) use files::{FileOptions, Files};
+pub(crate) use plain::{Plain, PlainOptions};
+pub(crate) use tty::Tty;
 
 /// What a person or a pipe sees.
-pub enum Screen {
+pub(crate) enum Screen {
   Tty(Tty),
   Plain(Plain),
   Json(Box<dyn Write>),
 }
 
 /// The screen and the files of one run.
-pub struct Reporter {
+pub(crate) struct Reporter {
   screen: Screen,
   files: Option<Files>,
 }
 
 impl Reporter {
-  pub fn new(screen: Screen, files: Option<Files>) -> Self {
+  pub(crate) fn new(screen: Screen, files: Option<Files>) -> Self {
     Self { screen, files }
   }
 
-  pub fn event(&mut self, event: &Event) {
+  pub(crate) fn event(&mut self, event: &Event) {
     match &mut self.screen {
       Screen::Tty(tty) => tty.event(event),
       Screen::Plain(plain) => plain.event(event),
@@ -52,7 +52,7 @@ impl Reporter {
     }
   }
 
-  pub fn flush(&mut self) {
+  pub(crate) fn flush(&mut self) {
     let _ = match &mut self.screen {
       Screen::Tty(tty) => tty.flush(),
       Screen::Plain(plain) => plain.flush(),
@@ -61,7 +61,7 @@ impl Reporter {
   }
 
   /// Ends the screen and writes the files; errors name the file that could not be written.
-  pub fn finish(&mut self) -> Result<(), String> {
+  pub(crate) fn finish(&mut self) -> Result<(), String> {
     if let Screen::Tty(tty) = &mut self.screen {
       tty.finish();
     }
@@ -75,7 +75,7 @@ impl Reporter {
 
 /// Where the run's output goes, resolved from the command line and the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
   Tty,
   Plain,
   Json,
@@ -83,7 +83,7 @@ pub enum Kind {
 
 /// The environment variables that decide the output, read once; `options` resolves them.
 #[derive(Debug, Default, Clone)]
-pub struct Env {
+pub(crate) struct Env {
   pub ci: bool,
   pub github_actions: bool,
   pub no_color: bool,
@@ -93,7 +93,7 @@ pub struct Env {
 }
 
 impl Env {
-  pub fn read() -> Self {
+  pub(crate) fn read() -> Self {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
     Self {
       ci: set("CI"),
@@ -110,7 +110,7 @@ impl Env {
 
 /// How a run is shown and which files it writes, as `options` resolved them.
 #[derive(Debug, Clone)]
-pub struct ReportOptions {
+pub(crate) struct ReportOptions {
   pub kind: Kind,
   pub color: bool,
   /// Plain output: each task's output as one block when it ends.
@@ -123,7 +123,7 @@ pub struct ReportOptions {
 }
 
 /// Builds the reporter for a run.
-pub fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporter, String> {
+pub(crate) fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporter, String> {
   let color = options.color;
   let stdout: Box<dyn Write> =
     Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));

@@ -13,7 +13,7 @@ use crate::suggest;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-pub fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
     Err(exit) => return exit,

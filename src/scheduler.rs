@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// What the run was asked to respect, resolved from the command line.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy {
+pub(crate) struct Policy {
   /// How many tasks run at once.
   pub jobs: usize,
   pub fail_fast: bool,
@@ -31,7 +31,7 @@ pub struct Policy {
 /// A process the scheduler started: an attempt of a task, an attempt at the item a consumer's
 /// worker holds, or a node's running callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Proc {
+pub(crate) enum Proc {
   Task(NodeId),
   Item(NodeId, u32),
   Callback(NodeId),
@@ -40,7 +40,7 @@ pub enum Proc {
 /// A timer the scheduler asked for; it comes back as [`Input::TimerFired`]. Timers of a process
 /// carry its start number, so one that fires after that process ended changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub(crate) enum Timer {
   /// The run's `--timeout`.
   Run,
   Delay(NodeId),
@@ -56,14 +56,14 @@ pub enum Timer {
 
 /// Why the run stops early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
+pub(crate) enum StopReason {
   FailFast,
   Timeout,
   Signal(i32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
   Start,
   TimerFired(Timer),
   /// A process ended; `success`: it exited 0. `result`: a task's captured stdout (or the count
@@ -86,7 +86,7 @@ pub enum Input {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum Action {
+pub(crate) enum Action {
   /// Start attempt `attempt` of task `id` (for a consumer: start taking items). `waiting`:
   /// how many ready tasks wait for a slot now.
   Spawn {
@@ -180,7 +180,7 @@ struct NodeState {
   holds_slot: bool,
 }
 
-pub struct Scheduler<'g> {
+pub(crate) struct Scheduler<'g> {
   graph: &'g Graph,
   policy: Policy,
   nodes: Vec<NodeState>,
@@ -203,7 +203,7 @@ pub struct Scheduler<'g> {
 
 impl<'g> Scheduler<'g> {
   /// A scheduler for `targets` (all nodes when empty).
-  pub fn new(graph: &'g Graph, targets: &[NodeId], policy: Policy) -> Self {
+  pub(crate) fn new(graph: &'g Graph, targets: &[NodeId], policy: Policy) -> Self {
     let selected = select(graph, targets);
     let nodes = graph
       .nodes
@@ -238,38 +238,38 @@ impl<'g> Scheduler<'g> {
     }
   }
 
-  pub fn status(&self, id: NodeId) -> Status {
+  pub(crate) fn status(&self, id: NodeId) -> Status {
     self.nodes[id].status
   }
 
-  pub fn attempts(&self, id: NodeId) -> u32 {
+  pub(crate) fn attempts(&self, id: NodeId) -> u32 {
     self.nodes[id].attempt
   }
 
-  pub fn result(&self, id: NodeId) -> Option<&str> {
+  pub(crate) fn result(&self, id: NodeId) -> Option<&str> {
     self.results[id].as_deref()
   }
 
   /// The item worker `worker` of consumer `id` holds, while it runs or waits to run again.
-  pub fn item(&self, id: NodeId, worker: u32) -> Option<&str> {
+  pub(crate) fn item(&self, id: NodeId, worker: u32) -> Option<&str> {
     self.consumers.get(&id).and_then(|c| c.item(worker))
   }
 
-  pub fn is_selected(&self, id: NodeId) -> bool {
+  pub(crate) fn is_selected(&self, id: NodeId) -> bool {
     self.selected[id]
   }
 
   /// Whether a task or group failed (or a callback did) in a way that fails the run.
-  pub fn run_failed(&self) -> bool {
+  pub(crate) fn run_failed(&self) -> bool {
     self.failed || self.callbacks_failed > 0 || matches!(self.stopped, Some(StopReason::Timeout))
   }
 
-  pub fn stop_reason(&self) -> Option<StopReason> {
+  pub(crate) fn stop_reason(&self) -> Option<StopReason> {
     self.stopped
   }
 
   /// Handles one input; appends what to do to `out`.
-  pub fn handle(&mut self, input: Input, out: &mut Vec<Action>) {
+  pub(crate) fn handle(&mut self, input: Input, out: &mut Vec<Action>) {
     match input {
       Input::Start => self.start(out),
       Input::TimerFired(timer) => self.timer_fired(timer, out),

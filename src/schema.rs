@@ -11,13 +11,13 @@ use std::time::Duration;
 
 /// A value and the bytes of the job file it was written at.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
+pub(crate) struct Spanned<T> {
   pub value: T,
   pub span: SourceSpan,
 }
 
 impl<T> Spanned<T> {
-  pub fn new(value: T, span: SourceSpan) -> Self {
+  pub(crate) fn new(value: T, span: SourceSpan) -> Self {
     Self { value, span }
   }
 }
@@ -42,13 +42,13 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
   }
 }
 
-pub type Name = Spanned<String>;
+pub(crate) type Name = Spanned<String>;
 
 /// A whole job file.
 #[derive(Debug, Default, JsonSchema)]
 #[schemars(title = "runner job file", deny_unknown_fields)]
 #[serde(default)]
-pub struct JobFile {
+pub(crate) struct JobFile {
   /// Language version; only 1 is accepted.
   #[schemars(range(min = 1, max = 1))]
   pub version: Option<Spanned<u64>>,
@@ -78,7 +78,7 @@ pub struct JobFile {
 #[derive(Debug, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[serde(default)]
-pub struct Task {
+pub(crate) struct Task {
   #[schemars(skip)]
   pub name: Name,
   /// A string runs through the shell; a list runs that argv directly.
@@ -119,7 +119,7 @@ pub struct Task {
 /// Commands run after a task or group ends, in declared order.
 #[derive(Debug, Default, JsonSchema)]
 #[serde(default)]
-pub struct Callbacks {
+pub(crate) struct Callbacks {
   /// Run when it succeeded.
   #[schemars(schema_with = "callback_schema")]
   pub on_success: Vec<Spanned<Command>>,
@@ -134,7 +134,7 @@ pub struct Callbacks {
 /// A command: a shell string or an argv list.
 #[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(untagged)]
-pub enum Command {
+pub(crate) enum Command {
   /// Runs through the shell.
   Shell(String),
   /// Runs this argv directly, no shell.
@@ -145,7 +145,7 @@ pub enum Command {
 #[derive(Debug, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[serde(default)]
-pub struct Group {
+pub(crate) struct Group {
   #[schemars(skip)]
   pub name: Name,
   /// One line shown by `runner list` and in reports.
@@ -172,7 +172,7 @@ pub struct Group {
 #[derive(Debug, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[serde(default)]
-pub struct Queue {
+pub(crate) struct Queue {
   #[schemars(skip)]
   pub name: Name,
   /// One line shown by `runner list` and in reports.
@@ -186,16 +186,17 @@ pub struct Queue {
 /// When a wait group returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReturnWhen {
+pub(crate) enum ReturnWhen {
   AllCompleted,
   FirstCompleted,
   FirstException,
 }
 
 impl ReturnWhen {
-  pub const NAMES: [&'static str; 3] = ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"];
+  pub(crate) const NAMES: [&'static str; 3] =
+    ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"];
 
-  pub fn parse(text: &str) -> Option<Self> {
+  pub(crate) fn parse(text: &str) -> Option<Self> {
     match text.to_ascii_uppercase().as_str() {
       "ALL_COMPLETED" => Some(Self::AllCompleted),
       "FIRST_COMPLETED" => Some(Self::FirstCompleted),
@@ -208,15 +209,15 @@ impl ReturnWhen {
 /// What a wait group does with members that have not finished when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Pending {
+pub(crate) enum Pending {
   Cancel,
   Continue,
 }
 
 impl Pending {
-  pub const NAMES: [&'static str; 2] = ["cancel", "continue"];
+  pub(crate) const NAMES: [&'static str; 2] = ["cancel", "continue"];
 
-  pub fn parse(text: &str) -> Option<Self> {
+  pub(crate) fn parse(text: &str) -> Option<Self> {
     match text {
       "cancel" => Some(Self::Cancel),
       "continue" => Some(Self::Continue),
@@ -227,7 +228,7 @@ impl Pending {
 
 /// A duration as written in the file (`500ms`, `1m30s`, `2`), already parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DurationValue(pub Duration);
+pub(crate) struct DurationValue(pub Duration);
 
 impl JsonSchema for DurationValue {
   fn schema_name() -> Cow<'static, str> {
@@ -271,10 +272,10 @@ fn env_schema(_: &mut SchemaGenerator) -> Schema {
 
 /// The keys each mapping accepts, in the order the spec lists them. The decoder uses them for
 /// did-you-mean suggestions; a test checks them against the JSON Schema.
-pub mod keys {
-  pub const JOB_FILE: &[&str] =
+pub(crate) mod keys {
+  pub(crate) const JOB_FILE: &[&str] =
     &["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues"];
-  pub const TASK: &[&str] = &[
+  pub(crate) const TASK: &[&str] = &[
     "run",
     "description",
     "shell",
@@ -293,7 +294,7 @@ pub mod keys {
     "consumes",
     "workers",
   ];
-  pub const GROUP: &[&str] = &[
+  pub(crate) const GROUP: &[&str] = &[
     "description",
     "gather",
     "wait",
@@ -305,11 +306,11 @@ pub mod keys {
     "on_failure",
     "on_done",
   ];
-  pub const QUEUE: &[&str] = &["description", "maxsize", "items"];
+  pub(crate) const QUEUE: &[&str] = &["description", "maxsize", "items"];
 }
 
 /// The JSON Schema of a job file, as `runner schema` prints it.
-pub fn json_schema() -> serde_json::Value {
+pub(crate) fn json_schema() -> serde_json::Value {
   let schema = schemars::schema_for!(JobFile);
   serde_json::to_value(schema).expect("a schema is always valid JSON")
 }

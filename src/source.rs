@@ -6,31 +6,31 @@ use std::sync::Arc;
 
 /// A job file as read from disk. Spans elsewhere are byte ranges into `text`.
 #[derive(Debug, Clone)]
-pub struct Source {
+pub(crate) struct Source {
   pub path: PathBuf,
   pub text: Arc<str>,
 }
 
 impl Source {
-  pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
+  pub(crate) fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Self {
     Self { path: path.into(), text: text.into() }
   }
 
-  pub fn read(path: &Path) -> std::io::Result<Self> {
+  pub(crate) fn read(path: &Path) -> std::io::Result<Self> {
     Ok(Self::new(path, std::fs::read_to_string(path)?))
   }
 
   /// The name shown in diagnostics: the path as the user gave it.
-  pub fn name(&self) -> String {
+  pub(crate) fn name(&self) -> String {
     self.path.display().to_string()
   }
 
-  pub fn named(&self) -> NamedSource<Arc<str>> {
+  pub(crate) fn named(&self) -> NamedSource<Arc<str>> {
     NamedSource::new(self.name(), self.text.clone()).with_language("yaml")
   }
 
   /// The folder the file lives in: the default working directory of its tasks.
-  pub fn dir(&self) -> PathBuf {
+  pub(crate) fn dir(&self) -> PathBuf {
     match self.path.parent() {
       Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
       _ => PathBuf::from("."),
@@ -39,7 +39,7 @@ impl Source {
 
   /// 1-based line and column (in characters, as [`Self::offset_of`] reads it) of a byte offset
   /// at a character boundary.
-  pub fn line_col(&self, offset: usize) -> (usize, usize) {
+  pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
     let before = &self.text[..offset.min(self.text.len())];
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
@@ -47,7 +47,7 @@ impl Source {
   }
 
   /// The byte offset of a 1-based line and column, clamped to the text.
-  pub fn offset_of(&self, line: usize, column: usize) -> usize {
+  pub(crate) fn offset_of(&self, line: usize, column: usize) -> usize {
     let mut offset = 0;
     for (i, l) in self.text.split_inclusive('\n').enumerate() {
       if i + 1 == line {
@@ -61,7 +61,7 @@ impl Source {
   }
 
   /// The text a span covers, or "" when the span lies outside the source.
-  pub fn slice(&self, span: SourceSpan) -> &str {
+  pub(crate) fn slice(&self, span: SourceSpan) -> &str {
     self.text.get(span.offset()..span.offset() + span.len()).unwrap_or("")
   }
 }
@@ -69,15 +69,15 @@ impl Source {
 /// The byte offsets of a text's newlines, found once, so that the lines of many places in the
 /// job file cost a binary search each instead of a scan of the text.
 #[derive(Debug)]
-pub struct LineIndex(Vec<usize>);
+pub(crate) struct LineIndex(Vec<usize>);
 
 impl LineIndex {
-  pub fn new(text: &str) -> Self {
+  pub(crate) fn new(text: &str) -> Self {
     Self(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
   }
 
   /// 1-based line of a byte offset (as `Source::line_col` counts it).
-  pub fn line(&self, offset: usize) -> usize {
+  pub(crate) fn line(&self, offset: usize) -> usize {
     self.0.partition_point(|&nl| nl < offset) + 1
   }
 }

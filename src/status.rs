@@ -4,7 +4,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
   #[default]
   Pending,
   Delayed,
@@ -18,7 +18,7 @@ pub enum Status {
 }
 
 impl Status {
-  pub fn is_final(self) -> bool {
+  pub(crate) fn is_final(self) -> bool {
     matches!(
       self,
       Self::Succeeded | Self::Failed | Self::TimedOut | Self::Cancelled | Self::Skipped
@@ -26,11 +26,11 @@ impl Status {
   }
 
   /// A failure in the sense of the spec: the node ran and did not succeed.
-  pub fn is_failure(self) -> bool {
+  pub(crate) fn is_failure(self) -> bool {
     matches!(self, Self::Failed | Self::TimedOut)
   }
 
-  pub fn as_str(self) -> &'static str {
+  pub(crate) fn as_str(self) -> &'static str {
     match self {
       Self::Pending => "pending",
       Self::Delayed => "delayed",

@@ -1,7 +1,10 @@
 //! Did-you-mean: the closest known word to a misspelled one.
 
 /// The candidate closest to `word`, if one is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+  word: &str,
+  candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
   candidates
     .into_iter()
     .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -11,7 +14,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// The hint for a likely typo: "did you mean `x`?".
-pub fn did_you_mean(suggestion: &str) -> String {
+pub(crate) fn did_you_mean(suggestion: &str) -> String {
   format!("did you mean `{suggestion}`?")
 }
 

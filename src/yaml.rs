@@ -26,13 +26,13 @@ use tree::{key, merge_entries, respan, size};
 
 /// A YAML value with the byte range it was written at.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
   pub span: SourceSpan,
   pub value: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
   Null,
   Bool(bool),
   Int(i64),
@@ -44,14 +44,14 @@ pub enum Value {
 
 /// A mapping key. Keys are always read as text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Key {
+pub(crate) struct Key {
   pub span: SourceSpan,
   pub name: String,
 }
 
 /// A syntax error with the place it was found.
 #[derive(Debug, Clone)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
   /// The parser's message, ending in ` at line L, column C`.
   pub message: String,
   /// Inside the text, over whole characters.
@@ -63,13 +63,13 @@ pub struct SyntaxError {
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Parses a whole document. An empty document is an empty mapping.
-pub fn parse(source: &Source) -> Result<Node, SyntaxError> {
+pub(crate) fn parse(source: &Source) -> Result<Node, SyntaxError> {
   Builder::new(source).document().map_err(|fail| fail.into_error(source))
 }
 
 impl Value {
   /// What the value is, as a user would name it in an error message.
-  pub fn kind(&self) -> &'static str {
+  pub(crate) fn kind(&self) -> &'static str {
     match self {
       Value::Null => "null",
       Value::Bool(_) => "a boolean",

@@ -5,43 +5,43 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_runner");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_runner");
 
 /// The repository root (where `jobs/` lives).
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
   PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub struct Test {
+pub(crate) struct Test {
   pub dir: tempfile::TempDir,
 }
 
 impl Test {
-  pub fn new() -> Self {
+  pub(crate) fn new() -> Self {
     Self { dir: tempfile::tempdir().expect("temp dir") }
   }
 
   /// A test with `job.yaml` holding `yaml` (dedented).
-  pub fn with_job(yaml: &str) -> Self {
+  pub(crate) fn with_job(yaml: &str) -> Self {
     let test = Self::new();
     test.write("job.yaml", &dedent(yaml));
     test
   }
 
-  pub fn path(&self, name: &str) -> PathBuf {
+  pub(crate) fn path(&self, name: &str) -> PathBuf {
     self.dir.path().join(name)
   }
 
-  pub fn write(&self, name: &str, text: &str) {
+  pub(crate) fn write(&self, name: &str, text: &str) {
     std::fs::write(self.path(name), text).expect("write file");
   }
 
-  pub fn read(&self, name: &str) -> String {
+  pub(crate) fn read(&self, name: &str) -> String {
     std::fs::read_to_string(self.path(name)).unwrap_or_default()
   }
 
   /// `runner ARGS...` run in the temp dir, with a plain, colourless environment.
-  pub fn command(&self, args: &[&str]) -> Command {
+  pub(crate) fn command(&self, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(self.dir.path());
     cmd
@@ -53,14 +53,14 @@ impl Test {
     cmd
   }
 
-  pub fn run(&self, args: &[&str]) -> Run {
+  pub(crate) fn run(&self, args: &[&str]) -> Run {
     Run::from(self.command(args).output().expect("run runner"))
   }
 }
 
 /// What a run printed and how it exited.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
   pub code: i32,
   pub stdout: String,
   pub stderr: String,
@@ -78,7 +78,7 @@ impl From<Output> for Run {
 
 impl Run {
   #[track_caller]
-  pub fn code(&self, expected: i32) -> &Self {
+  pub(crate) fn code(&self, expected: i32) -> &Self {
     assert_eq!(
       self.code, expected,
       "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -89,7 +89,7 @@ impl Run {
 }
 
 /// Removes the common leading indentation, so tests can indent their YAML.
-pub fn dedent(text: &str) -> String {
+pub(crate) fn dedent(text: &str) -> String {
   let text = text.strip_prefix('\n').unwrap_or(text);
   let indent = text
     .lines()
@@ -103,7 +103,7 @@ pub fn dedent(text: &str) -> String {
 
 /// The example job files in `jobs/`, sorted; never empty, so a test looping over them checks
 /// something.
-pub fn jobs() -> Vec<PathBuf> {
+pub(crate) fn jobs() -> Vec<PathBuf> {
   let mut files: Vec<_> = std::fs::read_dir(repo().join("jobs"))
     .expect("jobs/")
     .map(|e| e.expect("entry").path())
@@ -114,23 +114,23 @@ pub fn jobs() -> Vec<PathBuf> {
   files
 }
 
-pub fn relative(path: &Path) -> String {
+pub(crate) fn relative(path: &Path) -> String {
   path.strip_prefix(repo()).unwrap_or(path).display().to_string()
 }
 
 /// The exit code of a finished process, 128 + N when a signal N ended it.
-pub fn code_of(status: ExitStatus) -> i32 {
+pub(crate) fn code_of(status: ExitStatus) -> i32 {
   use std::os::unix::process::ExitStatusExt;
   status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// A file's text, or "" when it cannot be read.
-pub fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
   std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// The lines of a file the tasks appended to, trimmed.
-pub fn lines_of(test: &Test, name: &str) -> Vec<String> {
+pub(crate) fn lines_of(test: &Test, name: &str) -> Vec<String> {
   test.read(name).lines().map(|l| l.trim().to_string()).collect()
 }
 
@@ -138,7 +138,7 @@ pub fn lines_of(test: &Test, name: &str) -> Vec<String> {
 /// about the state seen: tests never sleep for a fixed time to wait for something they can
 /// observe.
 #[track_caller]
-pub fn wait_for<T>(
+pub(crate) fn wait_for<T>(
   what: &str,
   deadline: Duration,
   mut attempt: impl FnMut() -> Result<T, String>,
@@ -160,12 +160,12 @@ pub fn wait_for<T>(
 
 /// Polls `condition` until it holds, failing after `deadline`.
 #[track_caller]
-pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
   wait_for(what, deadline, || if condition() { Ok(()) } else { Err(String::new()) })
 }
 
 /// Polls until `child` exits, for at most `deadline`: None when it is still running then.
-pub fn wait_child(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_child(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
   let start = Instant::now();
   loop {
     if let Some(status) = child.try_wait().expect("try_wait") {
@@ -191,7 +191,7 @@ pub fn wait_child(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
 /// (skipped: TEST: `TOOL` is not installed), and the test returns and passes. In CI (`CI` set),
 /// where `.ci/run` installs every tool, a missing tool fails the test instead.
 #[track_caller]
-pub fn require(tool: &str) -> bool {
+pub(crate) fn require(tool: &str) -> bool {
   if installed(tool) {
     return true;
   }
@@ -221,17 +221,17 @@ fn installed(tool: &str) -> bool {
 }
 
 /// The variable that tags a runner and, through inheritance, every process of its tasks.
-pub const TAG: &str = "RUNNER_TEST_TAG";
+pub(crate) const TAG: &str = "RUNNER_TEST_TAG";
 
 /// A tag value no other process on the machine has in its environment.
-pub fn unique_tag(prefix: &str) -> String {
+pub(crate) fn unique_tag(prefix: &str) -> String {
   static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
   let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
   format!("{prefix}-{}-{n}", std::process::id())
 }
 
 /// Live (non-zombie) processes whose environment holds `TAG=tag`, as pid -> command line.
-pub fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
+pub(crate) fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
   let wanted = format!("{TAG}={tag}");
   let mut found = std::collections::BTreeMap::new();
   let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -262,26 +262,26 @@ pub fn tagged_processes(tag: &str) -> std::collections::BTreeMap<i32, String> {
 
 /// How many tagged processes are `sleep ARG` itself (exec'd, so a signal to the group reaches
 /// it: one that lands between fork and exec could be lost).
-pub fn sleeping(tag: &str, arg: &str) -> usize {
+pub(crate) fn sleeping(tag: &str, arg: &str) -> usize {
   let wanted = format!("sleep {arg}");
   tagged_processes(tag).values().filter(|cmd| **cmd == wanted).count()
 }
 
 /// How long a test waits for something that should take a few seconds: long enough not to be
 /// flaky on a loaded 2-core machine, short enough that a hang fails the test instead of the CI.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Kills (SIGKILL) whatever still carries the tag when dropped, so a failing (or hanging) test
 /// leaves nothing behind.
-pub struct Reaper(pub String);
+pub(crate) struct Reaper(pub String);
 
 impl Reaper {
   /// A reaper of a new tag (see `unique_tag`).
-  pub fn new(prefix: &str) -> Self {
+  pub(crate) fn new(prefix: &str) -> Self {
     Self(unique_tag(prefix))
   }
 
-  pub fn tag(&self) -> &str {
+  pub(crate) fn tag(&self) -> &str {
     &self.0
   }
 }
@@ -307,7 +307,7 @@ impl Drop for Reaper {
 
 /// Waits until no live process carries the tag, failing with what is left after `deadline`.
 #[track_caller]
-pub fn assert_all_gone(tag: &str, deadline: Duration) {
+pub(crate) fn assert_all_gone(tag: &str, deadline: Duration) {
   wait_for("no process of the run is left after the runner exited", deadline, || {
     let left = tagged_processes(tag);
     if left.is_empty() {
@@ -319,7 +319,7 @@ pub fn assert_all_gone(tag: &str, deadline: Duration) {
 
 /// A runner started in the background with `TAG=tag` in its environment (inherited by every
 /// process of its tasks), its stdout and stderr going to files in the temp dir.
-pub struct Background {
+pub(crate) struct Background {
   child: Child,
   started: Instant,
   out: PathBuf,
@@ -327,7 +327,7 @@ pub struct Background {
 }
 
 impl Background {
-  pub fn spawn(test: &Test, tag: &str, args: &[&str]) -> Self {
+  pub(crate) fn spawn(test: &Test, tag: &str, args: &[&str]) -> Self {
     let out = test.path("runner.stdout");
     let err = test.path("runner.stderr");
     let mut cmd = test.command(args);
@@ -339,34 +339,34 @@ impl Background {
     Self { child: cmd.spawn().expect("spawn runner"), started: Instant::now(), out, err }
   }
 
-  pub fn pid(&self) -> i32 {
+  pub(crate) fn pid(&self) -> i32 {
     self.child.id() as i32
   }
 
   /// The time since the runner was spawned.
-  pub fn elapsed(&self) -> Duration {
+  pub(crate) fn elapsed(&self) -> Duration {
     self.started.elapsed()
   }
 
   /// What the runner has printed to stdout so far.
-  pub fn stdout(&self) -> String {
+  pub(crate) fn stdout(&self) -> String {
     read(&self.out)
   }
 
-  pub fn signal(&self, signal: i32) {
+  pub(crate) fn signal(&self, signal: i32) {
     // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet.
     let rc = unsafe { libc::kill(self.pid(), signal) };
     assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
   }
 
   /// The runner's exit status, if it has exited.
-  pub fn try_wait(&mut self) -> Option<ExitStatus> {
+  pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
     self.child.try_wait().expect("try_wait")
   }
 
   /// Kills the runner and fails: it did not exit within `deadline`.
   #[track_caller]
-  pub fn fail_hung(&mut self, deadline: Duration) -> ! {
+  pub(crate) fn fail_hung(&mut self, deadline: Duration) -> ! {
     let _ = self.child.kill();
     let _ = self.child.wait();
     panic!(
@@ -377,14 +377,14 @@ impl Background {
   }
 
   /// What the runner that exited with `status` printed, and how long it ran.
-  pub fn finish(&self, status: ExitStatus) -> (Run, Duration) {
+  pub(crate) fn finish(&self, status: ExitStatus) -> (Run, Duration) {
     let took = self.started.elapsed();
     (Run { code: code_of(status), stdout: self.stdout(), stderr: read(&self.err) }, took)
   }
 
   /// Waits for the runner to exit; kills it and fails after `deadline`.
   #[track_caller]
-  pub fn wait(mut self, deadline: Duration) -> (Run, Duration) {
+  pub(crate) fn wait(mut self, deadline: Duration) -> (Run, Duration) {
     match wait_child(&mut self.child, deadline) {
       Some(status) => self.finish(status),
       None => self.fail_hung(deadline),
@@ -405,7 +405,7 @@ impl Drop for Background {
 /// Runs the runner in the background with a tag of its own until it exits, which must be with
 /// `code` and within `within`; then no process of its tasks may be left after `gone`.
 #[track_caller]
-pub fn run_to_its_end(
+pub(crate) fn run_to_its_end(
   test: &Test,
   args: &[&str],
   code: i32,
@@ -421,7 +421,7 @@ pub fn run_to_its_end(
 }
 
 /// The last `n` lines of `text`, so a failure message with thousands of lines stays short.
-pub fn tail(text: &str, n: usize) -> String {
+pub(crate) fn tail(text: &str, n: usize) -> String {
   let lines: Vec<&str> = text.lines().collect();
   let skip = lines.len().saturating_sub(n);
   let head = if skip > 0 { format!("[... {skip} lines ...]\n") } else { String::new() };
@@ -430,7 +430,7 @@ pub fn tail(text: &str, n: usize) -> String {
 
 /// Whether the run printed `line` (the whole line).
 #[track_caller]
-pub fn assert_line(run: &Run, line: &str) {
+pub(crate) fn assert_line(run: &Run, line: &str) {
   assert!(
     run.stdout.lines().any(|l| l == line),
     "no line {line:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -444,7 +444,7 @@ fn has_line_starting(run: &Run, prefix: &str) -> bool {
 }
 
 #[track_caller]
-pub fn assert_line_starting(run: &Run, prefix: &str) {
+pub(crate) fn assert_line_starting(run: &Run, prefix: &str) {
   assert!(
     has_line_starting(run, prefix),
     "no line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -454,7 +454,7 @@ pub fn assert_line_starting(run: &Run, prefix: &str) {
 }
 
 #[track_caller]
-pub fn assert_no_line_starting(run: &Run, prefix: &str) {
+pub(crate) fn assert_no_line_starting(run: &Run, prefix: &str) {
   assert!(
     !has_line_starting(run, prefix),
     "unexpected line starting with {prefix:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -465,13 +465,13 @@ pub fn assert_no_line_starting(run: &Run, prefix: &str) {
 
 /// `text` (trimmed) parsed as JSON.
 #[track_caller]
-pub fn parse(text: &str) -> Value {
+pub(crate) fn parse(text: &str) -> Value {
   serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
 }
 
 /// Every stdout line parsed as JSON (for `--output json`).
 #[track_caller]
-pub fn events(run: &Run) -> Vec<Value> {
+pub(crate) fn events(run: &Run) -> Vec<Value> {
   run
     .stdout
     .lines()
@@ -484,7 +484,7 @@ pub fn events(run: &Run) -> Vec<Value> {
 
 /// The `task_finished` event of `task`.
 #[track_caller]
-pub fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
+pub(crate) fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
   events
     .iter()
     .find(|e| e["event"] == "task_finished" && e["task"] == task)
@@ -492,7 +492,7 @@ pub fn finished<'a>(events: &'a [Value], task: &str) -> &'a Value {
 }
 
 /// A run of the binary under GNU `time -v`, stdout discarded.
-pub struct Measured {
+pub(crate) struct Measured {
   pub status: ExitStatus,
   /// Peak resident set size, in kB.
   pub peak_kb: u64,
@@ -504,7 +504,7 @@ impl Test {
   /// `/usr/bin/time -v runner ARGS` in the temp dir, stdin closed and what `time` reports going
   /// to `time.txt` (see `timed`). The test asks `require("/usr/bin/time")` first.
   #[track_caller]
-  pub fn time_command(&self, args: &[&str]) -> Command {
+  pub(crate) fn time_command(&self, args: &[&str]) -> Command {
     assert!(installed("/usr/bin/time"), "call `require(\"/usr/bin/time\")` first");
     let mut cmd = Command::new("/usr/bin/time");
     cmd
@@ -520,14 +520,14 @@ impl Test {
 
   /// What `time_command` reported for the run that ended with `status`.
   #[track_caller]
-  pub fn timed(&self, status: ExitStatus) -> Measured {
+  pub(crate) fn timed(&self, status: ExitStatus) -> Measured {
     let report = self.read("time.txt");
     Measured { status, peak_kb: peak_rss_kb(&report), report }
   }
 
   /// Runs `runner ARGS` in the temp dir under `/usr/bin/time -v`, failing after `deadline`.
   #[track_caller]
-  pub fn measure(&self, args: &[&str], deadline: Duration) -> Measured {
+  pub(crate) fn measure(&self, args: &[&str], deadline: Duration) -> Measured {
     let mut child =
       self.time_command(args).stdout(Stdio::null()).spawn().expect("spawn /usr/bin/time");
     let Some(status) = wait_child(&mut child, deadline) else {
@@ -542,7 +542,7 @@ impl Test {
 impl Measured {
   /// User plus system CPU time of the run and everything it waited for, in seconds.
   #[track_caller]
-  pub fn cpu_seconds(&self) -> f64 {
+  pub(crate) fn cpu_seconds(&self) -> f64 {
     let field = |name: &str| -> f64 {
       self
         .report
@@ -557,7 +557,7 @@ impl Measured {
 
 /// The peak RSS (kB) in the output of GNU `time -v`.
 #[track_caller]
-pub fn peak_rss_kb(report: &str) -> u64 {
+pub(crate) fn peak_rss_kb(report: &str) -> u64 {
   report
     .lines()
     .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))

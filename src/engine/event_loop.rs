@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
-pub async fn run(
+pub(super) async fn run(
   graph: &Graph,
   targets: &[NodeId],
   policy: Policy,

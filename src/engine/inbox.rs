@@ -8,7 +8,7 @@ use async_channel::Sender;
 use std::sync::Arc;
 
 /// A message to the event loop.
-pub enum Msg {
+pub(super) enum Msg {
   /// A line of output; `item` names the queue item a consumer was running.
   Output {
     id: NodeId,
@@ -41,16 +41,16 @@ pub enum Msg {
 
 /// The sending end, for the futures the loop spawns.
 #[derive(Clone)]
-pub struct Inbox(pub Sender<Msg>);
+pub(super) struct Inbox(pub Sender<Msg>);
 
 impl Inbox {
-  pub async fn send(&self, msg: Msg) {
+  pub(super) async fn send(&self, msg: Msg) {
     // The loop outlives every future that sends; a closed inbox only happens at exit.
     let _ = self.0.send(msg).await;
   }
 
   /// Posts `msg` after `delay`.
-  pub fn after(&self, delay: std::time::Duration, msg: Msg) {
+  pub(super) fn after(&self, delay: std::time::Duration, msg: Msg) {
     let inbox = self.clone();
     crate::engine::reactor::spawn_local(async move {
       async_std::task::sleep(delay).await;

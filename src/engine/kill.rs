@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Sends `signal` to every process of the group led by `pid`.
-pub fn signal_group(pid: i32, signal: i32) {
+pub(crate) fn signal_group(pid: i32, signal: i32) {
   // SAFETY: kill has no memory-safety preconditions; a stale group yields ESRCH, ignored.
   unsafe {
     libc::kill(-pid, signal);
@@ -49,7 +49,7 @@ fn parent_and_group(stat: &str) -> Option<(i32, i32)> {
 }
 
 /// Reaps a child known to have exited, so the call returns at once.
-pub fn reap(pid: i32) -> Exit {
+pub(crate) fn reap(pid: i32) -> Exit {
   let mut status = 0;
   // SAFETY: waitpid writes only to `status`.
   if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
@@ -65,7 +65,7 @@ pub fn reap(pid: i32) -> Exit {
 /// Waits for the group leader to exit, then ends whatever the task left behind in its group.
 /// The leader is left to reap ([`reap`]), so that its pid, and so its group, cannot be reused
 /// until the caller is done with them.
-pub async fn wait_exit(pid: i32, pidfd: Option<&Source>) {
+pub(crate) async fn wait_exit(pid: i32, pidfd: Option<&Source>) {
   // Without a pidfd (kernels before 5.2), the exit is polled for.
   match pidfd {
     Some(fd) => fd.readable().await,
@@ -81,7 +81,7 @@ pub async fn wait_exit(pid: i32, pidfd: Option<&Source>) {
 /// The descendants are found first, through the groups' leaders: once a leader has exited they
 /// are another process's children. The groups are signalled first: a shell that waits for a
 /// descendant (`timeout 60 make; echo done`) must not see it end and go on to its next command.
-pub fn signal_all(leaders: &std::collections::HashSet<i32>, signal: i32) {
+pub(crate) fn signal_all(leaders: &std::collections::HashSet<i32>, signal: i32) {
   if leaders.is_empty() {
     return;
   }
@@ -99,8 +99,9 @@ pub fn signal_all(leaders: &std::collections::HashSet<i32>, signal: i32) {
 async fn poll_exit(pid: i32) {
   let mut polls = 0;
   loop {
-    // SAFETY: WNOWAIT leaves the child waitable; only `status` is written.
+    // SAFETY: a siginfo_t is plain data, valid when zeroed.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: WNOWAIT leaves the child waitable; only `info` is written.
     let r = unsafe {
       libc::waitid(
         libc::P_PID,

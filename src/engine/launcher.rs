@@ -20,7 +20,7 @@ use std::path::Path;
 
 /// How a running attempt is stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(super) enum Stop {
   /// SIGTERM: the program may clean up.
   Graceful,
   /// SIGKILL.
@@ -28,7 +28,7 @@ pub enum Stop {
 }
 
 /// What a spawn needs beyond the program.
-pub struct Launch<'a> {
+pub(super) struct Launch<'a> {
   pub program: &'a Program,
   pub env: &'a [(String, String)],
   pub cwd: &'a Path,
@@ -37,7 +37,7 @@ pub struct Launch<'a> {
 
 /// What becomes of the runner's own write ends of a child's pipes once the child has them.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Ends {
+pub(super) enum Ends {
   /// Closed at once: the pipes end when the child's processes have closed theirs.
   Close,
   /// Closed at the next [`Launcher::tidy`], which the caller runs before it waits for anything.
@@ -56,7 +56,7 @@ pub enum Ends {
 /// before, and the loop is woken once, by the exit. (A child spawned meanwhile holds copies only
 /// until its exec closes them.) When other tasks wait for a slot, the early wake-ups let the loop
 /// read the pipes' ends while the child is still exiting.
-pub struct Launcher {
+pub(super) struct Launcher {
   paths: PathCache,
   spawner: Spawner,
   pipes: Pipes,
@@ -72,7 +72,7 @@ pub struct Launcher {
 const RETIRED: usize = 64;
 
 impl Launcher {
-  pub fn new() -> Self {
+  pub(super) fn new() -> Self {
     Self {
       paths: PathCache::new(),
       spawner: Spawner::new(),
@@ -85,7 +85,7 @@ impl Launcher {
 
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
   /// a new process group.
-  pub fn spawn(&mut self, launch: &Launch) -> io::Result<Child> {
+  pub(super) fn spawn(&mut self, launch: &Launch) -> io::Result<Child> {
     let cwd = launch.cwd.as_os_str().as_bytes();
     let mut env: Vec<(&str, &[u8])> =
       launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
@@ -131,7 +131,7 @@ impl Launcher {
 
   /// Stops the attempts led by `leaders`: their process groups and the descendants that left
   /// them, all with one look at /proc.
-  pub fn stop(&self, leaders: &std::collections::HashSet<i32>, how: Stop) {
+  pub(super) fn stop(&self, leaders: &std::collections::HashSet<i32>, how: Stop) {
     let signal = match how {
       Stop::Graceful => libc::SIGTERM,
       Stop::Forced => libc::SIGKILL,
@@ -140,26 +140,26 @@ impl Launcher {
   }
 
   /// A read buffer of `len` bytes, reused when one is free.
-  pub fn buffer(&mut self, len: usize) -> Vec<u8> {
+  pub(super) fn buffer(&mut self, len: usize) -> Vec<u8> {
     let mut buf = self.buffers.pop().unwrap_or_default();
     buf.resize(len, 0);
     buf
   }
 
   /// Keeps a read buffer for the next pipe; a few are enough, as few pipes are read at once.
-  pub fn buffer_done(&mut self, buf: Vec<u8>) {
+  pub(super) fn buffer_done(&mut self, buf: Vec<u8>) {
     if self.buffers.len() < 16 {
       self.buffers.push(buf);
     }
   }
 
   /// Takes back a child's pipe once its reader has seen the end.
-  pub fn give_back(&mut self, pipe: Source) {
+  pub(super) fn give_back(&mut self, pipe: Source) {
     self.pipes.give_back(pipe);
   }
 
   /// Keeps a reaped child's pidfd for the next [`Launcher::tidy`].
-  pub fn retire(&mut self, pidfd: Source) {
+  pub(super) fn retire(&mut self, pidfd: Source) {
     if self.retired.len() < RETIRED {
       self.retired.push(pidfd);
     }
@@ -168,7 +168,7 @@ impl Launcher {
   /// What can wait until the loop has nothing else to do, rather than sit between one task's
   /// exit and the next task's start: closing the descriptors put aside, and readying the pipes
   /// taken back for the next children.
-  pub fn tidy(&mut self) {
+  pub(super) fn tidy(&mut self) {
     self.closing.clear();
     self.retired.clear();
     self.pipes.prepare();
@@ -176,7 +176,7 @@ impl Launcher {
 }
 
 /// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
-pub struct Child {
+pub(super) struct Child {
   pub pid: i32,
   pub pidfd: Option<OwnedFd>,
   pub stdout: Source,

@@ -14,32 +14,32 @@ struct Live {
   stopping: bool,
 }
 
-pub struct Shared {
+pub(super) struct Shared {
   pub launcher: RefCell<Launcher>,
   pub inbox: Inbox,
   live: RefCell<HashMap<Proc, Live>>,
 }
 
 impl Shared {
-  pub fn new(inbox: Inbox) -> Self {
+  pub(super) fn new(inbox: Inbox) -> Self {
     Self { launcher: RefCell::new(Launcher::new()), inbox, live: RefCell::default() }
   }
 
   /// Starts a program for `proc` as the leader of its own process group and records it live.
-  pub fn spawn(&self, proc: Proc, launch: &Launch) -> std::io::Result<Child> {
+  pub(super) fn spawn(&self, proc: Proc, launch: &Launch) -> std::io::Result<Child> {
     let child = self.launcher.borrow_mut().spawn(launch)?;
     self.live.borrow_mut().insert(proc, Live { pid: child.pid, stopping: false });
     Ok(child)
   }
 
   /// `proc`'s process was reaped: it can no longer be signalled.
-  pub fn ended(&self, proc: Proc) {
+  pub(super) fn ended(&self, proc: Proc) {
     self.live.borrow_mut().remove(&proc);
   }
 
   /// Stops `procs`, all at once; from now on their output is not waited for once they have
   /// exited.
-  pub fn stop(&self, procs: &[Proc], how: Stop) {
+  pub(super) fn stop(&self, procs: &[Proc], how: Stop) {
     let mut live = self.live.borrow_mut();
     let mut leaders = HashSet::new();
     for proc in procs {
@@ -51,12 +51,12 @@ impl Shared {
     self.launcher.borrow().stop(&leaders, how);
   }
 
-  pub fn is_stopping(&self, proc: Proc) -> bool {
+  pub(super) fn is_stopping(&self, proc: Proc) -> bool {
     self.live.borrow().get(&proc).is_some_and(|p| p.stopping)
   }
 
   /// Kills every live process at once, with their descendants in other groups.
-  pub fn kill_all(&self) {
+  pub(super) fn kill_all(&self) {
     let leaders: HashSet<i32> = self.live.borrow().values().map(|p| p.pid).collect();
     self.launcher.borrow().stop(&leaders, Stop::Forced);
   }

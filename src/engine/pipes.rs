@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 const KEEP: usize = 64;
 
 /// Idle pipes: each a registered read end and a write end nobody else holds.
-pub struct Pipes {
+pub(crate) struct Pipes {
   idle: Vec<(Source, OwnedFd)>,
   /// Pipes whose readers saw the end, waiting for a new write end.
   ended: Vec<Source>,
@@ -34,7 +34,7 @@ impl Default for Pipes {
 
 impl Pipes {
   /// A pipe with nothing in it and no writer but the returned write end.
-  pub fn take(&mut self) -> io::Result<(Source, OwnedFd)> {
+  pub(crate) fn take(&mut self) -> io::Result<(Source, OwnedFd)> {
     if let Some(pipe) = self.idle.pop() {
       return Ok(pipe);
     }
@@ -46,14 +46,14 @@ impl Pipes {
   }
 
   /// Takes back a pipe whose reader saw the end: every writer has closed it.
-  pub fn give_back(&mut self, source: Source) {
+  pub(crate) fn give_back(&mut self, source: Source) {
     if self.fds.is_some() && self.idle.len() + self.ended.len() < KEEP {
       self.ended.push(source);
     }
   }
 
   /// Gives each pipe taken back a new write end, making it ready for a child.
-  pub fn prepare(&mut self) {
+  pub(crate) fn prepare(&mut self) {
     let Some(fds) = &self.fds else { return };
     for source in self.ended.drain(..) {
       if let Some(write) = reopen(fds.as_raw_fd(), source.fd()) {
@@ -75,7 +75,7 @@ fn reopen(fds: RawFd, read: RawFd) -> Option<OwnedFd> {
 }
 
 /// A new pipe, both ends closed on exec: (read end, write end).
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
   let mut fds = [0; 2];
   // SAFETY: pipe2 writes two descriptors into `fds`.
   if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {

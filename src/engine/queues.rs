@@ -19,7 +19,7 @@ use std::rc::Rc;
 const LEFT_LISTED: usize = 1000;
 
 /// One queue's channel and counters.
-pub struct Queue {
+pub(super) struct Queue {
   tx: RefCell<Option<Sender<String>>>,
   rx: Receiver<String>,
   /// Producers (and the static items' feeder) not finished yet.
@@ -64,7 +64,7 @@ impl Queue {
   }
 
   /// The next item; None once the queue is closed and drained, or once `stop` is closed.
-  pub async fn take(&self, stop: &Receiver<()>) -> Option<String> {
+  pub(super) async fn take(&self, stop: &Receiver<()>) -> Option<String> {
     let taken = async { self.rx.recv().await.ok() };
     let stopped = async {
       let _ = stop.recv().await;
@@ -75,11 +75,11 @@ impl Queue {
   }
 
   /// Counts an item taken, and the final status of one.
-  pub fn count_taken(&self) {
+  pub(super) fn count_taken(&self) {
     self.taken.set(self.taken.get() + 1);
   }
 
-  pub fn count_finished(&self, status: Status) {
+  pub(super) fn count_finished(&self, status: Status) {
     let counter = match status {
       Status::Succeeded => &self.done,
       Status::Cancelled => &self.cancelled,
@@ -88,13 +88,13 @@ impl Queue {
     counter.set(counter.get() + 1);
   }
 
-  pub fn depth(&self) -> usize {
+  pub(super) fn depth(&self) -> usize {
     self.rx.len()
   }
 
   /// Puts an item, waiting while the queue is full (back-pressure). False if the queue is
   /// closed.
-  pub async fn put(&self, item: String) -> bool {
+  pub(super) async fn put(&self, item: String) -> bool {
     let Some(tx) = self.tx.borrow().clone() else { return false };
     self.put.set(self.put.get() + 1);
     if self.abandoned.get() {
@@ -116,7 +116,7 @@ impl Queue {
   }
 
   /// One producer (or the feeder) ended; the last one closes the queue.
-  pub fn producer_finished(&self) {
+  pub(super) fn producer_finished(&self) {
     self.open.set(self.open.get().saturating_sub(1));
     if self.open.get() == 0 {
       self.tx.borrow_mut().take();
@@ -124,7 +124,7 @@ impl Queue {
   }
 
   /// One consumer ended; after the last one, what is queued is left and producers go on.
-  pub fn consumer_finished(&self) {
+  pub(super) fn consumer_finished(&self) {
     self.consumers.set(self.consumers.get().saturating_sub(1));
     if self.consumers.get() == 0 && !self.abandoned.replace(true) {
       self.drain();
@@ -138,14 +138,14 @@ impl Queue {
   }
 
   /// Items nobody took (the first ones, when there were many) and how many there were.
-  pub fn left(&self) -> (Vec<String>, u64) {
+  pub(super) fn left(&self) -> (Vec<String>, u64) {
     self.drain();
     (self.left.borrow().clone(), self.left_total.get())
   }
 }
 
 /// Every queue of the graph; the producers and consumers counted are the selected ones.
-pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue>>> {
+pub(super) fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue>>> {
   let queues: Vec<Rc<Queue>> = graph
     .queues
     .iter()
@@ -171,7 +171,7 @@ pub fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue
 }
 
 /// A running consumer: what each of its items runs with, and the switch that stops its takes.
-pub struct Consumer {
+pub(super) struct Consumer {
   queue: Rc<Queue>,
   pub env: Env,
   pub cwd: PathBuf,
@@ -182,18 +182,18 @@ pub struct Consumer {
 }
 
 impl Consumer {
-  pub fn new(queue: Rc<Queue>, env: Env, cwd: PathBuf, produces: Option<Rc<Queue>>) -> Self {
+  pub(super) fn new(queue: Rc<Queue>, env: Env, cwd: PathBuf, produces: Option<Rc<Queue>>) -> Self {
     let (stop, stopped) = async_channel::bounded(1);
     Self { queue, env, cwd, produces, stop: RefCell::new(Some(stop)), stopped }
   }
 
   /// The next item for one of its workers: None once the queue is closed and drained, or once
   /// taking was stopped.
-  pub async fn take(&self) -> Option<String> {
+  pub(super) async fn take(&self) -> Option<String> {
     self.queue.take(&self.stopped).await
   }
 
-  pub fn stop_taking(&self) {
+  pub(super) fn stop_taking(&self) {
     self.stop.borrow_mut().take();
   }
 }

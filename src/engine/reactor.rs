@@ -26,7 +26,7 @@ thread_local! {
 
 /// Runs `future` to completion on this thread, together with every task spawned by
 /// [`spawn_local`] meanwhile. Tasks still pending when it returns are dropped.
-pub fn block_on<T>(future: impl Future<Output = T>) -> T {
+pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> T {
   let reactor = Rc::new(Reactor::new().expect("an epoll set and an eventfd"));
   let executor = Rc::new(LocalExecutor::new());
   CURRENT.with(|c| *c.borrow_mut() = Some((reactor.clone(), executor.clone())));
@@ -47,12 +47,14 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
 }
 
 /// Spawns a task onto the loop of the enclosing [`block_on`]; it runs to its end.
-pub fn spawn_local(future: impl Future<Output = ()> + 'static) {
+pub(crate) fn spawn_local(future: impl Future<Output = ()> + 'static) {
   spawn(future).detach();
 }
 
 /// Spawns a task onto the loop of the enclosing [`block_on`]; dropping the handle cancels it.
-pub fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> async_executor::Task<T> {
+pub(crate) fn spawn<T: 'static>(
+  future: impl Future<Output = T> + 'static,
+) -> async_executor::Task<T> {
   CURRENT.with(|c| {
     let current = c.borrow();
     let (_, executor) = current.as_ref().expect("spawn inside block_on");
@@ -114,7 +116,9 @@ const PAUSED: u32 = libc::EPOLLET as u32;
 
 impl Reactor {
   fn new() -> io::Result<Self> {
+    // SAFETY: creates a descriptor from flags alone; the result is checked.
     let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+    // SAFETY: as above.
     let eventfd = owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
     ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, eventfd.as_raw_fd(), READ, WAKE_TOKEN)?;
     let notify = Notify { notified: false.into(), sleeping: false.into(), eventfd };
@@ -209,7 +213,7 @@ impl Reactor {
 
 /// A readable fd (a pipe's read end or a pidfd) registered with the loop's reactor. Dropping it
 /// closes the fd, which also takes it out of the epoll set.
-pub struct Source {
+pub(crate) struct Source {
   fd: OwnedFd,
   token: u64,
   slot: Rc<Slot>,
@@ -218,7 +222,7 @@ pub struct Source {
 
 impl Source {
   /// Registers `fd` with the reactor of the enclosing [`block_on`].
-  pub fn new(fd: OwnedFd) -> io::Result<Self> {
+  pub(crate) fn new(fd: OwnedFd) -> io::Result<Self> {
     Self::register(fd, false)
   }
 
@@ -226,7 +230,7 @@ impl Source {
   /// then stays readable. Closing an fd ends its registration only once no process holds it,
   /// and a child between its clone and its exec holds a copy of every fd; a registration that
   /// outlived its source this way must not keep reporting.
-  pub fn once(fd: OwnedFd) -> io::Result<Self> {
+  pub(crate) fn once(fd: OwnedFd) -> io::Result<Self> {
     Self::register(fd, true)
   }
 
@@ -237,29 +241,29 @@ impl Source {
     Ok(Self { fd, token, slot, reactor })
   }
 
-  pub fn fd(&self) -> RawFd {
+  pub(crate) fn fd(&self) -> RawFd {
     self.fd.as_raw_fd()
   }
 
   /// A handle that makes the next read try the fd at once, without waiting for the reactor.
-  pub fn poke(&self) -> Poke {
+  pub(crate) fn poke(&self) -> Poke {
     Poke(self.slot.clone())
   }
 
   /// Forgets what readiness was seen so far, for a pipe that starts over with a new writer.
-  pub fn reset(&self) {
+  pub(crate) fn reset(&self) {
     self.slot.ready.set(false);
     self.slot.waker.borrow_mut().take();
   }
 
   /// Whether a read would try the fd at once, without waiting for the reactor.
   #[cfg(test)]
-  pub fn marked_ready(&self) -> bool {
+  pub(crate) fn marked_ready(&self) -> bool {
     self.slot.ready.get()
   }
 
   /// Waits until the fd is readable (or at its end).
-  pub async fn readable(&self) {
+  pub(crate) async fn readable(&self) {
     std::future::poll_fn(|cx| {
       if self.slot.ready.get() {
         return Poll::Ready(());
@@ -275,7 +279,7 @@ impl Source {
   }
 
   /// Reads what is there once the fd is readable; Ok(0) at the end.
-  pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+  pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
     loop {
       self.readable().await;
       self.slot.ready.set(false);
@@ -293,11 +297,11 @@ impl Source {
 }
 
 /// See [`Source::poke`].
-pub struct Poke(Rc<Slot>);
+pub(crate) struct Poke(Rc<Slot>);
 
 impl Poke {
   /// For a source that is known to be readable (or at its end) now.
-  pub fn poke(self) {
+  pub(crate) fn poke(self) {
     self.0.ready.set(true);
     if let Some(waker) = self.0.waker.borrow_mut().take() {
       waker.wake();
@@ -318,7 +322,7 @@ impl Drop for Source {
 }
 
 /// Takes ownership of a descriptor a system call just returned, or of its error when negative.
-pub fn owned(fd: RawFd) -> io::Result<OwnedFd> {
+pub(crate) fn owned(fd: RawFd) -> io::Result<OwnedFd> {
   if fd < 0 {
     return Err(io::Error::last_os_error());
   }

@@ -32,14 +32,14 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use strings::Strings;
 
 /// A started child: its pid, its pidfd (None on kernels without one), and why its exec failed.
-pub struct Spawned {
+pub(crate) struct Spawned {
   pub pid: i32,
   pub pidfd: Option<OwnedFd>,
   pub failed: Failed,
 }
 
 /// Where a child leaves its errno when it cannot exec, just before it exits.
-pub struct Failed(Box<AtomicI32>);
+pub(crate) struct Failed(Box<AtomicI32>);
 
 impl Failed {
   /// No failure yet: a clone's child may leave one; a child from `posix_spawn` never does.
@@ -48,7 +48,7 @@ impl Failed {
   }
 
   /// Why the exec failed, if it did; to be asked once the child has exited.
-  pub fn error(&self) -> Option<io::Error> {
+  pub(crate) fn error(&self) -> Option<io::Error> {
     let word = self.0.load(Ordering::Acquire);
     (word != 0).then(|| error_of(word))
   }
@@ -65,7 +65,7 @@ fn error_of(word: i32) -> io::Error {
 }
 
 /// What one spawn needs; strings are those of the exec.
-pub struct Exec<'a> {
+pub(crate) struct Exec<'a> {
   /// The program's path: absolute, or relative to `cwd`.
   pub path: &'a Path,
   pub argv: &'a [&'a [u8]],
@@ -81,7 +81,7 @@ pub struct Exec<'a> {
 
 /// How a [`Spawner`] starts its children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
+pub(crate) enum Via {
   /// The runner's own clone ([`child`]).
   Clone,
   /// libc's `posix_spawn` ([`posix`]).
@@ -91,7 +91,7 @@ pub enum Via {
 impl Via {
   /// The way `RUNNER_LAUNCHER` names (`posix-spawn` or `clone`); else the clone where its child
   /// runs beside the runner (x86_64 and aarch64), `posix_spawn` elsewhere.
-  pub fn choose(var: Option<&OsStr>) -> Self {
+  pub(crate) fn choose(var: Option<&OsStr>) -> Self {
     let named =
       [Self::Clone, Self::PosixSpawn].into_iter().find(|via| var == Some(via.name().as_ref()));
     let default = if child::RUNS_BESIDE { Self::Clone } else { Self::PosixSpawn };
@@ -99,7 +99,7 @@ impl Via {
   }
 
   /// As `RUNNER_LAUNCHER` names it.
-  pub fn name(self) -> &'static str {
+  pub(crate) fn name(self) -> &'static str {
     match self {
       Self::Clone => "clone",
       Self::PosixSpawn => "posix-spawn",
@@ -108,7 +108,7 @@ impl Via {
 }
 
 /// Spawns children; holds what is the same for all of them.
-pub struct Spawner {
+pub(crate) struct Spawner {
   /// First, so dropped first: a slot's drop waits for its child's exec, and the child reads the
   /// fields below too.
   route: Route,
@@ -152,12 +152,12 @@ struct Slot {
 
 impl Spawner {
   /// A spawner of the way `RUNNER_LAUNCHER` names, or the default one ([`Via::choose`]).
-  pub fn new() -> Self {
+  pub(crate) fn new() -> Self {
     Self::with(Via::choose(std::env::var_os("RUNNER_LAUNCHER").as_deref()))
   }
 
   /// A spawner that starts its children `via` that way.
-  pub fn with(via: Via) -> Self {
+  pub(crate) fn with(via: Via) -> Self {
     let null = c"/dev/null";
     // SAFETY: opens a path from a valid C string; the result is checked.
     let devnull = owned(unsafe { libc::open(null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
@@ -186,7 +186,7 @@ impl Spawner {
 
   /// How this spawner starts its children.
   #[cfg(test)]
-  pub fn via(&self) -> Via {
+  pub(crate) fn via(&self) -> Via {
     match self.route {
       Route::Clone { .. } => Via::Clone,
       Route::Posix(_) => Via::PosixSpawn,
@@ -195,7 +195,7 @@ impl Spawner {
 
   /// Starts the child, or says why it could not be started. With the clone, an exec that fails
   /// is not known here: the child exits with 127 and leaves its error in [`Spawned::failed`].
-  pub fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
+  pub(crate) fn spawn(&mut self, exec: &Exec) -> io::Result<Spawned> {
     let devnull = self.devnull.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?.as_raw_fd();
     let handled = self.handled.get_or_insert_with(handled_signals);
     let (slots, pidfd) = match &mut self.route {

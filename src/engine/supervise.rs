@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
-pub const RESULT_CAP: usize = 1 << 20;
+pub(super) const RESULT_CAP: usize = 1 << 20;
 /// Longer output lines are passed on in pieces of this size, so memory stays bounded.
 const MAX_LINE: usize = 64 * 1024;
 
 /// Where the lines of a pipe go.
-pub enum Sink {
+pub(super) enum Sink {
   /// Each line is reported as output of a node (of one queue item, for consumers).
   Report(NodeId, Stream, Option<Arc<str>>),
   /// Each non-empty line is put on a queue, waiting while it is full; `mine` counts them.
@@ -34,7 +34,7 @@ pub enum Sink {
 }
 
 /// How a supervised child ended, and its stdout when captured.
-pub struct Supervised {
+pub(super) struct Supervised {
   pub exit: Exit,
   pub captured: String,
 }
@@ -51,7 +51,7 @@ const LEFTOVER: Duration = Duration::from_millis(100);
 /// process that left the group still holds them. It is waited for, as its lines are the
 /// task's, unless the process was stopped (timed out, cancelled): then its output is no longer
 /// read.
-pub async fn supervise(
+pub(super) async fn supervise(
   shared: &Shared,
   proc: Proc,
   child: Child,
@@ -275,9 +275,10 @@ mod tests {
 
   /// Blocks until `pid` has exited, leaving it to be reaped.
   fn exited(pid: i32) {
-    // SAFETY: waits for our own child; WNOWAIT leaves it waitable; only `info` is written.
+    // SAFETY: a siginfo_t is plain data, valid when zeroed.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     let flags = libc::WEXITED | libc::WNOWAIT;
+    // SAFETY: waits for our own child; WNOWAIT leaves it waitable; only `info` is written.
     assert_eq!(unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) }, 0);
   }
 

@@ -6,7 +6,7 @@ use std::str::Chars;
 
 /// After an ESC, skips the rest of a CSI (`[` parameters, final byte `@`..`~`) or an OSC (`]`
 /// ... BEL or ESC `\`), and says whether it did; anything else after the ESC is left unread.
-pub fn skip_sequence(chars: &mut Peekable<Chars>) -> bool {
+pub(super) fn skip_sequence(chars: &mut Peekable<Chars>) -> bool {
   match chars.peek() {
     Some('[') => {
       chars.next();

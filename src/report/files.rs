@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
-pub struct FileOptions {
+pub(crate) struct FileOptions {
   pub log_dir: Option<PathBuf>,
   pub report: Option<PathBuf>,
   pub junit: Option<PathBuf>,
@@ -30,7 +30,7 @@ pub struct FileOptions {
 }
 
 impl FileOptions {
-  pub fn is_empty(&self) -> bool {
+  pub(crate) fn is_empty(&self) -> bool {
     self.log_dir.is_none() && self.report.is_none() && self.junit.is_none() && self.trace.is_none()
   }
 }
@@ -45,7 +45,7 @@ struct Output {
   render: Render,
 }
 
-pub struct Files {
+pub(crate) struct Files {
   record: Record,
   logs: Option<Logs>,
   log_dir: Option<String>,
@@ -60,7 +60,7 @@ fn cannot(path: &Path, err: impl std::fmt::Display) -> String {
 }
 
 impl Files {
-  pub fn new(graph: &Graph, options: FileOptions) -> Result<Self, String> {
+  pub(crate) fn new(graph: &Graph, options: FileOptions) -> Result<Self, String> {
     let logs = match &options.log_dir {
       Some(dir) => Some(Logs::new(dir, graph.nodes.len())?),
       None => None,
@@ -86,7 +86,7 @@ impl Files {
     })
   }
 
-  pub fn event(&mut self, event: &Event) {
+  pub(crate) fn event(&mut self, event: &Event) {
     if matches!(event, Event::RunStarted { .. }) {
       self.origin = Instant::now();
     }
@@ -98,7 +98,7 @@ impl Files {
   }
 
   /// Closes the logs and writes the other files; the first error, naming its file.
-  pub fn finish(&mut self) -> Result<(), String> {
+  pub(crate) fn finish(&mut self) -> Result<(), String> {
     let mut result = self.logs.as_mut().map_or(Ok(()), Logs::finish);
     for output in &mut self.outputs {
       let Some(mut file) = output.file.take() else { continue };

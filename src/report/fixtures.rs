@@ -6,18 +6,18 @@ use crate::graph::Graph;
 use crate::status::Status;
 
 /// `yaml` compiled as `job.yaml`.
-pub fn graph(yaml: &str) -> Graph {
+pub(super) fn graph(yaml: &str) -> Graph {
   let source = crate::source::Source::new("job.yaml", yaml);
   crate::compile::compile_source(&source).expect("a valid job")
 }
 
 /// An exit with `code` and no signal.
-pub fn exit(code: i32) -> Exit {
+pub(super) fn exit(code: i32) -> Exit {
   Exit { code: Some(code), signal: None }
 }
 
 /// `task_finished`.
-pub fn task_finished(
+pub(super) fn task_finished(
   task: &str,
   status: Status,
   attempts: u32,
@@ -28,7 +28,7 @@ pub fn task_finished(
 }
 
 /// `group_finished` of a group that did not time out.
-pub fn group_finished<'a>(
+pub(super) fn group_finished<'a>(
   group: &'a str,
   status: Status,
   done: &[&'a str],
@@ -39,6 +39,6 @@ pub fn group_finished<'a>(
 }
 
 /// `run_finished` with zero counts.
-pub fn run_finished(status: &str, exit_code: i32, duration_ms: u64) -> Event<'_> {
+pub(super) fn run_finished(status: &str, exit_code: i32, duration_ms: u64) -> Event<'_> {
   Event::RunFinished { status, exit_code, duration_ms, counts: Counts::default() }
 }

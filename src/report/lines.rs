@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 #[derive(Debug)]
-pub struct LineBuffer<T = String> {
+pub(super) struct LineBuffer<T = String> {
   lines: VecDeque<T>,
   bytes: usize,
   max_lines: usize,
@@ -14,12 +14,12 @@ pub struct LineBuffer<T = String> {
 }
 
 impl<T: AsRef<str>> LineBuffer<T> {
-  pub fn new(max_lines: usize, max_bytes: usize) -> Self {
+  pub(super) fn new(max_lines: usize, max_bytes: usize) -> Self {
     Self { lines: VecDeque::new(), bytes: 0, max_lines, max_bytes, dropped: 0 }
   }
 
   /// Adds `line` as the newest, then drops the oldest lines past the bounds.
-  pub fn push(&mut self, line: T) {
+  pub(super) fn push(&mut self, line: T) {
     self.bytes += line.as_ref().len();
     self.lines.push_back(line);
     while self.lines.len() > 1 && (self.lines.len() > self.max_lines || self.bytes > self.max_bytes)
@@ -30,7 +30,7 @@ impl<T: AsRef<str>> LineBuffer<T> {
 
   /// When the buffer holds its most lines, drops the oldest and hands it back, so that a ring
   /// of strings can reuse its allocation for the next line.
-  pub fn make_room(&mut self) -> Option<T> {
+  pub(super) fn make_room(&mut self) -> Option<T> {
     if self.lines.len() < self.max_lines {
       return None;
     }
@@ -45,26 +45,26 @@ impl<T: AsRef<str>> LineBuffer<T> {
   }
 
   /// The kept lines, oldest first.
-  pub fn iter(&self) -> std::collections::vec_deque::Iter<'_, T> {
+  pub(super) fn iter(&self) -> std::collections::vec_deque::Iter<'_, T> {
     self.lines.iter()
   }
 
-  pub fn last(&self) -> Option<&T> {
+  pub(super) fn last(&self) -> Option<&T> {
     self.lines.back()
   }
 
-  pub fn len(&self) -> usize {
+  pub(super) fn len(&self) -> usize {
     self.lines.len()
   }
 
   /// How many lines were pushed and are no longer kept.
-  pub fn dropped(&self) -> u64 {
+  pub(super) fn dropped(&self) -> u64 {
     self.dropped
   }
 
   /// The bytes of the kept lines.
   #[cfg(test)]
-  pub fn bytes(&self) -> usize {
+  pub(super) fn bytes(&self) -> usize {
     self.bytes
   }
 }

@@ -26,7 +26,7 @@ const FIRST_FAILURE_TAIL: usize = 20;
 
 /// How plain output is laid out.
 #[derive(Debug, Clone, Default)]
-pub struct PlainOptions {
+pub(crate) struct PlainOptions {
   /// Each task's output as one block when it ends.
   pub grouped: bool,
   /// GitHub Actions: `::group::` blocks, `::error::` annotations, a job summary.
@@ -36,7 +36,7 @@ pub struct PlainOptions {
   pub step_summary: Option<PathBuf>,
 }
 
-pub struct Plain {
+pub(crate) struct Plain {
   out: Box<dyn Write>,
   paint: Paint,
   grouped: bool,
@@ -57,7 +57,11 @@ struct Github {
 }
 
 impl Plain {
-  pub fn new(graph: &crate::graph::Graph, out: Box<dyn Write>, options: PlainOptions) -> Self {
+  pub(crate) fn new(
+    graph: &crate::graph::Graph,
+    out: Box<dyn Write>,
+    options: PlainOptions,
+  ) -> Self {
     let github = options.github.then(|| {
       Box::new(Github {
         places: Places::new(graph),
@@ -76,11 +80,11 @@ impl Plain {
     }
   }
 
-  pub fn event(&mut self, event: &Event) {
+  pub(crate) fn event(&mut self, event: &Event) {
     let _ = self.write(event);
   }
 
-  pub fn flush(&mut self) -> std::io::Result<()> {
+  pub(crate) fn flush(&mut self) -> std::io::Result<()> {
     self.out.flush()
   }
 

@@ -26,7 +26,7 @@ const FRAME: Duration = Duration::from_millis(66);
 /// Rows assumed when the terminal does not say.
 const DEFAULT_HEIGHT: usize = 24;
 
-pub struct Tty {
+pub(crate) struct Tty {
   model: Arc<Mutex<Model>>,
   /// The render thread; None when stdout is not a terminal.
   live: Option<Live>,
@@ -40,19 +40,19 @@ struct Live {
 }
 
 impl Tty {
-  pub fn new(graph: &Graph, color: bool) -> Self {
+  pub(crate) fn new(graph: &Graph, color: bool) -> Self {
     let model = Arc::new(Mutex::new(Model::new(graph, color)));
     let live = View::new(color).map(|view| Live::start(view, model.clone()));
     Self { model, live }
   }
 
-  pub fn event(&mut self, event: &Event) {
+  pub(crate) fn event(&mut self, event: &Event) {
     lock(&self.model).event(event, Instant::now());
   }
 
   /// Without a terminal, prints what the rows would have announced; with one, the render
   /// thread does that at its own pace.
-  pub fn flush(&mut self) -> std::io::Result<()> {
+  pub(crate) fn flush(&mut self) -> std::io::Result<()> {
     if self.live.is_some() {
       return Ok(());
     }
@@ -63,7 +63,7 @@ impl Tty {
   }
 
   /// Stops the render thread, clears the rows, and prints the last lines and the summary.
-  pub fn finish(&mut self) {
+  pub(crate) fn finish(&mut self) {
     if let Some(live) = self.live.take() {
       live.stop();
     }

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Whether the runner goes on while its child makes its way to the exec. Elsewhere the clone
 /// holds the runner until then (as vfork does), and the child may use libc's wrappers.
-pub const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+pub(super) const RUNS_BESIDE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
 /// Added to the errno the child leaves when it could not enter its working directory.
-pub const CHDIR: i32 = 1 << 16;
+pub(super) const CHDIR: i32 = 1 << 16;
 
 /// Everything the child reads; it stays untouched until the child has exec'd or exited.
-pub struct ChildArgs {
+pub(super) struct ChildArgs {
   pub exec: ExecStrs,
   /// The child's stdin, stdout and stderr; all above 2, since std keeps 0-2 open.
   pub fds: [RawFd; 3],
@@ -31,7 +31,7 @@ pub struct ChildArgs {
 }
 
 impl ChildArgs {
-  pub const fn empty() -> Self {
+  pub(super) const fn empty() -> Self {
     Self {
       exec: ExecStrs::empty(),
       fds: [-1; 3],
@@ -50,7 +50,7 @@ impl ChildArgs {
 ///
 /// Not an `unsafe fn` only because clone takes a plain `extern "C" fn`: it is for the clone of
 /// [`super::Spawner`] alone, whose `arg` is a valid [`ChildArgs`] left alone until the exec.
-pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
+pub(super) extern "C" fn child_main(arg: *mut c_void) -> c_int {
   // SAFETY: `arg` is a `ChildArgs` that its spawner leaves alone until this child has exec'd or
   // exited; every pointer in it is valid and every string NUL-terminated.
   unsafe {

@@ -37,7 +37,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Spawns children through `posix_spawn`; holds what is reused from one spawn to the next.
-pub struct PosixSpawn {
+pub(super) struct PosixSpawn {
   strings: Strings,
   /// The same for every child; made at the first spawn, when the signals handled are known.
   attrs: Option<Attrs>,
@@ -46,14 +46,14 @@ pub struct PosixSpawn {
 }
 
 impl PosixSpawn {
-  pub fn new() -> Self {
+  pub(super) fn new() -> Self {
     Self { strings: Strings::default(), attrs: None, pidfd: true }
   }
 
   /// Starts the child with /dev/null (`devnull`) as its stdin, or says why it could not be
   /// started; `handled` are the signals to reset (the same at every call), `nofile` the
   /// open-files limit to give back.
-  pub fn spawn(
+  pub(super) fn spawn(
     &mut self,
     exec: &Exec,
     environ: &[CString],

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::ptr;
 
 /// A C string, as the exec takes it.
-pub type RawStr = *const libc::c_char;
+pub(super) type RawStr = *const libc::c_char;
 
 /// Where an exec's strings are: valid while the [`Strings`] that laid them out is left alone.
 #[derive(Clone, Copy)]
-pub struct ExecStrs {
+pub(super) struct ExecStrs {
   pub path: RawStr,
   pub argv: *const RawStr,
   /// Exec'd when `path` cannot be (null when there is nothing to fall back on).
@@ -25,7 +25,7 @@ pub struct ExecStrs {
 }
 
 impl ExecStrs {
-  pub const fn empty() -> Self {
+  pub(super) const fn empty() -> Self {
     Self {
       path: ptr::null(),
       argv: ptr::null(),
@@ -40,7 +40,7 @@ impl ExecStrs {
 /// The strings of one exec, each ended by a NUL, and where each starts; then the argv arrays and
 /// envp, each ended by a null pointer. Reused, so a spawn allocates nothing once they have grown.
 #[derive(Default)]
-pub struct Strings {
+pub(super) struct Strings {
   bytes: Vec<u8>,
   starts: Vec<usize>,
   pointers: Vec<RawStr>,
@@ -49,7 +49,7 @@ pub struct Strings {
 impl Strings {
   /// Lays out the exec's strings, then argv, the fallback's argv and envp (the runner's
   /// `environ` without the keys `exec.env` sets, then `exec.env`) pointing into them.
-  pub fn lay_out(&mut self, exec: &Exec, environ: &[CString]) -> io::Result<ExecStrs> {
+  pub(super) fn lay_out(&mut self, exec: &Exec, environ: &[CString]) -> io::Result<ExecStrs> {
     self.bytes.clear();
     self.starts.clear();
     let (fallback, fallback_argv) = exec.fallback.unwrap_or((Path::new(""), &[]));

@@ -153,7 +153,7 @@ struct Item<'a> {
 }
 
 /// The report as pretty-printed JSON; `log_dir` when `--log-dir` was given.
-pub fn render(record: &Record, log_dir: Option<&str>) -> String {
+pub(super) fn render(record: &Record, log_dir: Option<&str>) -> String {
   let end = record.end.as_ref();
   let seen = || record.nodes.iter().enumerate().filter(|(_, n)| n.seen);
   let report = Report {

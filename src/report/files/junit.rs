@@ -26,7 +26,7 @@ const FAILURE_LINES: usize = 100;
 const NAMED_ITEMS: usize = 5;
 
 /// The JUnit XML of a run.
-pub fn render(record: &Record) -> String {
+pub(super) fn render(record: &Record) -> String {
   let suite = record.title();
   let tasks: Vec<(NodeId, &NodeRecord)> =
     record.nodes.iter().enumerate().filter(|(_, n)| n.seen && !n.is_group).collect();

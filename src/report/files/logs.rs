@@ -27,7 +27,7 @@ const ITEM_NAME: usize = 60;
 
 /// `text` as one path component: ASCII letters, digits, `.`, `-` and `_` are kept, any other
 /// character becomes `_`; at most `max` characters; never empty, never starting with `.`.
-pub fn safe_name(text: &str, max: usize) -> String {
+pub(super) fn safe_name(text: &str, max: usize) -> String {
   let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
   let mut name: String = text.chars().take(max).map(|c| if keep(c) { c } else { '_' }).collect();
   if name.starts_with('.') {
@@ -41,22 +41,22 @@ pub fn safe_name(text: &str, max: usize) -> String {
 
 /// A node's folder: its name when that is safe as it is, else the safe name and the node's id
 /// (so two names never share a folder).
-pub fn node_dir(name: &str, id: NodeId) -> String {
+pub(super) fn node_dir(name: &str, id: NodeId) -> String {
   let safe = safe_name(name, 100);
   if safe == name { safe } else { format!("{safe}-{id}") }
 }
 
 /// The log of one attempt, relative to the log folder; `ext` is `stdout` or `stderr`.
-pub fn attempt_file(name: &str, id: NodeId, attempt: u32, ext: &str) -> String {
+pub(super) fn attempt_file(name: &str, id: NodeId, attempt: u32, ext: &str) -> String {
   format!("{}/attempt-{attempt}.{ext}", node_dir(name, id))
 }
 
 /// The log of one queue item, relative to the log folder; `ext` is `stdout` or `stderr`.
-pub fn item_file(consumer: &str, id: NodeId, index: u64, item: &str, ext: &str) -> String {
+pub(super) fn item_file(consumer: &str, id: NodeId, index: u64, item: &str, ext: &str) -> String {
   format!("{}/items/{index:04}-{}.{ext}", node_dir(consumer, id), safe_name(item, ITEM_NAME))
 }
 
-pub fn callbacks_file(name: &str, id: NodeId) -> String {
+pub(super) fn callbacks_file(name: &str, id: NodeId) -> String {
   format!("{}/callbacks.log", node_dir(name, id))
 }
 
@@ -80,7 +80,7 @@ struct NodeLogs {
   callbacks_opened: bool,
 }
 
-pub struct Logs {
+pub(super) struct Logs {
   dir: PathBuf,
   nodes: Vec<NodeLogs>,
   items: HashMap<(NodeId, u64), Pair>,
@@ -91,7 +91,7 @@ pub struct Logs {
 
 impl Logs {
   /// Creates `dir` (and checks that files can be written in it).
-  pub fn new(dir: &Path, nodes: usize) -> Result<Self, String> {
+  pub(super) fn new(dir: &Path, nodes: usize) -> Result<Self, String> {
     std::fs::create_dir_all(dir).map_err(|e| cannot(dir, e))?;
     let probe = dir.join(".runner-write-test");
     File::create(&probe).map_err(|e| cannot(dir, e))?;
@@ -102,7 +102,7 @@ impl Logs {
   }
 
   /// Writes or closes what `event` concerns; `item` is the index of its queue item, if any.
-  pub fn event(&mut self, event: &Event, record: &Record, item: Option<u64>) {
+  pub(super) fn event(&mut self, event: &Event, record: &Record, item: Option<u64>) {
     let id = |name: &str| record.id(name);
     match *event {
       Event::TaskStarted { task, attempt } => {
@@ -149,7 +149,7 @@ impl Logs {
   }
 
   /// Flushes and closes every file; the first error met, if any.
-  pub fn finish(&mut self) -> Result<(), String> {
+  pub(super) fn finish(&mut self) -> Result<(), String> {
     let pairs: Vec<_> = self.nodes.iter_mut().filter_map(|n| n.pair.take()).collect();
     let items: Vec<_> = self.items.drain().map(|(_, p)| p).collect();
     for pair in pairs.into_iter().chain(items) {

@@ -24,7 +24,7 @@ const CALLBACK_LINES: usize = 20;
 /// Queue items are named in a consumer's output tail by at most this many bytes.
 const ITEM_PREFIX: usize = 60;
 
-pub struct Record {
+pub(super) struct Record {
   pub file: String,
   pub name: Option<String>,
   /// Wall-clock time of the run's start.
@@ -38,7 +38,7 @@ pub struct Record {
   seq: u64,
 }
 
-pub struct NodeRecord {
+pub(super) struct NodeRecord {
   pub name: String,
   pub line: usize,
   pub is_group: bool,
@@ -67,7 +67,7 @@ pub struct NodeRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Attempt {
+pub(super) struct Attempt {
   pub number: u32,
   pub start_us: u64,
   pub end_us: Option<u64>,
@@ -75,12 +75,12 @@ pub struct Attempt {
   pub exit: Option<Exit>,
 }
 
-pub struct CallbackFailure {
+pub(super) struct CallbackFailure {
   pub command: String,
   pub exit: Exit,
 }
 
-pub struct GroupOutcome {
+pub(super) struct GroupOutcome {
   pub done: Vec<String>,
   pub pending: Vec<String>,
   pub timed_out: bool,
@@ -89,7 +89,7 @@ pub struct GroupOutcome {
   pub end_us: u64,
 }
 
-pub struct RunEnd {
+pub(super) struct RunEnd {
   pub status: String,
   pub exit_code: i32,
   pub duration_ms: u64,
@@ -125,7 +125,7 @@ impl NodeRecord {
   }
 
   /// When the node first started: its first attempt, or a group's first member.
-  pub fn start_us(&self) -> Option<u64> {
+  pub(super) fn start_us(&self) -> Option<u64> {
     match &self.group {
       Some(group) => group.start_us,
       None => self.attempts.first().map(|a| a.start_us),
@@ -157,7 +157,7 @@ impl NodeRecord {
 }
 
 impl Record {
-  pub fn new(graph: &Graph) -> Self {
+  pub(super) fn new(graph: &Graph) -> Self {
     let lines = LineIndex::new(&graph.source.text);
     let nodes: Vec<_> =
       (0..graph.nodes.len()).map(|id| NodeRecord::new(graph, id, &lines)).collect();
@@ -186,23 +186,23 @@ impl Record {
     }
   }
 
-  pub fn id(&self, name: &str) -> Option<NodeId> {
+  pub(super) fn id(&self, name: &str) -> Option<NodeId> {
     self.ids.get(name).copied()
   }
 
   /// The run's status, or `interrupted` if it never finished.
-  pub fn status(&self) -> &str {
+  pub(super) fn status(&self) -> &str {
     self.end.as_ref().map_or("interrupted", |e| e.status.as_str())
   }
 
   /// The job's name, or its file.
-  pub fn title(&self) -> &str {
+  pub(super) fn title(&self) -> &str {
     self.name.as_deref().unwrap_or(&self.file)
   }
 
   /// Notes one event that happened `at` microseconds into the run. Returns the index of the
   /// queue item the event is about, if any.
-  pub fn event(&mut self, event: &Event, at: u64) -> Option<u64> {
+  pub(super) fn event(&mut self, event: &Event, at: u64) -> Option<u64> {
     match event {
       Event::RunStarted { name, file, .. } => {
         self.name = name.map(str::to_string);
@@ -315,7 +315,7 @@ impl Record {
 
 mod queues;
 
-pub use queues::{QueueRecord, QueueTotals};
+pub(super) use queues::{QueueRecord, QueueTotals};
 
 #[cfg(test)]
 pub(super) mod tests;

@@ -8,7 +8,7 @@ const LINE_BYTES: usize = 4096;
 
 /// One kept line and its place in the run's output, for merging streams in order.
 #[derive(Debug, Clone)]
-pub struct Line {
+pub(super) struct Line {
   pub seq: u64,
   pub text: String,
 }
@@ -20,17 +20,17 @@ impl AsRef<str> for Line {
 }
 
 #[derive(Debug)]
-pub struct Tail {
+pub(super) struct Tail {
   lines: LineBuffer<Line>,
 }
 
 impl Tail {
-  pub fn new(max_lines: usize, max_bytes: usize) -> Self {
+  pub(super) fn new(max_lines: usize, max_bytes: usize) -> Self {
     Self { lines: LineBuffer::new(max_lines, max_bytes) }
   }
 
   /// Keeps `prefix` + `text` as the newest line, dropping the oldest ones past the bounds.
-  pub fn push(&mut self, seq: u64, prefix: &str, text: &str) {
+  pub(super) fn push(&mut self, seq: u64, prefix: &str, text: &str) {
     let mut line = String::with_capacity(prefix.len() + text.len().min(LINE_BYTES));
     line.push_str(prefix);
     line.push_str(cut(text, LINE_BYTES));
@@ -40,18 +40,18 @@ impl Tail {
     self.lines.push(Line { seq, text: line });
   }
 
-  pub fn lines(&self) -> impl Iterator<Item = &str> {
+  pub(super) fn lines(&self) -> impl Iterator<Item = &str> {
     self.lines.iter().map(|l| l.text.as_str())
   }
 
   /// Lines that were seen but are no longer kept.
-  pub fn dropped(&self) -> u64 {
+  pub(super) fn dropped(&self) -> u64 {
     self.lines.dropped()
   }
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends at a character boundary.
-pub fn cut(text: &str, max: usize) -> &str {
+pub(super) fn cut(text: &str, max: usize) -> &str {
   if text.len() <= max {
     return text;
   }
@@ -64,7 +64,7 @@ pub fn cut(text: &str, max: usize) -> &str {
 
 /// The last `n` lines of several tails, in the order they were written; says how many earlier
 /// lines there were first, when any were left out.
-pub fn merged(tails: &[&Tail], n: usize) -> Vec<String> {
+pub(super) fn merged(tails: &[&Tail], n: usize) -> Vec<String> {
   let mut all: Vec<&Line> = tails.iter().flat_map(|t| t.lines.iter()).collect();
   all.sort_by_key(|l| l.seq);
   let skip = all.len().saturating_sub(n);

@@ -3,18 +3,18 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `2024-05-01T12:34:56`: UTC, whole seconds, no zone (the form JUnit's `timestamp` takes).
-pub fn utc_seconds(at: SystemTime) -> String {
+pub(super) fn utc_seconds(at: SystemTime) -> String {
   split(at).0
 }
 
 /// `2024-05-01T12:34:56.789Z`.
-pub fn utc_millis(at: SystemTime) -> String {
+pub(super) fn utc_millis(at: SystemTime) -> String {
   let (date, millis) = split(at);
   format!("{date}.{millis:03}Z")
 }
 
 /// Seconds with three decimals: `1.250`.
-pub fn seconds(ms: u64) -> String {
+pub(super) fn seconds(ms: u64) -> String {
   format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 

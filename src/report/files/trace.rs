@@ -23,7 +23,7 @@ struct Slice {
 }
 
 /// The trace of a run, as JSON text.
-pub fn render(record: &Record) -> String {
+pub(super) fn render(record: &Record) -> String {
   let slices = slices(record);
   let spans: Vec<(u64, u64)> = slices.iter().map(|s| (s.start, s.end)).collect();
   let lanes = lanes(&spans);
@@ -108,7 +108,7 @@ fn slices(record: &Record) -> Vec<Slice> {
 
 /// A track (from 0) for each `(start, end)` span: the lowest one free at its start, where a
 /// track is free again at the end of its last span.
-pub fn lanes(spans: &[(u64, u64)]) -> Vec<usize> {
+pub(super) fn lanes(spans: &[(u64, u64)]) -> Vec<usize> {
   let mut order: Vec<usize> = (0..spans.len()).collect();
   order.sort_by_key(|&i| spans[i]);
   let mut lanes = vec![0; spans.len()];

@@ -5,13 +5,13 @@
 use crate::report::escape;
 
 /// `text` escaped for element content.
-pub fn text(text: &str) -> String {
+pub(super) fn text(text: &str) -> String {
   escape(text, false)
 }
 
 /// `text` escaped for a double-quoted attribute value; tabs and line breaks are kept as
 /// character references (a parser would turn them into spaces otherwise).
-pub fn attr(text: &str) -> String {
+pub(super) fn attr(text: &str) -> String {
   escape(text, true)
 }
 

@@ -20,21 +20,21 @@ pub(super) struct Block {
 }
 
 impl Block {
-  pub fn new(head: String) -> Self {
+  pub(super) fn new(head: String) -> Self {
     Self { head, lines: LineBuffer::new(MAX_LINES, MAX_BYTES), last_output: String::new() }
   }
 
-  pub fn push(&mut self, line: String) {
+  pub(super) fn push(&mut self, line: String) {
     self.lines.push(line);
   }
 
   /// How many lines the block holds besides its head, dropped ones included.
-  pub fn len(&self) -> u64 {
+  pub(super) fn len(&self) -> u64 {
     self.lines.len() as u64 + self.lines.dropped()
   }
 
   /// Writes the head, a note about dropped lines if any, then the kept lines.
-  pub fn write_to(&self, task: &str, out: &mut dyn Write) -> std::io::Result<()> {
+  pub(super) fn write_to(&self, task: &str, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}", self.head)?;
     if self.lines.dropped() > 0 {
       let n = self.lines.dropped();
@@ -47,7 +47,7 @@ impl Block {
   }
 
   /// The last `n` kept lines.
-  pub fn tail(&self, n: usize) -> Vec<String> {
+  pub(super) fn tail(&self, n: usize) -> Vec<String> {
     self.lines.iter().skip(self.lines.len().saturating_sub(n)).cloned().collect()
   }
 }

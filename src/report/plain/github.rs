@@ -38,7 +38,7 @@ pub(super) struct Failure {
 }
 
 impl Places {
-  pub fn new(graph: &Graph) -> Self {
+  pub(super) fn new(graph: &Graph) -> Self {
     let tasks = graph
       .nodes
       .iter()
@@ -49,7 +49,7 @@ impl Places {
   }
 
   /// Whether the task may fail without failing the run.
-  pub fn allowed(&self, task: &str) -> bool {
+  pub(super) fn allowed(&self, task: &str) -> bool {
     self.tasks.get(task).is_some_and(|t| t.1)
   }
 
@@ -62,7 +62,7 @@ impl Places {
 
   /// `::error file=..,line=..,title=<task> failed::<outcome>: <last output line>`; a warning
   /// for a failure the job allows.
-  pub fn annotation(&mut self, failure: &Failure, timed_out: bool) -> String {
+  pub(super) fn annotation(&mut self, failure: &Failure, timed_out: bool) -> String {
     let line = self.line(&failure.task);
     let kind = if self.allowed(&failure.task) { "warning" } else { "error" };
     let what = if timed_out { "timed out" } else { "failed" };

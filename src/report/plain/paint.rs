@@ -18,17 +18,17 @@ pub(crate) struct Paint {
 
 impl Paint {
   /// `text` in the given SGR style, or unchanged without colour.
-  pub fn style(self, code: &str, text: &str) -> String {
+  pub(crate) fn style(self, code: &str, text: &str) -> String {
     if self.on && !text.is_empty() { format!("{code}{text}{RESET}") } else { text.to_string() }
   }
 
   /// A status word (`succeeded`, `failed`, ...) in its colour.
-  pub fn status(self, status: Status) -> String {
+  pub(crate) fn status(self, status: Status) -> String {
     self.style(status_color(status), status.as_str())
   }
 
   /// `text` in the colour of `status`.
-  pub fn like(self, status: Status, text: &str) -> String {
+  pub(crate) fn like(self, status: Status, text: &str) -> String {
     self.style(status_color(status), text)
   }
 }

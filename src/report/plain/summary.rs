@@ -26,11 +26,11 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-  pub fn add(&mut self, task: &str, status: Status, attempts: u32, duration_ms: u64) {
+  pub(crate) fn add(&mut self, task: &str, status: Status, attempts: u32, duration_ms: u64) {
     self.rows.push(Row { task: task.to_string(), status, attempts, duration_ms });
   }
 
-  pub fn is_empty(&self) -> bool {
+  pub(crate) fn is_empty(&self) -> bool {
     self.rows.is_empty()
   }
 
@@ -43,7 +43,7 @@ impl Summary {
   }
 
   /// The table as text lines, each indented by two spaces, under a `summary:` heading.
-  pub fn text(&self, paint: Paint) -> Vec<String> {
+  pub(crate) fn text(&self, paint: Paint) -> Vec<String> {
     let rows = self.sorted();
     let (shown, hidden) = rows.split_at(rows.len().min(SCREEN_ROWS));
     let width = shown.iter().map(|r| r.task.chars().count()).max().unwrap_or(0).clamp(4, 40);
@@ -63,7 +63,7 @@ impl Summary {
   }
 
   /// The table in Markdown, under a heading naming the run, with the closing line below.
-  pub fn markdown(&self, title: &str, closing: &str) -> String {
+  pub(crate) fn markdown(&self, title: &str, closing: &str) -> String {
     let rows = self.sorted();
     let (shown, hidden) = rows.split_at(rows.len().min(MARKDOWN_ROWS));
     let mut md = format!("### {title}\n\n");

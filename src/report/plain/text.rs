@@ -1,6 +1,6 @@
 //! The wording of plain output, one function per kind of line. The live view reuses the
 //! outcome and closing lines, so both say the same thing. Integration tests grep for these
-//! words: change them together with tests/run.rs, tests/groups.rs and tests/queues.rs.
+//! words: change them together with the integration tests that match them (tests/*.rs).
 
 use super::paint::{GREEN, Paint, RED, YELLOW};
 use crate::duration::display;
@@ -81,7 +81,7 @@ pub(crate) struct Returned<'a> {
 
 impl Returned<'_> {
   /// `returned (timeout): succeeded, done [a], pending [b]`.
-  pub fn text(&self, paint: Paint) -> String {
+  pub(crate) fn text(&self, paint: Paint) -> String {
     let why = if self.timed_out { " (timeout)" } else { "" };
     let status = paint.status(self.status);
     let (done, pending) = (self.done.join(", "), self.pending.join(", "));
@@ -119,7 +119,7 @@ pub(crate) struct QueueTotals<'a> {
 
 impl<'a> QueueTotals<'a> {
   /// What a `queue_finished` event says; None for any other event.
-  pub fn of(event: &'a Event<'_>) -> Option<Self> {
+  pub(crate) fn of(event: &'a Event<'_>) -> Option<Self> {
     let Event::QueueFinished { queue, put, taken, done, failed, cancelled, left, left_total } =
       event
     else {
@@ -130,13 +130,13 @@ impl<'a> QueueTotals<'a> {
   }
 
   /// `3 put, 3 taken: 2 done, 1 failed, 0 cancelled`.
-  pub fn counts(&self) -> String {
+  pub(crate) fn counts(&self) -> String {
     let Self { put, taken, done, failed, cancelled, .. } = self;
     format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled")
   }
 
   /// `; never taken: x, y`, `; never taken: x, y, ... (5000 in all)`, or nothing.
-  pub fn never_taken(&self) -> String {
+  pub(crate) fn never_taken(&self) -> String {
     let listed = self.left.len() as u64;
     match self.left_total.max(listed) {
       0 => String::new(),

@@ -82,7 +82,7 @@ pub(super) struct Model {
 }
 
 impl Model {
-  pub fn new(graph: &Graph, color: bool) -> Self {
+  pub(super) fn new(graph: &Graph, color: bool) -> Self {
     let nodes: Vec<Node> = graph.nodes.iter().map(node).collect();
     let queues =
       graph.queues.iter().map(|q| QueueRow { name: q.name.clone(), ..Default::default() });
@@ -112,7 +112,7 @@ impl Model {
     }
   }
 
-  pub fn event(&mut self, event: &Event, now: Instant) {
+  pub(super) fn event(&mut self, event: &Event, now: Instant) {
     match event {
       Event::RunStarted { tasks, .. } => self.total = *tasks,
       Event::TaskStarted { task, attempt } => self.started(task, *attempt, now),
@@ -255,7 +255,7 @@ impl Model {
   }
 
   /// The lines not printed yet, taken.
-  pub fn take_print(&mut self) -> String {
+  pub(super) fn take_print(&mut self) -> String {
     if self.print_dropped > 0 {
       let n = std::mem::take(&mut self.print_dropped);
       self.print.push_str(&format!("... {n} lines not shown (the terminal was not reading)\n"));
@@ -264,7 +264,7 @@ impl Model {
   }
 
   /// The closing summary, once the run has finished.
-  pub fn closing(&self) -> &str {
+  pub(super) fn closing(&self) -> &str {
     &self.closing
   }
 }

@@ -24,7 +24,7 @@ impl Default for Tail {
 impl Tail {
   /// Adds a line, the `prefix` parts first (e.g. the queue item it belongs to). In the steady
   /// state the oldest line's buffer is reused, so this does not allocate.
-  pub fn push(&mut self, prefix: [&str; 2], line: &str) {
+  pub(super) fn push(&mut self, prefix: [&str; 2], line: &str) {
     let mut slot = self.lines.make_room().unwrap_or_default();
     slot.clear();
     slot.push_str(prefix[0]);
@@ -33,16 +33,16 @@ impl Tail {
     self.lines.push(slot);
   }
 
-  pub fn last(&self) -> &str {
+  pub(super) fn last(&self) -> &str {
     self.lines.last().map_or("", String::as_str)
   }
 
-  pub fn lines(&self) -> impl Iterator<Item = &str> {
+  pub(super) fn lines(&self) -> impl Iterator<Item = &str> {
     self.lines.iter().map(String::as_str)
   }
 
   /// Lines pushed out of the ring.
-  pub fn dropped(&self) -> u64 {
+  pub(super) fn dropped(&self) -> u64 {
     self.lines.dropped()
   }
 }

@@ -3,8 +3,9 @@
 
 /// Rows and columns of the terminal on standard output, if it is one.
 pub(super) fn size() -> Option<(usize, usize)> {
-  // SAFETY: TIOCGWINSZ writes a `winsize` into the struct we pass, and nothing else.
+  // SAFETY: a winsize is plain data, valid when zeroed.
   let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+  // SAFETY: TIOCGWINSZ writes a `winsize` into the struct we pass, and nothing else.
   let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
   (ok && ws.ws_row > 0).then_some((usize::from(ws.ws_row), usize::from(ws.ws_col)))
 }
@@ -45,8 +46,9 @@ impl Drop for EchoOff {
 
 /// The modes of the terminal on standard output, if it is one.
 fn modes() -> Option<libc::termios> {
-  // SAFETY: tcgetattr writes a `termios` into the struct we pass, and nothing else.
+  // SAFETY: a termios is plain data, valid when zeroed.
   let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+  // SAFETY: tcgetattr writes a `termios` into the struct we pass, and nothing else.
   (unsafe { libc::tcgetattr(libc::STDOUT_FILENO, &mut modes) } == 0).then_some(modes)
 }
 

@@ -36,7 +36,7 @@ struct Section {
 
 impl View {
   /// A view on stdout; None when stdout is not a terminal indicatif can draw on.
-  pub fn new(color: bool) -> Option<Self> {
+  pub(super) fn new(color: bool) -> Option<Self> {
     let target = ProgressDrawTarget::stdout_with_hz(STRAY_HZ);
     if target.is_hidden() {
       return None;
@@ -59,7 +59,7 @@ impl View {
 
   /// Makes the bars say what the frame says, then redraws once: printing the frame's lines
   /// above the bars if it has any, else just the bars.
-  pub fn apply(&mut self, frame: Frame) {
+  pub(super) fn apply(&mut self, frame: Frame) {
     let more: Vec<String> = frame.more.into_iter().collect();
     let mut offset = 0;
     for (section, texts) in [
@@ -86,7 +86,7 @@ impl View {
   }
 
   /// Takes every bar off the screen and clears the lines they used.
-  pub fn clear(mut self) {
+  pub(super) fn clear(mut self) {
     for section in [&mut self.tasks, &mut self.more, &mut self.groups, &mut self.queues] {
       section.sync(&self.multi, &mut self.spare, Vec::new(), 0);
     }

@@ -7,9 +7,9 @@ use crate::graph::NodeId;
 use crate::status::Status;
 
 /// Outcomes kept per queue; later ones are only counted.
-pub const ITEMS_KEPT: usize = 10_000;
+pub(super) const ITEMS_KEPT: usize = 10_000;
 
-pub struct QueueRecord {
+pub(crate) struct QueueRecord {
   pub name: String,
   pub line: usize,
   /// The first [`ITEMS_KEPT`] outcomes, in finishing order.
@@ -21,7 +21,7 @@ pub struct QueueRecord {
   pub left: Vec<String>,
 }
 
-pub struct QueueTotals {
+pub(crate) struct QueueTotals {
   pub put: u64,
   pub taken: u64,
   pub done: u64,
@@ -31,7 +31,7 @@ pub struct QueueTotals {
   pub left: u64,
 }
 
-pub struct ItemRecord {
+pub(crate) struct ItemRecord {
   pub consumer: NodeId,
   /// 1-based, in the order the consumer's items were first seen.
   pub index: u64,

@@ -3,7 +3,7 @@ use super::*;
 use crate::report::fixtures::{exit, graph, group_finished, run_finished, task_finished};
 
 /// The job the files' tests run: a retried task, a plain one, a consumer, a group, a queue.
-pub const JOB: &str = "name: demo\ntasks:\n  a:\n    run: echo a\n    retries: 1\n  b:\n    run: \
+pub(crate) const JOB: &str = "name: demo\ntasks:\n  a:\n    run: echo a\n    retries: 1\n  b:\n    run: \
                        echo b\n  c:\n    consumes: q\n    run: echo c\n    workers: 2\ngroups:\n  \
                        g:\n    gather: [a, b]\nqueues:\n  q:\n    items: [x, y]\n";
 

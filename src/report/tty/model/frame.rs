@@ -32,7 +32,7 @@ pub(in crate::report::tty) struct Frame {
 
 impl Model {
   /// The view for a terminal `height` rows high, at `now`.
-  pub fn frame(&mut self, now: Instant, height: usize) -> Frame {
+  pub(crate) fn frame(&mut self, now: Instant, height: usize) -> Frame {
     let paint = self.paint;
     let groups: Vec<String> =
       self.active_groups.iter().take(GROUP_ROWS).map(|&g| self.group_row(g)).collect();
