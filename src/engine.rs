@@ -30,6 +30,12 @@ pub(crate) struct Outcome {
   pub statuses: Vec<Option<Status>>,
 }
 
+/// Keeps the stopping signals and SIGCHLD for the loop: to be called before the run starts any
+/// thread (see [`signal::block`]).
+pub(crate) fn block_signals() {
+  signal::block();
+}
+
 /// Runs the selected part of the graph to the end.
 pub(crate) fn run(
   graph: &Graph,
@@ -37,6 +43,5 @@ pub(crate) fn run(
   policy: Policy,
   reporter: &mut Reporter,
 ) -> Outcome {
-  signal::block_child_exits();
   reactor::block_on(event_loop::run(graph, targets, policy, reporter))
 }

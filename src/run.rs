@@ -29,6 +29,8 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   if run.dry_run {
     return dry_run(graph, &targets, policy);
   }
+  // Before the reporter, which may start a thread: every thread must have them blocked.
+  engine::block_signals();
   let mut reporter = match report::reporter(graph, &run.report) {
     Ok(reporter) => reporter,
     Err(err) => {

@@ -184,7 +184,8 @@ pub(crate) struct Scheduler<'g> {
   graph: &'g Graph,
   policy: Policy,
   nodes: Vec<NodeState>,
-  groups: Vec<Option<GroupState>>,
+  /// Boxed: most nodes are tasks, and a task's slot is then one pointer.
+  groups: Vec<Option<Box<GroupState>>>,
   consumers: HashMap<NodeId, ConsumerState>,
   results: Vec<Option<String>>,
   selected: Vec<bool>,
@@ -214,7 +215,7 @@ impl<'g> Scheduler<'g> {
       .nodes
       .iter()
       .map(|n| match &n.kind {
-        NodeKind::Group(g) => Some(GroupState::new(g.rule, g.members.len())),
+        NodeKind::Group(g) => Some(Box::new(GroupState::new(g.rule, g.members.len()))),
         NodeKind::Task(_) => None,
       })
       .collect();
@@ -319,7 +320,7 @@ impl<'g> Scheduler<'g> {
       }
       Timer::Delay(_) | Timer::Retry(_) => {}
       Timer::GroupTimeout(id) if !self.nodes[id].status.is_final() => {
-        if let Some(decision) = self.groups[id].as_mut().and_then(GroupState::timeout) {
+        if let Some(decision) = self.groups[id].as_deref_mut().and_then(GroupState::timeout) {
           self.apply_decision(id, decision, out);
         }
       }

@@ -22,7 +22,9 @@ pub(super) async fn run(
   policy: Policy,
   reporter: &mut Reporter,
 ) -> Outcome {
-  let (tx, rx) = async_channel::bounded(4096);
+  // The loop drains what is waiting before it flushes: a small inbox is enough, and a large
+  // one costs its pages at start-up (72 bytes a slot).
+  let (tx, rx) = async_channel::bounded(256);
   let inbox = Inbox(tx);
   super::signal::forward(inbox.0.clone(), Msg::Signal);
   let mut scheduler = Scheduler::new(graph, targets, policy);

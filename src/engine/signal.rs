@@ -1,39 +1,64 @@
-//! SIGINT, SIGTERM, SIGHUP and SIGQUIT become messages in the run's inbox; SIGCHLD is kept
-//! from waking anyone.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT become messages in the run's inbox, read from a signalfd
+//! in the loop's own reactor; SIGCHLD is kept from waking anyone. No thread and no handler: the
+//! signals are blocked in every thread of the runner, and children start with an empty mask and
+//! default dispositions.
 
+use super::reactor::{Source, owned, spawn_local};
 use async_channel::Sender;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 /// The signals that stop a run: Ctrl-C, `kill`, a closed terminal or ssh session, Ctrl-\.
-pub(crate) const STOPPING: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+pub(crate) const STOPPING: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
-/// Forwards every stopping signal from now on as `wrap(signal)` to `tx`. Without a handler the
-/// runner would die at once and leave its tasks' process groups behind.
-pub(crate) fn forward<M: Send + 'static>(tx: Sender<M>, wrap: fn(i32) -> M) {
-  let Ok(mut signals) = signal_hook::iterator::Signals::new(STOPPING) else {
-    eprintln!("warning: cannot install signal handlers; Ctrl-C will not stop tasks cleanly");
+/// The stopping signals and SIGCHLD.
+fn blocked() -> libc::sigset_t {
+  // SAFETY: a sigset_t is plain data, valid when zeroed; the calls only write to `set`.
+  unsafe {
+    let mut set: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut set);
+    for signal in STOPPING.into_iter().chain([libc::SIGCHLD]) {
+      libc::sigaddset(&mut set, signal);
+    }
+    set
+  }
+}
+
+/// Blocks the stopping signals and SIGCHLD in the calling thread, and so in every thread it
+/// starts from now on: to be called before the run starts any thread (the live view's ticker,
+/// the timers' thread). A stopping signal then waits for [`forward`] to read it, whichever
+/// thread it was sent to. Exits are seen through pidfds; left unblocked, each SIGCHLD would wake
+/// a thread only to be discarded, a context switch per task on a machine whose cores the tasks
+/// need. Children start with an empty signal mask, so none of them inherits this.
+pub(crate) fn block() {
+  let set = blocked();
+  // SAFETY: changes only the calling thread's signal mask, from a set on the stack.
+  unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Forwards every stopping signal from now on as `wrap(signal)` to `tx`, from the loop of the
+/// enclosing `block_on`. Without it the runner would die at once and leave its tasks' process
+/// groups behind.
+pub(crate) fn forward<M: 'static>(tx: Sender<M>, wrap: fn(i32) -> M) {
+  let mut set = blocked();
+  // SAFETY: `set` is a valid signal set; SIGCHLD leaves it so the signalfd reads only stops.
+  let fd = unsafe {
+    libc::sigdelset(&mut set, libc::SIGCHLD);
+    libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+  };
+  let Ok(source) = owned(fd).and_then(Source::new) else {
+    eprintln!("warning: cannot read signals; Ctrl-C will not stop tasks cleanly");
     return;
   };
-  std::thread::spawn(move || {
-    for signal in signals.forever() {
-      if tx.send_blocking(wrap(signal)).is_err() {
+  spawn_local(async move {
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+    // Each read is one whole `signalfd_siginfo`, whose first field is the signal's number.
+    while let Ok(n) = source.read(&mut info).await {
+      if n < info.len() {
+        break;
+      }
+      let signal = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32;
+      if tx.send(wrap(signal)).await.is_err() {
         break;
       }
     }
   });
-}
-
-/// Blocks SIGCHLD in the calling thread and so in every thread it starts from now on. Exits are
-/// seen through pidfds; left unblocked, each SIGCHLD arriving while the loop thread has signals
-/// blocked for a spawn would wake another thread of the runner only to be discarded there, a
-/// context switch per task on a machine whose cores the tasks need. Children start with an empty
-/// signal mask, so none of them inherits this.
-pub(crate) fn block_child_exits() {
-  // SAFETY: changes only the calling thread's signal mask, from a set built on the stack.
-  unsafe {
-    let mut set: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut set);
-    libc::sigaddset(&mut set, libc::SIGCHLD);
-    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-  }
 }

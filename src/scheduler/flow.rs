@@ -182,7 +182,7 @@ impl Scheduler<'_> {
         if !self.selected[group] || self.nodes[group].status.is_final() {
           continue;
         }
-        let Some(state) = self.groups[group].as_mut() else {
+        let Some(state) = self.groups[group].as_deref_mut() else {
           continue;
         };
         if let Some(decision) = state.member_finished(index, status, allowed) {
