@@ -118,6 +118,24 @@ fn yaml_syntax() {
 }
 
 #[test]
+fn colon_in_value() {
+  validate("colon_in_value")
+    .error("runner::syntax", "invalid YAML: mapping values are not allowed in this context")
+    .at(3, 20, "`: ` cannot be part of an unquoted value")
+    .help("quote the whole value: `run: 'echo \"lint: ok\"'`, or use a block scalar (`run: |`)")
+    .count(1);
+}
+
+#[test]
+fn tab_indent() {
+  validate("tab_indent")
+    .error("runner::syntax", "invalid YAML: a tab in the indentation")
+    .at(8, 1, "tabs cannot indent YAML")
+    .help("indent with spaces")
+    .count(1);
+}
+
+#[test]
 fn unknown_key() {
   validate("unknown_key")
     .error("runner::unknown_key", "unknown key `nedds` in task `test`")
