@@ -86,15 +86,16 @@ impl Diagnosed {
     self
   }
 
-  /// Checks the help line.
+  /// Checks the help text, which miette may have wrapped onto the lines below `help:`.
   #[track_caller]
   fn help(&self, help: &str) -> &Self {
     let expected = format!("help: {help}");
-    assert!(
-      self.stderr.lines().any(|l| l.trim() == expected),
-      "no `{expected}` in\n{}",
-      self.stderr
-    );
+    let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
+    let found = lines.iter().enumerate().filter(|(_, l)| l.starts_with("help: ")).any(|(i, _)| {
+      let wrapped = lines[i..].iter().take_while(|l| !l.is_empty());
+      wrapped.copied().collect::<Vec<_>>().join(" ") == expected
+    });
+    assert!(found, "no `{expected}` in\n{}", self.stderr);
     self
   }
 
@@ -155,7 +156,7 @@ fn unknown_top_level_key() {
 #[test]
 fn wrong_type_needs() {
   validate("wrong_type_needs")
-    .error("runner::wrong_type", "`needs` must be a list of names, found a string")
+    .error("runner::wrong_type", "`tasks.b.needs` must be a list of names, found a string")
     .at(6, 12, "expected a list of names")
     .help("write `needs: [a]`");
 }
@@ -163,9 +164,21 @@ fn wrong_type_needs() {
 #[test]
 fn wrong_type_retries() {
   validate("wrong_type_retries")
-    .error("runner::wrong_type", "`retries` must be a whole number, found a string")
+    .error("runner::wrong_type", "`tasks.flaky.retries` must be a whole number, found a string")
     .at(4, 14, "expected a whole number")
     .help("write a number, e.g. `retries: 2`");
+}
+
+#[test]
+fn env_list() {
+  validate("env_list")
+    .error("runner::wrong_type", "`env.TARGETS` must be a string, found a list")
+    .at(4, 12, "expected a string")
+    .help(
+      "env values are strings: join the list, e.g. `TARGETS: 'x86_64 aarch64'`, or write it as \
+       JSON, e.g. `TARGETS: '[\"x86_64\",\"aarch64\"]'`",
+    )
+    .count(1);
 }
 
 #[test]

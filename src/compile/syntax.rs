@@ -74,7 +74,7 @@ fn colon_help(text: &str, offset: usize) -> String {
   match key_and_value(text, offset) {
     Some((key, value)) => format!(
       "quote the whole value: `{key}: {}`, or use a block scalar (`{key}: |`)",
-      quoted(value)
+      yaml::quoted(value)
     ),
     None => "quote the whole value, or use a block scalar (`|`)".into(),
   }
@@ -115,16 +115,6 @@ fn without_comment(value: &str) -> &str {
   value.trim_end()
 }
 
-/// The value as a YAML quoted scalar: single quotes unless it holds one, where double quotes
-/// need no escapes.
-fn quoted(value: &str) -> String {
-  if value.contains('\'') && !value.contains(['"', '\\']) {
-    format!("\"{value}\"")
-  } else {
-    format!("'{}'", value.replace('\'', "''"))
-  }
-}
-
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -142,9 +132,6 @@ mod tests {
     let colon = text.find("t: ").unwrap() + 1;
     assert_eq!(key_and_value(text, colon), Some(("run", "echo \"lint: ok\"")));
     assert_eq!(key_and_value(text, text.find("a:").unwrap() + 1), None);
-    assert_eq!(quoted("echo \"a: b\""), "'echo \"a: b\"'");
-    assert_eq!(quoted("echo it's: ok"), "\"echo it's: ok\"");
-    assert_eq!(quoted("echo \"it's\": ok"), "'echo \"it''s\": ok'");
     assert_eq!(key_and_value("- run: a: b\n", 8), Some(("run", "a: b")));
   }
 }
