@@ -24,6 +24,7 @@ pub(crate) enum ErrorKind {
   BadPending,
   BadVersion,
   DuplicateReference,
+  NoTasks,
 }
 
 impl ErrorKind {
@@ -48,6 +49,7 @@ impl ErrorKind {
       Self::BadPending => "runner::bad_pending",
       Self::BadVersion => "runner::bad_version",
       Self::DuplicateReference => "runner::duplicate_reference",
+      Self::NoTasks => "runner::no_tasks",
     }
   }
 }

@@ -18,6 +18,7 @@ use values::narrow;
 pub(crate) fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
   let mut decoder = Decoder { source, errors: Vec::new(), path: Vec::new() };
   let file = decoder.job_file(root);
+  decoder.errors.extend(no_tasks(root));
   (file, decoder.errors)
 }
 
@@ -234,6 +235,34 @@ impl Decoder<'_> {
     let message = format!("`{}` must be {expected}, found {}", self.path(), node.value.kind());
     wrong_type(node, message, &format!("expected {expected}"))
   }
+}
+
+/// A file without tasks would run nothing and report success, which hides a wrong or empty
+/// file: like `just` and `task`, that is an error. Not reported when a top-level key is
+/// unknown (a misspelled `tasks`, reported as such) or `tasks` is not a mapping.
+fn no_tasks(root: &Node) -> Option<CompileError> {
+  const HELP: &str =
+    "a job file needs at least one task, e.g.\n\ntasks:\n  hello:\n    run: echo hello";
+  let Value::Map(entries) = &root.value else {
+    return None;
+  };
+  if entries.iter().any(|(k, _)| !keys::JOB_FILE.contains(&k.name.as_str())) {
+    return None;
+  }
+  let (message, span, label) = match entries.iter().find(|(k, _)| k.name == "tasks") {
+    Some((key, value)) => match &value.value {
+      Value::Null => ("no tasks under `tasks`", key.span, "no tasks here"),
+      Value::Map(tasks) if tasks.is_empty() => {
+        ("no tasks under `tasks`", key.span, "no tasks here")
+      }
+      _ => return None,
+    },
+    None => match entries.first() {
+      Some((first, _)) => ("the job file has no `tasks`", first.span, "no `tasks` in this file"),
+      None => ("the job file is empty", root.span, "nothing here"),
+    },
+  };
+  Some(CompileError::new(ErrorKind::NoTasks, message, span, label).with_help(HELP))
 }
 
 fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {

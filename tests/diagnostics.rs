@@ -377,6 +377,26 @@ fn many_errors_print_together_in_file_order() {
   assert_eq!(out.headers(), [(1, 10), (5, 14), (8, 5), (10, 13), (11, 14), (14, 13)]);
 }
 
+#[test]
+fn empty_file() {
+  let out = validate("empty_file");
+  out
+    .error("runner::no_tasks", "the job file is empty")
+    .help("a job file needs at least one task, e.g.")
+    .count(1);
+  assert_eq!(out.headers(), [(1, 1)]);
+  assert!(out.stderr.contains("\n        tasks:\n          hello:\n            run: echo hello\n"));
+}
+
+#[test]
+fn no_tasks() {
+  validate("no_tasks")
+    .error("runner::no_tasks", "the job file has no `tasks`")
+    .at(1, 1, "no `tasks` in this file")
+    .help("a job file needs at least one task, e.g.")
+    .count(1);
+}
+
 /// A bad file without a test (and so without a snapshot) would never be looked at.
 #[test]
 fn every_bad_file_has_a_test() {

@@ -64,8 +64,19 @@ fn wrong_types() {
 
 #[test]
 fn enum_values() {
-  let text = "groups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
+  let text =
+    "tasks: {a: {}}\ngroups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
   assert_eq!(kinds(text), [ErrorKind::BadPending]);
   let (file, _) = decode_text(text);
   assert_eq!(file.groups[0].return_when.as_ref().unwrap().value, ReturnWhen::FirstCompleted);
+}
+
+#[test]
+fn a_file_needs_a_task() {
+  for text in ["", "# a comment\n", "version: 1\n", "tasks:\n", "tasks: {}\n"] {
+    assert_eq!(kinds(text), [ErrorKind::NoTasks], "{text:?}");
+  }
+  // A misspelled `tasks` or a `tasks` of the wrong type is reported as such, and only so.
+  assert_eq!(kinds("task: {a: {}}\n"), [ErrorKind::UnknownKey]);
+  assert_eq!(kinds("tasks: [a]\n"), [ErrorKind::WrongType]);
 }
