@@ -12,14 +12,22 @@ use crate::yaml;
 use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
-/// Reads, decodes and compiles a job file's text.
+/// Reads, decodes and compiles a job file's text; for tests, which need no warnings.
+#[cfg(test)]
 pub(crate) fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
+  compile_checked(source).map(|(graph, _)| graph)
+}
+
+/// Reads, decodes and compiles a job file's text: the graph and the warnings, or every error
+/// (warnings among them).
+pub(crate) fn compile_checked(source: &Source) -> Result<(Graph, CompileErrors), CompileErrors> {
   let root =
     yaml::parse(source).map_err(|e| CompileErrors(vec![syntax::syntax_error(source, &e)]))?;
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);
   let graph = Compiler::new(source, &file, &mut errors).compile();
-  if errors.is_empty() { Ok(graph) } else { Err(CompileErrors::sorted(errors)) }
+  let errors = CompileErrors::sorted(errors);
+  if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) }
 }
 
 /// Suggestions for unknown names are computed for this many errors at most: each one scans

@@ -11,6 +11,7 @@ use crate::schema::{Callbacks, Group, JobFile, Name, Queue, Spanned, Task, keys}
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml::{Key, Node, Value};
+pub(crate) use comment::without_comment;
 use foldhash::{HashMap, HashMapExt};
 use values::narrow;
 
@@ -305,6 +306,7 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
   suggest::closest(word, known.iter().copied()).map_or_else(otherwise, suggest::did_you_mean)
 }
 
+mod comment;
 mod env;
 mod values;
 

@@ -5,17 +5,25 @@
 //! spans fails even if the snapshot is accepted without reading it.
 
 use crate::support::{Test, repo};
+use harness::Diagnosed;
 
-/// What `runner validate` printed for one bad file, with the temp dir replaced by `[TMP]`.
-struct Diagnosed {
-  name: String,
-  stderr: String,
-}
+mod harness;
 
 /// Runs `runner validate` on `tests/diagnostics/NAME.yaml`, expects exit code 2 and snapshots
 /// stderr as `NAME`.
 #[track_caller]
 fn validate(name: &str) -> Diagnosed {
+  diagnose(name, 2)
+}
+
+/// Like [`validate`] for a file with warnings only: it is valid, exit code 0.
+#[track_caller]
+fn validate_warns(name: &str) -> Diagnosed {
+  diagnose(name, 0)
+}
+
+#[track_caller]
+fn diagnose(name: &str, code: i32) -> Diagnosed {
   let file = format!("{name}.yaml");
   let yaml = std::fs::read_to_string(repo().join("tests/diagnostics").join(&file))
     .unwrap_or_else(|e| panic!("tests/diagnostics/{file}: {e}"));
@@ -23,90 +31,18 @@ fn validate(name: &str) -> Diagnosed {
   test.write(&file, &yaml);
   let path = test.path(&file);
   let run = test.run(&["validate", path.to_str().expect("utf-8 temp path")]);
-  run.code(2);
-  assert_eq!(run.stdout, "", "validate printed to stdout");
+  run.code(code);
+  if code == 0 {
+    assert!(run.stdout.contains(": ok ("), "validate did not pass the file: {}", run.stdout);
+  } else {
+    assert_eq!(run.stdout, "", "validate printed to stdout");
+  }
   let dir = test.dir.path().display().to_string();
   let stderr = run.stderr.replace(&dir, "[TMP]");
   insta::with_settings!({ omit_expression => true }, {
     insta::assert_snapshot!(name, stderr);
   });
   Diagnosed { name: file, stderr }
-}
-
-impl Diagnosed {
-  /// The `(line, column)` of every `╭─[file:LINE:COL]` header, in printed order.
-  fn headers(&self) -> Vec<(usize, usize)> {
-    let prefix = format!("╭─[[TMP]/{}:", self.name);
-    self
-      .stderr
-      .lines()
-      .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
-      .map(|rest| {
-        let (line, col) = rest.trim_end_matches(']').split_once(':').expect("LINE:COL");
-        (line.parse().expect("line number"), col.parse().expect("column"))
-      })
-      .collect()
-  }
-
-  /// Checks the error's code and message (the `×` line).
-  #[track_caller]
-  fn error(&self, code: &str, message: &str) -> &Self {
-    let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
-    assert!(lines.contains(&code), "no `{code}` in\n{}", self.stderr);
-    let expected = format!("× {message}");
-    assert!(lines.contains(&expected.as_str()), "no `{expected}` in\n{}", self.stderr);
-    self
-  }
-
-  /// Checks the primary place: a header at `line:col` and `label` under that line.
-  #[track_caller]
-  fn at(&self, line: usize, col: usize, label: &str) -> &Self {
-    let headers = self.headers();
-    assert!(
-      headers.contains(&(line, col)),
-      "no header at {line}:{col} (found {headers:?}) in\n{}",
-      self.stderr
-    );
-    self.label(line, label)
-  }
-
-  /// Checks that `label` is drawn under source line `line`.
-  #[track_caller]
-  fn label(&self, line: usize, label: &str) -> &Self {
-    let numbered = format!("{line} │");
-    let lines: Vec<&str> = self.stderr.lines().collect();
-    let found = lines.iter().enumerate().any(|(i, l)| {
-      l.trim_start().starts_with(&numbered)
-        && lines[i + 1..]
-          .iter()
-          .take_while(|l| l.trim_start().starts_with('·'))
-          .any(|l| l.ends_with(&format!("── {label}")))
-    });
-    assert!(found, "no label `{label}` under line {line} in\n{}", self.stderr);
-    self
-  }
-
-  /// Checks the help text, which miette may have wrapped onto the lines below `help:`.
-  #[track_caller]
-  fn help(&self, help: &str) -> &Self {
-    let expected = format!("help: {help}");
-    let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
-    let found = lines.iter().enumerate().filter(|(_, l)| l.starts_with("help: ")).any(|(i, _)| {
-      let wrapped = lines[i..].iter().take_while(|l| !l.is_empty());
-      wrapped.copied().collect::<Vec<_>>().join(" ") == expected
-    });
-    assert!(found, "no `{expected}` in\n{}", self.stderr);
-    self
-  }
-
-  /// Checks the summary line at the end.
-  #[track_caller]
-  fn count(&self, errors: usize) -> &Self {
-    let noun = if errors == 1 { "error" } else { "errors" };
-    let expected = format!("[TMP]/{}: {errors} {noun}, nothing was run\n", self.name);
-    assert!(self.stderr.ends_with(&expected), "{}", self.stderr);
-    self
-  }
 }
 
 #[test]
@@ -397,6 +333,46 @@ fn no_tasks() {
     .count(1);
 }
 
+#[test]
+fn cut_by_comment() {
+  let message = "` #` starts a YAML comment and cuts this command short inside a quote";
+  let out = validate_warns("cut_by_comment");
+  out
+    .warning("runner::cut_by_comment", message)
+    .at(6, 28, "read as a comment")
+    .label(6, "the command ends here, with an unclosed `\"`")
+    .help("quote the whole value: `run: 'echo \"fixes issue #5 for real\"'`")
+    .at(8, 33, "read as a comment")
+    .label(8, "the command ends here, with an unclosed `'`")
+    .help("quote the whole value: `- \"echo 'could not release # see the log\"`")
+    .warnings(2);
+  // `make # build it` is a command and a comment, as meant: no warning.
+  assert_eq!(out.headers(), [(6, 28), (8, 33)]);
+}
+
+#[test]
+fn warnings_are_printed_before_the_command_goes_on() {
+  let yaml = std::fs::read_to_string(repo().join("tests/diagnostics/cut_by_comment.yaml"))
+    .expect("tests/diagnostics/cut_by_comment.yaml");
+  let test = Test::new();
+  test.write("jobs.yaml", &yaml);
+  let path = test.path("jobs.yaml");
+  let run = test.run(&["list", path.to_str().expect("utf-8 temp path")]);
+  run.code(0);
+  assert!(run.stdout.contains("release"), "{}", run.stdout);
+  assert!(run.stderr.contains("⚠ ` #` starts a YAML comment"), "{}", run.stderr);
+  assert!(run.stderr.ends_with("jobs.yaml: 2 warnings\n"), "{}", run.stderr);
+  // With an error as well, both are shown and the summary counts each.
+  test.write("jobs.yaml", &format!("{yaml}    retries: x\n"));
+  let run = test.run(&["validate", path.to_str().expect("utf-8 temp path")]);
+  run.code(2);
+  assert!(
+    run.stderr.ends_with("jobs.yaml: 1 error, 2 warnings, nothing was run\n"),
+    "{}",
+    run.stderr
+  );
+}
+
 /// A bad file without a test (and so without a snapshot) would never be looked at.
 #[test]
 fn every_bad_file_has_a_test() {
@@ -411,7 +387,8 @@ fn every_bad_file_has_a_test() {
   assert!(names.len() >= 22, "only {} bad files", names.len());
   for name in names {
     assert!(
-      this_file.contains(&format!("validate(\"{name}\")")),
+      this_file.contains(&format!("validate(\"{name}\")"))
+        || this_file.contains(&format!("validate_warns(\"{name}\")")),
       "tests/diagnostics/{name}.yaml has no test"
     );
   }

@@ -96,23 +96,7 @@ fn key_and_value(text: &str, offset: usize) -> Option<(&str, &str)> {
   let (key, value) = (&body[..colon], body[colon + 2..].trim_start());
   let value_start = body_start + body.len() - value.len();
   let plain = !key.is_empty() && !value.is_empty() && !value.starts_with(['\'', '"', '[', '{']);
-  (plain && offset > value_start).then(|| (key, without_comment(value)))
-}
-
-/// The value up to a ` #` that is outside shell quotes: what the user meant as a comment.
-fn without_comment(value: &str) -> &str {
-  let mut quote = None;
-  let mut previous = ' ';
-  for (i, c) in value.char_indices() {
-    match (quote, c) {
-      (None, '\'' | '"') => quote = Some(c),
-      (Some(q), _) if c == q => quote = None,
-      (None, '#') if previous.is_whitespace() => return value[..i].trim_end(),
-      _ => {}
-    }
-    previous = c;
-  }
-  value.trim_end()
+  (plain && offset > value_start).then(|| (key, crate::decode::without_comment(value)))
 }
 
 #[cfg(test)]

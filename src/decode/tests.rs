@@ -80,3 +80,21 @@ fn a_file_needs_a_task() {
   assert_eq!(kinds("task: {a: {}}\n"), [ErrorKind::UnknownKey]);
   assert_eq!(kinds("tasks: [a]\n"), [ErrorKind::WrongType]);
 }
+
+#[test]
+fn a_comment_that_cuts_a_quoted_command_warns() {
+  let warned = |text: &str| {
+    let errors = decode_text(text).1;
+    assert!(errors.iter().all(|e| e.warning && e.kind == ErrorKind::CutByComment), "{errors:?}");
+    errors.len()
+  };
+  assert_eq!(warned("tasks:\n  a:\n    run: echo \"issue #5\"\n"), 1);
+  assert_eq!(warned("tasks:\n  a:\n    on_done: echo 'it #1\n"), 1);
+  assert_eq!(
+    warned("tasks:\n  a:\n    on_done:\n      - echo 'it #1\n      - [echo, 'it #1']\n"),
+    1
+  );
+  assert_eq!(warned("tasks:\n  a:\n    run: make # build it\n"), 0);
+  assert_eq!(warned("tasks:\n  a:\n    run: 'echo \"a' # quoted\n"), 0);
+  assert_eq!(warned("tasks:\n  a:\n    run: echo \"a#b\n"), 0, "no comment: the shell says so");
+}

@@ -171,7 +171,10 @@ impl Decoder<'_> {
         self.errors.push(nul_byte(node));
         None
       }
-      Some(text) => Some(Spanned::new(Command::Shell(text), node.span)),
+      Some(text) => {
+        self.check_cut_command(node, &text);
+        Some(Spanned::new(Command::Shell(text), node.span))
+      }
       None => {
         let err = self.type_error(node, "a command string or an argv list");
         let help = "`: ` in an unquoted command makes it a mapping: quote the whole command";
