@@ -12,47 +12,22 @@ use crate::yaml;
 use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
-/// Reads, decodes and compiles a job file's text.
+/// Reads, decodes and compiles a job file's text; for tests, which need no warnings.
+#[cfg(test)]
 pub(crate) fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
-  let root = yaml::parse(source).map_err(|e| CompileErrors(vec![syntax_error(&e)]))?;
+  compile_checked(source).map(|(graph, _)| graph)
+}
+
+/// Reads, decodes and compiles a job file's text: the graph and the warnings, or every error
+/// (warnings among them).
+pub(crate) fn compile_checked(source: &Source) -> Result<(Graph, CompileErrors), CompileErrors> {
+  let root =
+    yaml::parse(source).map_err(|e| CompileErrors(vec![syntax::syntax_error(source, &e)]))?;
   let (file, mut errors) = decode::decode(source, &root);
   drop(root);
   let graph = Compiler::new(source, &file, &mut errors).compile();
-  if errors.is_empty() { Ok(graph) } else { Err(CompileErrors::sorted(errors)) }
-}
-
-/// A YAML syntax error. The parser's message ends with the line and column, which the rendered
-/// diagnostic already shows, so that part is dropped.
-fn syntax_error(e: &yaml::SyntaxError) -> CompileError {
-  let message = match e.message.rfind(" at line ") {
-    Some(at) if e.message[at..].contains(", column ") => &e.message[..at],
-    _ => e.message.as_str(),
-  };
-  let err = CompileError::new(
-    ErrorKind::Syntax,
-    format!("invalid YAML: {message}"),
-    e.span,
-    "the parser stopped here",
-  );
-  match syntax_help(message) {
-    Some(help) => err.with_help(help),
-    None => err,
-  }
-}
-
-/// A hint for the syntax errors people make most, keyed on the parser's wording.
-fn syntax_help(message: &str) -> Option<&'static str> {
-  if message.contains("tab") {
-    Some("indent with spaces: YAML does not allow tabs in indentation")
-  } else if message.contains("flow") || message.contains("placement of ':'") {
-    Some("is a `[` or `{` on an earlier line missing its closing bracket?")
-  } else if message.contains("did not find expected key") || message.contains("'-' indicator") {
-    Some("check the indentation of this line against the lines above it")
-  } else if message.contains("unclosed quote") {
-    Some("end the string with the same quote it starts with")
-  } else {
-    None
-  }
+  let errors = CompileErrors::sorted(errors);
+  if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) }
 }
 
 /// Suggestions for unknown names are computed for this many errors at most: each one scans
@@ -261,6 +236,7 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
 mod cycles;
 mod groups;
 mod references;
+mod syntax;
 
 #[cfg(test)]
 mod proptest;

@@ -1,6 +1,6 @@
 //! What is wrong with a job file: one error, its kind, and labelled places in the file.
 
-use miette::{Diagnostic, LabeledSpan, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceSpan};
 use std::fmt;
 
 /// Every kind of error the YAML layer, the decoder and the compiler report.
@@ -24,6 +24,8 @@ pub(crate) enum ErrorKind {
   BadPending,
   BadVersion,
   DuplicateReference,
+  NoTasks,
+  CutByComment,
 }
 
 impl ErrorKind {
@@ -48,14 +50,19 @@ impl ErrorKind {
       Self::BadPending => "runner::bad_pending",
       Self::BadVersion => "runner::bad_version",
       Self::DuplicateReference => "runner::duplicate_reference",
+      Self::NoTasks => "runner::no_tasks",
+      Self::CutByComment => "runner::cut_by_comment",
     }
   }
 }
 
-/// One error in a job file. The first label is the primary place.
+/// One error in a job file, or a warning: something that is valid but likely not what was
+/// meant, which is printed and does not stop the file from running. The first label is the
+/// primary place.
 #[derive(Debug, Clone)]
 pub(crate) struct CompileError {
   pub kind: ErrorKind,
+  pub warning: bool,
   pub message: String,
   pub labels: Vec<(SourceSpan, String)>,
   pub help: Option<String>,
@@ -68,7 +75,13 @@ impl CompileError {
     span: SourceSpan,
     label: &str,
   ) -> Self {
-    Self { kind, message: message.into(), labels: vec![(span, label.to_string())], help: None }
+    let labels = vec![(span, label.to_string())];
+    Self { kind, warning: false, message: message.into(), labels, help: None }
+  }
+
+  pub(crate) fn into_warning(mut self) -> Self {
+    self.warning = true;
+    self
   }
 
   pub(crate) fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
@@ -108,6 +121,10 @@ impl Diagnostic for CompileError {
     Some(Box::new(self.kind.code()))
   }
 
+  fn severity(&self) -> Option<Severity> {
+    Some(if self.warning { Severity::Warning } else { Severity::Error })
+  }
+
   fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
     self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
   }
@@ -129,6 +146,14 @@ impl Diagnostic for CompileError {
 pub(crate) struct CompileErrors(pub Vec<CompileError>);
 
 impl CompileErrors {
+  pub(crate) fn errors(&self) -> usize {
+    self.0.iter().filter(|e| !e.warning).count()
+  }
+
+  pub(crate) fn warnings(&self) -> usize {
+    self.0.len() - self.errors()
+  }
+
   pub(crate) fn sorted(mut errors: Vec<CompileError>) -> Self {
     errors.sort_by_key(|e| (e.span().offset(), e.span().len()));
     Self(errors)

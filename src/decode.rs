@@ -11,25 +11,30 @@ use crate::schema::{Callbacks, Group, JobFile, Name, Queue, Spanned, Task, keys}
 use crate::source::Source;
 use crate::suggest;
 use crate::yaml::{Key, Node, Value};
+pub(crate) use comment::without_comment;
 use foldhash::{HashMap, HashMapExt};
 use values::narrow;
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
 pub(crate) fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
-  let mut decoder = Decoder { source, errors: Vec::new() };
+  let mut decoder = Decoder { source, errors: Vec::new(), path: Vec::new() };
   let file = decoder.job_file(root);
+  decoder.errors.extend(no_tasks(root));
   (file, decoder.errors)
 }
 
 struct Decoder<'a> {
   source: &'a Source,
   errors: Vec<CompileError>,
+  /// The keys (and `[i]` list indexes) leading to the value being read, for messages.
+  path: Vec<String>,
 }
 
 impl Decoder<'_> {
   fn job_file(&mut self, node: &Node) -> JobFile {
     let mut file = JobFile::default();
     for (key, value) in self.entries(node, &|| "the job file".into(), keys::JOB_FILE) {
+      self.path.push(key.name.clone());
       match key.name.as_str() {
         "version" => file.version = self.version(value),
         "name" => file.name = self.string(value),
@@ -41,6 +46,7 @@ impl Decoder<'_> {
         "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
         _ => unreachable!("entries() yields known keys only"),
       }
+      self.path.pop();
     }
     file
   }
@@ -50,6 +56,7 @@ impl Decoder<'_> {
     let name = task.name.value.clone();
     let what = move || format!("task `{name}`");
     for (key, value) in self.entries(node, &what, keys::TASK) {
+      self.path.push(key.name.clone());
       match key.name.as_str() {
         "run" => task.run = self.command(value),
         "description" => task.description = self.string(value),
@@ -67,6 +74,7 @@ impl Decoder<'_> {
         "workers" => task.workers = self.positive(value, "workers").map(narrow),
         key => self.callback(&mut task.callbacks, key, value),
       }
+      self.path.pop();
     }
     task
   }
@@ -76,6 +84,7 @@ impl Decoder<'_> {
     let name = group.name.value.clone();
     let what = move || format!("group `{name}`");
     for (key, value) in self.entries(node, &what, keys::GROUP) {
+      self.path.push(key.name.clone());
       match key.name.as_str() {
         "description" => group.description = self.string(value),
         "gather" => group.gather = self.names(value, "gather"),
@@ -86,6 +95,7 @@ impl Decoder<'_> {
         "allow_failure" => group.allow_failure = self.boolean(value),
         key => self.callback(&mut group.callbacks, key, value),
       }
+      self.path.pop();
     }
     group
   }
@@ -95,12 +105,14 @@ impl Decoder<'_> {
     let name = queue.name.value.clone();
     let what = move || format!("queue `{name}`");
     for (key, value) in self.entries(node, &what, keys::QUEUE) {
+      self.path.push(key.name.clone());
       match key.name.as_str() {
         "description" => queue.description = self.string(value),
         "maxsize" => queue.maxsize = self.unsigned(value, "maxsize"),
         "items" => queue.items = self.strings(value, "items"),
         _ => unreachable!("entries() yields known keys only"),
       }
+      self.path.pop();
     }
     queue
   }
@@ -183,19 +195,79 @@ impl Decoder<'_> {
       if !names::is_valid(&key.name) {
         self.errors.push(bad_name(key));
       }
+      self.path.push(key.name.clone());
       out.push(decode(self, Spanned::new(key.name.clone(), key.span), value));
+      self.path.pop();
     }
     out
   }
 }
 
-fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {
-  CompileError::new(ErrorKind::WrongType, message, node.span, label)
+impl Decoder<'_> {
+  /// Where the value being read is, e.g. `tasks.build.needs[0]`.
+  fn path(&self) -> String {
+    let mut out = String::new();
+    for segment in &self.path {
+      if !out.is_empty() && !segment.starts_with('[') {
+        out.push('.');
+      }
+      out.push_str(segment);
+    }
+    out
+  }
+
+  /// Reads each item of a list, its index on the path.
+  fn items<T>(
+    &mut self,
+    items: &[Node],
+    mut read: impl FnMut(&mut Self, &Node) -> Option<T>,
+  ) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+      self.path.push(format!("[{i}]"));
+      out.extend(read(self, item));
+      self.path.pop();
+    }
+    out
+  }
+
+  /// `path` must be `expected`, found something else.
+  fn type_error(&self, node: &Node, expected: &str) -> CompileError {
+    let message = format!("`{}` must be {expected}, found {}", self.path(), node.value.kind());
+    wrong_type(node, message, &format!("expected {expected}"))
+  }
 }
 
-fn type_error(node: &Node, key: &str, expected: &str) -> CompileError {
-  let message = format!("`{key}` must be {expected}, found {}", node.value.kind());
-  wrong_type(node, message, &format!("expected {expected}"))
+/// A file without tasks would run nothing and report success, which hides a wrong or empty
+/// file: like `just` and `task`, that is an error. Not reported when a top-level key is
+/// unknown (a misspelled `tasks`, reported as such) or `tasks` is not a mapping.
+fn no_tasks(root: &Node) -> Option<CompileError> {
+  const HELP: &str =
+    "a job file needs at least one task, e.g.\n\ntasks:\n  hello:\n    run: echo hello";
+  let Value::Map(entries) = &root.value else {
+    return None;
+  };
+  if entries.iter().any(|(k, _)| !keys::JOB_FILE.contains(&k.name.as_str())) {
+    return None;
+  }
+  let (message, span, label) = match entries.iter().find(|(k, _)| k.name == "tasks") {
+    Some((key, value)) => match &value.value {
+      Value::Null => ("no tasks under `tasks`", key.span, "no tasks here"),
+      Value::Map(tasks) if tasks.is_empty() => {
+        ("no tasks under `tasks`", key.span, "no tasks here")
+      }
+      _ => return None,
+    },
+    None => match entries.first() {
+      Some((first, _)) => ("the job file has no `tasks`", first.span, "no `tasks` in this file"),
+      None => ("the job file is empty", root.span, "nothing here"),
+    },
+  };
+  Some(CompileError::new(ErrorKind::NoTasks, message, span, label).with_help(HELP))
+}
+
+fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {
+  CompileError::new(ErrorKind::WrongType, message, node.span, label)
 }
 
 /// The first key before entry `i` with the same name as it. Mappings here have a handful of
@@ -234,6 +306,8 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
   suggest::closest(word, known.iter().copied()).map_or_else(otherwise, suggest::did_you_mean)
 }
 
+mod comment;
+mod env;
 mod values;
 
 #[cfg(test)]

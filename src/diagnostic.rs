@@ -1,5 +1,5 @@
-//! Renders job-file errors for a person: miette's graphical report, every error of a file, then
-//! a one-line count.
+//! Renders job-file errors and warnings for a person: miette's graphical report, every one of a
+//! file, then a one-line count.
 
 use crate::compile_error::CompileErrors;
 use crate::source::Source;
@@ -17,7 +17,7 @@ impl Style {
   pub(crate) const PLAIN: Self = Self { color: false, width: 100 };
 }
 
-/// Renders every error of one file, followed by a summary line.
+/// Renders every error and warning of one file, followed by a summary line.
 pub(crate) fn render(source: &Source, errors: &CompileErrors, style: Style) -> String {
   let theme =
     if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
@@ -31,8 +31,17 @@ pub(crate) fn render(source: &Source, errors: &CompileErrors, style: Style) -> S
     }
     out.push('\n');
   }
-  let count = errors.0.len();
-  let noun = if count == 1 { "error" } else { "errors" };
-  out.push_str(&format!("{}: {count} {noun}, nothing was run\n", source.name()));
+  out.push_str(&format!("{}: {}\n", source.name(), summary(errors)));
   out
+}
+
+/// `2 errors, 1 warning, nothing was run`, or for warnings alone `1 warning`.
+fn summary(errors: &CompileErrors) -> String {
+  let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+  let (errors, warnings) = (errors.errors(), errors.warnings());
+  match (errors, warnings) {
+    (0, w) => count(w, "warning"),
+    (e, 0) => format!("{}, nothing was run", count(e, "error")),
+    (e, w) => format!("{}, {}, nothing was run", count(e, "error"), count(w, "warning")),
+  }
 }

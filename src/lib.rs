@@ -96,7 +96,7 @@ fn print(text: &str) -> ExitCode {
   }
 }
 
-/// Loads and compiles one file; on failure prints every error.
+/// Loads and compiles one file, printing its warnings; on failure prints every error.
 fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
   let source = match Source::read(path) {
     Ok(source) => source,
@@ -105,10 +105,18 @@ fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
       return Err(ExitCode::Invalid);
     }
   };
-  compile::compile_source(&source).map_err(|errors| {
-    eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
-    ExitCode::Invalid
-  })
+  match compile::compile_checked(&source) {
+    Ok((graph, warnings)) => {
+      if !warnings.0.is_empty() {
+        eprint!("{}", diagnostic::render(&source, &warnings, diagnostic_style()));
+      }
+      Ok(graph)
+    }
+    Err(errors) => {
+      eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
+      Err(ExitCode::Invalid)
+    }
+  }
 }
 
 fn diagnostic_style() -> diagnostic::Style {

@@ -312,7 +312,11 @@ pub(crate) mod keys {
 /// The JSON Schema of a job file, as `runner schema` prints it.
 pub(crate) fn json_schema() -> serde_json::Value {
   let schema = schemars::schema_for!(JobFile);
-  serde_json::to_value(schema).expect("a schema is always valid JSON")
+  let mut value = serde_json::to_value(schema).expect("a schema is always valid JSON");
+  // A job file needs a task, as the decoder checks; the defaults above leave `tasks` optional.
+  value["required"] = serde_json::json!(["tasks"]);
+  value["properties"]["tasks"]["minProperties"] = serde_json::json!(1);
+  value
 }
 
 #[cfg(test)]
@@ -340,5 +344,13 @@ mod tests {
     assert_eq!(properties(&schema["$defs"]["Task"]), sorted(keys::TASK));
     assert_eq!(properties(&schema["$defs"]["Group"]), sorted(keys::GROUP));
     assert_eq!(properties(&schema["$defs"]["Queue"]), sorted(keys::QUEUE));
+  }
+
+  #[test]
+  fn the_json_schema_asks_for_a_task() {
+    let schema = json_schema();
+    assert_eq!(schema["required"], serde_json::json!(["tasks"]));
+    assert_eq!(schema["properties"]["tasks"]["type"], "object");
+    assert_eq!(schema["properties"]["tasks"]["minProperties"], 1);
   }
 }

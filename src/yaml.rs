@@ -24,6 +24,8 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use tree::{key, merge_entries, respan, size};
 
+pub(crate) use scalar::quoted;
+
 /// A YAML value with the byte range it was written at.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {

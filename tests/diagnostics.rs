@@ -5,17 +5,25 @@
 //! spans fails even if the snapshot is accepted without reading it.
 
 use crate::support::{Test, repo};
+use harness::Diagnosed;
 
-/// What `runner validate` printed for one bad file, with the temp dir replaced by `[TMP]`.
-struct Diagnosed {
-  name: String,
-  stderr: String,
-}
+mod harness;
 
 /// Runs `runner validate` on `tests/diagnostics/NAME.yaml`, expects exit code 2 and snapshots
 /// stderr as `NAME`.
 #[track_caller]
 fn validate(name: &str) -> Diagnosed {
+  diagnose(name, 2)
+}
+
+/// Like [`validate`] for a file with warnings only: it is valid, exit code 0.
+#[track_caller]
+fn validate_warns(name: &str) -> Diagnosed {
+  diagnose(name, 0)
+}
+
+#[track_caller]
+fn diagnose(name: &str, code: i32) -> Diagnosed {
   let file = format!("{name}.yaml");
   let yaml = std::fs::read_to_string(repo().join("tests/diagnostics").join(&file))
     .unwrap_or_else(|e| panic!("tests/diagnostics/{file}: {e}"));
@@ -23,8 +31,12 @@ fn validate(name: &str) -> Diagnosed {
   test.write(&file, &yaml);
   let path = test.path(&file);
   let run = test.run(&["validate", path.to_str().expect("utf-8 temp path")]);
-  run.code(2);
-  assert_eq!(run.stdout, "", "validate printed to stdout");
+  run.code(code);
+  if code == 0 {
+    assert!(run.stdout.contains(": ok ("), "validate did not pass the file: {}", run.stdout);
+  } else {
+    assert_eq!(run.stdout, "", "validate printed to stdout");
+  }
   let dir = test.dir.path().display().to_string();
   let stderr = run.stderr.replace(&dir, "[TMP]");
   insta::with_settings!({ omit_expression => true }, {
@@ -33,87 +45,30 @@ fn validate(name: &str) -> Diagnosed {
   Diagnosed { name: file, stderr }
 }
 
-impl Diagnosed {
-  /// The `(line, column)` of every `╭─[file:LINE:COL]` header, in printed order.
-  fn headers(&self) -> Vec<(usize, usize)> {
-    let prefix = format!("╭─[[TMP]/{}:", self.name);
-    self
-      .stderr
-      .lines()
-      .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
-      .map(|rest| {
-        let (line, col) = rest.trim_end_matches(']').split_once(':').expect("LINE:COL");
-        (line.parse().expect("line number"), col.parse().expect("column"))
-      })
-      .collect()
-  }
-
-  /// Checks the error's code and message (the `×` line).
-  #[track_caller]
-  fn error(&self, code: &str, message: &str) -> &Self {
-    let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
-    assert!(lines.contains(&code), "no `{code}` in\n{}", self.stderr);
-    let expected = format!("× {message}");
-    assert!(lines.contains(&expected.as_str()), "no `{expected}` in\n{}", self.stderr);
-    self
-  }
-
-  /// Checks the primary place: a header at `line:col` and `label` under that line.
-  #[track_caller]
-  fn at(&self, line: usize, col: usize, label: &str) -> &Self {
-    let headers = self.headers();
-    assert!(
-      headers.contains(&(line, col)),
-      "no header at {line}:{col} (found {headers:?}) in\n{}",
-      self.stderr
-    );
-    self.label(line, label)
-  }
-
-  /// Checks that `label` is drawn under source line `line`.
-  #[track_caller]
-  fn label(&self, line: usize, label: &str) -> &Self {
-    let numbered = format!("{line} │");
-    let lines: Vec<&str> = self.stderr.lines().collect();
-    let found = lines.iter().enumerate().any(|(i, l)| {
-      l.trim_start().starts_with(&numbered)
-        && lines[i + 1..]
-          .iter()
-          .take_while(|l| l.trim_start().starts_with('·'))
-          .any(|l| l.ends_with(&format!("── {label}")))
-    });
-    assert!(found, "no label `{label}` under line {line} in\n{}", self.stderr);
-    self
-  }
-
-  /// Checks the help line.
-  #[track_caller]
-  fn help(&self, help: &str) -> &Self {
-    let expected = format!("help: {help}");
-    assert!(
-      self.stderr.lines().any(|l| l.trim() == expected),
-      "no `{expected}` in\n{}",
-      self.stderr
-    );
-    self
-  }
-
-  /// Checks the summary line at the end.
-  #[track_caller]
-  fn count(&self, errors: usize) -> &Self {
-    let noun = if errors == 1 { "error" } else { "errors" };
-    let expected = format!("[TMP]/{}: {errors} {noun}, nothing was run\n", self.name);
-    assert!(self.stderr.ends_with(&expected), "{}", self.stderr);
-    self
-  }
-}
-
 #[test]
 fn yaml_syntax() {
   validate("yaml_syntax")
     .error("runner::syntax", "invalid YAML: illegal placement of ':' indicator")
     .at(6, 10, "the parser stopped here")
     .help("is a `[` or `{` on an earlier line missing its closing bracket?")
+    .count(1);
+}
+
+#[test]
+fn colon_in_value() {
+  validate("colon_in_value")
+    .error("runner::syntax", "invalid YAML: mapping values are not allowed in this context")
+    .at(3, 20, "`: ` cannot be part of an unquoted value")
+    .help("quote the whole value: `run: 'echo \"lint: ok\"'`, or use a block scalar (`run: |`)")
+    .count(1);
+}
+
+#[test]
+fn tab_indent() {
+  validate("tab_indent")
+    .error("runner::syntax", "invalid YAML: a tab in the indentation")
+    .at(8, 1, "tabs cannot indent YAML")
+    .help("indent with spaces")
     .count(1);
 }
 
@@ -137,7 +92,7 @@ fn unknown_top_level_key() {
 #[test]
 fn wrong_type_needs() {
   validate("wrong_type_needs")
-    .error("runner::wrong_type", "`needs` must be a list of names, found a string")
+    .error("runner::wrong_type", "`tasks.b.needs` must be a list of names, found a string")
     .at(6, 12, "expected a list of names")
     .help("write `needs: [a]`");
 }
@@ -145,9 +100,21 @@ fn wrong_type_needs() {
 #[test]
 fn wrong_type_retries() {
   validate("wrong_type_retries")
-    .error("runner::wrong_type", "`retries` must be a whole number, found a string")
+    .error("runner::wrong_type", "`tasks.flaky.retries` must be a whole number, found a string")
     .at(4, 14, "expected a whole number")
     .help("write a number, e.g. `retries: 2`");
+}
+
+#[test]
+fn env_list() {
+  validate("env_list")
+    .error("runner::wrong_type", "`env.TARGETS` must be a string, found a list")
+    .at(4, 12, "expected a string")
+    .help(
+      "env values are strings: join the list, e.g. `TARGETS: 'x86_64 aarch64'`, or write it as \
+       JSON, e.g. `TARGETS: '[\"x86_64\",\"aarch64\"]'`",
+    )
+    .count(1);
 }
 
 #[test]
@@ -346,6 +313,66 @@ fn many_errors_print_together_in_file_order() {
   assert_eq!(out.headers(), [(1, 10), (5, 14), (8, 5), (10, 13), (11, 14), (14, 13)]);
 }
 
+#[test]
+fn empty_file() {
+  let out = validate("empty_file");
+  out
+    .error("runner::no_tasks", "the job file is empty")
+    .help("a job file needs at least one task, e.g.")
+    .count(1);
+  assert_eq!(out.headers(), [(1, 1)]);
+  assert!(out.stderr.contains("\n        tasks:\n          hello:\n            run: echo hello\n"));
+}
+
+#[test]
+fn no_tasks() {
+  validate("no_tasks")
+    .error("runner::no_tasks", "the job file has no `tasks`")
+    .at(1, 1, "no `tasks` in this file")
+    .help("a job file needs at least one task, e.g.")
+    .count(1);
+}
+
+#[test]
+fn cut_by_comment() {
+  let message = "` #` starts a YAML comment and cuts this command short inside a quote";
+  let out = validate_warns("cut_by_comment");
+  out
+    .warning("runner::cut_by_comment", message)
+    .at(6, 28, "read as a comment")
+    .label(6, "the command ends here, with an unclosed `\"`")
+    .help("quote the whole value: `run: 'echo \"fixes issue #5 for real\"'`")
+    .at(8, 33, "read as a comment")
+    .label(8, "the command ends here, with an unclosed `'`")
+    .help("quote the whole value: `- \"echo 'could not release # see the log\"`")
+    .warnings(2);
+  // `make # build it` is a command and a comment, as meant: no warning.
+  assert_eq!(out.headers(), [(6, 28), (8, 33)]);
+}
+
+#[test]
+fn warnings_are_printed_before_the_command_goes_on() {
+  let yaml = std::fs::read_to_string(repo().join("tests/diagnostics/cut_by_comment.yaml"))
+    .expect("tests/diagnostics/cut_by_comment.yaml");
+  let test = Test::new();
+  test.write("jobs.yaml", &yaml);
+  let path = test.path("jobs.yaml");
+  let run = test.run(&["list", path.to_str().expect("utf-8 temp path")]);
+  run.code(0);
+  assert!(run.stdout.contains("release"), "{}", run.stdout);
+  assert!(run.stderr.contains("⚠ ` #` starts a YAML comment"), "{}", run.stderr);
+  assert!(run.stderr.ends_with("jobs.yaml: 2 warnings\n"), "{}", run.stderr);
+  // With an error as well, both are shown and the summary counts each.
+  test.write("jobs.yaml", &format!("{yaml}    retries: x\n"));
+  let run = test.run(&["validate", path.to_str().expect("utf-8 temp path")]);
+  run.code(2);
+  assert!(
+    run.stderr.ends_with("jobs.yaml: 1 error, 2 warnings, nothing was run\n"),
+    "{}",
+    run.stderr
+  );
+}
+
 /// A bad file without a test (and so without a snapshot) would never be looked at.
 #[test]
 fn every_bad_file_has_a_test() {
@@ -360,7 +387,8 @@ fn every_bad_file_has_a_test() {
   assert!(names.len() >= 22, "only {} bad files", names.len());
   for name in names {
     assert!(
-      this_file.contains(&format!("validate(\"{name}\")")),
+      this_file.contains(&format!("validate(\"{name}\")"))
+        || this_file.contains(&format!("validate_warns(\"{name}\")")),
       "tests/diagnostics/{name}.yaml has no test"
     );
   }

@@ -62,8 +62,8 @@ fn needs_must_not_share_a_result_variable() {
 
 #[test]
 fn group_rules() {
-  assert_eq!(kinds("groups:\n  g: {gather: []}\n"), [ErrorKind::EmptyGroup]);
-  assert_eq!(kinds("groups:\n  g: {}\n"), [ErrorKind::BadGroup]);
+  assert_eq!(kinds("tasks: {a: {}}\ngroups:\n  g: {gather: []}\n"), [ErrorKind::EmptyGroup]);
+  assert_eq!(kinds("tasks: {a: {}}\ngroups:\n  g: {}\n"), [ErrorKind::BadGroup]);
   assert_eq!(
     kinds("tasks: {a: {}}\ngroups:\n  g: {gather: [a], pending: cancel}\n"),
     [ErrorKind::BadGroup]

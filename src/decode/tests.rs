@@ -64,8 +64,37 @@ fn wrong_types() {
 
 #[test]
 fn enum_values() {
-  let text = "groups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
+  let text =
+    "tasks: {a: {}}\ngroups:\n  g: {wait: [a], return_when: first_completed, pending: keep}\n";
   assert_eq!(kinds(text), [ErrorKind::BadPending]);
   let (file, _) = decode_text(text);
   assert_eq!(file.groups[0].return_when.as_ref().unwrap().value, ReturnWhen::FirstCompleted);
+}
+
+#[test]
+fn a_file_needs_a_task() {
+  for text in ["", "# a comment\n", "version: 1\n", "tasks:\n", "tasks: {}\n"] {
+    assert_eq!(kinds(text), [ErrorKind::NoTasks], "{text:?}");
+  }
+  // A misspelled `tasks` or a `tasks` of the wrong type is reported as such, and only so.
+  assert_eq!(kinds("task: {a: {}}\n"), [ErrorKind::UnknownKey]);
+  assert_eq!(kinds("tasks: [a]\n"), [ErrorKind::WrongType]);
+}
+
+#[test]
+fn a_comment_that_cuts_a_quoted_command_warns() {
+  let warned = |text: &str| {
+    let errors = decode_text(text).1;
+    assert!(errors.iter().all(|e| e.warning && e.kind == ErrorKind::CutByComment), "{errors:?}");
+    errors.len()
+  };
+  assert_eq!(warned("tasks:\n  a:\n    run: echo \"issue #5\"\n"), 1);
+  assert_eq!(warned("tasks:\n  a:\n    on_done: echo 'it #1\n"), 1);
+  assert_eq!(
+    warned("tasks:\n  a:\n    on_done:\n      - echo 'it #1\n      - [echo, 'it #1']\n"),
+    1
+  );
+  assert_eq!(warned("tasks:\n  a:\n    run: make # build it\n"), 0);
+  assert_eq!(warned("tasks:\n  a:\n    run: 'echo \"a' # quoted\n"), 0);
+  assert_eq!(warned("tasks:\n  a:\n    run: echo \"a#b\n"), 0, "no comment: the shell says so");
 }

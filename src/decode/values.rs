@@ -1,7 +1,7 @@
 //! The values of decode: strings, numbers, booleans, durations, names, commands, environments
 //! and the wait-group choices, each checked for its type and range where it is read.
 
-use super::{Decoder, did_you_mean_or, duplicate_key, earlier_key, type_error, wrong_type};
+use super::{Decoder, did_you_mean_or, duplicate_key, earlier_key, wrong_type};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
 use crate::schema::{Command, DurationValue, Name, Pending, ReturnWhen, Spanned};
@@ -9,7 +9,7 @@ use crate::yaml::{Node, Value};
 
 impl Decoder<'_> {
   /// Any scalar read as text, the way it is written (`run: true` is the command `true`).
-  fn scalar_text(&self, node: &Node) -> Option<String> {
+  pub(super) fn scalar_text(&self, node: &Node) -> Option<String> {
     match &node.value {
       Value::Str(s) => Some(s.clone()),
       Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
@@ -27,8 +27,7 @@ impl Decoder<'_> {
       }
       Some(text) => Some(Spanned::new(text, node.span)),
       None => {
-        let message = format!("expected a string, found {}", node.value.kind());
-        self.errors.push(wrong_type(node, message, "expected a string"));
+        self.errors.push(self.type_error(node, "a string"));
         None
       }
     }
@@ -38,7 +37,8 @@ impl Decoder<'_> {
     match node.value {
       Value::Bool(b) => Some(Spanned::new(b, node.span)),
       _ => {
-        let message = format!("expected `true` or `false`, found {}", node.value.kind());
+        let message =
+          format!("`{}` must be `true` or `false`, found {}", self.path(), node.value.kind());
         self.errors.push(wrong_type(node, message, "expected a boolean"));
         None
       }
@@ -49,13 +49,13 @@ impl Decoder<'_> {
     match node.value {
       Value::Int(i) if i >= 0 => Some(Spanned::new(i as u64, node.span)),
       Value::Int(_) => {
-        let message = format!("`{key}` must not be negative");
+        let message = format!("`{}` must not be negative", self.path());
         let err = CompileError::new(ErrorKind::BadValue, message, node.span, "negative");
         self.errors.push(err);
         None
       }
       _ => {
-        let err = type_error(node, key, "a whole number");
+        let err = self.type_error(node, "a whole number");
         self.errors.push(err.with_help(format!("write a number, e.g. `{key}: 2`")));
         None
       }
@@ -65,7 +65,7 @@ impl Decoder<'_> {
   pub(super) fn count(&mut self, node: &Node, key: &str) -> Option<Spanned<u32>> {
     let value = self.unsigned(node, key)?;
     if value.value > u64::from(u32::MAX) {
-      let message = format!("`{key}` is too large");
+      let message = format!("`{}` is too large", self.path());
       self.errors.push(CompileError::new(ErrorKind::BadValue, message, node.span, "too large"));
       return None;
     }
@@ -75,7 +75,7 @@ impl Decoder<'_> {
   pub(super) fn positive(&mut self, node: &Node, key: &str) -> Option<Spanned<u64>> {
     let value = self.unsigned(node, key)?;
     if value.value == 0 || value.value > u64::from(u32::MAX) {
-      let message = format!("`{key}` must be at least 1");
+      let message = format!("`{}` must be at least 1", self.path());
       let err = CompileError::new(ErrorKind::BadValue, message, node.span, "out of range");
       self.errors.push(err.with_help(format!("remove `{key}` to use the default")));
       return None;
@@ -100,8 +100,7 @@ impl Decoder<'_> {
       Value::Float(f) => duration::from_seconds(*f),
       Value::Str(s) => duration::parse(s),
       _ => {
-        let message = format!("expected a duration, found {}", node.value.kind());
-        self.errors.push(wrong_type(node, message, "expected a duration"));
+        self.errors.push(self.type_error(node, "a duration"));
         return None;
       }
     };
@@ -126,12 +125,12 @@ impl Decoder<'_> {
     match &node.value {
       Value::Seq(items) => Some(items),
       Value::Str(s) => {
-        let err = type_error(node, key, expected);
+        let err = self.type_error(node, expected);
         self.errors.push(err.with_help(format!("write `{key}: [{s}]`")));
         None
       }
       _ => {
-        self.errors.push(type_error(node, key, expected));
+        self.errors.push(self.type_error(node, expected));
         None
       }
     }
@@ -141,23 +140,23 @@ impl Decoder<'_> {
     let Some(items) = self.seq(node, key, "a list of strings") else {
       return Vec::new();
     };
-    items.iter().filter_map(|item| self.string(item)).collect()
+    self.items(items, Self::string)
   }
 
   pub(super) fn names(&mut self, node: &Node, key: &str) -> Option<Spanned<Vec<Name>>> {
     let items = self.seq(node, key, "a list of names")?;
-    let names = items.iter().filter_map(|item| self.string(item)).collect();
+    let names = self.items(items, Self::string);
     Some(Spanned::new(names, node.span))
   }
 
   pub(super) fn argv(&mut self, node: &Node, key: &str) -> Option<Spanned<Vec<Spanned<String>>>> {
     let items = self.seq(node, key, "a list of strings")?;
     if items.is_empty() {
-      let message = format!("`{key}` must not be empty");
+      let message = format!("`{}` must not be empty", self.path());
       self.errors.push(CompileError::new(ErrorKind::BadValue, message, node.span, "empty list"));
       return None;
     }
-    let argv = items.iter().filter_map(|item| self.string(item)).collect();
+    let argv = self.items(items, Self::string);
     Some(Spanned::new(argv, node.span))
   }
 
@@ -172,9 +171,15 @@ impl Decoder<'_> {
         self.errors.push(nul_byte(node));
         None
       }
-      Some(text) => Some(Spanned::new(Command::Shell(text), node.span)),
+      Some(text) => {
+        self.check_cut_command(node, &text);
+        Some(Spanned::new(Command::Shell(text), node.span))
+      }
       None => {
-        self.errors.push(type_error(node, "run", "a command string or an argv list"));
+        let err = self.type_error(node, "a command string or an argv list");
+        let help = "`: ` in an unquoted command makes it a mapping: quote the whole command";
+        let err = if let Value::Map(_) = node.value { err.with_help(help) } else { err };
+        self.errors.push(err);
         None
       }
     }
@@ -183,7 +188,7 @@ impl Decoder<'_> {
   /// A callback: one command, or a list of commands (each a string or an argv list).
   pub(super) fn commands(&mut self, node: &Node) -> Vec<Spanned<Command>> {
     match &node.value {
-      Value::Seq(items) => items.iter().filter_map(|item| self.command(item)).collect(),
+      Value::Seq(items) => self.items(items, Self::command),
       _ => self.command(node).into_iter().collect(),
     }
   }
@@ -204,9 +209,11 @@ impl Decoder<'_> {
         self.errors.push(err);
         continue;
       }
-      if let Some(value) = self.string(value) {
+      self.path.push(key.name.clone());
+      if let Some(value) = self.env_value(&key.name, value) {
         out.push((Spanned::new(key.name.clone(), key.span), value));
       }
+      self.path.pop();
     }
     out
   }

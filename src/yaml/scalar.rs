@@ -110,3 +110,13 @@ fn is_decimal(text: &str) -> bool {
   }
   i == bytes.len()
 }
+
+/// Text as a quoted scalar that reads back as the same text: single quotes, or double quotes
+/// when the text holds a single quote and nothing a double-quoted scalar would escape.
+pub(crate) fn quoted(text: &str) -> String {
+  if text.contains('\'') && !text.contains(['"', '\\']) && !text.contains(char::is_control) {
+    format!("\"{text}\"")
+  } else {
+    format!("'{}'", text.replace('\'', "''"))
+  }
+}

@@ -347,3 +347,12 @@ fn a_null_document_is_an_empty_map_but_other_scalars_stay() {
   assert_eq!(value_of("just text"), Value::Str("just text".into()));
   assert_eq!(value_of("\"\""), Value::Str(String::new()));
 }
+
+#[test]
+fn quoted_text_reads_back_as_itself() {
+  for text in ["echo \"lint: ok\"", "it's: ok", "\"it's\": ok", "a \\ b", "[1,2]", "#x", ""] {
+    assert_eq!(value_of(&quoted(text)), Value::Str(text.into()), "{text:?}");
+  }
+  assert_eq!(quoted("echo \"a: b\""), "'echo \"a: b\"'");
+  assert_eq!(quoted("it's"), "\"it's\"");
+}
