@@ -28,6 +28,8 @@ pub(crate) struct Outcome {
   pub failed: bool,
   pub stop: Option<StopReason>,
   pub statuses: Vec<Option<Status>>,
+  /// The nodes a callback of which failed, in the order they failed.
+  pub callbacks_failed: Vec<NodeId>,
 }
 
 /// Keeps the stopping signals and SIGCHLD for the loop: to be called before the run starts any

@@ -70,11 +70,15 @@ pub(crate) enum Event<'a> {
     attempts: u32,
     exit: Exit,
   },
+  /// A queue's counters after a put, a take or an item's end: at most one per queue per
+  /// [`QUEUE_STATE_EVERY`], and the last state always.
   QueueState {
     queue: &'a str,
     depth: usize,
     put: u64,
     taken: u64,
+    /// Taken and not finished yet.
+    in_progress: u64,
     done: u64,
     failed: u64,
   },
@@ -95,13 +99,33 @@ pub(crate) enum Event<'a> {
     command: &'a str,
     exit: Exit,
   },
+  /// The run stops early (`--timeout`, a signal): what is being stopped, and how.
+  Stopping {
+    /// `timeout` or `signal`.
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<i32>,
+    /// What is terminated now (SIGTERM, SIGKILL after the kill grace).
+    tasks: usize,
+    items: usize,
+    callbacks: usize,
+    kill_grace_ms: u64,
+    /// A second signal: everything left is killed now.
+    killed: bool,
+  },
   RunFinished {
     status: &'a str,
     exit_code: i32,
     duration_ms: u64,
     counts: Counts,
+    /// Why a run that did not succeed failed or stopped, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
   },
 }
+
+/// The most often a queue's `queue_state` is reported.
+pub(crate) const QUEUE_STATE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Final statuses of the run's nodes.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -111,6 +135,10 @@ pub(crate) struct Counts {
   pub timed_out: usize,
   pub cancelled: usize,
   pub skipped: usize,
+  /// Of the failed and timed out, those with `allow_failure`.
+  pub allowed_failures: usize,
+  /// Nodes whose callbacks failed.
+  pub callbacks_failed: usize,
 }
 
 impl Counts {

@@ -139,15 +139,17 @@ fn validate(files: &[std::path::PathBuf]) -> ExitCode {
     match load(path) {
       Ok(graph) => {
         let groups = graph.nodes.len() - graph.task_count();
-        println!(
-          "{}: ok ({} tasks, {groups} groups, {} queues)",
-          path.display(),
-          graph.task_count(),
-          graph.queues.len()
-        );
+        let (tasks, groups) = (counted(graph.task_count(), "task"), counted(groups, "group"));
+        let queues = counted(graph.queues.len(), "queue");
+        println!("{}: ok ({tasks}, {groups}, {queues})", path.display());
       }
       Err(e) => exit = e,
     }
   }
   exit
+}
+
+/// `1 task`, `2 tasks`.
+fn counted(n: usize, what: &str) -> String {
+  if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }

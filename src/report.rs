@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub(crate) use files::{FileOptions, Files};
-pub(crate) use plain::{Plain, PlainOptions};
+pub(crate) use plain::{Plain, PlainOptions, text};
 pub(crate) use tty::Tty;
 
 /// What a person or a pipe sees.
@@ -128,7 +128,7 @@ pub(crate) fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporte
   let stdout: Box<dyn Write> =
     Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
   let screen = match options.kind {
-    Kind::Tty => Screen::Tty(Tty::new(graph, color)),
+    Kind::Tty => Screen::Tty(Tty::new(graph, color, options.files.log_dir.as_deref())),
     Kind::Json => Screen::Json(stdout),
     Kind::Plain => {
       let plain = PlainOptions {

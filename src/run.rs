@@ -1,10 +1,12 @@
 //! `runner run`: resolve the targets and the options against the graph, pick a reporter, run,
 //! and map the outcome to an exit code.
 
+mod cause;
+
 use crate::cli::RunArgs;
 use crate::engine;
 use crate::error::ExitCode;
-use crate::event::{Counts, Event};
+use crate::event::Event;
 use crate::graph::{Graph, NodeId};
 use crate::options::RunOptions;
 use crate::report;
@@ -45,19 +47,16 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
     _ if outcome.failed => ExitCode::RunFailed,
     _ => ExitCode::Ok,
   };
-  let mut counts = Counts::default();
-  for (id, status) in outcome.statuses.iter().enumerate() {
-    if let (Some(status), Some(_)) = (status, graph.task(id)) {
-      counts.add(*status);
-    }
-  }
+  let counts = cause::counts(graph, &outcome);
+  let cause = cause::cause(graph, &outcome, run.timeout);
   let status = match exit {
     ExitCode::Ok => "succeeded",
     ExitCode::RunFailed | ExitCode::OutputFailed => "failed",
     ExitCode::Invalid | ExitCode::Interrupted(_) => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
-  reporter.event(&Event::RunFinished { status, exit_code: exit.code(), duration_ms, counts });
+  let (exit_code, cause) = (exit.code(), cause.as_deref());
+  reporter.event(&Event::RunFinished { status, exit_code, duration_ms, counts, cause });
   if let Err(err) = reporter.finish() {
     eprintln!("error: {err}");
     return exit.or_output_failed();

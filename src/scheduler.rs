@@ -62,6 +62,14 @@ pub(crate) enum StopReason {
   Signal(i32),
 }
 
+/// What runs at a moment: tasks' processes, queue items' and callbacks'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Running {
+  pub tasks: usize,
+  pub items: usize,
+  pub callbacks: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Input {
   Start,
@@ -130,6 +138,13 @@ pub(crate) enum Action {
   },
   /// SIGKILL to every process of the run, now.
   KillAll,
+  /// The run stops early (a signal, `--timeout`): `running` is what is terminated now; `killed`:
+  /// a second signal kills it at once instead.
+  Stopping {
+    reason: StopReason,
+    running: Running,
+    killed: bool,
+  },
   /// A task failed and will run again.
   Retrying {
     id: NodeId,

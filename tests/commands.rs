@@ -98,11 +98,14 @@ fn a_program_that_cannot_be_execed_is_reported_as_not_started() {
     "[task] failed (exit 127)",
     "[task:callback] cannot start callback `./missing-callback`: No such file or directory",
     "[items] cannot start `./missing-consumer` for item `one`: No such file or directory",
-    "[dir] cannot start `sh`: cannot enter its working directory: No such file or directory",
+    "[dir] cannot start `sh`: cannot enter its working directory `",
     "[dir] failed (exit 127)",
   ] {
     assert_line_starting(&run, line);
   }
+  // The directory it could not enter is named.
+  let dir = format!("`{}`: No such file or directory", test.path("no-such-dir").display());
+  assert!(run.stdout.contains(&format!("working directory {dir}")), "{}", run.stdout);
   assert!(!run.stdout.contains("never"), "{}", run.stdout);
 }
 

@@ -13,6 +13,15 @@ fn validate_prints_a_summary_line() {
 }
 
 #[test]
+fn validate_counts_one_of_a_kind_in_the_singular() {
+  let job =
+    "tasks:\n  a: {run: 'true', produces: q}\ngroups:\n  g: {gather: [a]}\nqueues:\n  q: {}\n";
+  let run = Test::with_job(job).run(&["validate", "job.yaml"]);
+  run.code(0);
+  assert_eq!(run.stdout, "job.yaml: ok (1 task, 1 group, 1 queue)\n");
+}
+
+#[test]
 fn validate_reports_every_file() {
   let test = Test::with_job("tasks: {a: {}}\n");
   test.write("bad.yaml", "tasks: {a: {nedds: []}}\n");

@@ -3,8 +3,8 @@
 //! plain output, the colour rules, and the live tty view as a person sees it in a real
 //! terminal (tmux).
 
-use crate::support::{BIN, PATIENCE, Run, Test, events, finished, require, unique_tag, wait_for};
-use std::process::Command;
+use crate::support::{BIN, Run, Test, events, finished, require};
+use crate::tmux::{Tmux, spinner_line};
 
 /// Success, a retry, a failure, a skip, a timeout, a gather group and a queue with a failed
 /// item, in one run.
@@ -64,7 +64,12 @@ fn json_output_snapshot() {
   let test = Test::with_job(DEMO);
   let run = test.run(&["run", "job.yaml", "-j", "1", "--output", "json"]);
   run.code(1);
-  let filters = vec![(r#""duration_ms":\d+"#, r#""duration_ms":0"#)];
+  // When a queue's state is reported depends on timing (at most one a queue per 100ms): the
+  // queue tests check those events.
+  let filters = vec![
+    (r#""duration_ms":\d+"#, r#""duration_ms":0"#),
+    (r#"(?m)^\{"event":"queue_state".*\n"#, ""),
+  ];
   insta::with_settings!({ filters => filters, omit_expression => true }, {
     insta::assert_snapshot!("json", run.stdout);
   });
@@ -306,61 +311,6 @@ fn status_words_are_coloured_when_forced() {
 // ---------------------------------------------------------------------------------------------
 // The live view, in a real terminal
 
-/// A tmux server of our own (its own socket), killed when the test ends.
-struct Tmux {
-  socket: String,
-}
-
-impl Tmux {
-  /// A 120x30 session running `command` (see `require("tmux")`).
-  fn start(command: &str) -> Self {
-    // A socket per session: the tests that use tmux run at the same time.
-    let tmux = Self { socket: unique_tag("runner-output") };
-    let status = tmux
-      .cmd(&["new-session", "-d", "-x", "120", "-y", "30", "-s", "main", command])
-      .env_remove("CI")
-      .env_remove("GITHUB_ACTIONS")
-      .env_remove("NO_COLOR")
-      .env("TERM", "xterm-256color")
-      .status()
-      .expect("start tmux");
-    assert!(status.success(), "tmux new-session failed");
-    tmux
-  }
-
-  fn cmd(&self, args: &[&str]) -> Command {
-    let mut cmd = Command::new("tmux");
-    cmd.args(["-u", "-L", &self.socket]).args(args);
-    cmd
-  }
-
-  /// The screen as text.
-  fn screen(&self) -> String {
-    let out = self.cmd(&["capture-pane", "-p", "-t", "main"]).output().expect("capture-pane");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-  }
-
-  /// Polls the screen until `done` holds, or panics with the last screen at the deadline.
-  #[track_caller]
-  fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-    wait_for(what, PATIENCE, || {
-      let screen = self.screen();
-      if done(&screen) { Ok(screen) } else { Err(format!("the screen:\n{screen}")) }
-    })
-  }
-}
-
-impl Drop for Tmux {
-  fn drop(&mut self) {
-    let _ = self.cmd(&["kill-server"]).output();
-  }
-}
-
-/// A spinner frame (braille pattern) at the start of a line.
-fn spinner_line(line: &str) -> bool {
-  line.chars().next().is_some_and(|c| ('\u{2800}'..='\u{28ff}').contains(&c))
-}
-
 #[test]
 fn tty_view_in_a_real_terminal() {
   if !require("tmux") {
@@ -452,7 +402,10 @@ fn keys_typed_during_the_live_view_leave_no_row_behind() {
   assert!(screen.contains("runner-exit=130"), "{screen}");
   assert!(!screen.lines().any(spinner_line), "a spinner row was left behind\n{screen}");
   assert!(!screen.contains(" tasks · "), "the overall bar was left behind\n{screen}");
-  assert!(screen.starts_with("⊘ "), "the first line is a finished task\n{screen}");
+  // The first line says what the Ctrl-C stops, the next ones what became of the tasks.
+  let first = "runner: SIGINT: stopping 2 tasks (SIGTERM now, SIGKILL after 3s); Ctrl-C again \
+               kills them now\n⊘ ";
+  assert!(screen.starts_with(first), "the first lines: the stop, then a finished task\n{screen}");
   assert!(screen.contains("\nmode=echo\n"), "the echo is back on\n{screen}");
 }
 
@@ -470,6 +423,9 @@ fn tty_output_without_a_terminal_prints_the_lines() {
     run.stdout
   );
   assert_eq!(lines[2], "  │ clue");
-  assert_eq!(lines[3], "summary:");
+  // At the end, the failure's output in full under a header that names it.
+  assert!(lines[3].starts_with("── bad: failed (exit 2) in "), "{}", run.stdout);
+  assert_eq!(lines[4], "clue");
+  assert_eq!(lines[5], "summary:");
   assert!(lines.last().unwrap().starts_with("runner: failed (exit 1)"), "{}", run.stdout);
 }

@@ -9,7 +9,7 @@ use super::queues::{self, Consumer, Queue};
 use crate::event::{Event, Exit};
 use crate::graph::{Graph, NodeId};
 use crate::report::Reporter;
-use crate::scheduler::{Action, Input, Policy, Proc, Scheduler, Timer};
+use crate::scheduler::{Action, Input, Policy, Proc, Running, Scheduler, StopReason, Timer};
 use crate::status::Status;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub(super) async fn run(
   let inbox = Inbox(tx);
   super::signal::forward(inbox.0.clone(), Msg::Signal);
   let mut scheduler = Scheduler::new(graph, targets, policy);
-  let queues = queues::open(graph, |id| scheduler.is_selected(id));
+  let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {
     graph,
     shared: Rc::new(Shared::new(inbox)),
@@ -40,7 +40,10 @@ pub(super) async fn run(
     exits: vec![Exit::default(); graph.nodes.len()],
     item_exits: HashMap::new(),
     returned: vec![false; graph.nodes.len()],
+    callbacks_failed: Vec::new(),
+    callback_failed: vec![false; graph.nodes.len()],
     jobs: policy.jobs,
+    kill_grace: policy.kill_grace,
     dir: std::path::absolute(&graph.dir).unwrap_or_else(|_| graph.dir.clone()),
   };
   engine.run_started();
@@ -83,7 +86,10 @@ pub(super) struct Loop<'a, 'g> {
   item_exits: HashMap<(NodeId, u32), Exit>,
   /// Groups that have returned (and said so).
   returned: Vec<bool>,
+  callbacks_failed: Vec<NodeId>,
+  callback_failed: Vec<bool>,
   pub(super) jobs: usize,
+  kill_grace: std::time::Duration,
   pub(super) dir: PathBuf,
 }
 
@@ -92,7 +98,8 @@ impl<'g> Loop<'_, 'g> {
     let statuses = (0..self.graph.nodes.len())
       .map(|id| self.scheduler.is_selected(id).then(|| self.scheduler.status(id)))
       .collect();
-    Outcome { failed: self.scheduler.run_failed(), stop: self.scheduler.stop_reason(), statuses }
+    let (failed, stop) = (self.scheduler.run_failed(), self.scheduler.stop_reason());
+    Outcome { failed, stop, statuses, callbacks_failed: self.callbacks_failed.clone() }
   }
 
   pub(super) fn name(&self, id: NodeId) -> &'g str {
@@ -119,6 +126,9 @@ impl<'g> Loop<'_, 'g> {
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {
+        if !std::mem::replace(&mut self.callback_failed[id], true) {
+          self.callbacks_failed.push(id);
+        }
         let task = self.name(id);
         self.reporter.event(&Event::CallbackFailed { task, command: &command, exit });
         return false;
@@ -136,6 +146,10 @@ impl<'g> Loop<'_, 'g> {
           self.queue_of(id).count_taken();
         }
         Input::Taken { id, worker, item }
+      }
+      Msg::QueueState(q) => {
+        self.queue_state(q);
+        return false;
       }
       Msg::Timer(timer) => Input::TimerFired(timer),
       Msg::Signal(signal) => Input::Signal(signal),
@@ -163,6 +177,7 @@ impl<'g> Loop<'_, 'g> {
         Action::Terminate { proc } => terminate.push(proc),
         Action::Kill { proc } => kill.push(proc),
         Action::KillAll => self.shared.kill_all(),
+        Action::Stopping { reason, running, killed } => self.stopping(reason, running, killed),
         Action::Retrying { id, attempt, status } => {
           let (task, exit) = (self.name(id), self.exits[id]);
           self.reporter.event(&Event::TaskRetrying { task, attempt, status, exit });
@@ -190,6 +205,28 @@ impl<'g> Loop<'_, 'g> {
     self.shared.stop(&terminate, Stop::Graceful);
     self.shared.stop(&kill, Stop::Forced);
     done
+  }
+
+  /// Says what an early stop stops, before it is stopped.
+  fn stopping(&mut self, reason: StopReason, running: Running, killed: bool) {
+    let (reason, signal) = match reason {
+      StopReason::Signal(signal) => ("signal", Some(signal)),
+      StopReason::Timeout => ("timeout", None),
+      StopReason::FailFast => ("fail_fast", None),
+    };
+    let Running { tasks, items, callbacks } = running;
+    let kill_grace_ms = self.kill_grace.as_millis() as u64;
+    self.reporter.event(&Event::Stopping {
+      reason,
+      signal,
+      tasks,
+      items,
+      callbacks,
+      kill_grace_ms,
+      killed,
+    });
+    // Said at once: what follows may take the whole kill grace.
+    self.reporter.flush();
   }
 
   fn start_timer(&mut self, after: std::time::Duration, timer: Timer) {
@@ -272,11 +309,20 @@ impl<'g> Loop<'_, 'g> {
       attempts,
       exit,
     });
+  }
+
+  /// Reports queue `q`'s counters, if they changed since the last report.
+  fn queue_state(&mut self, q: usize) {
+    let queue = &self.queues[q];
+    if !queue.report() {
+      return;
+    }
     self.reporter.event(&Event::QueueState {
-      queue: name,
+      queue: &self.graph.queues[q].name,
       depth: queue.depth(),
       put: queue.put.get(),
       taken: queue.taken.get(),
+      in_progress: queue.in_progress(),
       done: queue.done.get(),
       failed: queue.failed.get(),
     });
@@ -284,7 +330,10 @@ impl<'g> Loop<'_, 'g> {
 
   /// Reports, per queue, what became of its items; items never taken are listed.
   fn queues_finished(&mut self) {
-    for (q, queue) in self.queues.iter().enumerate() {
+    for q in 0..self.queues.len() {
+      // The last state, if a report of it was still to come.
+      self.queue_state(q);
+      let queue = &self.queues[q];
       let (left, left_total) = queue.left();
       self.reporter.event(&Event::QueueFinished {
         queue: &self.graph.queues[q].name,

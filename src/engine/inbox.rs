@@ -37,6 +37,8 @@ pub(super) enum Msg {
   },
   Timer(Timer),
   Signal(i32),
+  /// Queue `n`'s counters changed and its report is due.
+  QueueState(usize),
 }
 
 /// The sending end, for the futures the loop spawns.

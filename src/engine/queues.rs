@@ -6,7 +6,9 @@
 //! stays bounded by `maxsize` items. A queue closes when its static items are in and every
 //! producer has finished; consumers end once it is closed and drained.
 
+use super::inbox::{Inbox, Msg};
 use crate::env::Env;
+use crate::event::QUEUE_STATE_EVERY;
 use crate::graph::{Graph, NodeId};
 use crate::status::Status;
 use async_channel::{Receiver, Sender};
@@ -14,6 +16,7 @@ use futures_lite::FutureExt;
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 /// Items never taken are listed up to this many; beyond it they are only counted.
 const LEFT_LISTED: usize = 1000;
@@ -36,10 +39,25 @@ pub(super) struct Queue {
   pub done: Cell<u64>,
   pub failed: Cell<u64>,
   pub cancelled: Cell<u64>,
+  reports: Reports,
+}
+
+/// When a queue's state is reported: a change (a put, a take, an item's end) asks the loop for a
+/// report, at once if the last one is [`QUEUE_STATE_EVERY`] old, else when it will be; changes
+/// meanwhile ride along. So a busy queue costs at most one wake-up of the loop that long.
+struct Reports {
+  inbox: Inbox,
+  /// The queue's index, for the loop's message.
+  index: usize,
+  /// A report is asked for and not made yet.
+  asked: Cell<bool>,
+  /// Changed since the last report.
+  changed: Cell<bool>,
+  last: Cell<Option<Instant>>,
 }
 
 impl Queue {
-  fn new(maxsize: usize, producers: usize, consumers: usize) -> Self {
+  fn new(maxsize: usize, producers: usize, consumers: usize, reports: Reports) -> Self {
     let (tx, rx) =
       if maxsize == 0 { async_channel::unbounded() } else { async_channel::bounded(maxsize) };
     let queue = Self {
@@ -55,6 +73,7 @@ impl Queue {
       done: Cell::new(0),
       failed: Cell::new(0),
       cancelled: Cell::new(0),
+      reports,
     };
     // The extra counts are released after counting: a queue with no producers closes at once,
     // one with no consumers is abandoned at once.
@@ -77,6 +96,34 @@ impl Queue {
   /// Counts an item taken, and the final status of one.
   pub(super) fn count_taken(&self) {
     self.taken.set(self.taken.get() + 1);
+    self.changed();
+  }
+
+  /// Items taken and not finished yet.
+  pub(super) fn in_progress(&self) -> u64 {
+    let finished = self.done.get() + self.failed.get() + self.cancelled.get();
+    self.taken.get().saturating_sub(finished)
+  }
+
+  /// The counters changed: asks the loop for a report, unless one is asked for already.
+  fn changed(&self) {
+    let reports = &self.reports;
+    reports.changed.set(true);
+    if reports.asked.replace(true) {
+      return;
+    }
+    let due = reports.last.get().map_or(Duration::ZERO, |last| {
+      (last + QUEUE_STATE_EVERY).saturating_duration_since(Instant::now())
+    });
+    reports.inbox.after(due, Msg::QueueState(reports.index));
+  }
+
+  /// The loop reports the state now: whether it changed since the last report.
+  pub(super) fn report(&self) -> bool {
+    let reports = &self.reports;
+    reports.asked.set(false);
+    reports.last.set(Some(Instant::now()));
+    reports.changed.replace(false)
   }
 
   pub(super) fn count_finished(&self, status: Status) {
@@ -86,6 +133,7 @@ impl Queue {
       _ => &self.failed,
     };
     counter.set(counter.get() + 1);
+    self.changed();
   }
 
   pub(super) fn depth(&self) -> usize {
@@ -97,6 +145,7 @@ impl Queue {
   pub(super) async fn put(&self, item: String) -> bool {
     let Some(tx) = self.tx.borrow().clone() else { return false };
     self.put.set(self.put.get() + 1);
+    self.changed();
     if self.abandoned.get() {
       self.leave(item);
       return true;
@@ -145,14 +194,26 @@ impl Queue {
 }
 
 /// Every queue of the graph; the producers and consumers counted are the selected ones.
-pub(super) fn open(graph: &Graph, selected: impl Fn(NodeId) -> bool) -> Rc<Vec<Rc<Queue>>> {
+pub(super) fn open(
+  graph: &Graph,
+  selected: impl Fn(NodeId) -> bool,
+  inbox: &Inbox,
+) -> Rc<Vec<Rc<Queue>>> {
   let queues: Vec<Rc<Queue>> = graph
     .queues
     .iter()
-    .map(|q| {
+    .enumerate()
+    .map(|(index, q)| {
       let count = |ids: &[NodeId]| ids.iter().filter(|&&id| selected(id)).count();
       let feeder = usize::from(!q.items.is_empty());
-      Rc::new(Queue::new(q.maxsize, count(&q.producers) + feeder, count(&q.consumers)))
+      let reports = Reports {
+        inbox: inbox.clone(),
+        index,
+        asked: Cell::new(false),
+        changed: Cell::new(false),
+        last: Cell::new(None),
+      };
+      Rc::new(Queue::new(q.maxsize, count(&q.producers) + feeder, count(&q.consumers), reports))
     })
     .collect();
   for (q, def) in graph.queues.iter().enumerate() {

@@ -59,9 +59,31 @@ impl Failed {
 fn error_of(word: i32) -> io::Error {
   let os = io::Error::from_raw_os_error(word & !child::CHDIR);
   if word & child::CHDIR != 0 {
-    return io::Error::new(os.kind(), format!("cannot enter its working directory: {os}"));
+    return io::Error::new(os.kind(), ChdirFailed(os));
   }
   os
+}
+
+/// The child could not enter its working directory: the error of its chdir.
+#[derive(Debug)]
+struct ChdirFailed(io::Error);
+
+impl std::fmt::Display for ChdirFailed {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    write!(f, "cannot enter its working directory: {}", self.0)
+  }
+}
+
+impl std::error::Error for ChdirFailed {}
+
+/// What a spawn error says, naming the working directory `cwd` when it was the one at fault.
+pub(crate) fn describe(err: &io::Error, cwd: &Path) -> String {
+  match err.get_ref().and_then(|inner| inner.downcast_ref::<ChdirFailed>()) {
+    Some(ChdirFailed(os)) => {
+      format!("cannot enter its working directory `{}`: {os}", cwd.display())
+    }
+    None => err.to_string(),
+  }
 }
 
 /// What one spawn needs; strings are those of the exec.

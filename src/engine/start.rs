@@ -7,6 +7,7 @@ use super::launcher::{Ends, Launch};
 use super::live::Shared;
 use super::queues::Consumer;
 use super::reactor::spawn_local;
+use super::spawn::describe;
 use super::supervise::{Sink, supervise};
 use crate::env::{self, Env};
 use crate::event::{Event, Exit, Stream};
@@ -88,7 +89,7 @@ impl Loop<'_, '_> {
         Ok(ran) if capture => (ran.exit, ran.captured),
         Ok(ran) => (ran.exit, mine.get().to_string()),
         Err(err) => {
-          let line = format!("cannot start `{argv0}`: {err}");
+          let line = format!("cannot start `{argv0}`: {}", describe(&err, &cwd));
           (unstarted(&shared.inbox, id, Stream::Stderr, line, None).await, String::new())
         }
       };
@@ -136,6 +137,7 @@ impl Loop<'_, '_> {
       let exit = match ran {
         Ok(ran) => ran.exit,
         Err(err) => {
+          let err = describe(&err, &consumer.cwd);
           let line = format!("cannot start `{argv0}` for item `{item}`: {err}");
           unstarted(&shared.inbox, id, Stream::Stderr, line, Some(tag)).await
         }
@@ -182,7 +184,7 @@ async fn run_callback(
   let exit = match ran {
     Ok(ran) => ran.exit,
     Err(err) => {
-      let line = format!("cannot start callback `{command}`: {err}");
+      let line = format!("cannot start callback `{command}`: {}", describe(&err, cwd));
       unstarted(&shared.inbox, id, Stream::Callback, line, None).await
     }
   };

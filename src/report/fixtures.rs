@@ -40,5 +40,5 @@ pub(super) fn group_finished<'a>(
 
 /// `run_finished` with zero counts.
 pub(super) fn run_finished(status: &str, exit_code: i32, duration_ms: u64) -> Event<'_> {
-  Event::RunFinished { status, exit_code, duration_ms, counts: Counts::default() }
+  Event::RunFinished { status, exit_code, duration_ms, counts: Counts::default(), cause: None }
 }

@@ -11,7 +11,7 @@ pub(crate) mod paint;
 pub(crate) mod summary;
 pub(crate) mod text;
 
-use crate::event::{Counts, Event, Exit, Stream};
+use crate::event::{Event, Exit, Stream};
 use crate::status::Status;
 use block::Block;
 use github::{Failure, Places};
@@ -113,6 +113,7 @@ impl Plain {
         self.task_line(consumer, line)
       }
       Event::QueueState { .. } => Ok(()),
+      Event::Stopping { .. } => writeln!(self.out, "{}", text::stopping(event).unwrap_or_default()),
       Event::QueueFinished { .. } => {
         let totals = text::QueueTotals::of(event).expect("a queue_finished event");
         writeln!(self.out, "{}", text::queue(&totals))
@@ -120,8 +121,9 @@ impl Plain {
       Event::CallbackFailed { task, command, exit } => {
         self.task_line(task, text::callback_failed(task, command, *exit))
       }
-      Event::RunFinished { status, exit_code, duration_ms, counts } => {
-        self.run_finished(status, *exit_code, *duration_ms, counts)
+      Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
+        let closing = |paint| text::run(status, *exit_code, *duration_ms, counts, *cause, paint);
+        self.run_finished(closing(paint), closing(Paint { on: false }))
       }
     }
   }
@@ -223,13 +225,8 @@ impl Plain {
     Ok(())
   }
 
-  fn run_finished(
-    &mut self,
-    status: &str,
-    exit_code: i32,
-    duration_ms: u64,
-    counts: &Counts,
-  ) -> std::io::Result<()> {
+  /// The closing lines; `closing`, the last, is given painted and not.
+  fn run_finished(&mut self, closing: String, plain_closing: String) -> std::io::Result<()> {
     let out = &mut self.out;
     if let Some((line, tail, annotation)) = self.github.as_ref().and_then(|gh| gh.first.as_ref()) {
       writeln!(out, "runner: first failure: {line}")?;
@@ -243,10 +240,9 @@ impl Plain {
         writeln!(out, "{l}")?;
       }
     }
-    writeln!(out, "{}", text::run(status, exit_code, duration_ms, counts, self.paint))?;
+    writeln!(out, "{closing}")?;
     if let Some(path) = self.github.as_ref().and_then(|gh| gh.step_summary.as_ref()) {
-      let closing = text::run(status, exit_code, duration_ms, counts, Paint { on: false });
-      let markdown = self.summary.markdown(&format!("runner: {}", self.title), &closing);
+      let markdown = self.summary.markdown(&format!("runner: {}", self.title), &plain_closing);
       if let Err(err) = github::append_summary(path, &markdown) {
         eprintln!("runner: cannot write the job summary to {}: {err}", path.display());
       }

@@ -1,6 +1,7 @@
 //! The live view for a person at a terminal: an overall bar, a spinner row per running task
 //! with its last output line, groups and queues while they run, and one line above the rows
-//! per finished task (with its output tail if it failed). Events only update the model
+//! per finished task (with its output tail if it failed) or callback line; once the rows are
+//! cleared, each failure's kept output in full (`model/failures.rs`). Events only update the model
 //! (`model.rs`, O(1) each); a render thread turns it into bars (`view.rs`) 15 times a second,
 //! redrawing once per frame (and stepping the spinners: a steady tick), so thousands of tasks
 //! or a flood of output cost no more redraws than one. On a stdout that
@@ -40,8 +41,11 @@ struct Live {
 }
 
 impl Tty {
-  pub(crate) fn new(graph: &Graph, color: bool) -> Self {
-    let model = Arc::new(Mutex::new(Model::new(graph, color)));
+  /// `log_dir`: where `--log-dir` puts every line, for the failures' output at the end.
+  pub(crate) fn new(graph: &Graph, color: bool, log_dir: Option<&std::path::Path>) -> Self {
+    let mut model = Model::new(graph, color);
+    model.log_dir(log_dir);
+    let model = Arc::new(Mutex::new(model));
     let live = View::new(color).map(|view| Live::start(view, model.clone()));
     Self { model, live }
   }

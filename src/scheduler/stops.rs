@@ -2,18 +2,43 @@
 //! `--timeout`, signals) and its escalation, the kill grace, and callbacks, which a signal or
 //! `--timeout` halts.
 
-use super::{Action, Proc, Scheduler, StopReason, Timer};
+use super::{Action, Proc, Running, Scheduler, StopReason, Timer};
 use crate::graph::NodeId;
 use crate::status::Status;
 
 impl Scheduler<'_> {
   /// A stopping signal: the first stops the run; any later one kills what is left, now.
+  /// Either way, what is stopped is said first.
   pub(super) fn signal(&mut self, signal: i32, out: &mut Vec<Action>) {
     self.signals += 1;
-    if self.signals > 1 {
+    let (reason, killed) = (StopReason::Signal(signal), self.signals > 1);
+    self.announce(reason, killed, out);
+    if killed {
       out.push(Action::KillAll);
     }
-    self.stop(StopReason::Signal(signal), out);
+    self.stop(reason, out);
+  }
+
+  /// Says what a stop stops, unless the run is over already.
+  fn announce(&self, reason: StopReason, killed: bool, out: &mut Vec<Action>) {
+    if self.remaining != usize::MAX {
+      out.push(Action::Stopping { reason, running: self.running_now(), killed });
+    }
+  }
+
+  /// The processes running now. O(nodes), as a stop is.
+  fn running_now(&self) -> Running {
+    let mut running = Running::default();
+    for id in (0..self.graph.nodes.len()).filter(|&id| self.selected[id]) {
+      running.tasks += usize::from(self.running_seq(Proc::Task(id)).is_some());
+      running.callbacks += usize::from(self.running_seq(Proc::Callback(id)).is_some());
+    }
+    for (&id, consumer) in &self.consumers {
+      let items =
+        (0..consumer.workers()).filter(|&w| self.running_seq(Proc::Item(id, w)).is_some());
+      running.items += items.count();
+    }
+    running
   }
 
   /// Stops the run: nothing new starts, everything unfinished is cancelled. After a signal or
@@ -21,6 +46,9 @@ impl Scheduler<'_> {
   pub(super) fn stop(&mut self, reason: StopReason, out: &mut Vec<Action>) {
     if self.stopped.is_some() && !matches!(reason, StopReason::Signal(_)) {
       return;
+    }
+    if reason == StopReason::Timeout {
+      self.announce(reason, false, out);
     }
     self.stopped = Some(reason);
     // Fail-fast stops because something failed, whoever asked (a task or a queue item).

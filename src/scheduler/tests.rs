@@ -52,6 +52,11 @@ fn show(g: &Graph, action: &Action) -> String {
     Action::Terminate { proc: p } => format!("terminate {}", proc(p)),
     Action::Kill { proc: p } => format!("kill {}", proc(p)),
     Action::KillAll => "kill all".to_string(),
+    Action::Stopping { reason, running, killed } => {
+      let super::Running { tasks, items, callbacks } = running;
+      let how = if *killed { "killing" } else { "stopping" };
+      format!("{how} ({reason:?}): {tasks} tasks, {items} items, {callbacks} callbacks")
+    }
     Action::Retrying { id, attempt, status } => {
       format!("retrying {}#{attempt} {}", name(*id), status.as_str())
     }
@@ -105,12 +110,14 @@ impl<'g> Sim<'g> {
     out
   }
 
-  /// The actions as lines, without the kill-grace timer that follows every `terminate` (the
-  /// log keeps it; `kill_grace_*` tests check it).
+  /// The actions as lines, without the kill-grace timer that follows every `terminate` and the
+  /// announcement of a stop (the log keeps both; `kill_grace_*` and `stopping_*` tests check
+  /// them).
   fn send(&mut self, input: Input) -> Vec<String> {
     let out = self.send_raw(input);
-    let out =
-      out.iter().filter(|a| !matches!(a, Action::StartTimer { timer: Timer::Grace(..), .. }));
+    let out = out.iter().filter(|a| {
+      !matches!(a, Action::StartTimer { timer: Timer::Grace(..), .. } | Action::Stopping { .. })
+    });
     out.map(|a| show(self.g, a)).collect()
   }
 
@@ -1670,7 +1677,7 @@ mod random {
           self.owed.push(Owed::Exit(Proc::Item(id, worker)));
         }
         &Action::Take { id, worker } => self.owed.push(Owed::Take(id, worker)),
-        Action::StopTaking { .. } | Action::KillAll => {}
+        Action::StopTaking { .. } | Action::KillAll | Action::Stopping { .. } => {}
         &Action::ItemFinished { status, .. } => self.item_failed |= status.is_failure(),
         &Action::StartTimer { timer, .. } => self.owed.push(Owed::Timer(timer)),
         &Action::Terminate { proc } | &Action::Kill { proc } => {
@@ -2028,8 +2035,41 @@ fn kill_grace_follows_every_terminate_with_the_policy_s_grace() {
   let mut sim = Sim::with_policy(&g, &[], policy);
   sim.start();
   let out = sim.send_raw(Input::Signal(2));
-  let shown: Vec<String> = out.iter().map(|a| show(&g, a)).collect();
+  let shown: Vec<String> = out.iter().skip(1).map(|a| show(&g, a)).collect();
   assert_eq!(shown, ["terminate a", "timer a Grace 250ms", "terminate b", "timer b Grace 250ms"]);
+}
+
+#[test]
+fn stopping_is_said_first_with_what_runs_and_again_when_a_second_signal_kills() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x, on_done: y}\n  c: {run: x, needs: [a]}\n  \
+     w: {run: x, consumes: q, workers: 2}\nqueues:\n  q: {items: [i1, i2, i3]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 4, false);
+  sim.start();
+  let w = sim.id("w");
+  for (worker, item) in [(0, "i1"), (1, "i2")] {
+    sim.send(Input::Taken { id: w, worker, item: Some(item.to_string()) });
+  }
+  sim.exit("b", Succeeded);
+  let first = sim.send_raw(Input::Signal(2));
+  assert_eq!(show(&g, &first[0]), "stopping (Signal(2)): 1 tasks, 2 items, 1 callbacks");
+  assert!(!first.contains(&Action::KillAll));
+  let second = sim.send_raw(Input::Signal(2));
+  assert_eq!(show(&g, &second[0]), "killing (Signal(2)): 1 tasks, 2 items, 1 callbacks");
+  assert_eq!(second[1], Action::KillAll);
+}
+
+#[test]
+fn stopping_is_said_when_the_run_timeout_expires_and_only_then() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\n");
+  let policy = Policy { timeout: Some(Duration::from_secs(9)), ..policy(1, true) };
+  let mut sim = Sim::with_policy(&g, &[], policy);
+  sim.start();
+  let out = sim.send_raw(Input::TimerFired(Timer::Run));
+  assert_eq!(show(&g, &out[0]), "stopping (Timeout): 1 tasks, 0 items, 0 callbacks");
+  let later = sim.send_raw(Input::TimerFired(Timer::Run));
+  assert!(!later.iter().any(|a| matches!(a, Action::Stopping { .. })), "{later:?}");
 }
 
 #[test]

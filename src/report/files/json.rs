@@ -11,7 +11,8 @@
 //!   "exit_code": 0,
 //!   "started_at": "2024-05-01T12:34:56.789Z",
 //!   "duration_ms": 1234,
-//!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped"},   // of tasks
+//!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped",   // of tasks
+//!              "allowed_failures", "callbacks_failed"},
 //!   "log_dir": "logs" | null,            // `--log-dir`; the `logs` paths below are inside it
 //!   "tasks": [{                          // the tasks the run selected
 //!     "name": "build", "line": 12,       // `line`: of the task's name in the job file

@@ -230,14 +230,14 @@ impl Record {
       }
       Event::GroupFinished { .. } => self.group_finished(event, at)?,
       Event::ItemFinished { .. } => return self.item_finished(event, at),
-      Event::QueueState { .. } => {}
+      Event::QueueState { .. } | Event::Stopping { .. } => {}
       Event::QueueFinished { .. } => self.queue_finished(event)?,
       Event::CallbackFailed { task, command, exit } => {
         let node = self.node(task)?;
         node.end_attempt(at);
         node.callbacks_failed.push(CallbackFailure { command: command.to_string(), exit: *exit });
       }
-      Event::RunFinished { status, exit_code, duration_ms, counts } => {
+      Event::RunFinished { status, exit_code, duration_ms, counts, .. } => {
         for node in &mut self.nodes {
           node.end_attempt(at);
         }

@@ -135,20 +135,72 @@ impl<'a> QueueTotals<'a> {
     format!("{put} put, {taken} taken: {done} done, {failed} failed, {cancelled} cancelled")
   }
 
-  /// `; never taken: x, y`, `; never taken: x, y, ... (5000 in all)`, or nothing.
+  /// `; items never taken: "x", "y"`, `; items never taken: "x", "y", ... (5000 in all)`, or
+  /// nothing. Items are quoted as JSON strings: an item may be a number, or hold a comma.
   pub(crate) fn never_taken(&self) -> String {
     let listed = self.left.len() as u64;
+    let items: Vec<String> =
+      self.left.iter().map(|item| serde_json::to_string(item).unwrap_or_default()).collect();
+    let items = items.join(", ");
     match self.left_total.max(listed) {
       0 => String::new(),
-      total if total == listed => format!("; never taken: {}", self.left.join(", ")),
-      total => format!("; never taken: {}, ... ({total} in all)", self.left.join(", ")),
+      total if total == listed => format!("; items never taken: {items}"),
+      total => format!("; items never taken: {items}, ... ({total} in all)"),
     }
   }
 }
 
-/// `[queue q] 3 put, 3 taken: 2 done, 1 failed, 0 cancelled; never taken: x`.
+/// `[queue q] 3 put, 3 taken: 2 done, 1 failed, 0 cancelled; items never taken: "x"`.
 pub(crate) fn queue(q: &QueueTotals) -> String {
   format!("[queue {}] {}{}", q.queue, q.counts(), q.never_taken())
+}
+
+/// `SIGINT`, `SIGTERM`, `SIGHUP`, or `signal 10`.
+pub(crate) fn signal_name(signal: i32) -> String {
+  match signal {
+    libc::SIGINT => "SIGINT".to_string(),
+    libc::SIGTERM => "SIGTERM".to_string(),
+    libc::SIGHUP => "SIGHUP".to_string(),
+    n => format!("signal {n}"),
+  }
+}
+
+/// What a `stopping` event says: `runner: SIGINT: stopping 2 tasks and 1 callback (SIGTERM
+/// now, SIGKILL after 3s); Ctrl-C again kills them now`, `runner: SIGINT again: killing 2
+/// tasks now`, `runner: --timeout expired: stopping 1 task (...)`.
+pub(crate) fn stopping(event: &Event) -> Option<String> {
+  let Event::Stopping { reason, signal, tasks, items, callbacks, kill_grace_ms, killed } = event
+  else {
+    return None;
+  };
+  let why = match (*reason, signal) {
+    (_, Some(signal)) => signal_name(*signal),
+    ("timeout", None) => "--timeout expired".to_string(),
+    (reason, None) => reason.replace('_', "-"),
+  };
+  let parts: Vec<String> = [(*tasks, "task"), (*items, "item"), (*callbacks, "callback")]
+    .into_iter()
+    .filter(|&(n, _)| n > 0)
+    .map(|(n, what)| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") })
+    .collect();
+  let what = match parts.as_slice() {
+    [] => return Some(format!("runner: {why}: stopping; nothing is running")),
+    [one] => one.clone(),
+    [first @ .., last] => format!("{} and {last}", first.join(", ")),
+  };
+  if *killed {
+    return Some(format!("runner: {why} again: killing {what} now"));
+  }
+  let grace = match kill_grace_ms % 1000 {
+    0 => format!("{}s", kill_grace_ms / 1000),
+    _ => took(*kill_grace_ms),
+  };
+  let again = match signal {
+    Some(signal) if *signal == libc::SIGINT => "; Ctrl-C again kills them now",
+    Some(_) => "; a second signal kills them now",
+    None => "",
+  };
+  Some(format!("runner: {why}: stopping {what} (SIGTERM now, SIGKILL after {grace}){again}"))
 }
 
 /// `[task:callback] `cmd` failed (exit 1)`.
@@ -156,12 +208,14 @@ pub(crate) fn callback_failed(task: &str, command: &str, exit: Exit) -> String {
   format!("[{task}:callback] `{command}` failed{}", exit_text(exit))
 }
 
-/// The closing line: `runner: failed (exit 1) in 1.20s: 3 succeeded, 1 failed, ...`.
+/// The closing line: `runner: failed (exit 1) in 1.20s: `compile` failed; 3 succeeded, 1
+/// failed, ...`, with the cause of a run that did not succeed before the counts.
 pub(crate) fn run(
   status: &str,
   exit_code: i32,
   duration_ms: u64,
   c: &Counts,
+  cause: Option<&str>,
   paint: Paint,
 ) -> String {
   let color = match status {
@@ -169,8 +223,19 @@ pub(crate) fn run(
     "failed" => RED,
     _ => YELLOW,
   };
+  let cause = cause.map(|cause| format!("{cause}; ")).unwrap_or_default();
+  let allowed = match c.allowed_failures {
+    0 => String::new(),
+    n if n == c.failed && c.timed_out == 0 => " (allowed)".to_string(),
+    n => format!(" ({n} allowed)"),
+  };
+  let callbacks = match c.callbacks_failed {
+    0 => String::new(),
+    1 => ", 1 callback failed".to_string(),
+    n => format!(", {n} callbacks failed"),
+  };
   format!(
-    "runner: {} (exit {exit_code}) in {}: {} succeeded, {} failed, {} timed out, {} cancelled, {} skipped",
+    "runner: {} (exit {exit_code}) in {}: {cause}{} succeeded, {} failed{allowed}, {} timed out, {} cancelled, {} skipped{callbacks}",
     paint.style(color, status),
     took(duration_ms),
     c.succeeded,
@@ -215,7 +280,58 @@ mod tests {
       left_total,
     };
     assert_eq!(queue(&q(&[], 0)), "[queue q] 5 put, 2 taken: 1 done, 1 failed, 0 cancelled");
-    assert!(queue(&q(&["a", "b"], 2)).ends_with("; never taken: a, b"));
-    assert!(queue(&q(&["a", "b"], 3000)).ends_with("; never taken: a, b, ... (3000 in all)"));
+    assert!(queue(&q(&["a", "3"], 2)).ends_with(r#"; items never taken: "a", "3""#));
+    let many = queue(&q(&["a", "b"], 3000));
+    assert!(many.ends_with(r#"; items never taken: "a", "b", ... (3000 in all)"#), "{many}");
+  }
+
+  #[test]
+  fn stopping_lines() {
+    let event = |signal: Option<i32>, tasks, items, callbacks, killed| Event::Stopping {
+      reason: if signal.is_some() { "signal" } else { "timeout" },
+      signal,
+      tasks,
+      items,
+      callbacks,
+      kill_grace_ms: 3000,
+      killed,
+    };
+    let line = |e: Event| stopping(&e).expect("a stopping event");
+    assert_eq!(
+      line(event(Some(2), 2, 0, 1, false)),
+      "runner: SIGINT: stopping 2 tasks and 1 callback (SIGTERM now, SIGKILL after 3s); Ctrl-C again kills them now"
+    );
+    assert_eq!(
+      line(event(Some(2), 1, 3, 0, true)),
+      "runner: SIGINT again: killing 1 task and 3 items now"
+    );
+    assert_eq!(
+      line(event(None, 1, 0, 0, false)),
+      "runner: --timeout expired: stopping 1 task (SIGTERM now, SIGKILL after 3s)"
+    );
+    assert_eq!(
+      line(event(Some(15), 0, 0, 0, false)),
+      "runner: SIGTERM: stopping; nothing is running"
+    );
+  }
+
+  #[test]
+  fn closing_lines_name_the_cause_and_count_allowed_failures_and_callbacks_apart() {
+    let counts = Counts {
+      succeeded: 2,
+      failed: 1,
+      allowed_failures: 1,
+      callbacks_failed: 1,
+      ..Counts::default()
+    };
+    assert_eq!(
+      run("failed", 1, 1200, &counts, Some("callback of `serve` failed"), OFF),
+      "runner: failed (exit 1) in 1.20s: callback of `serve` failed; 2 succeeded, 1 failed (allowed), 0 timed out, 0 cancelled, 0 skipped, 1 callback failed"
+    );
+    let counts = Counts { succeeded: 1, failed: 2, allowed_failures: 1, ..Counts::default() };
+    assert_eq!(
+      run("failed", 1, 5, &counts, Some("`a` failed"), OFF),
+      "runner: failed (exit 1) in 5ms: `a` failed; 1 succeeded, 2 failed (1 allowed), 0 timed out, 0 cancelled, 0 skipped"
+    );
   }
 }

@@ -2,6 +2,7 @@
 //! to); the renderer reads it a few times a second as a `Frame` (`frame.rs`). Pure data: no
 //! terminal, no clock of its own, so it is tested without either.
 
+mod failures;
 mod frame;
 mod lines;
 
@@ -28,6 +29,7 @@ struct Node {
   /// A group's rule as the file wrote it; empty for tasks.
   rule: String,
   members: usize,
+  allow_failure: bool,
 }
 
 /// What happened to a node so far.
@@ -40,6 +42,8 @@ struct State {
   shown: bool,
   /// Output while running; dropped when the task ends.
   tail: Option<Box<Tail>>,
+  /// A callback of the node failed.
+  callback_failed: bool,
   /// A group some member of which has started, and that has not returned.
   active: bool,
   finished: bool,
@@ -52,6 +56,7 @@ struct QueueRow {
   active: bool,
   depth: usize,
   put: u64,
+  in_progress: u64,
   done: u64,
   failed: u64,
 }
@@ -76,6 +81,7 @@ pub(super) struct Model {
   /// Lines to print above the live rows at the next frame.
   print: String,
   print_dropped: u64,
+  failed: failures::Failures,
   summary: Summary,
   /// The summary table and the `runner:` line, once the run has finished.
   closing: String,
@@ -107,6 +113,7 @@ impl Model {
       failures: 0,
       print: String::new(),
       print_dropped: 0,
+      failed: failures::Failures::default(),
       summary: Summary::default(),
       closing: String::new(),
     }
@@ -135,9 +142,10 @@ impl Model {
           self.line(&format!("{} {line}", lines::symbol(*status, self.paint)));
         }
       }
-      Event::QueueState { queue, depth, put, done, failed, .. } => {
+      Event::QueueState { queue, depth, put, in_progress, done, failed, .. } => {
         if let Some(row) = self.queue_ids.get(*queue).map(|&q| &mut self.queues[q]) {
-          (row.depth, row.put, row.done, row.failed) = (*depth, *put, *done, *failed);
+          (row.depth, row.put, row.in_progress) = (*depth, *put, *in_progress);
+          (row.done, row.failed) = (*done, *failed);
         }
       }
       Event::QueueFinished { queue, .. } => {
@@ -147,16 +155,26 @@ impl Model {
         let totals = text::QueueTotals::of(event).expect("a queue_finished event");
         self.line(&lines::queue(&totals, self.paint));
       }
+      Event::Stopping { .. } => self.line(&text::stopping(event).unwrap_or_default()),
       Event::CallbackFailed { task, command, exit } => {
         let line = text::callback_failed(task, command, *exit);
         self.line(&format!("{} {line}", lines::symbol(Status::Failed, self.paint)));
+        self.callback_failed(task);
       }
-      Event::RunFinished { status, exit_code, duration_ms, counts } => {
+      Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
+        self.closing.push_str(&self.failed.text(self.paint));
         for line in self.summary.text(self.paint) {
           self.closing.push_str(&line);
           self.closing.push('\n');
         }
-        self.closing.push_str(&text::run(status, *exit_code, *duration_ms, counts, self.paint));
+        self.closing.push_str(&text::run(
+          status,
+          *exit_code,
+          *duration_ms,
+          counts,
+          *cause,
+          self.paint,
+        ));
         self.closing.push('\n');
       }
     }
@@ -198,6 +216,14 @@ impl Model {
 
   fn output(&mut self, task: &str, stream: Stream, line: &str, item: Option<&str>) {
     let Some(&id) = self.ids.get(task) else { return };
+    if stream == Stream::Callback {
+      // Callbacks notify: what they say is shown, as plain output shows it.
+      let mut shown = format!("[{task}:callback] ");
+      super::tail::clean(&mut shown, line, 1024);
+      self.line(&shown);
+      // A group's callbacks run after it returned: their lines are kept in case one fails.
+      self.states[id].tail.get_or_insert_with(Box::default);
+    }
     let Some(tail) = self.states[id].tail.as_mut() else { return };
     let prefix = match (stream, item) {
       (Stream::Callback, _) => ["callback", ": "],
@@ -215,16 +241,44 @@ impl Model {
     if std::mem::take(&mut state.running) {
       self.running -= 1;
     }
-    let tail = state.tail.take();
+    let (tail, callback_failed) = (state.tail.take(), state.callback_failed);
     let line = lines::finished(task, status, attempts, duration_ms, exit, self.paint);
     self.line(&line);
-    if let (true, Some(tail)) = (status.is_failure(), tail) {
-      self.line(&lines::tail(&tail, self.paint));
+    if let (true, Some(tail)) = (status.is_failure(), &tail) {
+      self.line(&lines::tail(tail, self.paint));
+    }
+    if status.is_failure() || callback_failed {
+      let outcome = text::outcome(status, attempts, duration_ms, exit, Paint { on: false });
+      let allowed = status.is_failure() && self.nodes[id].allow_failure;
+      let what = match (allowed, callback_failed) {
+        (true, true) => " (allowed), a callback failed",
+        (true, false) => " (allowed)",
+        (false, true) => ", a callback failed",
+        (false, false) => "",
+      };
+      self.failed.add(format!("{task}: {outcome}{what}"), tail);
     }
     self.member_done(id);
     if let Some(q) = self.nodes[id].consumes {
       self.queues[q].active = false;
     }
+  }
+
+  /// A task's callback failed: its output is kept when the task finishes (after its
+  /// callbacks); a group's, which has returned already, is kept now.
+  fn callback_failed(&mut self, node: &str) {
+    let Some(&id) = self.ids.get(node) else { return };
+    if self.nodes[id].members == 0 && self.nodes[id].rule.is_empty() {
+      self.states[id].callback_failed = true;
+      return;
+    }
+    let tail = self.states[id].tail.take();
+    self.failed.add(format!("group {node}: a callback failed"), tail);
+  }
+
+  /// Where `--log-dir` puts every line, for the failures' headers.
+  pub(super) fn log_dir(&mut self, dir: Option<&std::path::Path>) {
+    self.failed.log_dir = dir.map(|dir| dir.display().to_string());
   }
 
   fn group_finished(&mut self, group: &str) {
@@ -274,7 +328,8 @@ fn node(n: &crate::graph::Node) -> Node {
     NodeKind::Task(t) => (t.produces, t.consumes, String::new(), 0),
     NodeKind::Group(g) => (None, None, rule(g.rule), g.members.len()),
   };
-  Node { name: n.name.clone(), groups: n.groups.clone(), produces, consumes, rule, members }
+  let (name, groups, allow_failure) = (n.name.clone(), n.groups.clone(), n.allow_failure);
+  Node { name, groups, produces, consumes, rule, members, allow_failure }
 }
 
 /// `gather`, or `wait FIRST_COMPLETED, timeout 5s, pending continue` (defaults left out).

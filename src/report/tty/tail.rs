@@ -1,14 +1,18 @@
 //! The last lines of a running task's output: the live view shows the newest one next to the
-//! task's spinner and prints them all if the task fails. A fixed ring of short lines, cleaned
-//! of escape sequences and control characters so nothing a task prints can move the cursor.
+//! task's spinner, the last [`INLINE`] under its finish line if it fails, and all it kept once
+//! the view is off the screen. A bounded ring of short lines, cleaned of escape sequences and
+//! control characters so nothing a task prints can move the cursor.
 
 use crate::report::escape;
 use crate::report::lines::LineBuffer;
 
-/// Lines kept per task.
-pub(super) const LINES: usize = 20;
+/// Lines kept per task, and bytes (of at most [`LINE_BYTES`] a line).
+pub(super) const LINES: usize = 500;
+const BYTES: usize = 64 * 1024;
 /// Bytes kept per line.
 const LINE_BYTES: usize = 1024;
+/// Lines shown under a failed task's finish line while the view runs.
+pub(super) const INLINE: usize = 20;
 
 #[derive(Debug)]
 pub(super) struct Tail {
@@ -17,7 +21,7 @@ pub(super) struct Tail {
 
 impl Default for Tail {
   fn default() -> Self {
-    Self { lines: LineBuffer::new(LINES, usize::MAX) }
+    Self { lines: LineBuffer::new(LINES, BYTES) }
   }
 }
 
@@ -39,6 +43,12 @@ impl Tail {
 
   pub(super) fn lines(&self) -> impl Iterator<Item = &str> {
     self.lines.iter().map(String::as_str)
+  }
+
+  /// The last `n` lines kept, and how many lines came before them.
+  pub(super) fn last_lines(&self, n: usize) -> (impl Iterator<Item = &str>, u64) {
+    let skip = self.lines.len().saturating_sub(n);
+    (self.lines().skip(skip), self.dropped() + skip as u64)
   }
 
   /// Lines pushed out of the ring.

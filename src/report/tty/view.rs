@@ -24,6 +24,9 @@ pub(super) struct View {
   queues: Section,
   /// Bars removed from the screen, ready to be used again.
   spare: Vec<ProgressBar>,
+  color: bool,
+  /// The overall bar shows an ETA: once a task has finished, so that there is a rate to go by.
+  eta: bool,
 }
 
 /// The bars of one kind of row, with the text each shows.
@@ -42,7 +45,7 @@ impl View {
       return None;
     }
     let multi = MultiProgress::with_draw_target(target);
-    let overall = multi.add(ProgressBar::hidden().with_style(overall_style(color)));
+    let overall = multi.add(ProgressBar::hidden().with_style(overall_style(color, false)));
     let line = style("  {wide_msg}");
     let spinner = style(if color { "{spinner:.cyan} {wide_msg}" } else { "{spinner} {wide_msg}" })
       .tick_chars(SPINNER);
@@ -54,6 +57,8 @@ impl View {
       groups: Section::new(line.clone(), false),
       queues: Section::new(line, false),
       spare: Vec::new(),
+      color,
+      eta: false,
     })
   }
 
@@ -78,6 +83,9 @@ impl View {
       self.overall.set_message(frame.failures);
     }
     self.overall.set_position(frame.done);
+    if frame.done > 0 && !std::mem::replace(&mut self.eta, true) {
+      self.overall.set_style(overall_style(self.color, true));
+    }
     if frame.print.is_empty() {
       self.overall.force_draw();
     } else {
@@ -137,8 +145,10 @@ fn style(template: &str) -> ProgressStyle {
   ProgressStyle::with_template(template).expect("a valid template")
 }
 
-fn overall_style(color: bool) -> ProgressStyle {
-  let rest = "{pos}/{len} tasks{msg} · {elapsed} elapsed · ETA {eta}";
+/// The overall bar; `eta`: with an estimate of the time left (none until a task finished).
+fn overall_style(color: bool, eta: bool) -> ProgressStyle {
+  let eta = if eta { " · ETA {eta}" } else { "" };
+  let rest = format!("{{pos}}/{{len}} tasks{{msg}} · {{elapsed}} elapsed{eta}");
   if color {
     style(&format!("{{bar:30.cyan/blue}} {rest}")).progress_chars("━╸─")
   } else {

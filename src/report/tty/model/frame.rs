@@ -118,10 +118,11 @@ impl Model {
   }
 }
 
-/// `queue orders: 3 waiting, 12 done, 1 failed (15 put)`
+/// `queue orders: 3 waiting, 2 in progress, 12 done, 1 failed (18 put)`
 fn queue_row(q: &QueueRow, paint: Paint) -> String {
   let (name, failed) = (paint.style(BOLD, &q.name), failed(q.failed, paint));
-  format!("queue {name}: {} waiting, {} done{failed} ({} put)", q.depth, q.done, q.put)
+  let (depth, running, done, put) = (q.depth, q.in_progress, q.done, q.put);
+  format!("queue {name}: {depth} waiting, {running} in progress, {done} done{failed} ({put} put)")
 }
 
 /// `, 2 failed` in red, or nothing for none.

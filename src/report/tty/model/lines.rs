@@ -1,7 +1,7 @@
 //! The lines the live view prints above its rows: one per finished task (`✓ fetch 12ms`), the
 //! output tail of a failed one, retries, groups returning.
 
-use super::super::tail::Tail;
+use super::super::tail::{INLINE, Tail};
 use crate::event::Exit;
 use crate::report::plain::paint::{DIM, Paint};
 use crate::report::plain::text::{QueueTotals, Returned, exit_text, took};
@@ -52,10 +52,11 @@ pub(super) fn finished(
 pub(super) fn tail(tail: &Tail, paint: Paint) -> String {
   let bar = paint.style(DIM, "│");
   let mut text = String::new();
-  if tail.dropped() > 0 {
-    text.push_str(&format!("  {bar} ... {} earlier lines\n", tail.dropped()));
+  let (lines, earlier) = tail.last_lines(INLINE);
+  if earlier > 0 {
+    text.push_str(&format!("  {bar} ... {earlier} earlier lines\n"));
   }
-  for line in tail.lines() {
+  for line in lines {
     text.push_str(&format!("  {bar} {line}\n"));
   }
   text.pop();

@@ -95,10 +95,18 @@ fn queues_and_groups_show_while_they_run() {
   let t0 = Instant::now();
   start(&mut m, "p", t0);
   start(&mut m, "w", t0);
-  let state = Event::QueueState { queue: "q", depth: 3, put: 5, taken: 2, done: 1, failed: 1 };
+  let state = Event::QueueState {
+    queue: "q",
+    depth: 3,
+    put: 7,
+    taken: 4,
+    in_progress: 2,
+    done: 1,
+    failed: 1,
+  };
   m.event(&state, t0);
   let f = m.frame(t0, 30);
-  assert_eq!(f.queues, ["queue q: 3 waiting, 1 done, 1 failed (5 put)"]);
+  assert_eq!(f.queues, ["queue q: 3 waiting, 2 in progress, 1 done, 1 failed (7 put)"]);
   finish(&mut m, "w", Status::Failed, t0);
   assert!(m.frame(t0, 30).queues.is_empty());
   start(&mut m, "a", t0);
