@@ -32,12 +32,6 @@ pub(crate) struct Outcome {
   pub callbacks_failed: Vec<NodeId>,
 }
 
-/// Keeps the stopping signals and SIGCHLD for the loop: to be called before the run starts any
-/// thread (see [`signal::block`]).
-pub(crate) fn block_signals() {
-  signal::block();
-}
-
 /// Runs the selected part of the graph to the end.
 pub(crate) fn run(
   graph: &Graph,

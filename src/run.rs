@@ -32,7 +32,7 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
     return dry_run(graph, &targets, policy);
   }
   // Before the reporter, which may start a thread: every thread must have them blocked.
-  engine::block_signals();
+  engine::signal::block();
   let mut reporter = match report::reporter(graph, &run.report) {
     Ok(reporter) => reporter,
     Err(err) => {

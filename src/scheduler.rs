@@ -214,7 +214,8 @@ pub(crate) struct Scheduler<'g> {
   signals: u32,
   stopped: Option<StopReason>,
   failed: bool,
-  callbacks_failed: usize,
+  /// Nodes whose callbacks failed, in the order their callbacks ended.
+  callbacks_failed: Vec<NodeId>,
 }
 
 impl<'g> Scheduler<'g> {
@@ -250,7 +251,7 @@ impl<'g> Scheduler<'g> {
       signals: 0,
       stopped: None,
       failed: false,
-      callbacks_failed: 0,
+      callbacks_failed: Vec::new(),
     }
   }
 
@@ -277,7 +278,14 @@ impl<'g> Scheduler<'g> {
 
   /// Whether a task or group failed (or a callback did) in a way that fails the run.
   pub(crate) fn run_failed(&self) -> bool {
-    self.failed || self.callbacks_failed > 0 || matches!(self.stopped, Some(StopReason::Timeout))
+    self.failed
+      || !self.callbacks_failed.is_empty()
+      || matches!(self.stopped, Some(StopReason::Timeout))
+  }
+
+  /// The nodes whose callbacks failed, in the order their callbacks ended.
+  pub(crate) fn callbacks_failed(&self) -> &[NodeId] {
+    &self.callbacks_failed
   }
 
   pub(crate) fn stop_reason(&self) -> Option<StopReason> {

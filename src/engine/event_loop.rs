@@ -40,8 +40,6 @@ pub(super) async fn run(
     exits: vec![Exit::default(); graph.nodes.len()],
     item_exits: HashMap::new(),
     returned: vec![false; graph.nodes.len()],
-    callbacks_failed: Vec::new(),
-    callback_failed: vec![false; graph.nodes.len()],
     jobs: policy.jobs,
     kill_grace: policy.kill_grace,
     dir: std::path::absolute(&graph.dir).unwrap_or_else(|_| graph.dir.clone()),
@@ -86,8 +84,6 @@ pub(super) struct Loop<'a, 'g> {
   item_exits: HashMap<(NodeId, u32), Exit>,
   /// Groups that have returned (and said so).
   returned: Vec<bool>,
-  callbacks_failed: Vec<NodeId>,
-  callback_failed: Vec<bool>,
   pub(super) jobs: usize,
   kill_grace: std::time::Duration,
   pub(super) dir: PathBuf,
@@ -99,7 +95,8 @@ impl<'g> Loop<'_, 'g> {
       .map(|id| self.scheduler.is_selected(id).then(|| self.scheduler.status(id)))
       .collect();
     let (failed, stop) = (self.scheduler.run_failed(), self.scheduler.stop_reason());
-    Outcome { failed, stop, statuses, callbacks_failed: self.callbacks_failed.clone() }
+    let callbacks_failed = self.scheduler.callbacks_failed().to_vec();
+    Outcome { failed, stop, statuses, callbacks_failed }
   }
 
   pub(super) fn name(&self, id: NodeId) -> &'g str {
@@ -126,9 +123,6 @@ impl<'g> Loop<'_, 'g> {
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {
-        if !std::mem::replace(&mut self.callback_failed[id], true) {
-          self.callbacks_failed.push(id);
-        }
         let task = self.name(id);
         self.reporter.event(&Event::CallbackFailed { task, command: &command, exit });
         return false;
@@ -287,28 +281,23 @@ impl<'g> Loop<'_, 'g> {
     }
   }
 
+  /// The queue a consumer takes from.
+  fn queue_id(&self, consumer: NodeId) -> usize {
+    self.graph.task(consumer).and_then(|t| t.consumes).expect("items come from consumers")
+  }
+
   fn queue_of(&self, consumer: NodeId) -> &Rc<Queue> {
-    let q = self.graph.task(consumer).and_then(|t| t.consumes).expect("items come from consumers");
-    &self.queues[q]
+    &self.queues[self.queue_id(consumer)]
   }
 
   fn item_finished(&mut self, id: NodeId, worker: u32, item: &str, status: Status, attempts: u32) {
-    let graph = self.graph;
-    let queue = self.queue_of(id).clone();
-    queue.count_finished(status);
+    let graph: &Graph = self.graph;
+    let q = self.queue_id(id);
+    self.queues[q].count_finished(status);
     let exit = self.item_exits.remove(&(id, worker)).unwrap_or_default();
-    let q = graph.task(id).and_then(|t| t.consumes).expect("a consumer");
-    let name = &graph.queues[q].name;
-    let consumer = self.name(id);
-    self.reporter.event(&Event::ItemFinished {
-      consumer,
-      queue: name,
-      item,
-      worker,
-      status,
-      attempts,
-      exit,
-    });
+    let (consumer, queue) = (self.name(id), graph.queues[q].name.as_str());
+    let event = Event::ItemFinished { consumer, queue, item, worker, status, attempts, exit };
+    self.reporter.event(&event);
   }
 
   /// Reports queue `q`'s counters, if they changed since the last report.

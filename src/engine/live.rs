@@ -40,6 +40,9 @@ impl Shared {
   /// Stops `procs`, all at once; from now on their output is not waited for once they have
   /// exited.
   pub(super) fn stop(&self, procs: &[Proc], how: Stop) {
+    if procs.is_empty() {
+      return;
+    }
     let mut live = self.live.borrow_mut();
     let mut leaders = HashSet::new();
     for proc in procs {

@@ -150,7 +150,7 @@ impl Scheduler<'_> {
     let node = &mut self.nodes[id];
     node.in_callbacks = false;
     if !node.callbacks_ok {
-      self.callbacks_failed += 1;
+      self.callbacks_failed.push(id);
     }
     self.release(id);
     self.complete(id, out);
