@@ -22,6 +22,7 @@ mod event;
 mod graph;
 mod group;
 mod inspect;
+mod limits;
 mod names;
 mod options;
 mod report;

@@ -1,0 +1,8 @@
+//! The bounds every input is held to, in one place: what a job file, the command line and a
+//! running task may ask for. Each is documented in the README's "Limits" section.
+
+/// The largest job file read: a bigger one is refused before it is read whole.
+pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The most processes run at once through `-j`, `concurrency` or a consumer's `workers`.
+pub(crate) const MAX_PARALLEL: usize = 4096;
