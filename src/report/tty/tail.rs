@@ -69,12 +69,8 @@ pub(super) fn clean(into: &mut String, line: &str, max: usize) {
       break;
     }
     match c {
-      '\x1b' => {
-        // Not a CSI or an OSC: a two-character escape (`ESC (`, `ESC =`...).
-        if !escape::skip_sequence(&mut chars) {
-          chars.next();
-        }
-      }
+      // A lone ESC goes, as the control character it is.
+      '\x1b' => _ = escape::skip_sequence(&mut chars),
       '\t' => into.push(' '),
       c if c.is_control() => {}
       c => into.push(c),
@@ -96,6 +92,8 @@ mod tests {
   fn cleaning() {
     assert_eq!(cleaned("plain text"), "plain text");
     assert_eq!(cleaned("\x1b[31mred\x1b[0m and \x1b]0;title\x07done"), "red and done");
+    // `tput sgr0` on an xterm: a charset reset, then an SGR reset.
+    assert_eq!(cleaned("\x1b[1mbold\x1b(B\x1b[m after"), "bold after");
     assert_eq!(cleaned(" 10%\r 50%\r100%"), "100%");
     assert_eq!(cleaned("done\r"), "done");
     assert_eq!(cleaned("a\tb\x08c\x1b[2K"), "a bc");
