@@ -3,7 +3,10 @@
 //! `<testcase>` per task the run selected, in file order:
 //!
 //! - `failed` and `timed_out` tasks get a `<failure>` (`type` is the status) whose text is the
-//!   last lines of the task's output; allowed failures say so in the message;
+//!   last lines of the task's output;
+//! - a failure the job allows (`allow_failure`) does not fail the run, so its testcase passes:
+//!   no `<failure>`, and its `<system-out>` starts with a note that says how it ended (the
+//!   Jenkins schema has no properties on a testcase);
 //! - `skipped` and `cancelled` tasks get `<skipped/>`;
 //! - a failed callback is an `<error type="callback_failed">`;
 //! - `<system-out>` and `<system-err>` hold the tails of stdout and of stderr and callbacks.
@@ -31,7 +34,7 @@ pub(super) fn render(record: &Record) -> String {
   let tasks: Vec<(NodeId, &NodeRecord)> =
     record.nodes.iter().enumerate().filter(|(_, n)| n.seen && !n.is_group).collect();
   let count = |f: fn(&NodeRecord) -> bool| tasks.iter().filter(|(_, n)| f(n)).count();
-  let failures = count(|n| n.status.is_some_and(Status::is_failure));
+  let failures = count(|n| n.status.is_some_and(Status::is_failure) && !n.allow_failure);
   let skipped = count(|n| matches!(n.status, Some(Status::Skipped | Status::Cancelled)));
   let errors = count(|n| !n.callbacks_failed.is_empty());
   let end = record.end.as_ref();
@@ -81,7 +84,12 @@ fn testcase(out: &mut String, suite: &str, node: &NodeRecord, failed_items: &[&s
   let time = time::seconds(node.duration_ms);
   let (name, class) = (xml::attr(&node.name), xml::attr(suite));
   let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{class}\" time=\"{time}\">");
+  let mut note = None;
   match node.status {
+    Some(status @ (Status::Failed | Status::TimedOut)) if node.allow_failure => {
+      let how = failure_message(node, status, failed_items);
+      note = Some(format!("runner: {} (allowed by allow_failure): {how}", status.as_str()));
+    }
     Some(status @ (Status::Failed | Status::TimedOut)) => {
       let message = xml::attr(&failure_message(node, status, failed_items));
       let tail = tail::merged(&[&node.stdout, &node.stderr], FAILURE_LINES).join("\n");
@@ -104,9 +112,8 @@ fn testcase(out: &mut String, suite: &str, node: &NodeRecord, failed_items: &[&s
       writeln!(out, "      <error message=\"{}\" type=\"callback_failed\"/>", xml::attr(&message));
   }
   let err = tail::merged(&[&node.stderr, &node.callbacks], usize::MAX);
-  for (tag, lines) in
-    [("system-out", tail::merged(&[&node.stdout], usize::MAX)), ("system-err", err)]
-  {
+  let out_lines = note.into_iter().chain(tail::merged(&[&node.stdout], usize::MAX)).collect();
+  for (tag, lines) in [("system-out", out_lines), ("system-err", err)] {
     if lines.iter().any(|l| !l.is_empty()) {
       let _ = writeln!(out, "      <{tag}>{}</{tag}>", xml::text(&lines.join("\n")));
     }
@@ -143,9 +150,6 @@ fn failure_message(node: &NodeRecord, status: Status, failed_items: &[&str]) -> 
   };
   if node.attempts.len() > 1 {
     let _ = write!(message, " after {} attempts", node.attempts.len());
-  }
-  if node.allow_failure {
-    message.push_str(" (failure allowed)");
   }
   message
 }
@@ -188,5 +192,27 @@ mod tests {
       "<error message=\"callback `say &quot;hi&quot;` failed\" type=\"callback_failed\"/>"
     ));
     assert!(!xml.contains("system-out"));
+  }
+
+  #[test]
+  fn an_allowed_failure_is_a_passing_testcase_with_a_note() {
+    let job =
+      "name: demo\ntasks:\n  lint:\n    run: lint\n    allow_failure: true\n  b:\n    run: b\n";
+    let mut record = Record::new(&graph(job));
+    record.event(&Event::TaskStarted { task: "lint", attempt: 1 }, 0);
+    let out = |line| Event::Output { task: "lint", stream: Stream::Stdout, line, item: None };
+    record.event(&out("3 warnings"), 1);
+    record.event(&finished("lint", Status::Failed, Some(1)), 2);
+    record.event(&finished("b", Status::Succeeded, Some(0)), 3);
+    record.event(&run_finished("succeeded", 0, 10), 4);
+    let xml = render(&record);
+    assert!(xml.contains("tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\""), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(
+      xml.contains(
+        "<system-out>runner: failed (allowed by allow_failure): exited with code 1\n3 warnings</system-out>"
+      ),
+      "{xml}"
+    );
   }
 }
