@@ -12,10 +12,64 @@ use std::path::PathBuf;
 /// callbacks, gather and wait groups, and bounded queues between producers and consumers.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = EXAMPLES)]
 pub(crate) struct Cli {
+  /// When to colour: `auto` on a terminal (NO_COLOR, CLICOLOR=0 turn it off, CLICOLOR_FORCE and
+  /// FORCE_COLOR on), `always`, or `never`.
+  #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+  pub color: ColorWhen,
   #[command(subcommand)]
   pub command: Command,
 }
+
+/// `--color`: resolved with the environment, per stream, in `options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+  #[default]
+  Auto,
+  Always,
+  Never,
+}
+
+// The examples of each command's help: `after_help` keeps their lines as written, where a doc
+// comment's paragraph would be rewrapped into one.
+
+const EXAMPLES: &str = "\
+Examples:
+  runner validate jobs/ci.yaml
+  runner run jobs/ci.yaml -j 4 --junit junit.xml
+  runner list jobs/ci.yaml
+  runner run --help
+";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  runner run jobs/tea.yaml
+  runner run jobs/ci.yaml test lint -j 4 --fail-fast
+  runner run jobs/ci.yaml --output json --report run.json --junit junit.xml
+";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  runner validate jobs/*.yaml
+";
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  runner list jobs/tea.yaml
+  runner list jobs/tea.yaml --json | jq '.tasks[].name'
+";
+
+const GRAPH_EXAMPLES: &str = "\
+Examples:
+  runner graph jobs/tea.yaml | dot -Tsvg > tea.svg
+  runner graph jobs/tea.yaml --format mermaid
+";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  runner completions bash > ~/.local/share/bash-completion/completions/runner
+";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -34,12 +88,8 @@ pub(crate) enum Command {
 }
 
 /// Run a job file: its named targets and what they need, or all of it.
-///
-/// Examples:
-///   runner run jobs/tea.yaml
-///   runner run jobs/ci.yaml test lint -j 4 --fail-fast
-///   runner run jobs/ci.yaml --output json --report run.json --junit junit.xml
 #[derive(Debug, Args)]
+#[command(after_help = RUN_EXAMPLES)]
 pub(crate) struct RunArgs {
   /// The job file.
   #[arg(value_name = "FILE", add = ArgValueCompleter::new(candidates::job_files))]
@@ -47,8 +97,9 @@ pub(crate) struct RunArgs {
   /// Tasks or groups to run, with what they need. Default: every task and group.
   #[arg(value_name = "TARGET", add = ArgValueCompleter::new(targets))]
   pub targets: Vec<String>,
-  /// How many tasks run at once. Default: the file's `concurrency`, else the number of CPUs.
-  #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+  /// How many tasks run at once, 1 to 4096. Default: the file's `concurrency`, else the number
+  /// of CPUs.
+  #[arg(short = 'j', long, value_name = "N", value_parser = jobs_range())]
   pub jobs: Option<u32>,
   /// Cancel everything at the first failure.
   #[arg(long)]
@@ -82,6 +133,9 @@ pub(crate) struct RunArgs {
   /// Write a Chrome trace (Perfetto, chrome://tracing): one slice per task attempt.
   #[arg(long, value_name = "FILE.json", help_heading = "Output", value_hint = clap::ValueHint::FilePath)]
   pub trace: Option<PathBuf>,
+  /// The global `--color`, copied here so that `options` finds all of a run's flags in one place.
+  #[arg(skip)]
+  pub color: ColorWhen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,10 +155,8 @@ pub(crate) enum OutputMode {
 /// Check job files without running anything.
 ///
 /// Prints every error of every file, with its place in the file; exits 2 if any file is invalid.
-///
-/// Examples:
-///   runner validate jobs/*.yaml
 #[derive(Debug, Args)]
+#[command(after_help = VALIDATE_EXAMPLES)]
 pub(crate) struct ValidateArgs {
   /// The job files.
   #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
@@ -112,11 +164,8 @@ pub(crate) struct ValidateArgs {
 }
 
 /// List the tasks, groups and queues of a job file, with what each needs.
-///
-/// Examples:
-///   runner list jobs/tea.yaml
-///   runner list jobs/tea.yaml --json | jq '.tasks[].name'
 #[derive(Debug, Args)]
+#[command(after_help = LIST_EXAMPLES)]
 pub(crate) struct ListArgs {
   /// The job file.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -127,11 +176,8 @@ pub(crate) struct ListArgs {
 }
 
 /// Print the compiled task graph as Graphviz dot, Mermaid or JSON.
-///
-/// Examples:
-///   runner graph jobs/tea.yaml | dot -Tsvg > tea.svg
-///   runner graph jobs/tea.yaml --format mermaid
 #[derive(Debug, Args)]
+#[command(after_help = GRAPH_EXAMPLES)]
 pub(crate) struct GraphArgs {
   /// The job file.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -149,14 +195,17 @@ pub(crate) enum GraphFormat {
 }
 
 /// Print a shell completion script.
-///
-/// Examples:
-///   runner completions bash > ~/.local/share/bash-completion/completions/runner
 #[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_EXAMPLES)]
 pub(crate) struct CompletionsArgs {
   /// The shell.
   #[arg(value_enum)]
   pub shell: clap_complete::Shell,
+}
+
+/// `-j` from 1 to `limits::MAX_PARALLEL`: clap refuses anything else with a usage error.
+fn jobs_range() -> clap::builder::RangedI64ValueParser<u32> {
+  clap::value_parser!(u32).range(1..=crate::limits::MAX_PARALLEL as i64)
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

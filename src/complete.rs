@@ -5,6 +5,8 @@
 //! The scripts call back into `runner` (clap_complete's dynamic completion), so task names are
 //! always those of the file on disk.
 
+mod man;
+
 use crate::cli::Cli;
 use clap::CommandFactory;
 
@@ -38,8 +40,7 @@ pub(crate) fn manpage(subcommand: Option<&str>) -> Option<String> {
       sub.name(format!("runner-{name}")).version(env!("CARGO_PKG_VERSION"))
     }
   };
-  let mut out = Vec::new();
-  clap_mangen::Man::new(page).render(&mut out).ok()?;
+  let out = man::render(page).ok()?;
   Some(String::from_utf8_lossy(&out).into_owned())
 }
 

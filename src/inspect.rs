@@ -1,5 +1,9 @@
 //! What `runner list` and `runner graph` print: the compiled graph as a table, JSON, Graphviz
 //! dot or Mermaid. Queues are drawn as their own nodes, with producer and consumer edges.
+//!
+//! The two JSON shapes differ: `list --json` is what can be run (each target's name, kind, needs
+//! and description, and the queues), `graph --format json` the whole compiled graph. Both carry
+//! `version`, as the `--report` file does, which changes when a field changes meaning or goes.
 
 use crate::graph::{Graph, GroupRule, Node, NodeKind};
 use crate::source::LineIndex;
@@ -77,10 +81,64 @@ fn rule_name(rule: GroupRule) -> String {
   }
 }
 
-/// `runner list --json` and `runner graph --format json`: the whole compiled graph.
+/// The `version` of both JSON shapes.
+const JSON_VERSION: u32 = 1;
+
+/// `runner list --json`: every target (task or group) with its kind, needs and description, in
+/// file order, and the queues.
+pub(crate) fn list_json(graph: &Graph) -> Value {
+  let targets: Vec<Value> = graph
+    .nodes
+    .iter()
+    .map(|node| {
+      let (kind, members) = match &node.kind {
+        NodeKind::Task(_) => ("task", None),
+        NodeKind::Group(group) => (group_kind(group.rule), Some(node_names(graph, &group.members))),
+      };
+      let mut value = json!({
+        "name": node.name,
+        "kind": kind,
+        "needs": node_names(graph, &node.needs),
+        "description": node.description,
+      });
+      if let Some(members) = members {
+        value["members"] = json!(members);
+      }
+      value
+    })
+    .collect();
+  let queues: Vec<Value> = graph
+    .queues
+    .iter()
+    .map(|q| {
+      json!({
+        "name": q.name,
+        "description": q.description,
+        "producers": node_names(graph, &q.producers),
+        "consumers": node_names(graph, &q.consumers),
+      })
+    })
+    .collect();
+  json!({
+    "version": JSON_VERSION,
+    "name": graph.name,
+    "file": graph.source.name(),
+    "tasks": targets,
+    "queues": queues,
+  })
+}
+
+fn node_names(graph: &Graph, ids: &[usize]) -> Vec<String> {
+  ids.iter().map(|&i| graph.nodes[i].name.clone()).collect()
+}
+
+fn group_kind(rule: GroupRule) -> &'static str {
+  if rule == GroupRule::Gather { "gather" } else { "wait" }
+}
+
+/// `runner graph --format json`: the whole compiled graph.
 pub(crate) fn to_json(graph: &Graph) -> Value {
-  let node_names =
-    |ids: &[usize]| ids.iter().map(|&i| graph.nodes[i].name.clone()).collect::<Vec<_>>();
+  let node_names = |ids: &[usize]| node_names(graph, ids);
   let lines = LineIndex::new(&graph.source.text);
   let line_of = |node: &Node| lines.line(node.span.offset());
   let mut tasks = Vec::new();
@@ -106,7 +164,7 @@ pub(crate) fn to_json(graph: &Graph) -> Value {
           "name": node.name,
           "line": line_of(node),
           "description": node.description,
-          "kind": if group.rule == GroupRule::Gather { "gather" } else { "wait" },
+          "kind": group_kind(group.rule),
           "members": node_names(&group.members),
           "allow_failure": node.allow_failure,
         });
@@ -134,7 +192,14 @@ pub(crate) fn to_json(graph: &Graph) -> Value {
       })
     })
     .collect();
-  json!({"name": graph.name, "file": graph.source.name(), "tasks": tasks, "groups": groups, "queues": queues})
+  json!({
+    "version": JSON_VERSION,
+    "name": graph.name,
+    "file": graph.source.name(),
+    "tasks": tasks,
+    "groups": groups,
+    "queues": queues,
+  })
 }
 
 fn quote(text: &str) -> String {

@@ -56,16 +56,24 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
       return if err.use_stderr() { ExitCode::Invalid } else { ExitCode::Ok };
     }
   };
+  let color = cli.color;
   match cli.command {
-    Command::Run(args) => match load(&args.file) {
-      Ok(graph) => run::run(&args, &graph),
+    Command::Run(mut args) => match load(&args.file, color) {
+      Ok(graph) => {
+        args.color = color;
+        run::run(&args, &graph)
+      }
       Err(exit) => exit,
     },
-    Command::Validate(args) => validate(&args.files),
-    Command::List(args) => with_graph(&args.file, |graph| {
-      if args.json { inspect::to_json(graph).to_string() + "\n" } else { inspect::list_text(graph) }
+    Command::Validate(args) => validate(&args.files, color),
+    Command::List(args) => with_graph(&args.file, color, |graph| {
+      if args.json {
+        inspect::list_json(graph).to_string() + "\n"
+      } else {
+        inspect::list_text(graph)
+      }
     }),
-    Command::Graph(args) => with_graph(&args.file, |graph| match args.format {
+    Command::Graph(args) => with_graph(&args.file, color, |graph| match args.format {
       GraphFormat::Dot => inspect::to_dot(graph),
       GraphFormat::Mermaid => inspect::to_mermaid(graph),
       GraphFormat::Json => inspect::to_json(graph).to_string() + "\n",
@@ -97,8 +105,9 @@ fn print(text: &str) -> ExitCode {
   }
 }
 
-/// Loads and compiles one file, printing its warnings; on failure prints every error.
-fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
+/// Loads and compiles one file, printing its warnings; on failure prints every error (and
+/// under GitHub Actions annotates each).
+fn load(path: &Path, color: cli::ColorWhen) -> Result<graph::Graph, ExitCode> {
   let source = match Source::read(path) {
     Ok(source) => source,
     Err(err) => {
@@ -106,38 +115,37 @@ fn load(path: &Path) -> Result<graph::Graph, ExitCode> {
       return Err(ExitCode::Invalid);
     }
   };
-  match compile::compile_checked(&source) {
-    Ok((graph, warnings)) => {
-      if !warnings.0.is_empty() {
-        eprint!("{}", diagnostic::render(&source, &warnings, diagnostic_style()));
-      }
-      Ok(graph)
-    }
-    Err(errors) => {
-      eprint!("{}", diagnostic::render(&source, &errors, diagnostic_style()));
-      Err(ExitCode::Invalid)
+  let (graph, errors) = match compile::compile_checked(&source) {
+    Ok((graph, warnings)) => (Ok(graph), warnings),
+    Err(errors) => (Err(ExitCode::Invalid), errors),
+  };
+  if !errors.0.is_empty() {
+    let env = report::Env::read();
+    let color = options::color(color, &env, std::io::stderr().is_terminal());
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    eprint!("{}", diagnostic::render(&source, &errors, diagnostic::Style { color, width }));
+    if env.github_actions {
+      eprint!("{}", report::annotations(&source, &errors));
     }
   }
+  graph
 }
 
-fn diagnostic_style() -> diagnostic::Style {
-  let color =
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-  let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-  diagnostic::Style { color, width }
-}
-
-fn with_graph(path: &Path, render: impl FnOnce(&graph::Graph) -> String) -> ExitCode {
-  match load(path) {
+fn with_graph(
+  path: &Path,
+  color: cli::ColorWhen,
+  render: impl FnOnce(&graph::Graph) -> String,
+) -> ExitCode {
+  match load(path, color) {
     Ok(graph) => print(&render(&graph)),
     Err(exit) => exit,
   }
 }
 
-fn validate(files: &[std::path::PathBuf]) -> ExitCode {
+fn validate(files: &[std::path::PathBuf], color: cli::ColorWhen) -> ExitCode {
   let mut exit = ExitCode::Ok;
   for path in files {
-    match load(path) {
+    match load(path, color) {
       Ok(graph) => {
         let groups = graph.nodes.len() - graph.task_count();
         let (tasks, groups) = (counted(graph.task_count(), "task"), counted(groups, "group"));

@@ -1,7 +1,7 @@
 //! The options of one `runner run`, resolved once from the command line, the job file and the
 //! environment. This is the only place `cli` types become decisions; nothing below sees them.
 
-use crate::cli::{Output, OutputMode, RunArgs};
+use crate::cli::{ColorWhen, Output, OutputMode, RunArgs};
 use crate::report::{Env, FileOptions, Kind, ReportOptions};
 use std::time::Duration;
 
@@ -29,9 +29,10 @@ impl RunOptions {
       dry_run: args.dry_run,
       report: ReportOptions {
         kind: kind(args.output, env, terminal),
-        color: color(env, terminal),
+        color: color(args.color, env, terminal),
         grouped: args.output_mode == OutputMode::Grouped,
         github: env.github_actions,
+        gitlab: env.gitlab_ci,
         step_summary: env.step_summary.clone(),
         files: FileOptions {
           log_dir: args.log_dir.clone(),
@@ -59,9 +60,18 @@ fn kind(output: Output, env: &Env, terminal: bool) -> Kind {
   }
 }
 
-/// Colour: never with NO_COLOR, always with CLICOLOR_FORCE, else on a non-dumb terminal.
-fn color(env: &Env, terminal: bool) -> bool {
-  !env.no_color && (env.clicolor_force || (terminal && !env.dumb))
+/// Whether one stream gets colour, first rule that applies: `--color always|never`; NO_COLOR
+/// (not empty) never; CLICOLOR_FORCE or FORCE_COLOR (not empty, not `0`) always; `CLICOLOR=0`
+/// never; else whether the stream is a terminal, and not a dumb one.
+pub(crate) fn color(when: ColorWhen, env: &Env, terminal: bool) -> bool {
+  match when {
+    ColorWhen::Always => true,
+    ColorWhen::Never => false,
+    ColorWhen::Auto if env.no_color => false,
+    ColorWhen::Auto if env.force_color => true,
+    ColorWhen::Auto if env.clicolor_off => false,
+    ColorWhen::Auto => terminal && !env.dumb,
+  }
 }
 
 #[cfg(test)]
@@ -91,12 +101,25 @@ mod tests {
   }
 
   #[test]
-  fn colour() {
-    assert!(color(&Env::default(), true));
-    assert!(!color(&Env::default(), false));
-    assert!(!color(&Env { no_color: true, clicolor_force: true, ..Env::default() }, true));
-    assert!(color(&Env { clicolor_force: true, ..Env::default() }, false));
-    assert!(!color(&Env { dumb: true, ..Env::default() }, true));
+  fn colour_precedence() {
+    use ColorWhen::{Always, Auto, Never};
+    let env = |no_color, force_color, clicolor_off| Env {
+      no_color,
+      force_color,
+      clicolor_off,
+      ..Env::default()
+    };
+    let all = env(true, true, true);
+    // The flag first, over everything.
+    assert!(color(Always, &all, false));
+    assert!(!color(Never, &env(false, true, false), true));
+    // Then NO_COLOR, then forcing, then CLICOLOR=0, then the terminal.
+    assert!(!color(Auto, &env(true, true, false), true));
+    assert!(color(Auto, &env(false, true, true), false));
+    assert!(!color(Auto, &env(false, false, true), true));
+    assert!(color(Auto, &Env::default(), true));
+    assert!(!color(Auto, &Env::default(), false));
+    assert!(!color(Auto, &Env { dumb: true, ..Env::default() }, true));
   }
 
   #[test]

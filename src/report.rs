@@ -12,10 +12,12 @@ mod tty;
 
 use crate::event::Event;
 use crate::graph::Graph;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
 pub(crate) use files::{FileOptions, Files};
+pub(crate) use plain::github::annotations;
 pub(crate) use plain::{Plain, PlainOptions, text};
 pub(crate) use tty::Tty;
 
@@ -86,24 +88,31 @@ pub(crate) enum Kind {
 pub(crate) struct Env {
   pub ci: bool,
   pub github_actions: bool,
+  pub gitlab_ci: bool,
+  /// `NO_COLOR` set and not empty.
   pub no_color: bool,
-  pub clicolor_force: bool,
+  /// `CLICOLOR_FORCE` or `FORCE_COLOR` set, not empty and not `0`.
+  pub force_color: bool,
+  /// `CLICOLOR=0`.
+  pub clicolor_off: bool,
   pub dumb: bool,
   pub step_summary: Option<PathBuf>,
 }
 
 impl Env {
   pub(crate) fn read() -> Self {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    use std::env::var_os;
+    let not_empty = |v: Option<OsString>| v.is_some_and(|v| !v.is_empty());
+    let on = |v: Option<OsString>| v.is_some_and(|v| !v.is_empty() && v != "0");
     Self {
-      ci: set("CI"),
-      github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-      no_color: set("NO_COLOR"),
-      clicolor_force: set("CLICOLOR_FORCE"),
-      dumb: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
-      step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from),
+      ci: on(var_os("CI")),
+      github_actions: var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+      gitlab_ci: var_os("GITLAB_CI").is_some_and(|v| v == "true"),
+      no_color: not_empty(var_os("NO_COLOR")),
+      force_color: on(var_os("CLICOLOR_FORCE")) || on(var_os("FORCE_COLOR")),
+      clicolor_off: var_os("CLICOLOR").is_some_and(|v| v == "0"),
+      dumb: var_os("TERM").is_some_and(|t| t == "dumb"),
+      step_summary: var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
     }
   }
 }
@@ -117,6 +126,8 @@ pub(crate) struct ReportOptions {
   pub grouped: bool,
   /// GitHub Actions: groups, annotations and a job summary.
   pub github: bool,
+  /// GitLab CI: collapsible sections.
+  pub gitlab: bool,
   /// `$GITHUB_STEP_SUMMARY`: where the job summary goes.
   pub step_summary: Option<PathBuf>,
   pub files: FileOptions,
@@ -134,6 +145,7 @@ pub(crate) fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporte
       let plain = PlainOptions {
         grouped: options.grouped,
         github: options.github,
+        gitlab: options.gitlab,
         color,
         step_summary: options.step_summary.clone(),
       };

@@ -56,9 +56,20 @@ fn list_json_has_needs() {
   let run = test.run(&["list", "--json", repo().join("jobs/tea.yaml").to_str().unwrap()]);
   run.code(0);
   let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+  assert_eq!(value["version"], 1);
   assert_eq!(value["tasks"][3]["name"], "mix");
+  assert_eq!(value["tasks"][3]["kind"], "task");
   assert_eq!(value["tasks"][3]["needs"], serde_json::json!(["teas"]));
-  assert_eq!(value["groups"][0]["members"], serde_json::json!(["chamomile", "green"]));
+  assert_eq!(value["tasks"][4]["name"], "teas");
+  assert_eq!(value["tasks"][4]["kind"], "gather");
+  assert_eq!(value["tasks"][4]["members"], serde_json::json!(["chamomile", "green"]));
+  assert!(value.get("groups").is_none(), "groups are targets in `tasks`: {value}");
+  assert!(value["tasks"][0].get("run").is_none(), "the commands are `graph`'s: {value}");
+  let graph =
+    test.run(&["graph", "--format", "json", repo().join("jobs/tea.yaml").to_str().unwrap()]);
+  let graph: serde_json::Value = serde_json::from_str(&graph.stdout).unwrap();
+  assert_eq!(graph["version"], 1);
+  assert_ne!(graph, value, "`list --json` and `graph --format json` differ");
 }
 
 #[test]

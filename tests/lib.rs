@@ -4,6 +4,7 @@ mod support;
 
 mod callbacks;
 mod cli;
+mod command_line;
 mod commands;
 mod diagnostics;
 mod examples;

@@ -1,12 +1,15 @@
 //! Line-oriented output for pipes, logs and CI: `[task] line` for output, a start and a finish
 //! line per task, and a closing summary table. No cursor movement; colour only for status words
-//! and only when asked. `grouped` holds each task's output back and prints it as one block when
-//! the task ends; `github` (GitHub Actions) folds those blocks into `::group::`s, annotates
-//! failures with `::error`, keeps what was cancelled after the first failure to one line each,
-//! repeats the first failure at the end, and appends a Markdown table to the job summary.
+//! and only when asked, and without colour no escape sequence at all, not even a task's own.
+//! `grouped` holds each task's output back and prints it as one block when the task ends. In CI
+//! those blocks fold (`::group::`s on GitHub Actions, sections on GitLab CI), what was cancelled
+//! after the first failure is kept to one line each, and the first failure is repeated at the
+//! end; GitHub Actions also gets one `::error` annotation per failure and a Markdown table in
+//! the job summary.
 
 mod block;
-mod github;
+mod fold;
+pub(crate) mod github;
 pub(crate) mod paint;
 pub(crate) mod summary;
 pub(crate) mod text;
@@ -14,9 +17,10 @@ pub(crate) mod text;
 use crate::event::{Event, Exit, Stream};
 use crate::status::Status;
 use block::Block;
+use fold::Fold;
 use github::{Failure, Places};
 use paint::Paint;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use summary::Summary;
@@ -31,6 +35,8 @@ pub(crate) struct PlainOptions {
   pub grouped: bool,
   /// GitHub Actions: `::group::` blocks, `::error::` annotations, a job summary.
   pub github: bool,
+  /// GitLab CI: collapsible sections (unless `github`).
+  pub gitlab: bool,
   pub color: bool,
   /// `$GITHUB_STEP_SUMMARY`: where the job summary goes.
   pub step_summary: Option<PathBuf>,
@@ -40,20 +46,24 @@ pub(crate) struct Plain {
   out: Box<dyn Write>,
   paint: Paint,
   grouped: bool,
-  github: Option<Box<Github>>,
+  ci: Option<Box<Ci>>,
   /// Task name -> its output so far (grouped mode only).
   blocks: HashMap<String, Block>,
+  /// The tasks that may fail without failing the run.
+  allowed: HashSet<String>,
   summary: Summary,
   /// The run's name, or its file: the job summary's heading.
   title: String,
 }
 
-/// What GitHub Actions mode remembers across tasks.
-struct Github {
-  places: Places,
+/// What CI mode remembers across tasks.
+struct Ci {
+  fold: Fold,
+  /// GitHub Actions: where each task is declared, for its annotation.
+  places: Option<Places>,
   step_summary: Option<PathBuf>,
-  /// The first failure that fails the run: its finish line, output tail and annotation.
-  first: Option<(String, Vec<String>, String)>,
+  /// The first failure that fails the run: its finish line and output tail.
+  first: Option<(String, Vec<String>)>,
 }
 
 impl Plain {
@@ -62,19 +72,27 @@ impl Plain {
     out: Box<dyn Write>,
     options: PlainOptions,
   ) -> Self {
-    let github = options.github.then(|| {
-      Box::new(Github {
-        places: Places::new(graph),
-        step_summary: options.step_summary,
+    let fold = match (options.github, options.gitlab) {
+      (true, _) => Some(Fold::Github),
+      (false, true) => Some(Fold::Gitlab),
+      (false, false) => None,
+    };
+    let ci = fold.map(|fold| {
+      let github = fold == Fold::Github;
+      Box::new(Ci {
+        fold,
+        places: github.then(|| Places::new(graph)),
+        step_summary: options.step_summary.filter(|_| github),
         first: None,
       })
     });
     Self {
       out,
       paint: Paint { on: options.color },
-      grouped: options.grouped || options.github,
-      github,
+      grouped: options.grouped || ci.is_some(),
+      ci,
       blocks: HashMap::new(),
+      allowed: graph.nodes.iter().filter(|n| n.allow_failure).map(|n| n.name.clone()).collect(),
       summary: Summary::default(),
       title: graph.source.name(),
     }
@@ -135,12 +153,19 @@ impl Plain {
     }
     match self.blocks.get_mut(task) {
       Some(block) => block.push(line),
-      None => _ = self.blocks.insert(task.to_string(), Block::new(line)),
+      None => _ = self.blocks.insert(task.to_string(), Block::new(line, fold::now())),
     }
     Ok(())
   }
 
   fn output(&mut self, task: &str, stream: Stream, line: &str) -> std::io::Result<()> {
+    let stripped;
+    let line = if !self.paint.on && line.contains('\x1b') {
+      stripped = anstream::adapter::strip_str(line).to_string();
+      stripped.as_str()
+    } else {
+      line
+    };
     let callback = if stream == Stream::Callback { ":callback" } else { "" };
     match self.blocks.get_mut(task) {
       Some(block) => {
@@ -176,9 +201,9 @@ impl Plain {
     let line =
       format!("[{task}] {}", text::outcome(status, attempts, duration_ms, exit, self.paint));
     let block = self.blocks.remove(task);
-    if self.github.is_some() {
+    if self.ci.is_some() {
       let outcome = text::outcome(status, attempts, duration_ms, exit, Paint { on: false });
-      return self.github_finished(task, status, &line, outcome, block);
+      return self.ci_finished(task, status, &line, outcome, block);
     }
     if let Some(block) = &block {
       block.write_to(task, &mut self.out)?;
@@ -186,9 +211,9 @@ impl Plain {
     writeln!(self.out, "{line}")
   }
 
-  /// A task's block in a `::group::`, or one line for what never ran or was cancelled after
-  /// the first failure; then an annotation if it failed.
-  fn github_finished(
+  /// A task's block in a fold, or one line for what never ran or was cancelled after the
+  /// first failure; then, on GitHub, an annotation if it failed.
+  fn ci_finished(
     &mut self,
     task: &str,
     status: Status,
@@ -196,15 +221,17 @@ impl Plain {
     outcome: String,
     block: Option<Block>,
   ) -> std::io::Result<()> {
-    let gh = self.github.as_mut().expect("github mode");
-    let after_failure = gh.first.is_some();
+    let ci = self.ci.as_mut().expect("ci mode");
+    let after_failure = ci.first.is_some();
     let out = &mut self.out;
     let plain_line = format!("[{task}] {outcome}");
     match &block {
       Some(block) if !(status == Status::Cancelled && after_failure) => {
-        writeln!(out, "::group::{}", github::escape_data(&plain_line))?;
+        let header = if ci.fold == Fold::Github { &plain_line } else { line };
+        ci.fold.open(out, task, header, !status.is_failure(), block.started)?;
         block.write_to(task, out)?;
-        writeln!(out, "{line}\n::endgroup::")?;
+        writeln!(out, "{line}")?;
+        ci.fold.close(out, task, fold::now())?;
       }
       Some(block) if block.len() > 0 => {
         writeln!(out, "{line} ({} lines of output not shown)", block.len())?;
@@ -214,13 +241,15 @@ impl Plain {
     if !status.is_failure() {
       return Ok(());
     }
-    let last_output = block.as_ref().map(|b| b.last_output.clone()).unwrap_or_default();
-    let failure = Failure { task: task.to_string(), outcome, last_output };
-    let annotation = gh.places.annotation(&failure, status == Status::TimedOut);
-    writeln!(out, "{annotation}")?;
-    if gh.first.is_none() && !gh.places.allowed(task) {
+    let allowed = self.allowed.contains(task);
+    if let Some(places) = &mut ci.places {
+      let last_output = block.as_ref().map(|b| b.last_output.clone()).unwrap_or_default();
+      let failure = Failure { task: task.to_string(), outcome, last_output };
+      writeln!(out, "{}", places.annotation(&failure, status == Status::TimedOut, allowed))?;
+    }
+    if ci.first.is_none() && !allowed {
       let tail = block.map(|b| b.tail(FIRST_FAILURE_TAIL)).unwrap_or_default();
-      gh.first = Some((plain_line, tail, annotation));
+      ci.first = Some((plain_line, tail));
     }
     Ok(())
   }
@@ -228,12 +257,12 @@ impl Plain {
   /// The closing lines; `closing`, the last, is given painted and not.
   fn run_finished(&mut self, closing: String, plain_closing: String) -> std::io::Result<()> {
     let out = &mut self.out;
-    if let Some((line, tail, annotation)) = self.github.as_ref().and_then(|gh| gh.first.as_ref()) {
+    // Its annotation is not repeated: GitHub would show the failure twice.
+    if let Some((line, tail)) = self.ci.as_ref().and_then(|ci| ci.first.as_ref()) {
       writeln!(out, "runner: first failure: {line}")?;
       for l in tail {
         writeln!(out, "{l}")?;
       }
-      writeln!(out, "{annotation}")?;
     }
     if !self.summary.is_empty() {
       for l in self.summary.text(self.paint) {
@@ -241,7 +270,7 @@ impl Plain {
       }
     }
     writeln!(out, "{closing}")?;
-    if let Some(path) = self.github.as_ref().and_then(|gh| gh.step_summary.as_ref()) {
+    if let Some(path) = self.ci.as_ref().and_then(|ci| ci.step_summary.as_ref()) {
       let markdown = self.summary.markdown(&format!("runner: {}", self.title), &plain_closing);
       if let Err(err) = github::append_summary(path, &markdown) {
         eprintln!("runner: cannot write the job summary to {}: {err}", path.display());

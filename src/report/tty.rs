@@ -43,6 +43,9 @@ struct Live {
 impl Tty {
   /// `log_dir`: where `--log-dir` puts every line, for the failures' output at the end.
   pub(crate) fn new(graph: &Graph, color: bool, log_dir: Option<&std::path::Path>) -> Self {
+    // indicatif styles bars through console, which would otherwise decide colour from the
+    // environment on its own: `options` decided it once, for this stream.
+    console::set_colors_enabled(color);
     let mut model = Model::new(graph, color);
     model.log_dir(log_dir);
     let model = Arc::new(Mutex::new(model));

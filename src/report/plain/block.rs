@@ -17,11 +17,14 @@ pub(super) struct Block {
   lines: LineBuffer,
   /// The task's last line of output, without the `[task]` prefix: the annotation's message.
   pub last_output: String,
+  /// When the task started, in Unix seconds: the start of its GitLab section.
+  pub started: u64,
 }
 
 impl Block {
-  pub(super) fn new(head: String) -> Self {
-    Self { head, lines: LineBuffer::new(MAX_LINES, MAX_BYTES), last_output: String::new() }
+  pub(super) fn new(head: String, started: u64) -> Self {
+    let lines = LineBuffer::new(MAX_LINES, MAX_BYTES);
+    Self { head, lines, last_output: String::new(), started }
   }
 
   pub(super) fn push(&mut self, line: String) {
@@ -58,7 +61,7 @@ mod tests {
 
   #[test]
   fn keeps_the_last_lines_and_says_how_many_it_dropped() {
-    let mut block = Block::new("[t] started".into());
+    let mut block = Block::new("[t] started".into(), 0);
     for i in 0..MAX_LINES + 5 {
       block.push(format!("[t] {i}"));
     }
@@ -76,7 +79,7 @@ mod tests {
 
   #[test]
   fn bounded_in_bytes() {
-    let mut block = Block::new("[t] started".into());
+    let mut block = Block::new("[t] started".into(), 0);
     for _ in 0..10 {
       block.push("x".repeat(MAX_BYTES / 4));
     }

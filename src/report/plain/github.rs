@@ -1,10 +1,12 @@
-//! GitHub Actions workflow commands: `::group::`/`::endgroup::` around a task's block and
-//! `::error`/`::warning` annotations that point at the task's line in the job file. Values are
-//! escaped as the runner expects, so a task name or output line can never end a command early
-//! or start a new one.
+//! GitHub Actions workflow commands: `::group::`/`::endgroup::` around a task's block,
+//! `::error`/`::warning` annotations that point at the task's line in the job file, and one
+//! annotation per error of a job file that does not compile. Values are escaped as the runner
+//! expects, so a task name, a message or an output line can never end a command early or start
+//! a new one.
 
+use crate::compile_error::CompileErrors;
 use crate::graph::{Graph, NodeKind};
-use crate::source::LineIndex;
+use crate::source::{LineIndex, Source};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,8 +25,8 @@ pub(crate) fn escape_property(text: &str) -> String {
 pub(super) struct Places {
   file: String,
   text: Arc<str>,
-  /// Task name -> (byte offset of its name, allow_failure).
-  tasks: HashMap<String, (usize, bool)>,
+  /// Task name -> byte offset of its name.
+  tasks: HashMap<String, usize>,
   /// The file's lines, indexed at the first annotation.
   lines: Option<LineIndex>,
 }
@@ -43,28 +45,23 @@ impl Places {
       .nodes
       .iter()
       .filter(|n| matches!(n.kind, NodeKind::Task(_)))
-      .map(|n| (n.name.clone(), (n.span.offset(), n.allow_failure)))
+      .map(|n| (n.name.clone(), n.span.offset()))
       .collect();
     Self { file: graph.source.name(), text: graph.source.text.clone(), tasks, lines: None }
   }
 
-  /// Whether the task may fail without failing the run.
-  pub(super) fn allowed(&self, task: &str) -> bool {
-    self.tasks.get(task).is_some_and(|t| t.1)
-  }
-
   /// 1-based line of the task's name in the job file.
   fn line(&mut self, task: &str) -> usize {
-    let offset = self.tasks.get(task).map_or(0, |t| t.0);
+    let offset = self.tasks.get(task).copied().unwrap_or(0);
     let text = &self.text;
     self.lines.get_or_insert_with(|| LineIndex::new(text)).line(offset)
   }
 
   /// `::error file=..,line=..,title=<task> failed::<outcome>: <last output line>`; a warning
   /// for a failure the job allows.
-  pub(super) fn annotation(&mut self, failure: &Failure, timed_out: bool) -> String {
+  pub(super) fn annotation(&mut self, failure: &Failure, timed_out: bool, allowed: bool) -> String {
     let line = self.line(&failure.task);
-    let kind = if self.allowed(&failure.task) { "warning" } else { "error" };
+    let kind = if allowed { "warning" } else { "error" };
     let what = if timed_out { "timed out" } else { "failed" };
     let title = escape_property(&format!("{} {what}", failure.task));
     let mut message = failure.outcome.clone();
@@ -75,6 +72,26 @@ impl Places {
     let file = escape_property(&self.file);
     format!("::{kind} file={file},line={line},title={title}::{message}")
   }
+}
+
+/// `::error file=..,line=..,col=..,title=<message>::<label>\nhelp: <help>` for each error of a
+/// job file, `::warning` for each warning, at the error's primary place.
+pub(crate) fn annotations(source: &Source, errors: &CompileErrors) -> String {
+  let file = escape_property(&source.name());
+  let mut out = String::new();
+  for error in &errors.0 {
+    let kind = if error.warning { "warning" } else { "error" };
+    let (line, col) = source.line_col(error.span().offset());
+    let title = escape_property(&error.message);
+    let label = error.labels.first().map_or("", |(_, label)| label.as_str());
+    let mut message = if label.is_empty() { error.message.clone() } else { label.to_string() };
+    if let Some(help) = &error.help {
+      message = format!("{message}\nhelp: {help}");
+    }
+    let message = escape_data(&message);
+    out.push_str(&format!("::{kind} file={file},line={line},col={col},title={title}::{message}\n"));
+  }
+  out
 }
 
 /// Appends `markdown` to the job summary file.

@@ -2,13 +2,13 @@
 //! on (`options`), and every coloured word goes through here.
 
 use crate::status::Status;
+use anstyle::{AnsiColor, Effects, Style};
 
-const RESET: &str = "\x1b[0m";
-pub(crate) const RED: &str = "\x1b[31m";
-pub(crate) const GREEN: &str = "\x1b[32m";
-pub(crate) const YELLOW: &str = "\x1b[33m";
-pub(crate) const BOLD: &str = "\x1b[1m";
-pub(crate) const DIM: &str = "\x1b[2m";
+pub(crate) const RED: Style = AnsiColor::Red.on_default();
+pub(crate) const GREEN: Style = AnsiColor::Green.on_default();
+pub(crate) const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub(crate) const BOLD: Style = Style::new().effects(Effects::BOLD);
+pub(crate) const DIM: Style = Style::new().effects(Effects::DIMMED);
 
 /// Paints words when colour is on; a no-op otherwise.
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +18,12 @@ pub(crate) struct Paint {
 
 impl Paint {
   /// `text` in the given SGR style, or unchanged without colour.
-  pub(crate) fn style(self, code: &str, text: &str) -> String {
-    if self.on && !text.is_empty() { format!("{code}{text}{RESET}") } else { text.to_string() }
+  pub(crate) fn style(self, style: Style, text: &str) -> String {
+    if self.on && !text.is_empty() {
+      format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+      text.to_string()
+    }
   }
 
   /// A status word (`succeeded`, `failed`, ...) in its colour.
@@ -34,7 +38,7 @@ impl Paint {
 }
 
 /// Green for success, red for failures, yellow for what was stopped, dim for what never ran.
-pub(crate) fn status_color(status: Status) -> &'static str {
+pub(crate) fn status_color(status: Status) -> Style {
   match status {
     Status::Succeeded => GREEN,
     Status::Failed | Status::TimedOut => RED,
