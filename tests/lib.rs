@@ -3,6 +3,7 @@
 mod support;
 
 mod callbacks;
+mod ci_output;
 mod cli;
 mod command_line;
 mod commands;

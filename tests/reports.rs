@@ -275,7 +275,7 @@ fn junit_xml() {
 
 /// Validates against the JUnit schema subset with `xmllint` (the test's last step: without
 /// xmllint, `require` skips only this).
-fn validate_with_xmllint(file: &Path) {
+pub(crate) fn validate_with_xmllint(file: &Path) {
   if !require("xmllint") {
     return;
   }
