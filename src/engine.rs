@@ -17,6 +17,8 @@ pub(crate) mod signal;
 pub(crate) mod spawn;
 mod start;
 mod supervise;
+pub(crate) mod tree;
+pub(crate) mod watchdog;
 
 use crate::graph::{Graph, NodeId};
 use crate::report::Reporter;

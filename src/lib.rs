@@ -48,6 +48,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+  let args: Vec<OsString> = args.into_iter().collect();
+  engine::watchdog::serve_if_asked(&args);
   complete::answer_if_asked();
   let cli = match Cli::try_parse_from(args) {
     Ok(cli) => cli,

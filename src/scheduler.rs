@@ -128,13 +128,16 @@ pub(crate) enum Action {
     after: Duration,
     timer: Timer,
   },
-  /// SIGTERM to the process's group and its descendants.
+  /// SIGTERM to attempt `seq` of `proc`: its group and its descendants.
   Terminate {
     proc: Proc,
+    seq: u64,
   },
-  /// SIGKILL to the process's group and its descendants.
+  /// The kill grace of attempt `seq` of `proc` is over: SIGKILL to what is left of it, its
+  /// group if it still runs and every descendant it had, wherever they went.
   Kill {
     proc: Proc,
+    seq: u64,
   },
   /// SIGKILL to every process of the run, now.
   KillAll,
@@ -350,11 +353,11 @@ impl<'g> Scheduler<'g> {
       Timer::GroupTimeout(_) => {}
       Timer::ItemRetry(id, worker) => self.item_retry_due(id, worker, out),
       Timer::Timeout(proc, seq) => self.timeout_expired(proc, seq, out),
-      Timer::Grace(proc, seq) => {
-        if self.running_seq(proc) == Some(seq) {
-          out.push(Action::Kill { proc });
-        }
+      // Once the run is over, what is left goes with the engine's end of the run.
+      Timer::Grace(proc, seq) if self.remaining != usize::MAX => {
+        out.push(Action::Kill { proc, seq })
       }
+      Timer::Grace(..) => {}
     }
   }
 

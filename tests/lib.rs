@@ -16,6 +16,7 @@ mod inspect;
 mod layers;
 mod live_view;
 mod needs_and_order;
+mod orphans;
 mod output;
 mod output_capture;
 mod processes;

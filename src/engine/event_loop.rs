@@ -42,6 +42,8 @@ pub(super) async fn run(
     returned: vec![false; graph.nodes.len()],
     jobs: policy.jobs,
     kill_grace: policy.kill_grace,
+    terminate: Vec::new(),
+    kill: Vec::new(),
     dir: std::path::absolute(&graph.dir).unwrap_or_else(|_| graph.dir.clone()),
   };
   engine.run_started();
@@ -49,6 +51,7 @@ pub(super) async fn run(
   engine.scheduler.handle(Input::Start, &mut actions);
   let mut done = engine.perform(&mut actions);
   loop {
+    engine.signal();
     engine.reporter.flush();
     // Nothing is waiting: the time for what need not sit between one task's exit and the next
     // task's start. Tasks are started with their write ends closed here (`Ends::Later`).
@@ -64,8 +67,9 @@ pub(super) async fn run(
       done = engine.receive(msg, &mut actions);
     }
   }
-  // Whatever is still alive (nothing, unless the inbox closed) goes with the run.
-  engine.shared.kill_all();
+  // What tasks left running (a daemon that left its group, nothing else unless the inbox
+  // closed) goes with the run: asked to end, then killed after the grace.
+  engine.shared.end(policy.kill_grace).await;
   engine.queues_finished();
   engine.outcome()
 }
@@ -86,6 +90,9 @@ pub(super) struct Loop<'a, 'g> {
   returned: Vec<bool>,
   pub(super) jobs: usize,
   kill_grace: std::time::Duration,
+  /// The attempts to terminate and to kill, gathered over a batch of messages.
+  terminate: Vec<(Proc, u64)>,
+  kill: Vec<(Proc, u64)>,
   pub(super) dir: PathBuf,
 }
 
@@ -155,7 +162,7 @@ impl<'g> Loop<'_, 'g> {
   /// Performs the scheduler's actions; true when the run is over. Signals go out once per
   /// batch, so that stopping many processes costs one look at /proc.
   fn perform(&mut self, actions: &mut Vec<Action>) -> bool {
-    let (mut done, mut terminate, mut kill) = (false, Vec::new(), Vec::new());
+    let mut done = false;
     for action in actions.drain(..) {
       match action {
         Action::Spawn { id, attempt, waiting } => self.start_task(id, attempt, waiting),
@@ -168,9 +175,9 @@ impl<'g> Loop<'_, 'g> {
           }
         }
         Action::StartTimer { after, timer } => self.start_timer(after, timer),
-        Action::Terminate { proc } => terminate.push(proc),
-        Action::Kill { proc } => kill.push(proc),
-        Action::KillAll => self.shared.kill_all(),
+        Action::Terminate { proc, seq } => self.terminate.push((proc, seq)),
+        Action::Kill { proc, seq } => self.kill.push((proc, seq)),
+        Action::KillAll => drop(self.shared.signal_everything(Stop::Forced)),
         Action::Stopping { reason, running, killed } => self.stopping(reason, running, killed),
         Action::Retrying { id, attempt, status } => {
           let (task, exit) = (self.name(id), self.exits[id]);
@@ -196,9 +203,14 @@ impl<'g> Loop<'_, 'g> {
         Action::Done => done = true,
       }
     }
-    self.shared.stop(&terminate, Stop::Graceful);
-    self.shared.stop(&kill, Stop::Forced);
     done
+  }
+
+  /// Sends the signals the batch of messages just handled asked for: many processes stopped at
+  /// once cost one look at /proc.
+  fn signal(&mut self) {
+    self.shared.terminate(&std::mem::take(&mut self.terminate));
+    self.shared.kill(&std::mem::take(&mut self.kill));
   }
 
   /// Says what an early stop stops, before it is stopped.

@@ -1,9 +1,10 @@
 //! Signalling and reaping: a task's process group and the descendants that left it, and the
 //! wait for a child's exit. What to signal and when is the scheduler's to say.
 
+use super::tree::{Tree, alive, own_children, tag};
 use crate::engine::reactor::Source;
 use crate::event::Exit;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Sends `signal` to every process of the group led by `pid`.
@@ -12,40 +13,6 @@ pub(crate) fn signal_group(pid: i32, signal: i32) {
   unsafe {
     libc::kill(-pid, signal);
   }
-}
-
-/// Every descendant of the processes `leaders` names that is outside their groups. Reads all of
-/// /proc: for stopping processes, once per batch, not for every task's end.
-fn descendants(leaders: impl Fn(i32) -> bool) -> Vec<i32> {
-  let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-  let mut children: HashMap<i32, Vec<(i32, i32)>> = HashMap::new();
-  for entry in dir.flatten() {
-    let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
-      continue;
-    };
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-    if let Some((parent, group)) = parent_and_group(&stat) {
-      children.entry(parent).or_default().push((pid, group));
-    }
-  }
-  let mut found = Vec::new();
-  let mut stack: Vec<i32> = children.keys().copied().filter(|&pid| leaders(pid)).collect();
-  while let Some(parent) = stack.pop() {
-    for &(pid, group) in children.get(&parent).map_or(&[][..], Vec::as_slice) {
-      if !leaders(group) {
-        found.push(pid);
-      }
-      stack.push(pid);
-    }
-  }
-  found
-}
-
-/// The parent and process group in a /proc/PID/stat line (`pid (comm) state ppid pgrp ...`;
-/// the command name may hold spaces and parentheses).
-fn parent_and_group(stat: &str) -> Option<(i32, i32)> {
-  let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(1);
-  Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
 /// Reaps a child known to have exited, so the call returns at once.
@@ -75,24 +42,105 @@ pub(crate) async fn wait_exit(pid: i32, pidfd: Option<&Source>) {
   signal_group(pid, libc::SIGKILL);
 }
 
-/// Sends `signal` to every process group `leaders` leads, and to their descendants in other
-/// groups, with one look at /proc for all of them.
+/// What is known of one attempt being stopped: its leader while it runs, its serial (the
+/// [`TAG`](super::tree::TAG) its processes carry), and every process of it seen so far outside
+/// its group, which stays marked for the kill after the grace even once the leader is gone.
+#[derive(Debug, Default)]
+pub(crate) struct Attempt {
+  pub leader: Option<i32>,
+  pub serial: u64,
+  pub seen: Vec<(i32, u64)>,
+}
+
+/// Sends `signal` to every process of `attempts`: the groups of their running leaders, then
+/// every process of theirs outside those groups, found by one look at /proc for all of them:
+/// the leaders' descendants, those seen before, and the runner's orphans (descendants whose
+/// parent died, re-parented to the runner) that carry an attempt's tag, with their own
+/// descendants. What is found is added to each attempt's `seen`.
 ///
-/// The descendants are found first, through the groups' leaders: once a leader has exited they
-/// are another process's children. The groups are signalled first: a shell that waits for a
-/// descendant (`timeout 60 make; echo done`) must not see it end and go on to its next command.
-pub(crate) fn signal_all(leaders: &std::collections::HashSet<i32>, signal: i32) {
-  if leaders.is_empty() {
+/// Without a running leader, /proc is read only if something of the attempts may be left: a
+/// process seen before still there, or an orphan of the runner's. `leaders` tells the pids
+/// that lead a running attempt, any attempt.
+///
+/// The groups are signalled first: a shell that waits for a descendant (`timeout 60 make; echo
+/// done`) must not see it end and go on to its next command.
+pub(crate) fn signal_attempts(
+  attempts: &mut [&mut Attempt],
+  signal: i32,
+  run: &str,
+  leaders: &HashSet<i32>,
+  keep: i32,
+) {
+  let running = attempts.iter().any(|a| a.leader.is_some());
+  let left = || attempts.iter().any(|a| a.seen.iter().any(|&(pid, start)| alive(pid, start)));
+  let orphans =
+    || own_children().is_none_or(|c| c.iter().any(|&pid| !leaders.contains(&pid) && pid != keep));
+  if attempts.is_empty() || !(running || left() || orphans()) {
     return;
   }
-  let outside = descendants(|leader| leaders.contains(&leader));
-  for &pid in leaders {
-    signal_group(pid, signal);
+  let tree = Tree::read();
+  let serials: HashMap<u64, usize> =
+    attempts.iter().enumerate().map(|(i, a)| (a.serial, i)).collect();
+  let mut roots: Vec<Vec<i32>> = vec![Vec::new(); attempts.len()];
+  let me = std::process::id() as i32;
+  for &pid in tree.children(me) {
+    if pid == keep || leaders.contains(&pid) {
+      continue;
+    }
+    if let Some(&i) = tag(pid, run).and_then(|serial| serials.get(&serial)) {
+      roots[i].push(pid);
+    }
   }
-  for pid in outside {
+  for (attempt, roots) in attempts.iter_mut().zip(&mut roots) {
+    let known =
+      attempt.seen.iter().filter(|&&(pid, start)| tree.get(pid).is_some_and(|p| p.start == start));
+    roots.extend(known.map(|&(pid, _)| pid));
+    roots.extend(attempt.leader);
+    let mut found: Vec<i32> = roots.iter().flat_map(|&root| tree.descendants(root)).collect();
+    found.extend(roots.iter().filter(|&&pid| Some(pid) != attempt.leader));
+    found.sort_unstable();
+    found.dedup();
+    found.retain(|pid| tree.get(*pid).is_some_and(|p| Some(p.group) != attempt.leader));
+    attempt.seen = found.iter().filter_map(|&pid| tree.get(pid).map(|p| (pid, p.start))).collect();
+  }
+  for leader in attempts.iter().filter_map(|a| a.leader) {
+    signal_group(leader, signal);
+  }
+  for &(pid, _) in attempts.iter().flat_map(|a| &a.seen) {
     // SAFETY: kill has no memory-safety preconditions; a pid gone meanwhile yields ESRCH.
     unsafe { libc::kill(pid, signal) };
   }
+}
+
+/// Sends `signal` to every descendant of the runner but `keep` (and its own descendants): the
+/// groups of `leaders` first, then each process. Returns how many processes there were.
+pub(crate) fn signal_everything(leaders: &[i32], signal: i32, keep: i32) -> usize {
+  let tree = Tree::read();
+  let me = std::process::id() as i32;
+  let spared: HashSet<i32> = std::iter::once(keep).chain(tree.descendants(keep)).collect();
+  let everything: Vec<i32> =
+    tree.descendants(me).into_iter().filter(|pid| !spared.contains(pid)).collect();
+  for &leader in leaders {
+    signal_group(leader, signal);
+  }
+  for &pid in &everything {
+    let zombie = tree.get(pid).is_some_and(|p| p.zombie);
+    if zombie && tree.get(pid).is_some_and(|p| p.parent == me) && !leaders.contains(&pid) {
+      reap_orphan(pid);
+    } else if !zombie {
+      // SAFETY: kill has no memory-safety preconditions; a pid gone meanwhile yields ESRCH.
+      unsafe { libc::kill(pid, signal) };
+    }
+  }
+  everything.len()
+}
+
+/// Reaps an orphan that ended: a descendant of a task re-parented to the runner, which no
+/// `supervise` waits for.
+fn reap_orphan(pid: i32) {
+  let mut status = 0;
+  // SAFETY: waitpid writes only to `status`; WNOHANG never blocks.
+  unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
 }
 
 /// Without pidfd (old kernels): check for the exit every few milliseconds.

@@ -8,11 +8,15 @@
 //! started by the fast clone spawner or by `posix_spawn` (`RUNNER_LAUNCHER=posix-spawn`, and on
 //! other architectures).
 
+use super::kill::{self, Attempt};
 use super::program::{PathCache, direct_argv, program_path};
 use super::spawn::{Exec, Failed, Spawned, Spawner};
+use super::tree::TAG;
+use super::watchdog::Watchdog;
 use crate::engine::pipes::Pipes;
 use crate::engine::reactor::Source;
 use crate::graph::Program;
+use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -25,6 +29,21 @@ pub(super) enum Stop {
   Graceful,
   /// SIGKILL.
   Forced,
+}
+
+impl Stop {
+  fn signal(self) -> i32 {
+    match self {
+      Stop::Graceful => libc::SIGTERM,
+      Stop::Forced => libc::SIGKILL,
+    }
+  }
+}
+
+/// A run id no other run on this machine has: the runner's pid and the time it started.
+fn run_id() -> String {
+  let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+  format!("{}-{}", std::process::id(), since.map_or(0, |d| d.as_nanos()))
 }
 
 /// What a spawn needs beyond the program.
@@ -66,13 +85,23 @@ pub(super) struct Launcher {
   retired: Vec<Source>,
   /// Read buffers of pipes that ended, for the next ones.
   buffers: Vec<Vec<u8>>,
+  /// This run's id in every task's [`TAG`], and the serial of the last attempt started.
+  run: String,
+  serial: u64,
+  /// The watchdog, started with the first attempt; spared when everything else is signalled.
+  watchdog: Option<Watchdog>,
+  watchdog_tried: bool,
 }
 
 /// Pidfds of reaped children kept for a later close at most; beyond, they are closed at once.
 const RETIRED: usize = 64;
 
 impl Launcher {
+  /// A launcher whose runner is the subreaper of its tasks: a descendant whose parent dies
+  /// becomes the runner's child, not init's, so it is still found, stopped and reaped.
   pub(super) fn new() -> Self {
+    // SAFETY: prctl with integer arguments only; failure (old kernels) only loses the subreaper.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     Self {
       paths: PathCache::new(),
       spawner: Spawner::new(),
@@ -80,6 +109,10 @@ impl Launcher {
       closing: Vec::new(),
       retired: Vec::new(),
       buffers: Vec::new(),
+      run: run_id(),
+      serial: 0,
+      watchdog: None,
+      watchdog_tried: false,
     }
   }
 
@@ -90,6 +123,12 @@ impl Launcher {
     let mut env: Vec<(&str, &[u8])> =
       launch.env.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     env.push(("PWD", cwd));
+    if !std::mem::replace(&mut self.watchdog_tried, true) {
+      self.watchdog = Watchdog::start(&mut self.spawner, &self.run);
+    }
+    self.serial += 1;
+    let tag = format!("{}/{}", self.run, self.serial);
+    env.push((TAG, tag.as_bytes()));
     let direct = direct_argv(launch.program, launch.env, &mut self.paths);
     let shell = program_path(&launch.program.argv[0], launch.env, &mut self.paths).ok();
     let shell_argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
@@ -106,7 +145,9 @@ impl Launcher {
     let (stdout, out_w) = self.pipes.take()?;
     let (stderr, err_w) = self.pipes.take()?;
     let (out, err) = (out_w.as_raw_fd(), err_w.as_raw_fd());
-    let exec = Exec { path, argv, fallback, env: &env, cwd: launch.cwd, stdout: out, stderr: err };
+    let (cwd, dies_with_runner) = (launch.cwd, true);
+    let exec =
+      Exec { path, argv, fallback, env: &env, cwd, stdout: out, stderr: err, dies_with_runner };
     match self.spawner.spawn(&exec) {
       Ok(Spawned { pid, pidfd, failed }) => {
         // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
@@ -118,7 +159,7 @@ impl Launcher {
           }
           Ends::Close => None,
         };
-        Ok(Child { pid, pidfd, stdout, stderr, held, failed })
+        Ok(Child { pid, serial: self.serial, pidfd, stdout, stderr, held, failed })
       }
       Err(err) => {
         drop((out_w, err_w));
@@ -129,14 +170,37 @@ impl Launcher {
     }
   }
 
-  /// Stops the attempts led by `leaders`: their process groups and the descendants that left
-  /// them, all with one look at /proc.
-  pub(super) fn stop(&self, leaders: &std::collections::HashSet<i32>, how: Stop) {
-    let signal = match how {
-      Stop::Graceful => libc::SIGTERM,
-      Stop::Forced => libc::SIGKILL,
-    };
-    super::kill::signal_all(leaders, signal);
+  /// Stops `attempts`: their process groups and every process of theirs that left them, all
+  /// with one look at /proc. `leaders`: the pids that lead a running attempt, any attempt.
+  pub(super) fn stop(&self, attempts: &mut [&mut Attempt], how: Stop, leaders: &HashSet<i32>) {
+    kill::signal_attempts(attempts, how.signal(), &self.run, leaders, self.watchdog_pid());
+  }
+
+  /// Sends `how` to every process of the run but the watchdog: the groups `leaders` lead, and
+  /// every other descendant of the runner. Returns how many processes there were.
+  pub(super) fn signal_everything(&self, leaders: &[i32], how: Stop) -> usize {
+    kill::signal_everything(leaders, how.signal(), self.watchdog_pid())
+  }
+
+  /// How many processes of the run are left besides the watchdog (reaping those that ended).
+  pub(super) fn left(&self, leaders: &[i32]) -> usize {
+    let children = super::tree::own_children();
+    let watchdog = self.watchdog_pid();
+    if children.is_some_and(|c| c.iter().all(|&pid| pid == watchdog)) {
+      return 0;
+    }
+    kill::signal_everything(leaders, 0, watchdog)
+  }
+
+  /// The run is over and left nothing: the watchdog goes.
+  pub(super) fn dismiss_watchdog(&mut self) {
+    if let Some(watchdog) = self.watchdog.take() {
+      watchdog.dismiss();
+    }
+  }
+
+  fn watchdog_pid(&self) -> i32 {
+    self.watchdog.as_ref().map_or(0, |w| w.pid)
   }
 
   /// A read buffer of `len` bytes, reused when one is free.
@@ -178,6 +242,8 @@ impl Launcher {
 /// A started child: its pid, its pidfd (None on kernels without one), and its output pipes.
 pub(super) struct Child {
   pub pid: i32,
+  /// The attempt's serial, in its [`TAG`].
+  pub serial: u64,
   pub pidfd: Option<OwnedFd>,
   pub stdout: Source,
   pub stderr: Source,

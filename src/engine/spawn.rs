@@ -99,6 +99,9 @@ pub(crate) struct Exec<'a> {
   /// Where the child's stdout and stderr go.
   pub stdout: RawFd,
   pub stderr: RawFd,
+  /// Whether the child is killed when the runner dies (`PR_SET_PDEATHSIG`, with the clone
+  /// only): a task's first process is, the watchdog is not.
+  pub dies_with_runner: bool,
 }
 
 /// How a [`Spawner`] starts its children.
@@ -236,6 +239,7 @@ impl Spawner {
     slot.args.failed = &*failed.0;
     slot.args.nofile = self.nofile.map_or(ptr::null(), ptr::from_ref);
     slot.args.tty = self.tty.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+    slot.args.parent = if exec.dies_with_runner { std::process::id() as i32 } else { 0 };
     let (pid, pidfd) = clone_child(slot, pidfd)?;
     // Held until the exec, the runner knows at once whether it failed.
     if let Some(err) = failed.error().filter(|_| !child::RUNS_BESIDE) {

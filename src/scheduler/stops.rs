@@ -93,7 +93,7 @@ impl Scheduler<'_> {
         return;
       }
     }
-    out.push(Action::Terminate { proc });
+    out.push(Action::Terminate { proc, seq });
     out.push(Action::StartTimer { after: self.policy.kill_grace, timer: Timer::Grace(proc, seq) });
   }
 

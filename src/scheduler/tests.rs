@@ -49,8 +49,8 @@ fn show(g: &Graph, action: &Action) -> String {
       };
       format!("timer {who} {kind} {after:?}")
     }
-    Action::Terminate { proc: p } => format!("terminate {}", proc(p)),
-    Action::Kill { proc: p } => format!("kill {}", proc(p)),
+    Action::Terminate { proc: p, .. } => format!("terminate {}", proc(p)),
+    Action::Kill { proc: p, seq } => format!("kill {} @{seq}", proc(p)),
     Action::KillAll => "kill all".to_string(),
     Action::Stopping { reason, running, killed } => {
       let super::Running { tasks, items, callbacks } = running;
@@ -659,7 +659,7 @@ fn a_run_timeout_terminates_running_callbacks_too() {
   sim.start();
   assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
   assert_eq!(sim.stop(StopReason::Timeout), ["terminate a callback"]);
-  assert_eq!(sim.fire("a", "CallbackGrace"), ["kill a callback"]);
+  assert_eq!(sim.fire("a", "CallbackGrace"), ["kill a callback @2"]);
   assert_eq!(sim.callbacks_done("a", false), ["finished a succeeded", "done"]);
 }
 
@@ -1631,6 +1631,8 @@ mod random {
     spawned: usize,
     dones: usize,
     item_failed: bool,
+    /// Attempts terminated whose kill is still to come.
+    terminated: std::collections::HashSet<(Proc, u64)>,
   }
 
   impl Checker<'_> {
@@ -1680,8 +1682,12 @@ mod random {
         Action::StopTaking { .. } | Action::KillAll | Action::Stopping { .. } => {}
         &Action::ItemFinished { status, .. } => self.item_failed |= status.is_failure(),
         &Action::StartTimer { timer, .. } => self.owed.push(Owed::Timer(timer)),
-        &Action::Terminate { proc } | &Action::Kill { proc } => {
+        &Action::Terminate { proc, seq } => {
           prop_assert!(self.owes_exit(proc), "{:?} not running", proc);
+          prop_assert!(self.terminated.insert((proc, seq)), "{:?} terminated twice", proc);
+        }
+        &Action::Kill { proc, seq } => {
+          prop_assert!(self.terminated.remove(&(proc, seq)), "{:?} killed, never terminated", proc);
         }
         &Action::RunCallback { id, status, index } => {
           prop_assert!(index < g.nodes[id].callbacks.for_status(status).count());
@@ -1736,6 +1742,7 @@ mod random {
       spawned: 0,
       dones: 0,
       item_failed: false,
+      terminated: std::collections::HashSet::new(),
     };
     let mut callback_failed = false;
     let mut timeout_stop = false;
@@ -1912,7 +1919,7 @@ fn an_item_waits_its_retry_delay_and_times_out_on_its_own_timer() {
   assert_eq!(sim.start(), ["spawn c#1", "take c/0"]);
   assert_eq!(sim.take("c", 0, Some("x")), ["item c/0#1 ?", "timer c/0 Timeout 1s"]);
   assert_eq!(sim.fire_item("c", 0, "Timeout"), ["terminate c/0"]);
-  assert_eq!(sim.fire_item("c", 0, "Grace"), ["kill c/0"]);
+  assert_eq!(sim.fire_item("c", 0, "Grace"), ["kill c/0 @1"]);
   assert_eq!(sim.item_exit("c", 0, false), ["timer c/0 ItemRetry 2s"]);
   assert_eq!(sim.fire_item("c", 0, "ItemRetry"), ["item c/0#2 ?", "timer c/0 Timeout 1s"]);
   assert_eq!(sim.fire_item("c", 0, "Timeout"), ["terminate c/0"]);
@@ -1932,7 +1939,9 @@ fn a_stale_item_timer_does_nothing() {
   sim.take("c", 0, Some("y"));
   let proc = Proc::Item(id, 0);
   assert_eq!(sim.send(Input::TimerFired(Timer::Timeout(proc, first))), NOTHING);
-  assert_eq!(sim.send(Input::TimerFired(Timer::Grace(proc, first))), NOTHING);
+  // A grace is only ever of an attempt terminated: it kills what is left of that one, by number.
+  let grace = sim.send(Input::TimerFired(Timer::Grace(proc, first)));
+  assert_eq!(grace, [format!("kill c/0 @{first}")]);
 }
 
 #[test]
@@ -2008,7 +2017,7 @@ fn a_task_timeout_terminates_it_and_the_grace_kills_it() {
   let out = sim.send_raw(Input::TimerFired(sim.timer("a", "Timeout")));
   let shown: Vec<String> = out.iter().map(|a| show(&g, a)).collect();
   assert_eq!(shown, ["terminate a", "timer a Grace 3s"]);
-  assert_eq!(sim.fire("a", "Grace"), ["kill a"]);
+  assert_eq!(sim.fire("a", "Grace"), ["kill a @1"]);
   // Its exit status does not matter: it timed out.
   let proc = Proc::Task(sim.id("a"));
   let out = sim.send(Input::Exited { proc, success: true, result: String::new() });
@@ -2016,15 +2025,20 @@ fn a_task_timeout_terminates_it_and_the_grace_kills_it() {
 }
 
 #[test]
-fn the_kill_grace_of_a_process_that_ended_kills_nothing() {
+fn the_kill_grace_of_an_attempt_that_ended_kills_what_it_left_not_the_next_attempt() {
   let g = graph("tasks:\n  a: {run: x, timeout: 2s, retries: 1}\n");
   let mut sim = Sim::new(&g, &[], 1, false);
   sim.start();
   let (timeout, grace) = (sim.timer("a", "Timeout"), sim.timer("a", "Grace"));
+  let Timer::Grace(_, first) = grace else { unreachable!() };
   sim.send(Input::TimerFired(timeout));
   sim.exit("a", Failed);
   assert_eq!(sim.status("a"), Running, "retried");
-  assert_eq!(sim.send(Input::TimerFired(grace)), NOTHING, "the first attempt's grace");
+  let running = sim.s.running_seq(Proc::Task(0)).unwrap();
+  assert_ne!(running, first);
+  // The first attempt's descendants that left its group may still be there: they are killed,
+  // by that attempt's number, which the engine tells from the attempt now running.
+  assert_eq!(sim.send(Input::TimerFired(grace)), [format!("kill a @{first}")]);
   assert_eq!(sim.send(Input::TimerFired(timeout)), NOTHING, "the first attempt's timeout");
 }
 

@@ -28,6 +28,8 @@ pub(super) struct ChildArgs {
   pub nofile: *const libc::rlimit,
   /// The runner's controlling terminal, which the child leaves (-1: none).
   pub tty: RawFd,
+  /// The runner's pid when the child is to die with it (0: it is not).
+  pub parent: i32,
 }
 
 impl ChildArgs {
@@ -40,12 +42,13 @@ impl ChildArgs {
       failed: ptr::null(),
       nofile: ptr::null(),
       tty: -1,
+      parent: 0,
     }
   }
 }
 
 /// The child's whole life before the exec: default handlers for the runner's signals, its own
-/// process group, no controlling terminal, the open-files limit the runner started with, its
+/// process group, death with the runner, no controlling terminal, the open-files limit the runner started with, its
 /// stdio, its directory, no blocked signal, then the exec.
 ///
 /// Not an `unsafe fn` only because clone takes a plain `extern "C" fn`: it is for the clone of
@@ -59,6 +62,14 @@ pub(super) extern "C" fn child_main(arg: *mut c_void) -> c_int {
       reset(*args.handled.add(i));
     }
     let mut result = call(libc::SYS_setpgid, [0; 4]);
+    if args.parent != 0 {
+      // Killed with the runner, even by SIGKILL; and gone now if the runner died already.
+      let death = [libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize, 0, 0];
+      call(libc::SYS_prctl, death);
+      if call(libc::SYS_getppid, [0; 4]) != args.parent as isize {
+        call(libc::SYS_exit, [127, 0, 0, 0]);
+      }
+    }
     if args.tty >= 0 {
       // Off the runner's terminal: a task must not be stopped for touching it.
       call(libc::SYS_ioctl, [args.tty as usize, libc::TIOCNOTTY as usize, 0, 0]);

@@ -12,7 +12,16 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 
 fn exec<'a>(argv: &'a [&'a [u8]], cwd: &'a Path, fds: [RawFd; 2]) -> Exec<'a> {
   let (stdout, stderr) = (fds[0], fds[1]);
-  Exec { path: Path::new("/bin/sh"), argv, fallback: None, env: &[], cwd, stdout, stderr }
+  Exec {
+    path: Path::new("/bin/sh"),
+    argv,
+    fallback: None,
+    env: &[],
+    cwd,
+    stdout,
+    stderr,
+    dies_with_runner: true,
+  }
 }
 
 /// What a child came to, once reaped.
