@@ -135,8 +135,7 @@ impl Watch {
   }
 }
 
-/// Whether a command line is `sleep ARG` (a shell runs `sleep`; a command the runner runs
-/// without a shell may show the resolved path, `/usr/bin/sleep`).
+/// Whether a command line is `sleep ARG` (or `/path/to/sleep ARG`, as a task may write it).
 fn is_sleep(cmdline: &str, arg: &str) -> bool {
   cmdline
     .strip_suffix(&format!(" {arg}"))

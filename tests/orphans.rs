@@ -157,3 +157,46 @@ fn a_daemon_a_task_left_running_goes_with_the_run() {
   assert!(took >= GRACE, "the daemon ignores SIGTERM: killed after the grace, {took:?}");
   assert_all_gone(reaper.tag(), GRACE);
 }
+
+/// A thousand running tasks, half of which ignore SIGTERM, all started.
+fn thousand(reaper: &Reaper) -> (Test, Background) {
+  let mut yaml = String::from("tasks:\n");
+  for i in 0..1000 {
+    let trap = if i % 2 == 1 { "trap '' TERM; " } else { "" };
+    yaml.push_str(&format!("  t{i}: {{run: \"{trap}sleep 301.5\"}}\n"));
+  }
+  let test = Test::new();
+  test.write("job.yaml", &yaml);
+  let args = ["run", "job.yaml", "-j", "1000", "--kill-grace", "1s", "--output", "json"];
+  let runner = Background::spawn(&test, reaper.tag(), &args);
+  wait_until("a thousand tasks run", PATIENCE, || sleeping(reaper.tag(), "301.5") == 1000);
+  (test, runner)
+}
+
+#[test]
+fn stopping_a_thousand_running_tasks_leaves_none() {
+  // One look at /proc for the whole batch of stops, not one per task (the time against the
+  // grace is measured by benches/stop.py).
+  let reaper = Reaper::new("orphans");
+  let (_test, runner) = thousand(&reaper);
+  runner.signal(libc::SIGINT);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(130);
+  assert_all_gone(reaper.tag(), GRACE);
+}
+
+#[test]
+fn a_ci_style_stop_of_a_thousand_tasks_leaves_none() {
+  // SIGTERM, then SIGKILL 10 s later if the runner is still there, as CI services stop a job.
+  let reaper = Reaper::new("orphans");
+  let (_test, mut runner) = thousand(&reaper);
+  runner.signal(libc::SIGTERM);
+  let deadline = std::time::Instant::now() + Duration::from_secs(10);
+  while runner.try_wait().is_none() && std::time::Instant::now() < deadline {
+    std::thread::sleep(Duration::from_millis(20));
+  }
+  if runner.try_wait().is_none() {
+    runner.signal(libc::SIGKILL);
+  }
+  assert_all_gone(reaper.tag(), GRACE);
+}

@@ -133,7 +133,7 @@ impl Launcher {
     let shell = program_path(&launch.program.argv[0], launch.env, &mut self.paths).ok();
     let shell_argv: Vec<&[u8]> = launch.program.argv.iter().map(|a| a.as_bytes()).collect();
     let direct_argv: Vec<&[u8]> =
-      direct.iter().flatten().map(|a| a.as_os_str().as_bytes()).collect();
+      direct.iter().flatten().skip(1).map(|a| a.as_os_str().as_bytes()).collect();
     let shell = shell.as_deref().map(|path| (path, shell_argv.as_slice()));
     // What the program could not be exec'd as (a script without `#!`, say) is left to the
     // shell, which has its own ways and messages.

@@ -67,8 +67,10 @@ const SHELL_WORDS: &[&str] = &[
   "umask", "unalias", "unset", "until", "wait", "while", "{", "}", "!",
 ];
 
-/// The argv to exec directly for a plain-word script under the default shell, if any; the
-/// program is looked up as the shell would, on the task's own PATH when it sets one.
+/// The program's path and the argv to exec it with directly, for a plain-word script under the
+/// default shell, if any: `[path, word, args...]`. The program is looked up as the shell would,
+/// on the task's own PATH when it sets one; its argv[0] is the word as written, as a shell gives
+/// it (what `ps` shows, and what a multi-call program such as busybox goes by).
 pub(super) fn direct_argv(
   program: &Program,
   env: &[(String, String)],
@@ -89,7 +91,8 @@ pub(super) fn direct_argv(
     return None;
   }
   let program = program_path(first, env, paths).ok()?;
-  Some(std::iter::once(program).chain(args.iter().map(PathBuf::from)).collect())
+  let argv = std::iter::once(first).chain(args.iter().copied()).map(PathBuf::from);
+  Some(std::iter::once(program).chain(argv).collect())
 }
 
 #[cfg(test)]
@@ -114,7 +117,7 @@ mod tests {
   fn plain_words_are_execed() {
     let argv = direct("sleep  0.1").expect("direct");
     assert!(argv[0].ends_with("/sleep"));
-    assert_eq!(argv[1], "0.1");
+    assert_eq!(argv[1..], ["sleep", "0.1"], "argv[0] as written");
     assert!(direct("true").unwrap()[0].ends_with("/true"));
   }
 
