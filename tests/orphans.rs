@@ -200,3 +200,35 @@ fn a_ci_style_stop_of_a_thousand_tasks_leaves_none() {
   }
   assert_all_gone(reaper.tag(), GRACE);
 }
+
+/// The state letter of process `pid` (`S`, `R`, `T` for stopped...), if it is there.
+fn state(pid: i32) -> Option<char> {
+  let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+  stat.rsplit(") ").next()?.chars().next()
+}
+
+#[test]
+fn ctrl_z_stops_the_tasks_with_the_runner_and_fg_continues_them() {
+  let test = hostile("", "");
+  let reaper = Reaper::new("orphans");
+  let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "-j", "8"]);
+  started(&reaper);
+  // The watchdog, which only waits, goes on.
+  let pids = || {
+    let tagged = crate::support::tagged_processes(reaper.tag()).into_iter();
+    tagged.filter(|(_, cmd)| !cmd.contains("__watchdog")).map(|(pid, _)| pid).collect::<Vec<_>>()
+  };
+  runner.signal(libc::SIGTSTP);
+  wait_until("the runner and every task's process are stopped", PATIENCE, || {
+    state(runner.pid()) == Some('T') && pids().iter().all(|&pid| state(pid) == Some('T'))
+  });
+  assert!(pids().len() >= 4, "{:?}", pids());
+  runner.signal(libc::SIGCONT);
+  wait_until("every task's process runs again", PATIENCE, || {
+    state(runner.pid()) != Some('T') && pids().iter().all(|&pid| state(pid) != Some('T'))
+  });
+  runner.signal(libc::SIGINT);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(130);
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
+}

@@ -153,6 +153,10 @@ impl<'g> Loop<'_, 'g> {
         return false;
       }
       Msg::Timer(timer) => Input::TimerFired(timer),
+      Msg::Signal(super::signal::SUSPEND) => {
+        self.suspend();
+        return false;
+      }
       Msg::Signal(signal) => Input::Signal(signal),
     };
     self.scheduler.handle(input, actions);
@@ -211,6 +215,16 @@ impl<'g> Loop<'_, 'g> {
   fn signal(&mut self) {
     self.shared.terminate(&std::mem::take(&mut self.terminate));
     self.shared.kill(&std::mem::take(&mut self.kill));
+  }
+
+  /// Ctrl-Z: every process of the run stops (SIGSTOP, which no task can ignore), then the
+  /// runner; when the runner is continued, so are they. Job control, not a stop: the scheduler
+  /// is not told, and its timers keep to wall-clock time, the time stopped included.
+  fn suspend(&mut self) {
+    self.reporter.flush();
+    self.shared.signal_everything(Stop::Suspend);
+    super::signal::stop_self();
+    self.shared.signal_everything(Stop::Resume);
   }
 
   /// Says what an early stop stops, before it is stopped.

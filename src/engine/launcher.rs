@@ -29,6 +29,10 @@ pub(super) enum Stop {
   Graceful,
   /// SIGKILL.
   Forced,
+  /// SIGSTOP, with the runner (Ctrl-Z); not an end.
+  Suspend,
+  /// SIGCONT, after a [`Stop::Suspend`].
+  Resume,
 }
 
 impl Stop {
@@ -36,6 +40,8 @@ impl Stop {
     match self {
       Stop::Graceful => libc::SIGTERM,
       Stop::Forced => libc::SIGKILL,
+      Stop::Suspend => libc::SIGSTOP,
+      Stop::Resume => libc::SIGCONT,
     }
   }
 }

@@ -1,5 +1,5 @@
-//! SIGINT, SIGTERM, SIGHUP and SIGQUIT become messages in the run's inbox, read from a signalfd
-//! in the loop's own reactor; SIGCHLD is kept from waking anyone. No thread and no handler: the
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT, and Ctrl-Z's SIGTSTP, become messages in the run's
+//! inbox, read from a signalfd in the loop's own reactor; SIGCHLD is kept from waking anyone. No thread and no handler: the
 //! signals are blocked in every thread of the runner, and children start with an empty mask and
 //! default dispositions.
 
@@ -9,20 +9,23 @@ use async_channel::Sender;
 /// The signals that stop a run: Ctrl-C, `kill`, a closed terminal or ssh session, Ctrl-\.
 pub(crate) const STOPPING: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
-/// The stopping signals and SIGCHLD.
+/// Ctrl-Z: the runner stops with its tasks, and continues with them.
+pub(crate) const SUSPEND: i32 = libc::SIGTSTP;
+
+/// The stopping signals, SIGTSTP and SIGCHLD.
 fn blocked() -> libc::sigset_t {
   // SAFETY: a sigset_t is plain data, valid when zeroed; the calls only write to `set`.
   unsafe {
     let mut set: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut set);
-    for signal in STOPPING.into_iter().chain([libc::SIGCHLD]) {
+    for signal in STOPPING.into_iter().chain([SUSPEND, libc::SIGCHLD]) {
       libc::sigaddset(&mut set, signal);
     }
     set
   }
 }
 
-/// Blocks the stopping signals and SIGCHLD in the calling thread, and so in every thread it
+/// Blocks the stopping signals, SIGTSTP and SIGCHLD in the calling thread, and so in every thread it
 /// starts from now on: to be called before the run starts any thread (the live view's ticker,
 /// the timers' thread). A stopping signal then waits for [`forward`] to read it, whichever
 /// thread it was sent to. Exits are seen through pidfds; left unblocked, each SIGCHLD would wake
@@ -34,7 +37,7 @@ pub(crate) fn block() {
   unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
 }
 
-/// Forwards every stopping signal from now on as `wrap(signal)` to `tx`, from the loop of the
+/// Forwards every stopping signal and SIGTSTP from now on as `wrap(signal)` to `tx`, from the loop of the
 /// enclosing `block_on`. Without it the runner would die at once and leave its tasks' process
 /// groups behind.
 pub(crate) fn forward<M: 'static>(tx: Sender<M>, wrap: fn(i32) -> M) {
@@ -61,4 +64,11 @@ pub(crate) fn forward<M: 'static>(tx: Sender<M>, wrap: fn(i32) -> M) {
       }
     }
   });
+}
+
+/// Stops the runner itself, as SIGTSTP would have without its handling, and returns once it is
+/// continued (SIGCONT: `fg`, `bg`).
+pub(crate) fn stop_self() {
+  // SAFETY: kill has no memory-safety preconditions; SIGSTOP cannot be caught or blocked.
+  unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
 }
