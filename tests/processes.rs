@@ -36,16 +36,15 @@ fn sigchld_and_the_stopping_signals_are_blocked_in_every_thread_of_the_runner_an
 
 #[test]
 fn a_stopped_task_does_not_wait_for_output_held_outside_its_group() {
-  // The `sleep` leaves the task's group (`setsid`) and its parent ends at once, so the runner
-  // can reach it neither by group nor by descent; while it holds the task's output, a task that
-  // ends by itself waits for it (see
+  // The `sleep` leaves the task's group (`setsid`) and ignores SIGTERM, so it holds the task's
+  // output for the whole kill grace; a task that ends by itself waits for it (see
   // every_line_arrives_when_the_runner_keeps_the_pipes_until_the_exit), a stopped one does not.
   let reaper = Reaper::new("run");
   let test = Test::with_job(
     r#"
     tasks:
       holder:
-        run: (setsid sleep 288.5 &); touch holder.started; sleep 300
+        run: (setsid sh -c 'trap "" TERM; exec sleep 288.5' &); touch holder.started; sleep 300
     "#,
   );
   let runner = Background::spawn(&test, reaper.tag(), &["run", "job.yaml", "--output", "json"]);
