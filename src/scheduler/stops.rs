@@ -47,7 +47,12 @@ impl Scheduler<'_> {
     if self.stopped.is_some() && !matches!(reason, StopReason::Signal(_)) {
       return;
     }
-    if reason == StopReason::Timeout {
+    // A signal says itself; fail-fast says what it stops, if anything still runs.
+    let busy = || {
+      let running = self.running_now();
+      running.tasks + running.items + running.callbacks > 0
+    };
+    if reason == StopReason::Timeout || (reason == StopReason::FailFast && busy()) {
       self.announce(reason, false, out);
     }
     self.stopped = Some(reason);
