@@ -118,8 +118,9 @@ impl<'g> Loop<'_, 'g> {
   fn receive(&mut self, msg: Msg, actions: &mut Vec<Action>) -> bool {
     let input = match msg {
       Msg::Output { id, stream, line, item } => {
-        let item = item.as_deref();
-        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line, item });
+        let (item, raw) = (item.as_deref(), Some(line.as_slice()));
+        let text = crate::event::text(&line);
+        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &text, item, raw });
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {

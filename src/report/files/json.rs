@@ -297,7 +297,8 @@ mod tests {
   fn the_shape() {
     let mut record = Record::new(&graph(JOB));
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 1000);
-    let line = Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None };
+    let line =
+      Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None, raw: None };
     record.event(&line, 1500);
     record.event(&task_finished("b", Status::Succeeded, 1, 2, exit(0)), 3000);
     record.event(&run_finished("succeeded", 0, 4), 4000);

@@ -210,7 +210,7 @@ impl Record {
         self.started_at = SystemTime::now();
       }
       Event::TaskStarted { task, attempt } => self.started(task, *attempt, at),
-      Event::Output { task, stream, line, item } => {
+      Event::Output { task, stream, line, item, .. } => {
         return self.output(task, *stream, line, *item, at);
       }
       Event::TaskRetrying { task, attempt, status, exit } => {

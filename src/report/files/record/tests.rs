@@ -44,7 +44,8 @@ fn attempts_and_retries() {
 fn a_callback_line_ends_the_attempt() {
   let mut record = Record::new(&graph(JOB));
   record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 10);
-  let line = Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None };
+  let line =
+    Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None, raw: None };
   record.event(&line, 50);
   record.event(&task_finished("b", Status::Failed, 1, 0, exit(2)), 90);
   let b = &record.nodes[1];
@@ -63,7 +64,8 @@ fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
 fn items_get_an_index_and_a_start() {
   let mut record = Record::new(&graph(JOB));
   record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 5);
-  let out = Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y") };
+  let out =
+    Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y"), raw: None };
   assert_eq!(record.event(&out, 7), Some(1));
   assert_eq!(record.event(&out, 8), Some(1));
   assert_eq!(record.event(&item_finished("x", 0, Status::Succeeded), 10), Some(2));
