@@ -51,3 +51,26 @@ fn a_long_line_is_one_queue_item() {
   assert_eq!(report["queues"][0]["put"], 2, "{report:#}");
   assert_eq!(report["queues"][0]["done"], 2);
 }
+
+#[test]
+fn a_line_too_long_for_an_item_fails_its_producer_and_says_why() {
+  let test = Test::with_job(
+    r#"
+    queues:
+      q: {}
+    tasks:
+      make:
+        run: "echo first; head -c 17000000 /dev/zero | tr '\\0' x; echo; echo never"
+        produces: q
+      use:
+        run: "true"
+        consumes: q
+    "#,
+  );
+  let run = test.run(&["run", "job.yaml", "--report", "report.json", "--output", "plain"]);
+  run.code(1);
+  assert!(run.stdout.contains("cannot be a queue item"), "{}", run.stdout);
+  let report = parse(&test.read("report.json"));
+  assert_eq!(report["queues"][0]["put"], 1, "only the line before: {report:#}");
+  assert_eq!(report["tasks"][0]["status"], "failed");
+}
