@@ -16,6 +16,7 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+  engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
     Err(exit) => return exit,
@@ -42,13 +43,23 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let started = Instant::now();
   let outcome = engine::run(graph, &targets, policy, &mut reporter);
-  let exit = match outcome.stop {
+  // Output that was lost fails the run, and says so in its last line and its report.
+  reporter.flush();
+  let lost = reporter.output_error();
+  let mut exit = match outcome.stop {
     Some(StopReason::Signal(signal)) => ExitCode::Interrupted(signal),
     _ if outcome.failed => ExitCode::RunFailed,
     _ => ExitCode::Ok,
   };
+  if lost.is_some() {
+    exit = exit.or_output_failed();
+  }
   let counts = cause::counts(graph, &outcome);
   let cause = cause::cause(graph, &outcome, run.timeout);
+  let cause = match (cause, lost) {
+    (Some(cause), Some(lost)) if !cause.contains(&lost) => Some(format!("{cause}; {lost}")),
+    (cause, lost) => cause.or(lost),
+  };
   let status = match exit {
     ExitCode::Ok => "succeeded",
     ExitCode::RunFailed | ExitCode::OutputFailed => "failed",

@@ -2,8 +2,12 @@
 //! queue item is one whole line, and a closed or full stdout, a failed log write or a killed
 //! runner never pass for a run that went well.
 
-use crate::support::{Test, parse};
-use std::process::Command;
+use crate::support::{
+  BIN, Background, PATIENCE, Reaper, TAG, Test, assert_all_gone, parse, tagged_processes,
+  wait_child, wait_until,
+};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What the task below writes: bytes that are not UTF-8, `\r\n` ends, a line of 200 KiB, and a
 /// last line without a line end; on stderr too.
@@ -73,4 +77,108 @@ fn a_line_too_long_for_an_item_fails_its_producer_and_says_why() {
   let report = parse(&test.read("report.json"));
   assert_eq!(report["queues"][0]["put"], 1, "only the line before: {report:#}");
   assert_eq!(report["tasks"][0]["status"], "failed");
+}
+
+/// Long sleeps, told apart from every other process by their argument, and one task that talks.
+const SLEEPS: &str = r#"
+tasks:
+  talk: {run: "echo hello; echo more; sleep 31.123"}
+  one: {run: sleep 31.123}
+  two: {run: sleep 31.123}
+"#;
+
+/// How many of the tagged processes are the sleeps of [`SLEEPS`].
+fn sleeps(tag: &str) -> usize {
+  tagged_processes(tag)
+    .values()
+    .filter(|cmd| cmd.rsplit('/').next() == Some("sleep 31.123"))
+    .count()
+}
+
+/// `sh -c SCRIPT` in the test's folder, with `$0` the runner and the tag in its environment.
+fn sh(test: &Test, tag: &str, script: &str) -> Command {
+  let mut cmd = Command::new("sh");
+  cmd.args(["-c", script, BIN]).current_dir(test.dir.path()).env(TAG, tag).env("NO_COLOR", "1");
+  cmd.stdin(Stdio::null());
+  cmd
+}
+
+#[test]
+fn a_reader_that_leaves_stops_the_run_at_once() {
+  let test = Test::with_job(SLEEPS);
+  let reaper = Reaper::new("epipe");
+  let script =
+    r#"{ "$0" run job.yaml -j 3 --output plain 2>stderr; echo $? > code; } | head -1 > first"#;
+  let started = Instant::now();
+  let mut child = sh(&test, reaper.tag(), script).spawn().unwrap();
+  let status = wait_child(&mut child, Duration::from_secs(10));
+  let took = started.elapsed();
+  assert!(
+    status.is_some_and(|s| s.success()),
+    "the pipeline did not end: {:?}",
+    test.read("first")
+  );
+  assert!(took < Duration::from_secs(3), "took {took:?}");
+  assert_eq!(test.read("code").trim(), "141", "stderr: {}", test.read("stderr"));
+  assert_eq!(test.read("stderr"), "", "a reader that left is no error to speak of");
+  assert_all_gone(reaper.tag(), Duration::from_secs(1));
+}
+
+#[test]
+fn a_full_stdout_fails_the_run_and_says_why() {
+  let test = Test::with_job("tasks:\n  a: {run: touch ran}\n");
+  let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+  let out = test.command(&["run", "job.yaml", "--output", "plain"]).stdout(full).output().unwrap();
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  assert_eq!(out.status.code(), Some(1), "{stderr}");
+  assert!(stderr.contains("runner: cannot write output: No space left on device"), "{stderr}");
+  assert!(test.path("ran").exists(), "the run went on");
+}
+
+#[test]
+fn a_closed_stdout_fails_the_run_and_says_why() {
+  let test = Test::with_job("tasks:\n  a: {run: touch ran}\n");
+  let reaper = Reaper::new("closed");
+  let script =
+    r#""$0" run job.yaml --output plain --report report.json >&- 2>stderr; echo $? > code"#;
+  assert!(sh(&test, reaper.tag(), script).status().unwrap().success());
+  let stderr = test.read("stderr");
+  assert_eq!(test.read("code").trim(), "1", "{stderr}");
+  assert!(stderr.contains("runner: cannot write output: Bad file descriptor"), "{stderr}");
+  let report = parse(&test.read("report.json"));
+  assert_eq!(report["exit_code"], 1);
+  assert_eq!(report["cause"], "cannot write output: Bad file descriptor");
+}
+
+#[test]
+fn a_log_that_cannot_be_written_shows_in_the_summary_the_report_and_the_exit_code() {
+  let test = Test::with_job("tasks:\n  a: {run: echo hello}\n  b: {run: echo fine}\n");
+  std::fs::create_dir_all(test.path("logs/a")).unwrap();
+  std::os::unix::fs::symlink("/dev/full", test.path("logs/a/attempt-1.stdout")).unwrap();
+  let args = ["run", "job.yaml", "--output", "plain", "--log-dir", "logs", "--report", "r.json"];
+  let run = test.run(&args);
+  run.code(1);
+  let lost = "cannot write `logs/a/attempt-1.stdout`: No space left on device";
+  let last = run.stdout.lines().last().unwrap_or_default();
+  assert!(last.starts_with("runner: failed (exit 1)") && last.contains(lost), "{}", run.stdout);
+  let report = parse(&test.read("r.json"));
+  assert_eq!((&report["status"], &report["exit_code"]), (&"failed".into(), &1.into()));
+  assert_eq!(report["cause"], lost);
+  assert_eq!(std::fs::read_to_string(test.path("logs/b/attempt-1.stdout")).unwrap(), "fine\n");
+}
+
+#[test]
+fn a_killed_runner_leaves_its_earlier_report_whole() {
+  let test = Test::with_job(SLEEPS);
+  test.write("quick.yaml", "tasks:\n  a: {run: echo hi}\n");
+  test.run(&["run", "quick.yaml", "--output", "plain", "--report", "report.json"]).code(0);
+  let earlier = test.read("report.json");
+  parse(&earlier);
+  let reaper = Reaper::new("kill9");
+  let args = ["run", "job.yaml", "-j", "3", "--output", "plain", "--report", "report.json"];
+  let mut runner = Background::spawn(&test, reaper.tag(), &args);
+  wait_until("the sleeps run", PATIENCE, || sleeps(reaper.tag()) == 3);
+  runner.signal(libc::SIGKILL);
+  wait_until("the runner is gone", PATIENCE, || runner.try_wait().is_some());
+  assert_eq!(test.read("report.json"), earlier, "the earlier report, whole");
 }

@@ -27,6 +27,7 @@ pub(super) async fn run(
   let (tx, rx) = async_channel::bounded(256);
   let inbox = Inbox(tx);
   super::signal::forward(inbox.0.clone(), Msg::Signal);
+  super::stdout::forward(inbox.0.clone(), Msg::Signal);
   let mut scheduler = Scheduler::new(graph, targets, policy);
   let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {

@@ -9,6 +9,8 @@
 //!   "name": "ci" | null,                 // the job's `name`
 //!   "status": "succeeded" | "failed" | "interrupted",
 //!   "exit_code": 0,
+//!   "cause": "`build` failed" | null,    // why a run that did not succeed failed or stopped,
+//!                                        // output that could not be written included
 //!   "started_at": "2024-05-01T12:34:56.789Z",
 //!   "duration_ms": 1234,
 //!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped",   // of tasks
@@ -53,6 +55,7 @@ struct Report<'a> {
   name: Option<&'a str>,
   status: &'a str,
   exit_code: i32,
+  cause: Option<&'a str>,
   started_at: String,
   duration_ms: u64,
   counts: Counts,
@@ -164,6 +167,7 @@ pub(super) fn render(record: &Record, log_dir: Option<&str>) -> String {
     status: record.status(),
     // A run that never finished is reported as failed.
     exit_code: end.map_or(ExitCode::RunFailed.code(), |e| e.exit_code),
+    cause: end.and_then(|e| e.cause.as_deref()),
     started_at: time::utc_millis(record.started_at),
     duration_ms: end.map_or(0, |e| e.duration_ms),
     counts: end.map(|e| e.counts).unwrap_or_default(),

@@ -163,6 +163,11 @@ impl Logs {
     self.error.take().map_or(Ok(()), Err)
   }
 
+  /// The first error met so far.
+  pub(super) fn error(&self) -> Option<&str> {
+    self.error.as_deref()
+  }
+
   fn fail(&mut self, message: String) {
     self.error.get_or_insert(message);
   }
