@@ -2,6 +2,7 @@
 //! and map the outcome to an exit code.
 
 mod cause;
+mod open_files;
 
 use crate::cli::RunArgs;
 use crate::engine;
@@ -23,12 +24,14 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
-  let policy = Policy {
-    jobs: run.jobs,
-    fail_fast: run.fail_fast,
-    timeout: run.timeout,
-    kill_grace: run.kill_grace,
-  };
+  let workers = (0..graph.nodes.len()).filter_map(|id| graph.task(id));
+  let workers = workers.filter(|t| t.consumes.is_some()).map(|t| t.workers as usize).sum();
+  let (jobs, warning) = open_files::fit(run.jobs, workers, run.report.files.log_dir.is_some());
+  if let (Some(warning), false) = (warning, run.dry_run) {
+    eprintln!("{warning}");
+  }
+  let policy =
+    Policy { jobs, fail_fast: run.fail_fast, timeout: run.timeout, kill_grace: run.kill_grace };
   if run.dry_run {
     return dry_run(graph, &targets, policy);
   }

@@ -182,3 +182,21 @@ fn a_killed_runner_leaves_its_earlier_report_whole() {
   wait_until("the runner is gone", PATIENCE, || runner.try_wait().is_some());
   assert_eq!(test.read("report.json"), earlier, "the earlier report, whole");
 }
+
+#[test]
+fn more_jobs_than_open_files_allow_run_fewer_at_once_and_none_fails() {
+  let tasks: String = (0..300).map(|i| format!("  t{i}: {{run: sleep 0.2}}\n")).collect();
+  let test = Test::with_job(&format!("tasks:\n{tasks}"));
+  let reaper = Reaper::new("nofile");
+  let script = r#"ulimit -n 1024 && exec "$0" run job.yaml -j 1000 --output json >out 2>err"#;
+  let status = sh(&test, reaper.tag(), script).status().unwrap();
+  let stderr = test.read("err");
+  assert!(status.success(), "{status:?}\n{stderr}\n{}", test.read("out"));
+  assert_eq!(stderr.lines().count(), 1, "one warning: {stderr}");
+  assert!(stderr.contains("the open-files limit (1024) allows"), "{stderr}");
+  let events: Vec<serde_json::Value> = test.read("out").lines().map(parse).collect();
+  let jobs = events[0]["jobs"].as_u64().unwrap();
+  assert!((50..1000).contains(&jobs), "jobs {jobs}");
+  let end = events.last().unwrap();
+  assert_eq!(end["counts"]["succeeded"], 300, "{end}");
+}
