@@ -18,6 +18,7 @@ use crate::event::Event;
 use crate::graph::Graph;
 use logs::Logs;
 use record::Record;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,8 +36,8 @@ impl FileOptions {
   }
 }
 
-/// Renders a file from the record and the `--log-dir` given, if any.
-type Render = fn(&Record, Option<&str>) -> String;
+/// Writes a file from the record and the `--log-dir` given, if any.
+type Render = fn(&Record, Option<&str>, &mut dyn Write) -> std::io::Result<()>;
 
 /// A file written when the run is over.
 struct Output {
@@ -66,9 +67,9 @@ impl Files {
       None => None,
     };
     let renders: [(Option<PathBuf>, Render); 3] = [
-      (options.report, json::render),
-      (options.junit, |record, _| junit::render(record)),
-      (options.trace, |record, _| trace::render(record)),
+      (options.report, json::write),
+      (options.junit, |record, _, out| out.write_all(junit::render(record).as_bytes())),
+      (options.trace, |record, _, out| out.write_all(trace::render(record).as_bytes())),
     ];
     let mut outputs = Vec::new();
     for (path, render) in renders {
@@ -108,9 +109,10 @@ impl Files {
     if let Err(error) = &result {
       self.record.lost_output(error);
     }
+    self.record.flush_spills();
     for output in std::mem::take(&mut self.outputs) {
-      let text = (output.render)(&self.record, self.log_dir.as_deref());
-      if let Err(err) = output.target.write(text.as_bytes()) {
+      let (record, log_dir) = (&self.record, self.log_dir.as_deref());
+      if let Err(err) = output.target.write(|out| (output.render)(record, log_dir, out)) {
         result = result.and(Err(cannot(&output.path, err)));
       }
     }

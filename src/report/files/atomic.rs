@@ -5,7 +5,7 @@
 //! written in place, as renaming over it would replace it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Where a report goes.
@@ -33,15 +33,18 @@ impl Target {
     Ok(target)
   }
 
-  /// Writes `text` whole: on an error the path keeps what it had, and no temporary file is left.
-  pub(super) fn write(&self, text: &[u8]) -> io::Result<()> {
+  /// Writes what `render` writes, whole: on an error the path keeps what it had, and no
+  /// temporary file is left.
+  pub(super) fn write(&self, render: impl Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     match self {
       Target::InPlace(path) => {
-        OpenOptions::new().write(true).truncate(true).open(path)?.write_all(text)
+        let mut out = BufWriter::new(OpenOptions::new().write(true).truncate(true).open(path)?);
+        render(&mut out)?;
+        out.flush()
       }
       Target::Replace(path) => {
         let temp = temp_path(path);
-        let written = write_synced(&temp, text).and_then(|()| std::fs::rename(&temp, path));
+        let written = write_synced(&temp, render).and_then(|()| std::fs::rename(&temp, path));
         if written.is_err() {
           let _ = std::fs::remove_file(&temp);
         }
@@ -67,10 +70,10 @@ fn create(path: &Path) -> io::Result<File> {
   OpenOptions::new().write(true).create(true).truncate(true).open(path)
 }
 
-fn write_synced(path: &Path, text: &[u8]) -> io::Result<()> {
-  let mut file = create(path)?;
-  file.write_all(text)?;
-  file.sync_all()
+fn write_synced(path: &Path, render: impl Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+  let mut out = BufWriter::new(create(path)?);
+  render(&mut out)?;
+  out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
 #[cfg(test)]
@@ -84,7 +87,7 @@ mod tests {
     std::fs::write(&path, "old").unwrap();
     let target = Target::new(&path).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "old", "untouched until written");
-    target.write(b"new").unwrap();
+    target.write(|out| out.write_all(b"new")).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
   }
@@ -97,7 +100,7 @@ mod tests {
     let target = Target::new(&path).unwrap();
     // Where the temporary file would go, nothing can be created.
     std::fs::create_dir(temp_path(&std::fs::canonicalize(&path).unwrap())).unwrap();
-    assert!(target.write(b"new").is_err());
+    assert!(target.write(|out| out.write_all(b"new")).is_err());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
   }
 
@@ -105,6 +108,6 @@ mod tests {
   fn a_device_is_written_in_place() {
     let target = Target::new(Path::new("/dev/null")).unwrap();
     assert!(matches!(target, Target::InPlace(_)));
-    target.write(b"gone").unwrap();
+    target.write(|out| out.write_all(b"gone")).unwrap();
   }
 }

@@ -170,6 +170,7 @@ impl Record {
         name: q.name.clone(),
         line: lines.line(q.span.offset()),
         items: Vec::new(),
+        spill: None,
         items_omitted: 0,
         totals: None,
         left: Vec::new(),
@@ -329,9 +330,9 @@ impl Record {
   }
 }
 
-mod queues;
+pub(super) mod queues;
 
-pub(super) use queues::{QueueRecord, QueueTotals};
+pub(super) use queues::{ItemRecord, QueueRecord, QueueTotals};
 
 #[cfg(test)]
 pub(super) mod tests;
