@@ -16,6 +16,7 @@ pub(crate) mod reactor;
 pub(crate) mod signal;
 pub(crate) mod spawn;
 mod start;
+pub(crate) mod stdout;
 mod supervise;
 pub(crate) mod tree;
 pub(crate) mod watchdog;

@@ -39,6 +39,11 @@ pub(crate) enum Event<'a> {
     /// The queue item a consumer was running.
     #[serde(skip_serializing_if = "Option::is_none")]
     item: Option<&'a str>,
+    /// The bytes as the process wrote them, with their line end if they had one (`line` is
+    /// their text: lossy UTF-8, without `\r\n`); None for the runner's own words, a line of
+    /// text. Logs hold these bytes.
+    #[serde(skip)]
+    raw: Option<&'a [u8]>,
   },
   TaskRetrying {
     task: &'a str,
@@ -124,6 +129,14 @@ pub(crate) enum Event<'a> {
   },
 }
 
+/// The text of a line of output as the process wrote it: without its line end (`\n` or `\r\n`),
+/// and with bytes that are not UTF-8 shown as U+FFFD.
+pub(crate) fn text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+  let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+  let line = line.strip_suffix(b"\r").unwrap_or(line);
+  String::from_utf8_lossy(line)
+}
+
 /// The most often a queue's `queue_state` is reported.
 pub(crate) const QUEUE_STATE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -151,5 +164,16 @@ impl Counts {
       Status::Skipped => self.skipped += 1,
       Status::Pending | Status::Delayed | Status::Ready | Status::Running => {}
     }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  #[test]
+  fn text_of_a_line() {
+    assert_eq!(super::text(b"a\r\n"), "a");
+    assert_eq!(super::text(b"a\n"), "a");
+    assert_eq!(super::text(b"a\r"), "a");
+    assert_eq!(super::text(b"\xffa"), "\u{fffd}a");
   }
 }

@@ -62,6 +62,14 @@ impl Reporter {
     };
   }
 
+  /// The first output that could not be written so far: stdout (unless its reader left, a
+  /// stop of its own), else a log file.
+  pub(crate) fn output_error(&self) -> Option<String> {
+    let stdout = crate::engine::stdout::failure().filter(|f| !f.closed);
+    let stdout = stdout.map(|f| format!("cannot write output: {}", f.reason));
+    stdout.or_else(|| self.files.as_ref().and_then(|f| f.error()))
+  }
+
   /// Ends the screen and writes the files; errors name the file that could not be written.
   pub(crate) fn finish(&mut self) -> Result<(), String> {
     if let Screen::Tty(tty) = &mut self.screen {
@@ -137,7 +145,7 @@ pub(crate) struct ReportOptions {
 pub(crate) fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporter, String> {
   let color = options.color;
   let stdout: Box<dyn Write> =
-    Box::new(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    Box::new(std::io::BufWriter::with_capacity(64 * 1024, crate::engine::stdout::Stdout));
   let screen = match options.kind {
     Kind::Tty => Screen::Tty(Tty::new(graph, color, options.files.log_dir.as_deref())),
     Kind::Json => Screen::Json(stdout),

@@ -2,6 +2,7 @@
 //! and map the outcome to an exit code.
 
 mod cause;
+mod open_files;
 
 use crate::cli::RunArgs;
 use crate::engine;
@@ -16,18 +17,21 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+  engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
     Err(exit) => return exit,
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
-  let policy = Policy {
-    jobs: run.jobs,
-    fail_fast: run.fail_fast,
-    timeout: run.timeout,
-    kill_grace: run.kill_grace,
-  };
+  let workers = (0..graph.nodes.len()).filter_map(|id| graph.task(id));
+  let workers = workers.filter(|t| t.consumes.is_some()).map(|t| t.workers as usize).sum();
+  let (jobs, warning) = open_files::fit(run.jobs, workers, run.report.files.log_dir.is_some());
+  if let (Some(warning), false) = (warning, run.dry_run) {
+    eprintln!("{warning}");
+  }
+  let policy =
+    Policy { jobs, fail_fast: run.fail_fast, timeout: run.timeout, kill_grace: run.kill_grace };
   if run.dry_run {
     return dry_run(graph, &targets, policy);
   }
@@ -42,13 +46,23 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let started = Instant::now();
   let outcome = engine::run(graph, &targets, policy, &mut reporter);
-  let exit = match outcome.stop {
+  // Output that was lost fails the run, and says so in its last line and its report.
+  reporter.flush();
+  let lost = reporter.output_error();
+  let mut exit = match outcome.stop {
     Some(StopReason::Signal(signal)) => ExitCode::Interrupted(signal),
     _ if outcome.failed => ExitCode::RunFailed,
     _ => ExitCode::Ok,
   };
+  if lost.is_some() {
+    exit = exit.or_output_failed();
+  }
   let counts = cause::counts(graph, &outcome);
   let cause = cause::cause(graph, &outcome, run.timeout);
+  let cause = match (cause, lost) {
+    (Some(cause), Some(lost)) if !cause.contains(&lost) => Some(format!("{cause}; {lost}")),
+    (cause, lost) => cause.or(lost),
+  };
   let status = match exit {
     ExitCode::Ok => "succeeded",
     ExitCode::RunFailed | ExitCode::OutputFailed => "failed",

@@ -13,6 +13,7 @@ mod exit_codes;
 mod failures_and_fail_fast;
 mod groups;
 mod inspect;
+mod io_truth;
 mod layers;
 mod live_view;
 mod needs_and_order;

@@ -449,7 +449,8 @@ fn three_hundred_megabytes_to_the_log_dir_in_bounded_memory() {
   let run = test.measure(&args, Duration::from_secs(120));
   assert!(run.status.success(), "exit {:?}\n{}", run.status, run.report);
   let size = std::fs::metadata(test.path("logs/big/attempt-1.stdout")).unwrap().len();
-  assert_eq!(size, 300_300_000);
+  // Exactly what `fold` wrote: 300,000 lines, the last one without a line end.
+  assert_eq!(size, 300_299_999);
   let kb = run.peak_kb;
   assert!(kb < 200 * 1024, "peak RSS {kb} kB");
   // The report keeps a tail, not the output.

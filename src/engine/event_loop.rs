@@ -27,6 +27,7 @@ pub(super) async fn run(
   let (tx, rx) = async_channel::bounded(256);
   let inbox = Inbox(tx);
   super::signal::forward(inbox.0.clone(), Msg::Signal);
+  super::stdout::forward(inbox.0.clone(), Msg::Signal);
   let mut scheduler = Scheduler::new(graph, targets, policy);
   let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {
@@ -125,8 +126,9 @@ impl<'g> Loop<'_, 'g> {
   fn receive(&mut self, msg: Msg, actions: &mut Vec<Action>) -> bool {
     let input = match msg {
       Msg::Output { id, stream, line, item } => {
-        let item = item.as_deref();
-        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &line, item });
+        let (item, raw) = (item.as_deref(), Some(line.as_slice()));
+        let text = crate::event::text(&line);
+        self.reporter.event(&Event::Output { task: self.name(id), stream, line: &text, item, raw });
         return false;
       }
       Msg::CallbackFailed { id, command, exit } => {

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 /// A message to the event loop.
 pub(super) enum Msg {
-  /// A line of output; `item` names the queue item a consumer was running.
+  /// A line of output, as the process wrote it, with its line end if it had one; `item` names
+  /// the queue item a consumer was running.
   Output {
     id: NodeId,
     stream: Stream,
-    line: String,
+    line: Vec<u8>,
     item: Option<Arc<str>>,
   },
   /// A process ended (an exec that failed ends with 127); `result` is a task's captured stdout,

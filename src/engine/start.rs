@@ -28,6 +28,7 @@ async fn unstarted(
   line: String,
   item: Option<Arc<str>>,
 ) -> Exit {
+  let line = format!("{line}\n").into_bytes();
   inbox.send(Msg::Output { id, stream, line, item }).await;
   Exit { code: Some(127), signal: None }
 }
@@ -37,7 +38,7 @@ impl Loop<'_, '_> {
   /// output of the node on `stream`.
   fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
     for line in lines {
-      self.reporter.event(&Event::Output { task: self.name(id), stream, line, item });
+      self.reporter.event(&Event::Output { task: self.name(id), stream, line, item, raw: None });
     }
   }
 

@@ -4,7 +4,7 @@
 
 use super::inbox::Msg;
 use super::kill;
-use super::launcher::Child;
+use super::launcher::{Child, Stop};
 use super::live::Shared;
 use super::reactor::{Poke, Source};
 use crate::event::{Exit, Stream};
@@ -22,8 +22,12 @@ use std::time::{Duration, Instant};
 
 /// How much of a task's stdout is kept as its result; the rest still streams to the reporter.
 pub(super) const RESULT_CAP: usize = 1 << 20;
-/// Longer output lines are passed on in pieces of this size, so memory stays bounded.
+/// Longer output lines are reported in pieces of about this size, so memory stays bounded; the
+/// pieces carry the line's bytes and no line end of their own, so a log holds the line whole.
 const MAX_LINE: usize = 64 * 1024;
+/// The longest line a producer may put on a queue: one line is one item, never cut. A longer one
+/// stops the producer (SIGKILL), with a line on its stderr that says why.
+pub(super) const MAX_ITEM: usize = 16 << 20;
 
 /// Where the lines of a pipe go.
 pub(super) enum Sink {
@@ -65,8 +69,8 @@ pub(super) async fn supervise(
   let pumped = [Pumped::default(), Pumped::default()];
   let abandoned = {
     let reading = future::zip(
-      pump(shared, child.stdout, &sinks.0, capture, &pumped[0]),
-      pump(shared, child.stderr, &sinks.1, false, &pumped[1]),
+      pump(shared, proc, child.stdout, &sinks.0, capture, &pumped[0]),
+      pump(shared, proc, child.stderr, &sinks.1, false, &pumped[1]),
     );
     let mut reading = pin!(reading);
     let waiting = async {
@@ -85,8 +89,13 @@ pub(super) async fn supervise(
     !(read || leftovers_end(fds, &pumped, reading.as_mut(), stopped).await)
   };
   if abandoned {
-    let note = b"runner: output no longer read: a process that left the task's group holds it";
+    let note = b"runner: output no longer read: a process that left the task's group holds it\n";
     deliver(shared, &sinks.1, note).await;
+  }
+  if pumped[0].overlong.get() {
+    let most = MAX_ITEM >> 20;
+    let note = format!("runner: a line longer than {most} MiB cannot be a queue item: stopped\n");
+    deliver(shared, &sinks.1, note.as_bytes()).await;
   }
   for (state, sink) in pumped.iter().zip([&sinks.0, &sinks.1]) {
     let pending = state.pending.take();
@@ -175,14 +184,24 @@ struct Pumped {
   done: Cell<bool>,
   /// What is kept as the result.
   kept: RefCell<Vec<u8>>,
-  /// The start of a line not ended yet.
+  /// The start of a line not ended yet: never holds a newline.
   pending: RefCell<Vec<u8>>,
+  /// A line too long to be a queue item was met: the rest of the pipe is read and dropped.
+  overlong: Cell<bool>,
 }
 
-/// Reads a pipe to its end, passing each line to the sink; keeps up to [`RESULT_CAP`] bytes when
-/// `capture` is set. Lines longer than [`MAX_LINE`] are passed on in pieces. An unfinished last
-/// line is left in `state` for the caller.
-async fn pump(shared: &Shared, pipe: Source, sink: &Sink, capture: bool, state: &Pumped) {
+/// Reads a pipe to its end, passing each line, with its line end, to the sink; keeps up to
+/// [`RESULT_CAP`] bytes when `capture` is set. Lines longer than [`MAX_LINE`] are reported in
+/// pieces; a queue gets each line whole, up to [`MAX_ITEM`]. An unfinished last line is left in
+/// `state` for the caller.
+async fn pump(
+  shared: &Shared,
+  proc: Proc,
+  pipe: Source,
+  sink: &Sink,
+  capture: bool,
+  state: &Pumped,
+) {
   // A queue's producer is read in small steps, so it runs only a little ahead of the queue.
   // Others start small (most tasks print little) and grow while reads fill the buffer.
   let most = if matches!(sink, Sink::Queue(..)) { 4096 } else { 64 * 1024 };
@@ -204,29 +223,51 @@ async fn pump(shared: &Shared, pipe: Source, sink: &Sink, capture: bool, state: 
     let chunk = &buf[..n];
     if capture {
       let mut kept = state.kept.borrow_mut();
-      if kept.len() < RESULT_CAP {
-        let room = RESULT_CAP - kept.len();
-        kept.extend_from_slice(&chunk[..n.min(room)]);
-      }
+      let room = RESULT_CAP.saturating_sub(kept.len());
+      kept.extend_from_slice(&chunk[..n.min(room)]);
     }
-    let mut pending = state.pending.take();
-    pending.extend_from_slice(chunk);
-    let mut start = 0;
-    while let Some(nl) = pending[start..].iter().position(|&b| b == b'\n') {
-      deliver(shared, sink, &pending[start..start + nl]).await;
-      start += nl + 1;
+    if !state.overlong.get() {
+      split(shared, proc, sink, chunk, state).await;
     }
-    pending.drain(..start);
-    while pending.len() >= MAX_LINE {
-      let rest = pending.split_off(MAX_LINE);
-      deliver(shared, sink, &pending).await;
-      pending = rest;
-    }
-    state.pending.replace(pending);
   }
   shared.launcher.borrow_mut().buffer_done(buf);
 }
 
+/// Passes on the lines `chunk` ends, keeping what it leaves unended in `state`. Only `chunk` is
+/// searched for line ends, so a long line costs its length once, not once per read.
+async fn split(shared: &Shared, proc: Proc, sink: &Sink, mut chunk: &[u8], state: &Pumped) {
+  let mut pending = state.pending.take();
+  while let Some(nl) = chunk.iter().position(|&b| b == b'\n') {
+    let (line, rest) = chunk.split_at(nl + 1);
+    if pending.is_empty() {
+      deliver(shared, sink, line).await;
+    } else {
+      pending.extend_from_slice(line);
+      deliver(shared, sink, &pending).await;
+      pending.clear();
+    }
+    chunk = rest;
+  }
+  pending.extend_from_slice(chunk);
+  match sink {
+    Sink::Queue(..) if pending.len() > MAX_ITEM => {
+      // Not cut into items, not dropped unsaid: the producer fails, and its stderr says why.
+      state.overlong.set(true);
+      pending = Vec::new();
+      shared.stop(&[proc], Stop::Forced);
+    }
+    Sink::Queue(..) => {}
+    Sink::Report(..) => {
+      while pending.len() >= MAX_LINE {
+        let cut = char_boundary(&pending, MAX_LINE);
+        let rest = pending.split_off(cut);
+        deliver(shared, sink, &pending).await;
+        pending = rest;
+      }
+    }
+  }
+  state.pending.replace(pending);
+}
 /// A task's result: its stdout, without trailing newlines.
 fn result(kept: &[u8]) -> String {
   let mut result = String::from_utf8_lossy(kept).into_owned();
@@ -239,21 +280,27 @@ fn result(kept: &[u8]) -> String {
   result
 }
 
+/// Passes on one line as the process wrote it, with its line end if it had one.
 async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
-  let line = String::from_utf8_lossy(line);
-  let line = line.strip_suffix('\r').unwrap_or(&line);
   match sink {
     Sink::Report(id, stream, item) => {
-      let (id, stream, item, line) = (*id, *stream, item.clone(), line.to_string());
+      let (id, stream, item, line) = (*id, *stream, item.clone(), line.to_vec());
       shared.inbox.send(Msg::Output { id, stream, line, item }).await;
     }
-    Sink::Queue(_, _) if line.is_empty() => {}
     Sink::Queue(queue, mine) => {
-      if queue.put(line.to_string()).await {
+      let item = crate::event::text(line);
+      if !item.is_empty() && queue.put(item.into_owned()).await {
         mine.set(mine.get() + 1);
       }
     }
   }
+}
+
+/// The largest cut at most `at` that does not split a UTF-8 character (when the text is UTF-8),
+/// so that each piece of a long line still reads as text.
+fn char_boundary(bytes: &[u8], at: usize) -> usize {
+  let starts_char = |&i: &usize| i == bytes.len() || (i > 0 && bytes[i] & 0xc0 != 0x80);
+  (at.saturating_sub(3)..=at).rev().find(starts_char).unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -288,6 +335,13 @@ mod tests {
     // SAFETY: polls one live descriptor.
     unsafe { libc::poll(&mut fd, 1, ms) };
     fd.revents & libc::POLLHUP != 0
+  }
+
+  #[test]
+  fn long_lines_are_cut_between_characters() {
+    let text = "aé€".as_bytes();
+    assert_eq!([1, 2, 3, 4, 6].map(|at| char_boundary(text, at)), [1, 1, 3, 3, 6]);
+    assert_eq!(char_boundary(&[0xff; 8], 4), 4, "not UTF-8: cut where asked");
   }
 
   #[test]

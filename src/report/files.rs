@@ -1,8 +1,10 @@
 //! The files of a run: `--log-dir` (every line, written as it comes), and `--report` (JSON),
 //! `--junit` (XML) and `--trace` (Chrome trace), written once the run is over from a bounded
-//! [`Record`] of it. Every file is created when the run starts, so a path that cannot be written
-//! fails before any task runs; errors name the path.
+//! [`Record`] of it, each whole or not at all ([`atomic`]). Every path is checked when the run
+//! starts, so one that cannot be written fails before any task runs, and an earlier report stays
+//! as it was until the new one is complete; errors name the path.
 
+mod atomic;
 mod json;
 mod junit;
 mod logs;
@@ -16,7 +18,6 @@ use crate::event::Event;
 use crate::graph::Graph;
 use logs::Logs;
 use record::Record;
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,13 +36,13 @@ impl FileOptions {
   }
 }
 
-/// Renders a file from the record and the `--log-dir` given, if any.
-type Render = fn(&Record, Option<&str>) -> String;
+/// Writes a file from the record and the `--log-dir` given, if any.
+type Render = fn(&Record, Option<&str>, &mut dyn Write) -> std::io::Result<()>;
 
-/// A file written when the run is over, created (empty) when it starts.
+/// A file written when the run is over.
 struct Output {
   path: PathBuf,
-  file: Option<File>,
+  target: atomic::Target,
   render: Render,
 }
 
@@ -55,8 +56,8 @@ pub(crate) struct Files {
 }
 
 /// The error for a file that could not be written.
-fn cannot(path: &Path, err: impl std::fmt::Display) -> String {
-  format!("cannot write `{}`: {err}", path.display())
+fn cannot(path: &Path, err: std::io::Error) -> String {
+  format!("cannot write `{}`: {}", path.display(), crate::engine::stdout::reason(&err))
 }
 
 impl Files {
@@ -66,15 +67,15 @@ impl Files {
       None => None,
     };
     let renders: [(Option<PathBuf>, Render); 3] = [
-      (options.report, json::render),
-      (options.junit, |record, _| junit::render(record)),
-      (options.trace, |record, _| trace::render(record)),
+      (options.report, json::write),
+      (options.junit, |record, _, out| out.write_all(junit::render(record).as_bytes())),
+      (options.trace, |record, _, out| out.write_all(trace::render(record).as_bytes())),
     ];
     let mut outputs = Vec::new();
     for (path, render) in renders {
       if let Some(path) = path {
-        let file = File::create(&path).map_err(|e| cannot(&path, e))?;
-        outputs.push(Output { path, file: Some(file), render });
+        let target = atomic::Target::new(&path).map_err(|e| cannot(&path, e))?;
+        outputs.push(Output { path, target, render });
       }
     }
     Ok(Self {
@@ -97,14 +98,21 @@ impl Files {
     }
   }
 
+  /// The first log file that could not be written, if any.
+  pub(crate) fn error(&self) -> Option<String> {
+    self.logs.as_ref().and_then(|logs| logs.error().map(str::to_string))
+  }
+
   /// Closes the logs and writes the other files; the first error, naming its file.
   pub(crate) fn finish(&mut self) -> Result<(), String> {
     let mut result = self.logs.as_mut().map_or(Ok(()), Logs::finish);
-    for output in &mut self.outputs {
-      let Some(mut file) = output.file.take() else { continue };
-      let text = (output.render)(&self.record, self.log_dir.as_deref());
-      let written = file.write_all(text.as_bytes()).and_then(|()| file.flush());
-      if let Err(err) = written {
+    if let Err(error) = &result {
+      self.record.lost_output(error);
+    }
+    self.record.flush_spills();
+    for output in std::mem::take(&mut self.outputs) {
+      let (record, log_dir) = (&self.record, self.log_dir.as_deref());
+      if let Err(err) = output.target.write(|out| (output.render)(record, log_dir, out)) {
         result = result.and(Err(cannot(&output.path, err)));
       }
     }

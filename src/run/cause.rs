@@ -30,6 +30,8 @@ pub(super) fn counts(graph: &Graph, outcome: &Outcome) -> Counts {
 /// Why the run did not succeed; None when it did.
 pub(super) fn cause(graph: &Graph, outcome: &Outcome, timeout: Option<Duration>) -> Option<String> {
   match outcome.stop {
+    // Stdout's reader left: a stop like SIGPIPE, though none was sent.
+    Some(StopReason::Signal(libc::SIGPIPE)) => return Some("stdout's reader left".to_string()),
     Some(StopReason::Signal(signal)) => {
       return Some(format!("{} received", text::signal_name(signal)));
     }

@@ -9,6 +9,8 @@
 //!   "name": "ci" | null,                 // the job's `name`
 //!   "status": "succeeded" | "failed" | "interrupted",
 //!   "exit_code": 0,
+//!   "cause": "`build` failed" | null,    // why a run that did not succeed failed or stopped,
+//!                                        // output that could not be written included
 //!   "started_at": "2024-05-01T12:34:56.789Z",
 //!   "duration_ms": 1234,
 //!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped",   // of tasks
@@ -29,22 +31,26 @@
 //!   "queues": [{"name", "line", "put", "taken", "done", "failed", "cancelled",
 //!               "items": [{"item", "consumer", "index", "worker", "status", "attempts", "exit",
 //!                          "start_ms", "end_ms", "logs": {"stdout", "stderr"} | null}],
-//!               "items_omitted": 0,   // outcomes past the first 10000, not listed
-//!               "left": [items never taken, the first 1000], "left_total": 0}]
+//!               "items_omitted": 0,   // outcomes not listed: only when a temporary file
+//!                                     // holding them could not be written
+//!               "left": [items never taken, the first 1000], "left_total": 0,
+//!               "left_omitted": 0}]   // items never taken and not in `left`
 //! }
 //! ```
 //!
 //! A consumer's output lines start with `[item] `. An item's `start_ms` is an estimate: when its
-//! worker was last free.
+//! worker was last free. Every item is listed, however many there were: the report is written
+//! as it is rendered, the outcomes past the first ones read back from the file they went to.
 
 use super::logs;
-use super::record::{CallbackFailure, NodeRecord, QueueRecord, Record};
+use super::record::{CallbackFailure, ItemRecord, NodeRecord, QueueRecord, Record};
 use super::tail::Tail;
 use super::time;
 use crate::error::ExitCode;
 use crate::event::{Counts, Exit};
 use crate::status::Status;
 use serde::Serialize;
+use std::io::{self, Write};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -53,6 +59,7 @@ struct Report<'a> {
   name: Option<&'a str>,
   status: &'a str,
   exit_code: i32,
+  cause: Option<&'a str>,
   started_at: String,
   duration_ms: u64,
   counts: Counts,
@@ -133,10 +140,35 @@ struct Queue<'a> {
   done: u64,
   failed: u64,
   cancelled: u64,
-  items: Vec<Item<'a>>,
+  items: Items<'a>,
   items_omitted: u64,
   left: &'a [String],
   left_total: u64,
+  left_omitted: u64,
+}
+
+/// A queue's outcomes: those in memory, then those of its spill, read as they are written.
+struct Items<'a> {
+  record: &'a Record,
+  queue: &'a QueueRecord,
+  log_dir: Option<&'a str>,
+}
+
+impl Serialize for Items<'_> {
+  fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = serializer.serialize_seq(None)?;
+    for record in &self.queue.items {
+      seq.serialize_element(&item(self.record, record, self.log_dir))?;
+    }
+    if let Some(spill) = &self.queue.spill {
+      for record in spill.read().map_err(S::Error::custom)? {
+        let record = record.map_err(S::Error::custom)?;
+        seq.serialize_element(&item(self.record, &record, self.log_dir))?;
+      }
+    }
+    seq.end()
+  }
 }
 
 #[derive(Serialize)]
@@ -153,8 +185,8 @@ struct Item<'a> {
   logs: Option<Logs>,
 }
 
-/// The report as pretty-printed JSON; `log_dir` when `--log-dir` was given.
-pub(super) fn render(record: &Record, log_dir: Option<&str>) -> String {
+/// Writes the report as pretty-printed JSON; `log_dir` when `--log-dir` was given.
+pub(super) fn write(record: &Record, log_dir: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
   let end = record.end.as_ref();
   let seen = || record.nodes.iter().enumerate().filter(|(_, n)| n.seen);
   let report = Report {
@@ -164,6 +196,7 @@ pub(super) fn render(record: &Record, log_dir: Option<&str>) -> String {
     status: record.status(),
     // A run that never finished is reported as failed.
     exit_code: end.map_or(ExitCode::RunFailed.code(), |e| e.exit_code),
+    cause: end.and_then(|e| e.cause.as_deref()),
     started_at: time::utc_millis(record.started_at),
     duration_ms: end.map_or(0, |e| e.duration_ms),
     counts: end.map(|e| e.counts).unwrap_or_default(),
@@ -172,9 +205,16 @@ pub(super) fn render(record: &Record, log_dir: Option<&str>) -> String {
     groups: seen().filter(|(_, n)| n.is_group).map(|(_, n)| group(n)).collect(),
     queues: record.queues.iter().map(|q| queue(record, q, log_dir)).collect(),
   };
-  let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
-  text.push('\n');
-  text
+  serde_json::to_writer_pretty(&mut *out, &report)?;
+  out.write_all(b"\n")
+}
+
+/// The report as text.
+#[cfg(test)]
+fn render(record: &Record, log_dir: Option<&str>) -> String {
+  let mut out = Vec::new();
+  write(record, log_dir, &mut out).expect("a report renders");
+  String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 impl Logs {
@@ -246,28 +286,25 @@ fn output(node: &NodeRecord) -> Output<'_> {
   }
 }
 
-fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Queue<'a> {
-  let items = q
-    .items
-    .iter()
-    .map(|i| {
-      let consumer = &record.nodes[i.consumer].name;
-      Item {
-        item: &i.item,
-        consumer,
-        index: i.index,
-        worker: i.worker,
-        status: i.status,
-        attempts: i.attempts,
-        exit: i.exit,
-        start_ms: ms(i.start_us),
-        end_ms: ms(i.end_us),
-        logs: log_dir
-          .filter(|_| i.attempts > 0)
-          .map(|_| Logs::of(|ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext))),
-      }
-    })
-    .collect();
+fn item<'a>(record: &'a Record, i: &'a ItemRecord, log_dir: Option<&str>) -> Item<'a> {
+  let consumer = &record.nodes[i.consumer].name;
+  Item {
+    item: &i.item,
+    consumer,
+    index: i.index,
+    worker: i.worker,
+    status: i.status,
+    attempts: i.attempts,
+    exit: i.exit,
+    start_ms: ms(i.start_us),
+    end_ms: ms(i.end_us),
+    logs: log_dir
+      .filter(|_| i.attempts > 0)
+      .map(|_| Logs::of(|ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext))),
+  }
+}
+
+fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&'a str>) -> Queue<'a> {
   let totals = q.totals.as_ref();
   let total = |f: fn(&super::record::QueueTotals) -> u64| totals.map_or(0, f);
   Queue {
@@ -278,10 +315,11 @@ fn queue<'a>(record: &'a Record, q: &'a QueueRecord, log_dir: Option<&str>) -> Q
     done: total(|t| t.done),
     failed: total(|t| t.failed),
     cancelled: total(|t| t.cancelled),
-    items,
+    items: Items { record, queue: q, log_dir },
     items_omitted: q.items_omitted,
     left: &q.left,
     left_total: total(|t| t.left),
+    left_omitted: total(|t| t.left).saturating_sub(q.left.len() as u64),
   }
 }
 
@@ -297,7 +335,8 @@ mod tests {
   fn the_shape() {
     let mut record = Record::new(&graph(JOB));
     record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 1000);
-    let line = Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None };
+    let line =
+      Event::Output { task: "b", stream: Stream::Stdout, line: "hello", item: None, raw: None };
     record.event(&line, 1500);
     record.event(&task_finished("b", Status::Succeeded, 1, 2, exit(0)), 3000);
     record.event(&run_finished("succeeded", 0, 4), 4000);
@@ -320,5 +359,29 @@ mod tests {
     assert_eq!(task["output"]["stdout"], json!({"lines": ["hello"], "omitted": 0}));
     assert_eq!(report["queues"][0]["name"], "q");
     assert_eq!(report["groups"], json!([]));
+  }
+
+  #[test]
+  fn every_item_is_listed() {
+    use crate::report::files::record::queues::ITEMS_KEPT;
+    use crate::report::files::record::tests::item_finished;
+    let mut record = Record::new(&graph(JOB));
+    let items: Vec<String> = (0..ITEMS_KEPT + 3).map(|i| i.to_string()).collect();
+    for (i, item) in items.iter().enumerate() {
+      record.event(&item_finished(item, 0, Status::Succeeded), i as u64);
+    }
+    record.flush_spills();
+    let report: Value = serde_json::from_str(&render(&record, Some("logs"))).unwrap();
+    let listed = report["queues"][0]["items"].as_array().unwrap();
+    assert_eq!(listed.len(), ITEMS_KEPT + 3);
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&listed[ITEMS_KEPT + 2]), keys(&listed[0]), "read back in the same shape");
+    let last = &listed[ITEMS_KEPT + 2];
+    assert_eq!((&last["item"], &last["index"]), (&json!(items.last()), &json!(ITEMS_KEPT + 3)));
+    assert_eq!(
+      last["logs"]["stdout"],
+      format!("c/items/{}-{}.stdout", ITEMS_KEPT + 3, ITEMS_KEPT + 2)
+    );
+    assert_eq!(report["queues"][0]["items_omitted"], 0);
   }
 }

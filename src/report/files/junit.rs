@@ -169,7 +169,8 @@ mod tests {
   fn testcases() {
     let mut record = Record::new(&graph(JOB));
     record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 0);
-    let out = |line| Event::Output { task: "a", stream: Stream::Stderr, line, item: None };
+    let out =
+      |line| Event::Output { task: "a", stream: Stream::Stderr, line, item: None, raw: None };
     record.event(&out("bad <thing> & \u{1b}[31mred\u{1b}[0m \u{1}"), 1);
     record.event(&finished("a", Status::Failed, Some(3)), 2);
     record.event(&finished("b", Status::Skipped, None), 3);

@@ -113,7 +113,7 @@ impl Logs {
         self.nodes[id].pair = self.open_pair(|ext| attempt_file(name, id, attempt, ext), false);
         self.nodes[id].attempt = attempt;
       }
-      Event::Output { task, stream, line, .. } => {
+      Event::Output { task, stream, line, raw, .. } => {
         let Some(id) = id(task) else { return };
         let name = &record.nodes[id].name;
         let writer = match (stream, item) {
@@ -121,8 +121,12 @@ impl Logs {
           (_, Some(index)) => self.item_pair(name, id, index, event).map(|p| p.by(stream)),
           (_, None) => self.node_pair(name, id).map(|p| p.by(stream)),
         };
-        let failed =
-          writer.and_then(|w| writeln!(w.out, "{line}").err().map(|e| cannot(&w.path, e)));
+        // The bytes as written; the runner's own words as a line of text.
+        let write = |out: &mut BufWriter<File>| match raw {
+          Some(raw) => out.write_all(raw),
+          None => writeln!(out, "{line}"),
+        };
+        let failed = writer.and_then(|w| write(&mut w.out).err().map(|e| cannot(&w.path, e)));
         if let Some(message) = failed {
           self.fail(message);
         }
@@ -157,6 +161,11 @@ impl Logs {
     }
     self.close_callbacks();
     self.error.take().map_or(Ok(()), Err)
+  }
+
+  /// The first error met so far.
+  pub(super) fn error(&self) -> Option<&str> {
+    self.error.as_deref()
   }
 
   fn fail(&mut self, message: String) {
@@ -282,9 +291,12 @@ mod tests {
     let g = graph(JOB);
     let mut record = Record::new(&g);
     let mut logs = Logs::new(&dir.path().join("logs"), g.nodes.len()).unwrap();
-    let out = |task, stream, line, item| Event::Output { task, stream, line, item };
+    let out = |task, stream, line: &'static str, item| {
+      let raw = Some(line.as_bytes()).filter(|_| line.ends_with('\n'));
+      Event::Output { task, stream, line: line.trim_end(), item, raw }
+    };
     feed(&mut logs, &mut record, Event::TaskStarted { task: "a", attempt: 1 });
-    feed(&mut logs, &mut record, out("a", Stream::Stdout, "one", None));
+    feed(&mut logs, &mut record, out("a", Stream::Stdout, "one\r\n", None));
     feed(&mut logs, &mut record, out("a", Stream::Stderr, "oops", None));
     let exit = Exit { code: Some(1), signal: None };
     let retry = Event::TaskRetrying { task: "a", attempt: 1, status: Status::Failed, exit };
@@ -306,7 +318,7 @@ mod tests {
     feed(&mut logs, &mut record, item);
     logs.finish().unwrap();
     let read = |p: &str| std::fs::read_to_string(dir.path().join("logs").join(p)).unwrap();
-    assert_eq!(read("a/attempt-1.stdout"), "one\n");
+    assert_eq!(read("a/attempt-1.stdout"), "one\r\n", "as written");
     assert_eq!(read("a/attempt-1.stderr"), "oops\n");
     assert_eq!(read("a/attempt-2.stdout"), "two\n");
     assert_eq!(read("a/attempt-2.stderr"), "");

@@ -10,6 +10,7 @@
 //! task that has callbacks. What is kept of queues and their items is in `queues`.
 
 use super::tail::Tail;
+use crate::error::ExitCode;
 use crate::event::{Counts, Event, Exit, Stream};
 use crate::graph::{Graph, NodeId, NodeKind, QueueId};
 use crate::source::LineIndex;
@@ -94,6 +95,7 @@ pub(super) struct RunEnd {
   pub exit_code: i32,
   pub duration_ms: u64,
   pub counts: Counts,
+  pub cause: Option<String>,
 }
 
 impl NodeRecord {
@@ -168,6 +170,7 @@ impl Record {
         name: q.name.clone(),
         line: lines.line(q.span.offset()),
         items: Vec::new(),
+        spill: None,
         items_omitted: 0,
         totals: None,
         left: Vec::new(),
@@ -195,6 +198,19 @@ impl Record {
     self.end.as_ref().map_or("interrupted", |e| e.status.as_str())
   }
 
+  /// Output lost after the run's end was reported (`error`) fails a run that succeeded.
+  pub(super) fn lost_output(&mut self, error: &str) {
+    let Some(end) = &mut self.end else { return };
+    if end.exit_code == 0 {
+      (end.status, end.exit_code) = ("failed".to_string(), ExitCode::OutputFailed.code());
+    }
+    end.cause = Some(match end.cause.take() {
+      Some(cause) if cause.contains(error) => cause,
+      Some(cause) => format!("{cause}; {error}"),
+      None => error.to_string(),
+    });
+  }
+
   /// The job's name, or its file.
   pub(super) fn title(&self) -> &str {
     self.name.as_deref().unwrap_or(&self.file)
@@ -210,7 +226,7 @@ impl Record {
         self.started_at = SystemTime::now();
       }
       Event::TaskStarted { task, attempt } => self.started(task, *attempt, at),
-      Event::Output { task, stream, line, item } => {
+      Event::Output { task, stream, line, item, .. } => {
         return self.output(task, *stream, line, *item, at);
       }
       Event::TaskRetrying { task, attempt, status, exit } => {
@@ -237,13 +253,14 @@ impl Record {
         node.end_attempt(at);
         node.callbacks_failed.push(CallbackFailure { command: command.to_string(), exit: *exit });
       }
-      Event::RunFinished { status, exit_code, duration_ms, counts, .. } => {
+      Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         for node in &mut self.nodes {
           node.end_attempt(at);
         }
         let (status, exit_code, duration_ms, counts) =
           (status.to_string(), *exit_code, *duration_ms, *counts);
-        self.end = Some(RunEnd { status, exit_code, duration_ms, counts });
+        let cause = cause.map(str::to_string);
+        self.end = Some(RunEnd { status, exit_code, duration_ms, counts, cause });
       }
     }
     None
@@ -313,9 +330,9 @@ impl Record {
   }
 }
 
-mod queues;
+pub(super) mod queues;
 
-pub(super) use queues::{QueueRecord, QueueTotals};
+pub(super) use queues::{ItemRecord, QueueRecord, QueueTotals};
 
 #[cfg(test)]
 pub(super) mod tests;

@@ -123,7 +123,7 @@ impl Model {
     match event {
       Event::RunStarted { tasks, .. } => self.total = *tasks,
       Event::TaskStarted { task, attempt } => self.started(task, *attempt, now),
-      Event::Output { task, stream, line, item } => self.output(task, *stream, line, *item),
+      Event::Output { task, stream, line, item, .. } => self.output(task, *stream, line, *item),
       Event::TaskRetrying { task, attempt, status, exit } => {
         self.line(&lines::retrying(task, *status, *exit, *attempt + 1, self.paint));
       }

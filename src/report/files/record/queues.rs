@@ -1,20 +1,26 @@
-//! What the record keeps of queues: each item's outcome (up to a bound), and the totals and
-//! leftovers of each queue when it is done.
+//! What the record keeps of queues: each item's outcome, and the totals and leftovers of each
+//! queue when it is done. The first outcomes are kept in memory; later ones go to a temporary
+//! file (deleted when closed), one line each, so that the report lists every item in bounded
+//! memory.
 
 use super::Record;
 use crate::event::{Event, Exit};
 use crate::graph::NodeId;
 use crate::status::Status;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 
-/// Outcomes kept per queue; later ones are only counted.
-pub(super) const ITEMS_KEPT: usize = 10_000;
+/// Outcomes kept in memory per queue; later ones are written to the queue's [`Spill`].
+pub(in crate::report::files) const ITEMS_KEPT: usize = 10_000;
 
 pub(crate) struct QueueRecord {
   pub name: String,
   pub line: usize,
   /// The first [`ITEMS_KEPT`] outcomes, in finishing order.
   pub items: Vec<ItemRecord>,
-  /// Outcomes past those.
+  /// The outcomes past those, in a file.
+  pub spill: Option<Spill>,
+  /// Outcomes that could not be kept (the temporary file failed): counted, not listed.
   pub items_omitted: u64,
   pub totals: Option<QueueTotals>,
   /// Items never taken by a consumer.
@@ -63,10 +69,6 @@ impl Record {
     node.worker_free[w] = Some(at);
     node.failed_items += u64::from(status.is_failure());
     let queue = &mut self.queues[q];
-    if queue.items.len() >= ITEMS_KEPT {
-      queue.items_omitted += 1;
-      return Some(index);
-    }
     let (item, worker, status, attempts, exit) =
       (item.to_string(), *worker, *status, *attempts, *exit);
     let record = ItemRecord {
@@ -80,7 +82,11 @@ impl Record {
       start_us,
       end_us: at,
     };
-    queue.items.push(record);
+    if queue.items.len() < ITEMS_KEPT {
+      queue.items.push(record);
+    } else if queue.spill(&record).is_err() {
+      queue.items_omitted += 1;
+    }
     Some(index)
   }
 
@@ -95,5 +101,106 @@ impl Record {
     q.totals = Some(QueueTotals { put, taken, done, failed, cancelled, left: *left_total });
     q.left = left.iter().map(|s| s.to_string()).collect();
     Some(())
+  }
+}
+
+impl Record {
+  /// Writes out the outcomes spilled so far: to be called before the report is rendered. An
+  /// outcome that cannot be written is counted as omitted.
+  pub(in crate::report::files) fn flush_spills(&mut self) {
+    for queue in &mut self.queues {
+      if let Some(spill) = &mut queue.spill
+        && spill.flush().is_err()
+      {
+        // What did reach the file cannot be told from what did not: none of it is listed.
+        queue.items_omitted += spill.lines;
+        queue.spill = None;
+      }
+    }
+  }
+}
+
+impl QueueRecord {
+  fn spill(&mut self, record: &ItemRecord) -> io::Result<()> {
+    if self.spill.is_none() {
+      self.spill = Some(Spill { out: BufWriter::new(temporary()?), lines: 0 });
+    }
+    let spill = self.spill.as_mut().expect("opened");
+    serde_json::to_writer(&mut spill.out, &Spilled::of(record))?;
+    spill.out.write_all(b"\n")?;
+    spill.lines += 1;
+    Ok(())
+  }
+}
+
+/// A queue's outcomes past the first [`ITEMS_KEPT`], one JSON line each.
+pub(crate) struct Spill {
+  out: BufWriter<File>,
+  /// How many outcomes it holds.
+  lines: u64,
+}
+
+impl Spill {
+  /// Writes out what is buffered, for [`Spill::read`].
+  pub(crate) fn flush(&mut self) -> io::Result<()> {
+    self.out.flush()
+  }
+
+  /// Reads the outcomes from the first, in the order they were written (once flushed).
+  pub(crate) fn read(&self) -> io::Result<impl Iterator<Item = io::Result<ItemRecord>>> {
+    let mut file = self.out.get_ref().try_clone()?;
+    file.rewind()?;
+    let lines = BufReader::new(file).lines();
+    Ok(lines.map(|line| Ok(Spilled::parse(&line?)?.record())))
+  }
+}
+
+/// A file in the temporary folder that no name reaches: gone once closed, even after a crash.
+fn temporary() -> io::Result<File> {
+  use std::os::unix::fs::OpenOptionsExt;
+  let dir = std::env::temp_dir();
+  let mut options = std::fs::OpenOptions::new();
+  options.read(true).write(true);
+  match options.clone().custom_flags(libc::O_TMPFILE).open(&dir) {
+    Ok(file) => Ok(file),
+    // Without O_TMPFILE: a named file, unlinked at once.
+    Err(_) => {
+      static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+      let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+      let path = dir.join(format!(".runner-items-{}-{n}", std::process::id()));
+      let file = options.create_new(true).open(&path)?;
+      std::fs::remove_file(&path)?;
+      Ok(file)
+    }
+  }
+}
+
+/// An outcome as a line of its spill: (consumer, index, item, worker, status (its place in
+/// [`STATUSES`]), attempts, exit code, exit signal, start, end).
+type Line = (NodeId, u64, String, u32, usize, u32, Option<i32>, Option<i32>, u64, u64);
+
+/// The statuses an item can end with.
+const STATUSES: [Status; 5] =
+  [Status::Succeeded, Status::Failed, Status::TimedOut, Status::Cancelled, Status::Skipped];
+
+struct Spilled(Line);
+
+impl Spilled {
+  fn of(r: &ItemRecord) -> Line {
+    let (code, signal) = (r.exit.code, r.exit.signal);
+    let status = STATUSES.iter().position(|&s| s == r.status).unwrap_or(1);
+    let (start, end) = (r.start_us, r.end_us);
+    (r.consumer, r.index, r.item.clone(), r.worker, status, r.attempts, code, signal, start, end)
+  }
+
+  fn parse(line: &str) -> io::Result<Self> {
+    Ok(Self(serde_json::from_str(line)?))
+  }
+
+  fn record(self) -> ItemRecord {
+    let (consumer, index, item, worker, status, attempts, code, signal, start_us, end_us) = self.0;
+    let (exit, status) = (Exit { code, signal }, STATUSES.get(status).copied());
+    let status = status.unwrap_or(Status::Failed);
+    ItemRecord { consumer, index, item, worker, status, attempts, exit, start_us, end_us }
   }
 }

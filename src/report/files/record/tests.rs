@@ -44,7 +44,8 @@ fn attempts_and_retries() {
 fn a_callback_line_ends_the_attempt() {
   let mut record = Record::new(&graph(JOB));
   record.event(&Event::TaskStarted { task: "b", attempt: 1 }, 10);
-  let line = Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None };
+  let line =
+    Event::Output { task: "b", stream: Stream::Callback, line: "cb", item: None, raw: None };
   record.event(&line, 50);
   record.event(&task_finished("b", Status::Failed, 1, 0, exit(2)), 90);
   let b = &record.nodes[1];
@@ -54,7 +55,7 @@ fn a_callback_line_ends_the_attempt() {
 }
 
 /// An item of `c` from `q` that ran once.
-fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
+pub(crate) fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
   let (consumer, queue, attempts, exit) = ("c", "q", 1, exit(0));
   Event::ItemFinished { consumer, queue, item, worker, status, attempts, exit }
 }
@@ -63,7 +64,8 @@ fn item_finished(item: &str, worker: u32, status: Status) -> Event<'_> {
 fn items_get_an_index_and_a_start() {
   let mut record = Record::new(&graph(JOB));
   record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 5);
-  let out = Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y") };
+  let out =
+    Event::Output { task: "c", stream: Stream::Stdout, line: "hi", item: Some("y"), raw: None };
   assert_eq!(record.event(&out, 7), Some(1));
   assert_eq!(record.event(&out, 8), Some(1));
   assert_eq!(record.event(&item_finished("x", 0, Status::Succeeded), 10), Some(2));
@@ -77,7 +79,7 @@ fn items_get_an_index_and_a_start() {
 }
 
 #[test]
-fn item_outcomes_are_kept_up_to_a_bound() {
+fn item_outcomes_past_a_bound_go_to_a_file_and_are_all_read_back() {
   let mut record = Record::new(&graph(JOB));
   let items: Vec<String> = (0..ITEMS_KEPT + 5).map(|i| i.to_string()).collect();
   for (i, item) in items.iter().enumerate() {
@@ -85,8 +87,18 @@ fn item_outcomes_are_kept_up_to_a_bound() {
     assert_eq!(record.event(&item_finished(item, 0, status), i as u64), Some(i as u64 + 1));
   }
   assert_eq!(record.queues[0].items.len(), ITEMS_KEPT);
-  assert_eq!(record.queues[0].items_omitted, 5);
+  assert_eq!(record.queues[0].items_omitted, 0);
   assert_eq!(record.nodes[2].failed_items, (ITEMS_KEPT as u64 + 6) / 2);
+  record.flush_spills();
+  let spill = record.queues[0].spill.as_ref().expect("spilled");
+  let spilled: Vec<_> = spill.read().unwrap().map(Result::unwrap).collect();
+  let names: Vec<&str> = spilled.iter().map(|r| r.item.as_str()).collect();
+  assert_eq!(names, items[ITEMS_KEPT..].iter().map(String::as_str).collect::<Vec<_>>());
+  let last = spilled.last().unwrap();
+  assert_eq!(
+    (last.index, last.status, last.end_us),
+    (ITEMS_KEPT as u64 + 5, Status::Failed, 10_004)
+  );
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn start(m: &mut Model, task: &str, at: Instant) {
 }
 
 fn out(m: &mut Model, task: &str, line: &str, at: Instant) {
-  m.event(&Event::Output { task, stream: Stream::Stdout, line, item: None }, at);
+  m.event(&Event::Output { task, stream: Stream::Stdout, line, item: None, raw: None }, at);
 }
 
 fn finish(m: &mut Model, task: &str, status: Status, at: Instant) {
