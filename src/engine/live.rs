@@ -91,6 +91,17 @@ impl Shared {
     self.launcher.borrow().stop(&mut attempts, Stop::Forced, &leaders);
   }
 
+  /// SIGKILL to `proc`'s running attempt now, outside any stop: for a producer whose line no
+  /// queue item can hold, whose output cannot be kept. Its attempt fails by its exit.
+  pub(super) fn kill_now(&self, proc: Proc) {
+    let live = self.live.borrow();
+    let Some(process) = live.get(&proc) else { return };
+    let mut attempt =
+      Attempt { leader: Some(process.pid), serial: process.serial, seen: Vec::new() };
+    let leaders: HashSet<i32> = live.values().map(|l| l.pid).collect();
+    self.launcher.borrow().stop(&mut [&mut attempt], Stop::Forced, &leaders);
+  }
+
   pub(super) fn is_stopping(&self, proc: Proc) -> bool {
     self.live.borrow().get(&proc).is_some_and(|p| p.stopping)
   }

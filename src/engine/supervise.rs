@@ -4,7 +4,7 @@
 
 use super::inbox::Msg;
 use super::kill;
-use super::launcher::{Child, Stop};
+use super::launcher::Child;
 use super::live::Shared;
 use super::reactor::{Poke, Source};
 use crate::event::{Exit, Stream};
@@ -254,7 +254,7 @@ async fn split(shared: &Shared, proc: Proc, sink: &Sink, mut chunk: &[u8], state
       // Not cut into items, not dropped unsaid: the producer fails, and its stderr says why.
       state.overlong.set(true);
       pending = Vec::new();
-      shared.stop(&[proc], Stop::Forced);
+      shared.kill_now(proc);
     }
     Sink::Queue(..) => {}
     Sink::Report(..) => {
