@@ -13,7 +13,6 @@ use crate::suggest;
 use crate::yaml::{Key, Node, Value};
 pub(crate) use comment::without_comment;
 use foldhash::{HashMap, HashMapExt};
-use values::narrow;
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
 pub(crate) fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
@@ -39,7 +38,7 @@ impl Decoder<'_> {
         "version" => file.version = self.version(value),
         "name" => file.name = self.string(value),
         "env" => file.env = self.env(value),
-        "concurrency" => file.concurrency = self.positive(value, "concurrency"),
+        "concurrency" => file.concurrency = self.parallelism(value, "concurrency"),
         "shell" => file.shell = self.argv(value, "shell"),
         "tasks" => file.tasks = self.named(value, "tasks", "task", Self::task),
         "groups" => file.groups = self.named(value, "groups", "group", Self::group),
@@ -71,7 +70,7 @@ impl Decoder<'_> {
         "cwd" => task.cwd = self.string(value),
         "produces" => task.produces = self.string(value),
         "consumes" => task.consumes = self.string(value),
-        "workers" => task.workers = self.positive(value, "workers").map(narrow),
+        "workers" => task.workers = self.parallelism(value, "workers"),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();

@@ -58,8 +58,8 @@ pub(crate) struct JobFile {
   #[schemars(schema_with = "env_schema")]
   pub env: Vec<(Name, Spanned<String>)>,
   /// Default parallelism; `-j N` overrides it. Default: the number of CPUs.
-  #[schemars(range(min = 1))]
-  pub concurrency: Option<Spanned<u64>>,
+  #[schemars(range(min = 1, max = crate::limits::MAX_PARALLEL))]
+  pub concurrency: Option<Spanned<u32>>,
   /// The shell argv a string `run` is appended to. Default: `[sh, -c]`.
   #[schemars(length(min = 1))]
   pub shell: Option<Spanned<Vec<Spanned<String>>>>,
@@ -112,7 +112,7 @@ pub(crate) struct Task {
   /// Run the task once per item taken off this queue.
   pub consumes: Option<Name>,
   /// Consumers only: how many items are handled at once. Default 1.
-  #[schemars(range(min = 1))]
+  #[schemars(range(min = 1, max = crate::limits::MAX_PARALLEL))]
   pub workers: Option<Spanned<u32>>,
 }
 

@@ -4,6 +4,8 @@ use miette::{NamedSource, SourceSpan};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub(crate) use read::ReadError;
+
 /// A job file as read from disk. Spans elsewhere are byte ranges into `text`.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
@@ -16,8 +18,9 @@ impl Source {
     Self { path: path.into(), text: text.into() }
   }
 
-  pub(crate) fn read(path: &Path) -> std::io::Result<Self> {
-    Ok(Self::new(path, std::fs::read_to_string(path)?))
+  /// Reads a job file, refusing what is not a regular file or is over `MAX_FILE_BYTES`.
+  pub(crate) fn read(path: &Path) -> Result<Self, ReadError> {
+    Ok(Self::new(path, read::read_text(path)?))
   }
 
   /// The name shown in diagnostics: the path as the user gave it.
@@ -81,6 +84,8 @@ impl LineIndex {
     self.0.partition_point(|&nl| nl < offset) + 1
   }
 }
+
+mod read;
 
 #[cfg(test)]
 mod tests {

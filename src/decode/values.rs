@@ -4,6 +4,7 @@
 use super::{Decoder, did_you_mean_or, duplicate_key, earlier_key, wrong_type};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
+use crate::limits::MAX_PARALLEL;
 use crate::schema::{Command, DurationValue, Name, Pending, ReturnWhen, Spanned};
 use crate::yaml::{Node, Value};
 
@@ -72,15 +73,25 @@ impl Decoder<'_> {
     Some(narrow(value))
   }
 
-  pub(super) fn positive(&mut self, node: &Node, key: &str) -> Option<Spanned<u64>> {
+  /// How many processes run at once (`concurrency`, `workers`): at least 1, and at most
+  /// [`MAX_PARALLEL`], so that a typo like `workers: 1000000000` is an error at validate time
+  /// rather than a run that starts processes until the machine gives out.
+  pub(super) fn parallelism(&mut self, node: &Node, key: &str) -> Option<Spanned<u32>> {
     let value = self.unsigned(node, key)?;
-    if value.value == 0 || value.value > u64::from(u32::MAX) {
-      let message = format!("`{}` must be at least 1", self.path());
-      let err = CompileError::new(ErrorKind::BadValue, message, node.span, "out of range");
-      self.errors.push(err.with_help(format!("remove `{key}` to use the default")));
-      return None;
-    }
-    Some(value)
+    let (message, label) = match value.value {
+      0 => (format!("`{}` must be at least 1", self.path()), "out of range"),
+      n if n > MAX_PARALLEL as u64 => {
+        (format!("`{}` must be at most {MAX_PARALLEL}, found {n}", self.path()), "above the limit")
+      }
+      _ => return Some(narrow(value)),
+    };
+    let err = CompileError::new(ErrorKind::BadValue, message, node.span, label);
+    let help = match value.value {
+      0 => format!("remove `{key}` to use the default"),
+      _ => format!("runner runs at most {MAX_PARALLEL} processes at once; write a smaller number"),
+    };
+    self.errors.push(err.with_help(help));
+    None
   }
 
   pub(super) fn version(&mut self, node: &Node) -> Option<Spanned<u64>> {
