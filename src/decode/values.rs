@@ -1,7 +1,7 @@
 //! The values of decode: strings, numbers, booleans, durations, names, commands, environments
 //! and the wait-group choices, each checked for its type and range where it is read.
 
-use super::{Decoder, did_you_mean_or, duplicate_key, earlier_key, wrong_type};
+use super::{Decoder, did_you_mean_or, duplicate_key, earlier_keys, wrong_type};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
 use crate::limits::MAX_PARALLEL;
@@ -209,8 +209,8 @@ impl Decoder<'_> {
       return Vec::new();
     };
     let mut out = Vec::with_capacity(entries.len());
-    for (i, (key, value)) in entries.iter().enumerate() {
-      if let Some(first) = earlier_key(entries, i) {
+    for ((key, value), earlier) in entries.iter().zip(earlier_keys(entries)) {
+      if let Some(first) = earlier {
         self.errors.push(duplicate_key(key, first, "`env`"));
         continue;
       }
