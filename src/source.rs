@@ -1,6 +1,6 @@
 //! The text of one job file and its path: what every diagnostic points into.
 
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,10 +26,6 @@ impl Source {
   /// The name shown in diagnostics: the path as the user gave it.
   pub(crate) fn name(&self) -> String {
     self.path.display().to_string()
-  }
-
-  pub(crate) fn named(&self) -> NamedSource<Arc<str>> {
-    NamedSource::new(self.name(), self.text.clone()).with_language("yaml")
   }
 
   /// The folder the file lives in: the default working directory of its tasks.
