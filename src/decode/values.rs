@@ -95,9 +95,12 @@ impl Decoder<'_> {
   }
 
   pub(super) fn version(&mut self, node: &Node) -> Option<Spanned<u64>> {
-    let text = self.scalar_text(node).unwrap_or_default();
-    if text.trim() == "1" {
-      return Some(Spanned::new(1, node.span));
+    match &node.value {
+      Value::Int(1) => return Some(Spanned::new(1, node.span)),
+      Value::Str(s) if s.trim_matches([' ', '\t']) == "1" => {
+        return Some(Spanned::new(1, node.span));
+      }
+      _ => {}
     }
     let message = format!("unsupported version `{}`", self.source.slice(node.span));
     let err = CompileError::new(ErrorKind::BadVersion, message, node.span, "only version 1 exists");

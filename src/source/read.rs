@@ -116,8 +116,8 @@ mod tests {
 
   #[test]
   fn places_the_first_byte_that_is_not_utf8() {
-    let bytes = b"a: 1\nb: \xc3\xa9\xff\n";
-    let err = not_utf8(bytes, std::str::from_utf8(bytes).unwrap_err().valid_up_to());
+    let bytes = [b"a: 1\nb: \xc3\xa9".as_slice(), &[0xff], b"\n"].concat();
+    let err = not_utf8(&bytes, std::str::from_utf8(&bytes).unwrap_err().valid_up_to());
     assert_eq!(err.to_string(), "it is not UTF-8 text (invalid byte at line 2, column 5)");
   }
 }
