@@ -246,6 +246,8 @@ mod references;
 mod syntax;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod proptest;
 #[cfg(test)]
 mod tests;
