@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bounds;
 mod callbacks;
 mod cli;
 mod commands;

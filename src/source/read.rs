@@ -114,6 +114,13 @@ mod tests {
     assert_eq!(err.to_string(), "it is a directory; a job file must be a regular file");
   }
 
+  /// A file that grows past the limit after its size was checked (`/dev/zero` never ends).
+  #[test]
+  fn the_read_itself_is_bounded() {
+    let endless = File::open("/dev/zero").unwrap();
+    assert!(matches!(read_bounded(endless), Err(ReadError::TooLarge(None))));
+  }
+
   #[test]
   fn places_the_first_byte_that_is_not_utf8() {
     let bytes = [b"a: 1\nb: \xc3\xa9".as_slice(), &[0xff], b"\n"].concat();
