@@ -108,7 +108,7 @@ impl Decoder<'_> {
       self.path.push(key.name.clone());
       match key.name.as_str() {
         "description" => queue.description = self.string(value),
-        "maxsize" => queue.maxsize = self.unsigned(value, "maxsize"),
+        "maxsize" => queue.maxsize = self.maxsize(value),
         "items" => queue.items = self.strings(value, "items"),
         _ => unreachable!("entries() yields known keys only"),
       }

@@ -178,6 +178,7 @@ pub(crate) struct Queue {
   /// One line shown by `runner list` and in reports.
   pub description: Option<Spanned<String>>,
   /// Capacity; 0 or absent means unbounded.
+  #[schemars(range(max = crate::limits::MAX_QUEUE_SIZE))]
   pub maxsize: Option<Spanned<u64>>,
   /// Items present at the start.
   pub items: Vec<Spanned<String>>,

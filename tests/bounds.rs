@@ -146,3 +146,19 @@ fn three_thousand_nested_gather_groups_keep_their_results() {
   assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
   assert_eq!(test.read("deep.json"), nested(200));
 }
+
+#[test]
+fn a_queue_too_large_to_hold_is_a_located_error() {
+  let test = Test::with_job(
+    "
+    queues: {q: {maxsize: 1000000000}}
+    tasks:
+      p: {run: echo a, produces: q}
+    ",
+  );
+  let run = test.run(&["run", "job.yaml"]);
+  run.code(2);
+  let message = "× `queues.q.maxsize` must be at most 1000000, found 1000000000";
+  assert!(run.stderr.contains(message), "{}", run.stderr);
+  assert!(run.stderr.contains("[job.yaml:1:23]"), "{}", run.stderr);
+}

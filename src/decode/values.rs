@@ -4,7 +4,7 @@
 use super::{Decoder, did_you_mean_or, duplicate_key, earlier_keys, wrong_type};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
-use crate::limits::MAX_PARALLEL;
+use crate::limits::{MAX_PARALLEL, MAX_QUEUE_SIZE};
 use crate::schema::{Command, DurationValue, Name, Pending, ReturnWhen, Spanned};
 use crate::yaml::{Node, Value};
 
@@ -91,6 +91,21 @@ impl Decoder<'_> {
       _ => format!("runner runs at most {MAX_PARALLEL} processes at once; write a smaller number"),
     };
     self.errors.push(err.with_help(help));
+    None
+  }
+
+  /// A queue's capacity: 0 (unbounded) up to [`MAX_QUEUE_SIZE`].
+  pub(super) fn maxsize(&mut self, node: &Node) -> Option<Spanned<u64>> {
+    let value = self.unsigned(node, "maxsize")?;
+    if value.value <= MAX_QUEUE_SIZE as u64 {
+      return Some(value);
+    }
+    let message =
+      format!("`{}` must be at most {MAX_QUEUE_SIZE}, found {}", self.path(), value.value);
+    let err = CompileError::new(ErrorKind::BadValue, message, node.span, "above the limit");
+    self.errors.push(err.with_help(
+      "a bounded queue takes room for all its items from the start; write a smaller number, or 0 for no bound",
+    ));
     None
   }
 
