@@ -243,7 +243,7 @@ fn aliases_that_expand_a_billion_times_are_refused() {
   text += "tasks:\n  a: {run: x, env: {A: *x9}}\n";
   assert_eq!(load(&text), Ok(()));
   let source = Source::new("job.yaml", text);
-  let errors = compile_checked(&source).err().expect("refused");
+  let errors = compile_checked(&source).expect_err("refused");
   assert!(errors.0[0].message.contains("aliases expand to more than"), "{:?}", errors.0[0]);
 }
 
