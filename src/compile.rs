@@ -34,6 +34,10 @@ pub(crate) fn compile_checked(source: &Source) -> Result<(Graph, CompileErrors),
 /// every name, and a file with thousands of bad references needs no more than a few hints.
 const MAX_SUGGESTIONS: usize = 64;
 
+/// And for this many names compared in all, so that a file of 100,000 names with as many bad
+/// references stays linear: its first few errors get a hint, the others none.
+const SUGGESTION_COMPARISONS: usize = 200_000;
+
 struct Compiler<'a> {
   source: &'a Source,
   file: &'a JobFile,
@@ -43,7 +47,9 @@ struct Compiler<'a> {
   /// graph and for the check that no two needs of a task share one.
   result_vars: Vec<String>,
   queue_ids: HashMap<&'a str, QueueId>,
+  /// How many suggestions were made, and how many names they compared.
   suggestions: usize,
+  compared: usize,
 }
 
 impl<'a> Compiler<'a> {
@@ -56,6 +62,7 @@ impl<'a> Compiler<'a> {
       result_vars: Vec::new(),
       queue_ids: HashMap::new(),
       suggestions: 0,
+      compared: 0,
     }
   }
 
@@ -238,6 +245,8 @@ mod groups;
 mod references;
 mod syntax;
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod proptest;
 #[cfg(test)]

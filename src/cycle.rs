@@ -38,46 +38,71 @@ pub(crate) fn find_cycles(edges: &[Vec<Edge>]) -> Vec<Vec<Step<'_>>> {
       component_of[v] = c;
     }
   }
+  let mut search = Search::new(edges.len());
   let mut cycles: Vec<_> = (components.iter().enumerate())
     .map(|(c, members)| {
       let start = *members.iter().min().expect("components are never empty");
-      shortest_cycle(edges, start, |v| component_of[v] == c)
+      search.shortest_cycle(edges, start, |v| component_of[v] == c)
     })
     .collect();
   cycles.sort_by_key(|cycle| cycle[0].from);
   cycles
 }
 
-/// Breadth-first search from `start` back to itself inside one component.
-fn shortest_cycle(
-  edges: &[Vec<Edge>],
-  start: usize,
-  inside: impl Fn(usize) -> bool,
-) -> Vec<Step<'_>> {
-  let mut parent: Vec<Option<(usize, usize)>> = vec![None; edges.len()];
-  let mut queue = std::collections::VecDeque::from([start]);
-  let mut seen = vec![false; edges.len()];
-  seen[start] = true;
-  while let Some(v) = queue.pop_front() {
-    for (i, edge) in edges[v].iter().enumerate() {
-      if edge.to == start {
-        let mut steps = vec![Step { from: v, edge }];
-        let mut at = v;
-        while let Some((p, j)) = parent[at] {
-          steps.push(Step { from: p, edge: &edges[p][j] });
-          at = p;
+/// The state of a breadth-first search, kept from one component to the next and reset only
+/// where it was used: a file with 50,000 small cycles must not clear 50,000 long arrays.
+struct Search {
+  parent: Vec<Option<(usize, usize)>>,
+  seen: Vec<bool>,
+  visited: Vec<usize>,
+}
+
+impl Search {
+  fn new(n: usize) -> Self {
+    Self { parent: vec![None; n], seen: vec![false; n], visited: Vec::new() }
+  }
+
+  /// Breadth-first search from `start` back to itself inside one component.
+  fn shortest_cycle<'e>(
+    &mut self,
+    edges: &'e [Vec<Edge>],
+    start: usize,
+    inside: impl Fn(usize) -> bool,
+  ) -> Vec<Step<'e>> {
+    for v in self.visited.drain(..) {
+      self.parent[v] = None;
+      self.seen[v] = false;
+    }
+    self.visited.push(start);
+    self.seen[start] = true;
+    let mut next = 0;
+    while let Some(&v) = self.visited.get(next) {
+      next += 1;
+      for (i, edge) in edges[v].iter().enumerate() {
+        if edge.to == start {
+          return self.path(edges, v, edge);
         }
-        steps.reverse();
-        return steps;
-      }
-      if inside(edge.to) && !seen[edge.to] {
-        seen[edge.to] = true;
-        parent[edge.to] = Some((v, i));
-        queue.push_back(edge.to);
+        if inside(edge.to) && !self.seen[edge.to] {
+          self.seen[edge.to] = true;
+          self.parent[edge.to] = Some((v, i));
+          self.visited.push(edge.to);
+        }
       }
     }
+    unreachable!("a vertex of a cyclic component reaches itself")
   }
-  unreachable!("a vertex of a cyclic component reaches itself")
+
+  /// The steps from the start to `v`, then `last` back to the start.
+  fn path<'e>(&self, edges: &'e [Vec<Edge>], v: usize, last: &'e Edge) -> Vec<Step<'e>> {
+    let mut steps = vec![Step { from: v, edge: last }];
+    let mut at = v;
+    while let Some((p, j)) = self.parent[at] {
+      steps.push(Step { from: p, edge: &edges[p][j] });
+      at = p;
+    }
+    steps.reverse();
+    steps
+  }
 }
 
 /// Tarjan's algorithm without recursion. Returns only the components with a cycle: more than

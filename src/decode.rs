@@ -13,7 +13,7 @@ use crate::suggest;
 use crate::yaml::{Key, Node, Value};
 pub(crate) use comment::without_comment;
 use foldhash::{HashMap, HashMapExt};
-use values::narrow;
+use std::collections::hash_map::Entry;
 
 /// Decodes a parsed document. Returns the file as far as it could be read, and every error.
 pub(crate) fn decode(source: &Source, root: &Node) -> (JobFile, Vec<CompileError>) {
@@ -39,7 +39,7 @@ impl Decoder<'_> {
         "version" => file.version = self.version(value),
         "name" => file.name = self.string(value),
         "env" => file.env = self.env(value),
-        "concurrency" => file.concurrency = self.positive(value, "concurrency"),
+        "concurrency" => file.concurrency = self.parallelism(value, "concurrency"),
         "shell" => file.shell = self.argv(value, "shell"),
         "tasks" => file.tasks = self.named(value, "tasks", "task", Self::task),
         "groups" => file.groups = self.named(value, "groups", "group", Self::group),
@@ -71,7 +71,7 @@ impl Decoder<'_> {
         "cwd" => task.cwd = self.string(value),
         "produces" => task.produces = self.string(value),
         "consumes" => task.consumes = self.string(value),
-        "workers" => task.workers = self.positive(value, "workers").map(narrow),
+        "workers" => task.workers = self.parallelism(value, "workers"),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();
@@ -108,7 +108,7 @@ impl Decoder<'_> {
       self.path.push(key.name.clone());
       match key.name.as_str() {
         "description" => queue.description = self.string(value),
-        "maxsize" => queue.maxsize = self.unsigned(value, "maxsize"),
+        "maxsize" => queue.maxsize = self.maxsize(value),
         "items" => queue.items = self.strings(value, "items"),
         _ => unreachable!("entries() yields known keys only"),
       }
@@ -139,8 +139,8 @@ impl Decoder<'_> {
       return Vec::new();
     };
     let mut out = Vec::with_capacity(entries.len());
-    for (i, (key, value)) in entries.iter().enumerate() {
-      if let Some(first) = earlier_key(entries, i) {
+    for ((key, value), earlier) in entries.iter().zip(earlier_keys(entries)) {
+      if let Some(first) = earlier {
         self.errors.push(duplicate_key(key, first, &what()));
         continue;
       }
@@ -270,11 +270,26 @@ fn wrong_type(node: &Node, message: String, label: &str) -> CompileError {
   CompileError::new(ErrorKind::WrongType, message, node.span, label)
 }
 
-/// The first key before entry `i` with the same name as it. Mappings here have a handful of
-/// keys: a scan beats hashing.
-fn earlier_key(entries: &[(Key, Node)], i: usize) -> Option<&Key> {
-  let name = &entries[i].0.name;
-  entries[..i].iter().map(|(k, _)| k).find(|k| k.name == *name)
+/// For each entry of a mapping, the first earlier key with the same name, if any. The handful
+/// of keys of a task are scanned; a large mapping (an `env` of thousands of variables) is
+/// hashed, so that its check stays linear.
+fn earlier_keys(entries: &[(Key, Node)]) -> Vec<Option<&Key>> {
+  if entries.len() <= 16 {
+    let earlier =
+      |i: usize| entries[..i].iter().map(|(k, _)| k).find(|k| k.name == entries[i].0.name);
+    return (0..entries.len()).map(earlier).collect();
+  }
+  let mut first: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
+  entries
+    .iter()
+    .map(|(key, _)| match first.entry(&key.name) {
+      Entry::Occupied(seen) => Some(*seen.get()),
+      Entry::Vacant(slot) => {
+        slot.insert(key);
+        None
+      }
+    })
+    .collect()
 }
 
 fn duplicate_key(key: &Key, first: &Key, what: &str) -> CompileError {

@@ -3,7 +3,8 @@
 
 use crate::compile_error::CompileErrors;
 use crate::source::Source;
-use miette::{GraphicalReportHandler, GraphicalTheme, Report};
+use excerpt::Excerpts;
+use miette::{GraphicalReportHandler, GraphicalTheme};
 
 /// How errors are drawn: with colour on a terminal, plain for pipes and snapshots.
 #[derive(Debug, Clone, Copy)]
@@ -24,9 +25,9 @@ pub(crate) fn render(source: &Source, errors: &CompileErrors, style: Style) -> S
   let handler =
     GraphicalReportHandler::new_themed(theme).with_width(style.width).with_context_lines(1);
   let mut out = String::new();
+  let excerpts = Excerpts::new(source.name(), &source.text);
   for error in &errors.0 {
-    let report = Report::new(error.clone()).with_source_code(source.named());
-    if handler.render_report(&mut out, report.as_ref()).is_err() {
+    if handler.render_report(&mut out, &excerpts.diagnostic(error)).is_err() {
       out.push_str(&format!("error: {error}\n"));
     }
     out.push('\n');
@@ -45,3 +46,5 @@ fn summary(errors: &CompileErrors) -> String {
     (e, w) => format!("{}, {}, nothing was run", count(e, "error"), count(w, "warning")),
   }
 }
+
+mod excerpt;

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// The accepted forms, as a regular expression for the JSON Schema.
-pub(crate) const PATTERN: &str = r"^\s*(([0-9]+(\.[0-9]+)?)|(([0-9]+(\.[0-9]+)?(ms|s|m|h))+))\s*$";
+pub(crate) const PATTERN: &str =
+  r"^[ \t]*(([0-9]+(\.[0-9]+)?)|(([0-9]+(\.[0-9]+)?(ms|s|m|h))+))[ \t]*$";
 
 /// Why a duration was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,24 +13,22 @@ pub(crate) enum DurationError {
   Invalid,
 }
 
-/// Parses a duration written as text.
+/// Parses a duration written as text, in exactly the forms of [`PATTERN`]: `1e3`, `+5` or
+/// `.5` as text are not durations (as YAML numbers, `1e3` and `+5` are seconds).
 pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
-  let text = text.trim();
+  let text = text.trim_matches([' ', '\t']);
   if text.starts_with('-') {
     return Err(DurationError::Negative);
   }
-  if let Ok(seconds) = text.parse::<f64>() {
-    return from_seconds(seconds);
-  }
   let mut total = 0.0;
   let mut rest = text;
-  if rest.is_empty() {
-    return Err(DurationError::Invalid);
-  }
   while !rest.is_empty() {
-    let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let digits = number_len(rest).ok_or(DurationError::Invalid)?;
     let number: f64 = rest[..digits].parse().map_err(|_| DurationError::Invalid)?;
     rest = &rest[digits..];
+    if digits == text.len() {
+      return from_seconds(number);
+    }
     let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
     let scale = match &rest[..unit_len] {
       "ms" => 0.001,
@@ -41,7 +40,26 @@ pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     rest = &rest[unit_len..];
     total += number * scale;
   }
+  if text.is_empty() {
+    return Err(DurationError::Invalid);
+  }
   from_seconds(total)
+}
+
+/// The length of the number `[0-9]+(\.[0-9]+)?` that `text` starts with, if it does.
+fn number_len(text: &str) -> Option<usize> {
+  let digits =
+    |from: usize| text.as_bytes()[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+  let whole = digits(0);
+  if whole == 0 {
+    return None;
+  }
+  match text.as_bytes().get(whole) {
+    Some(b'.') if whole + 1 < text.len() && digits(whole + 1) > 0 => {
+      Some(whole + 1 + digits(whole + 1))
+    }
+    _ => Some(whole),
+  }
 }
 
 /// A duration from a number of seconds written as a YAML number.
@@ -91,7 +109,10 @@ mod tests {
   fn rejected_forms() {
     assert_eq!(parse("-1s"), Err(DurationError::Negative));
     assert_eq!(parse("-3"), Err(DurationError::Negative));
-    for text in ["", "s", "1x", "1.2.3s", "soon", "1 s", "ms5", "1e999"] {
+    for text in [
+      "", "s", "1x", "1.2.3s", "soon", "1 s", "ms5", "1e999", "1e3", "+5", ".5", "5.", "1.s",
+      "inf", "NaN",
+    ] {
       assert_eq!(parse(text), Err(DurationError::Invalid), "{text}");
     }
   }

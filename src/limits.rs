@@ -6,3 +6,7 @@ pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// The most processes run at once through `-j`, `concurrency` or a consumer's `workers`.
 pub(crate) const MAX_PARALLEL: usize = 4096;
+
+/// The largest `maxsize` of a queue: a bounded queue takes room for all its items when the run
+/// starts, so `maxsize: 1000000000` would take gigabytes before the first item.
+pub(crate) const MAX_QUEUE_SIZE: usize = 1_000_000;

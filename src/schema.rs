@@ -5,7 +5,7 @@
 //! the user wrote, validated only as far as each value's own type goes.
 
 use miette::SourceSpan;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -50,27 +50,27 @@ pub(crate) type Name = Spanned<String>;
 #[serde(default)]
 pub(crate) struct JobFile {
   /// Language version; only 1 is accepted.
-  #[schemars(range(min = 1, max = 1))]
+  #[schemars(schema_with = "json::version")]
   pub version: Option<Spanned<u64>>,
   /// Shown in reports.
   pub name: Option<Spanned<String>>,
   /// Environment variables for every task.
-  #[schemars(schema_with = "env_schema")]
+  #[schemars(schema_with = "json::env_schema")]
   pub env: Vec<(Name, Spanned<String>)>,
   /// Default parallelism; `-j N` overrides it. Default: the number of CPUs.
-  #[schemars(range(min = 1))]
-  pub concurrency: Option<Spanned<u64>>,
+  #[schemars(range(min = 1, max = crate::limits::MAX_PARALLEL))]
+  pub concurrency: Option<Spanned<u32>>,
   /// The shell argv a string `run` is appended to. Default: `[sh, -c]`.
   #[schemars(length(min = 1))]
   pub shell: Option<Spanned<Vec<Spanned<String>>>>,
   /// Tasks by name.
-  #[schemars(schema_with = "named_map::<Task>")]
+  #[schemars(schema_with = "json::named_map::<Task>")]
   pub tasks: Vec<Task>,
   /// Gather and wait groups by name; they share the namespace of tasks.
-  #[schemars(schema_with = "named_map::<Group>")]
+  #[schemars(schema_with = "json::named_map::<Group>")]
   pub groups: Vec<Group>,
   /// Bounded queues between producer and consumer tasks, by name.
-  #[schemars(schema_with = "named_map::<Queue>")]
+  #[schemars(schema_with = "json::named_map::<Queue>")]
   pub queues: Vec<Queue>,
 }
 
@@ -95,13 +95,14 @@ pub(crate) struct Task {
   /// Kill the task's process group after this long; status `timed_out`.
   pub timeout: Option<Spanned<DurationValue>>,
   /// Extra attempts after a failure or timeout.
+  #[schemars(range(max = u32::MAX))]
   pub retries: Option<Spanned<u32>>,
   /// Wait this long between attempts.
   pub retry_delay: Option<Spanned<DurationValue>>,
   /// A failure is reported but does not fail the run or skip dependents.
   pub allow_failure: Option<Spanned<bool>>,
   /// Added to the environment, over the top-level `env`.
-  #[schemars(schema_with = "env_schema")]
+  #[schemars(schema_with = "json::env_schema")]
   pub env: Vec<(Name, Spanned<String>)>,
   /// Working directory, relative to the job file's folder.
   pub cwd: Option<Spanned<String>>,
@@ -112,7 +113,7 @@ pub(crate) struct Task {
   /// Run the task once per item taken off this queue.
   pub consumes: Option<Name>,
   /// Consumers only: how many items are handled at once. Default 1.
-  #[schemars(range(min = 1))]
+  #[schemars(range(min = 1, max = crate::limits::MAX_PARALLEL))]
   pub workers: Option<Spanned<u32>>,
 }
 
@@ -121,19 +122,18 @@ pub(crate) struct Task {
 #[serde(default)]
 pub(crate) struct Callbacks {
   /// Run when it succeeded.
-  #[schemars(schema_with = "callback_schema")]
+  #[schemars(schema_with = "json::callback_schema")]
   pub on_success: Vec<Spanned<Command>>,
   /// Run when it failed or timed out.
-  #[schemars(schema_with = "callback_schema")]
+  #[schemars(schema_with = "json::callback_schema")]
   pub on_failure: Vec<Spanned<Command>>,
   /// Always run, after the others.
-  #[schemars(schema_with = "callback_schema")]
+  #[schemars(schema_with = "json::callback_schema")]
   pub on_done: Vec<Spanned<Command>>,
 }
 
 /// A command: a shell string or an argv list.
-#[derive(Debug, Clone, PartialEq, JsonSchema)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Command {
   /// Runs through the shell.
   Shell(String),
@@ -178,13 +178,14 @@ pub(crate) struct Queue {
   /// One line shown by `runner list` and in reports.
   pub description: Option<Spanned<String>>,
   /// Capacity; 0 or absent means unbounded.
+  #[schemars(range(max = crate::limits::MAX_QUEUE_SIZE))]
   pub maxsize: Option<Spanned<u64>>,
   /// Items present at the start.
   pub items: Vec<Spanned<String>>,
 }
 
 /// When a wait group returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum ReturnWhen {
   AllCompleted,
@@ -196,7 +197,11 @@ impl ReturnWhen {
   pub(crate) const NAMES: [&'static str; 3] =
     ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"];
 
+  /// The rule named in upper case, or all in lower case, as the spec allows.
   pub(crate) fn parse(text: &str) -> Option<Self> {
+    if text != text.to_ascii_uppercase() && text != text.to_ascii_lowercase() {
+      return None;
+    }
     match text.to_ascii_uppercase().as_str() {
       "ALL_COMPLETED" => Some(Self::AllCompleted),
       "FIRST_COMPLETED" => Some(Self::FirstCompleted),
@@ -229,46 +234,6 @@ impl Pending {
 /// A duration as written in the file (`500ms`, `1m30s`, `2`), already parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct DurationValue(pub Duration);
-
-impl JsonSchema for DurationValue {
-  fn schema_name() -> Cow<'static, str> {
-    "Duration".into()
-  }
-
-  fn json_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-      "description": "A duration: `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, or a number of seconds.",
-      "anyOf": [
-        {"type": "number", "minimum": 0},
-        {"type": "string", "pattern": crate::duration::PATTERN}
-      ]
-    })
-  }
-}
-
-fn named_map<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-  let value = generator.subschema_for::<T>();
-  json_schema!({
-    "type": "object",
-    "propertyNames": {"pattern": crate::names::PATTERN},
-    "additionalProperties": value
-  })
-}
-
-fn callback_schema(generator: &mut SchemaGenerator) -> Schema {
-  let command = generator.subschema_for::<Command>();
-  json_schema!({
-    "description": "A command, or a list of commands run in order.",
-    "anyOf": [command, {"type": "array", "items": command}]
-  })
-}
-
-fn env_schema(_: &mut SchemaGenerator) -> Schema {
-  json_schema!({
-    "type": "object",
-    "additionalProperties": {"type": ["string", "number", "boolean"]}
-  })
-}
 
 /// The keys each mapping accepts, in the order the spec lists them. The decoder uses them for
 /// did-you-mean suggestions; a test checks them against the JSON Schema.
@@ -309,15 +274,9 @@ pub(crate) mod keys {
   pub(crate) const QUEUE: &[&str] = &["description", "maxsize", "items"];
 }
 
-/// The JSON Schema of a job file, as `runner schema` prints it.
-pub(crate) fn json_schema() -> serde_json::Value {
-  let schema = schemars::schema_for!(JobFile);
-  let mut value = serde_json::to_value(schema).expect("a schema is always valid JSON");
-  // A job file needs a task, as the decoder checks; the defaults above leave `tasks` optional.
-  value["required"] = serde_json::json!(["tasks"]);
-  value["properties"]["tasks"]["minProperties"] = serde_json::json!(1);
-  value
-}
+pub(crate) use json::json_schema;
+
+mod json;
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,10 @@
 //! The text of one job file and its path: what every diagnostic points into.
 
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub(crate) use read::ReadError;
 
 /// A job file as read from disk. Spans elsewhere are byte ranges into `text`.
 #[derive(Debug, Clone)]
@@ -16,17 +18,14 @@ impl Source {
     Self { path: path.into(), text: text.into() }
   }
 
-  pub(crate) fn read(path: &Path) -> std::io::Result<Self> {
-    Ok(Self::new(path, std::fs::read_to_string(path)?))
+  /// Reads a job file, refusing what is not a regular file or is over `MAX_FILE_BYTES`.
+  pub(crate) fn read(path: &Path) -> Result<Self, ReadError> {
+    Ok(Self::new(path, read::read_text(path)?))
   }
 
   /// The name shown in diagnostics: the path as the user gave it.
   pub(crate) fn name(&self) -> String {
     self.path.display().to_string()
-  }
-
-  pub(crate) fn named(&self) -> NamedSource<Arc<str>> {
-    NamedSource::new(self.name(), self.text.clone()).with_language("yaml")
   }
 
   /// The folder the file lives in: the default working directory of its tasks.
@@ -81,6 +80,8 @@ impl LineIndex {
     self.0.partition_point(|&nl| nl < offset) + 1
   }
 }
+
+mod read;
 
 #[cfg(test)]
 mod tests {

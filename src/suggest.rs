@@ -5,8 +5,11 @@ pub(crate) fn closest<'a>(
   word: &str,
   candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+  let length = word.chars().count();
   candidates
     .into_iter()
+    // The distance is at least the difference in length: a cheap test first.
+    .filter(|c| c.chars().count().abs_diff(length) <= 3)
     .map(|c| (strsim::damerau_levenshtein(word, c), c))
     .filter(|&(distance, c)| distance > 0 && distance <= threshold(word.len().max(c.len())))
     .min_by_key(|&(distance, _)| distance)

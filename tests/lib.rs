@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bounds;
 mod callbacks;
 mod ci_output;
 mod cli;

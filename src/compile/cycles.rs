@@ -6,6 +6,10 @@ use crate::compile_error::{CompileError, ErrorKind};
 use crate::cycle::{self, Edge, Via};
 use crate::graph;
 
+/// A cycle longer than this shows only its first steps: one of 100,000 tasks is not read
+/// edge by edge, and each label shown costs its own excerpt.
+const MAX_CYCLE_STEPS: usize = 10;
+
 impl Compiler<'_> {
   /// Reports one cycle per strongly connected component of the dependency graph, where an edge
   /// runs from what must finish first to what waits for it: needs, group members, and queues
@@ -17,12 +21,18 @@ impl Compiler<'_> {
       // Edges run from what finishes first to what waits for it; people read a cycle the other
       // way, as in `needs:` (`a -> c` when `a` needs `c`), so the path is printed reversed.
       let steps: Vec<_> = cycle.iter().rev().collect();
-      let path: Vec<String> = steps
-        .iter()
-        .map(|s| vertices.name(s.edge.to))
-        .chain([vertices.name(steps[0].edge.to)])
-        .collect();
-      let message = format!("dependency cycle: {}", path.join(" -> "));
+      let shown = &steps[..steps.len().min(MAX_CYCLE_STEPS)];
+      let mut path: Vec<String> = shown.iter().map(|s| vertices.name(s.edge.to)).collect();
+      if shown.len() < steps.len() {
+        path.push("...".into());
+      }
+      path.push(vertices.name(steps[0].edge.to));
+      let mut message = format!("dependency cycle: {}", path.join(" -> "));
+      let mut help = "remove one of these edges to break the cycle".to_string();
+      if shown.len() < steps.len() {
+        message += &format!(" ({} steps)", steps.len());
+        help += &format!(" (the first {} of its {} edges are shown)", shown.len(), steps.len());
+      }
       let first = steps[0];
       let mut err = CompileError::new(
         ErrorKind::Cycle,
@@ -30,10 +40,10 @@ impl Compiler<'_> {
         first.edge.span,
         &vertices.label(first.from, first.edge),
       );
-      for step in &steps[1..] {
+      for step in &shown[1..] {
         err = err.with_label(step.edge.span, vertices.label(step.from, step.edge));
       }
-      self.errors.push(err.with_help("remove one of these edges to break the cycle"));
+      self.errors.push(err.with_help(help));
     }
   }
 

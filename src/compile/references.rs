@@ -1,7 +1,7 @@
 //! The names of compile: `needs`, member lists and queues resolved to ids, with an error (and a
 //! did-you-mean, within a budget) for every unknown, repeated or clashing one.
 
-use super::{Compiler, MAX_SUGGESTIONS};
+use super::{Compiler, MAX_SUGGESTIONS, SUGGESTION_COMPARISONS};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::graph::{NodeId, QueueId};
 use crate::names;
@@ -97,10 +97,15 @@ impl Compiler<'_> {
   }
 
   fn suggest(&mut self, word: &str, space: NameSpace) -> Option<String> {
-    if self.suggestions >= MAX_SUGGESTIONS {
+    let names = match space {
+      NameSpace::Nodes => self.ids.len(),
+      NameSpace::Queues => self.queue_ids.len(),
+    };
+    if self.suggestions >= MAX_SUGGESTIONS || self.compared + names > SUGGESTION_COMPARISONS {
       return None;
     }
     self.suggestions += 1;
+    self.compared += names;
     let found = match space {
       NameSpace::Nodes => suggest::closest(word, self.ids.keys().copied()),
       NameSpace::Queues => suggest::closest(word, self.queue_ids.keys().copied()),

@@ -93,3 +93,28 @@ fn errors_come_sorted_by_place() {
   assert_eq!(offsets, sorted);
   assert_eq!(errors.len(), 3);
 }
+
+#[test]
+fn a_long_cycle_shows_its_first_steps() {
+  let mut text = String::from("tasks:\n");
+  for i in 0..50 {
+    text.push_str(&format!("  t{i}: {{needs: [t{}]}}\n", (i + 1) % 50));
+  }
+  let errors = compile(&text).unwrap_err();
+  assert_eq!(errors.len(), 1);
+  let names: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+  assert_eq!(
+    errors[0].message,
+    format!("dependency cycle: {} -> ... -> t0 (50 steps)", names.join(" -> "))
+  );
+  assert_eq!(errors[0].labels.len(), 10);
+}
+
+#[test]
+fn many_small_cycles_are_each_reported() {
+  let mut text = String::from("tasks:\n");
+  for i in 0..2000 {
+    text.push_str(&format!("  a{i}: {{needs: [b{i}]}}\n  b{i}: {{needs: [a{i}]}}\n"));
+  }
+  assert_eq!(kinds(&text).len(), 2000);
+}

@@ -98,3 +98,34 @@ fn a_comment_that_cuts_a_quoted_command_warns() {
   assert_eq!(warned("tasks:\n  a:\n    run: 'echo \"a' # quoted\n"), 0);
   assert_eq!(warned("tasks:\n  a:\n    run: echo \"a#b\n"), 0, "no comment: the shell says so");
 }
+
+#[test]
+fn parallelism_is_capped() {
+  let text =
+    "concurrency: 4097\nqueues: {q: {}}\ntasks:\n  a: {consumes: q, workers: 1000000000}\n";
+  let errors = decode_text(text).1;
+  let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+  assert_eq!(
+    messages,
+    [
+      "`concurrency` must be at most 4096, found 4097",
+      "`tasks.a.workers` must be at most 4096, found 1000000000"
+    ]
+  );
+  let (file, errors) = decode_text("concurrency: 4096\ntasks: {a: {workers: 4096}}\n");
+  assert!(errors.is_empty(), "{errors:?}");
+  assert_eq!(file.concurrency.map(|c| c.value), Some(4096));
+}
+
+#[test]
+fn duplicate_keys_of_a_large_env() {
+  let mut text = String::from("tasks: {a: {run: x}}\nenv:\n");
+  for i in 0..100 {
+    text.push_str(&format!("  K{i}: v\n"));
+  }
+  text.push_str("  K7: again\n");
+  let errors = decode_text(&text).1;
+  assert_eq!(errors.len(), 1, "{errors:?}");
+  assert_eq!(errors[0].message, "duplicate key `K7` in `env`");
+  assert_eq!(errors[0].labels[1].0.offset(), text.find("K7").unwrap());
+}

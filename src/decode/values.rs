@@ -1,9 +1,10 @@
 //! The values of decode: strings, numbers, booleans, durations, names, commands, environments
 //! and the wait-group choices, each checked for its type and range where it is read.
 
-use super::{Decoder, did_you_mean_or, duplicate_key, earlier_key, wrong_type};
+use super::{Decoder, did_you_mean_or, duplicate_key, earlier_keys, wrong_type};
 use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
+use crate::limits::{MAX_PARALLEL, MAX_QUEUE_SIZE};
 use crate::schema::{Command, DurationValue, Name, Pending, ReturnWhen, Spanned};
 use crate::yaml::{Node, Value};
 
@@ -72,21 +73,49 @@ impl Decoder<'_> {
     Some(narrow(value))
   }
 
-  pub(super) fn positive(&mut self, node: &Node, key: &str) -> Option<Spanned<u64>> {
+  /// How many processes run at once (`concurrency`, `workers`): at least 1, and at most
+  /// [`MAX_PARALLEL`], so that a typo like `workers: 1000000000` is an error at validate time
+  /// rather than a run that starts processes until the machine gives out.
+  pub(super) fn parallelism(&mut self, node: &Node, key: &str) -> Option<Spanned<u32>> {
     let value = self.unsigned(node, key)?;
-    if value.value == 0 || value.value > u64::from(u32::MAX) {
-      let message = format!("`{}` must be at least 1", self.path());
-      let err = CompileError::new(ErrorKind::BadValue, message, node.span, "out of range");
-      self.errors.push(err.with_help(format!("remove `{key}` to use the default")));
-      return None;
+    let (message, label) = match value.value {
+      0 => (format!("`{}` must be at least 1", self.path()), "out of range"),
+      n if n > MAX_PARALLEL as u64 => {
+        (format!("`{}` must be at most {MAX_PARALLEL}, found {n}", self.path()), "above the limit")
+      }
+      _ => return Some(narrow(value)),
+    };
+    let err = CompileError::new(ErrorKind::BadValue, message, node.span, label);
+    let help = match value.value {
+      0 => format!("remove `{key}` to use the default"),
+      _ => format!("runner runs at most {MAX_PARALLEL} processes at once; write a smaller number"),
+    };
+    self.errors.push(err.with_help(help));
+    None
+  }
+
+  /// A queue's capacity: 0 (unbounded) up to [`MAX_QUEUE_SIZE`].
+  pub(super) fn maxsize(&mut self, node: &Node) -> Option<Spanned<u64>> {
+    let value = self.unsigned(node, "maxsize")?;
+    if value.value <= MAX_QUEUE_SIZE as u64 {
+      return Some(value);
     }
-    Some(value)
+    let message =
+      format!("`{}` must be at most {MAX_QUEUE_SIZE}, found {}", self.path(), value.value);
+    let err = CompileError::new(ErrorKind::BadValue, message, node.span, "above the limit");
+    self.errors.push(err.with_help(
+      "a bounded queue takes room for all its items from the start; write a smaller number, or 0 for no bound",
+    ));
+    None
   }
 
   pub(super) fn version(&mut self, node: &Node) -> Option<Spanned<u64>> {
-    let text = self.scalar_text(node).unwrap_or_default();
-    if text.trim() == "1" {
-      return Some(Spanned::new(1, node.span));
+    match &node.value {
+      Value::Int(1) => return Some(Spanned::new(1, node.span)),
+      Value::Str(s) if s.trim_matches([' ', '\t']) == "1" => {
+        return Some(Spanned::new(1, node.span));
+      }
+      _ => {}
     }
     let message = format!("unsupported version `{}`", self.source.slice(node.span));
     let err = CompileError::new(ErrorKind::BadVersion, message, node.span, "only version 1 exists");
@@ -198,8 +227,8 @@ impl Decoder<'_> {
       return Vec::new();
     };
     let mut out = Vec::with_capacity(entries.len());
-    for (i, (key, value)) in entries.iter().enumerate() {
-      if let Some(first) = earlier_key(entries, i) {
+    for ((key, value), earlier) in entries.iter().zip(earlier_keys(entries)) {
+      if let Some(first) = earlier {
         self.errors.push(duplicate_key(key, first, "`env`"));
         continue;
       }

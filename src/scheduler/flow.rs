@@ -51,10 +51,16 @@ impl Scheduler<'_> {
   }
 
   /// A group runs from the moment its first member became ready; a wait group's timeout counts
-  /// from then.
+  /// from then. Its own groups start with it, depth first, through a stack rather than a
+  /// recursion: a chain of thousands of nested groups must not overflow the stack.
   fn activate_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
     let graph = self.graph;
-    for &group in &graph.nodes[id].groups {
+    let mut stack = vec![graph.nodes[id].groups.iter()];
+    while let Some(groups) = stack.last_mut() {
+      let Some(&group) = groups.next() else {
+        stack.pop();
+        continue;
+      };
       // Running already, or returned before any member became ready (its members skipped).
       if !self.selected[group] || self.nodes[group].status != Status::Pending {
         continue;
@@ -64,7 +70,7 @@ impl Scheduler<'_> {
       {
         out.push(Action::StartTimer { after, timer: Timer::GroupTimeout(group) });
       }
-      self.activate_groups(group, out);
+      stack.push(graph.nodes[group].groups.iter());
     }
   }
 
@@ -254,36 +260,53 @@ impl Scheduler<'_> {
   }
 
   /// A gather group's result: member results in declared order; a wait group's: done (in
-  /// finishing order, with status and result) and pending names.
+  /// finishing order, with status and result) and pending names. Written as text, with a
+  /// member group's result (JSON already) put in as it is: parsing it again would cost time
+  /// at every level of a chain of groups and stop at serde_json's depth limit.
   fn group_result(&self, id: NodeId, decision: &Decision) -> String {
     let group = self.graph.group(id).expect("a group");
-    // A member group's result is JSON already: it is embedded as a value, not as a string.
-    let result = |m: NodeId| {
-      let text = self.results[m].as_deref().unwrap_or_default();
-      match self.graph.group(m).and_then(|_| serde_json::from_str(text).ok()) {
-        Some(value) => value,
-        None => serde_json::Value::from(text),
-      }
-    };
-    let name = |m: NodeId| self.graph.nodes[m].name.as_str();
-    let value = match group.rule {
+    let mut out = String::new();
+    match group.rule {
       GroupRule::Gather => {
-        serde_json::Value::Array(group.members.iter().map(|&m| result(m)).collect())
+        out.push('[');
+        for (i, &m) in group.members.iter().enumerate() {
+          out.push_str(if i == 0 { "" } else { "," });
+          self.push_result(&mut out, m);
+        }
+        out.push(']');
       }
       GroupRule::Wait { .. } => {
-        let done: Vec<_> = decision
-          .done
-          .iter()
-          .map(|&i| group.members[i])
-          .map(|m| {
-            let status = self.nodes[m].status.as_str();
-            serde_json::json!({"name": name(m), "status": status, "result": result(m)})
-          })
-          .collect();
-        let pending: Vec<_> = decision.pending.iter().map(|&i| name(group.members[i])).collect();
-        serde_json::json!({"done": done, "pending": pending})
+        out.push_str("{\"done\":[");
+        for (i, &m) in decision.done.iter().map(|&i| &group.members[i]).enumerate() {
+          out.push_str(if i == 0 { "{\"name\":" } else { ",{\"name\":" });
+          push_json(&mut out, &self.graph.nodes[m].name);
+          out.push_str(",\"result\":");
+          self.push_result(&mut out, m);
+          out.push_str(",\"status\":");
+          push_json(&mut out, self.nodes[m].status.as_str());
+          out.push('}');
+        }
+        out.push_str("],\"pending\":[");
+        for (i, &m) in decision.pending.iter().map(|&i| &group.members[i]).enumerate() {
+          out.push_str(if i == 0 { "" } else { "," });
+          push_json(&mut out, &self.graph.nodes[m].name);
+        }
+        out.push_str("]}");
       }
-    };
-    value.to_string()
+    }
+    out
   }
+
+  /// A member's result as a JSON value: a group's as it is, a task's as a string.
+  fn push_result(&self, out: &mut String, member: NodeId) {
+    match self.results[member].as_deref() {
+      Some(json) if self.graph.group(member).is_some() => out.push_str(json),
+      text => push_json(out, text.unwrap_or_default()),
+    }
+  }
+}
+
+/// `text` as a JSON string.
+fn push_json(out: &mut String, text: &str) {
+  out.push_str(&serde_json::Value::from(text).to_string());
 }
