@@ -120,6 +120,13 @@ impl Via {
     let named =
       [Self::Clone, Self::PosixSpawn].into_iter().find(|via| var == Some(via.name().as_ref()));
     let default = if child::RUNS_BESIDE { Self::Clone } else { Self::PosixSpawn };
+    if let (Some(var), None) = (var.filter(|v| !v.is_empty()), named) {
+      eprintln!(
+        "runner: warning: RUNNER_LAUNCHER={} is neither `clone` nor `posix-spawn`; using {}",
+        var.to_string_lossy(),
+        default.name()
+      );
+    }
     named.unwrap_or(default)
   }
 
