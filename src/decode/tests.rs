@@ -129,3 +129,16 @@ fn duplicate_keys_of_a_large_env() {
   assert_eq!(errors[0].message, "duplicate key `K7` in `env`");
   assert_eq!(errors[0].labels[1].0.offset(), text.find("K7").unwrap());
 }
+
+#[test]
+fn return_when_in_mixed_case_suggests_the_upper_case() {
+  let text = "tasks: {a: {run: x}}\ngroups:\n  g: {wait: [a], return_when: First_Completed}\n";
+  let errors = decode_text(text).1;
+  assert_eq!(errors[0].help.as_deref(), Some("did you mean `FIRST_COMPLETED`?"));
+  let (file, errors) = decode_text(&text.replace("First_Completed", "first_completed"));
+  assert!(errors.is_empty(), "{errors:?}");
+  assert_eq!(
+    file.groups[0].return_when.as_ref().map(|r| r.value),
+    Some(ReturnWhen::FirstCompleted)
+  );
+}

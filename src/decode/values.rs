@@ -6,6 +6,7 @@ use crate::compile_error::{CompileError, ErrorKind};
 use crate::duration::{self, DurationError};
 use crate::limits::{MAX_PARALLEL, MAX_QUEUE_SIZE};
 use crate::schema::{Command, DurationValue, Name, Pending, ReturnWhen, Spanned};
+use crate::suggest;
 use crate::yaml::{Node, Value};
 
 impl Decoder<'_> {
@@ -254,8 +255,13 @@ impl Decoder<'_> {
     }
     let upper = text.value.to_ascii_uppercase();
     let message = format!("unknown `return_when` value `{}`", text.value);
-    let err = CompileError::new(ErrorKind::BadReturnWhen, message, node.span, "not a rule")
-      .with_help(choices_help(&upper, &ReturnWhen::NAMES));
+    // Mixed case names a rule, but is not one of its two spellings.
+    let help = match ReturnWhen::parse(&upper) {
+      Some(_) => suggest::did_you_mean(&upper),
+      None => choices_help(&upper, &ReturnWhen::NAMES),
+    };
+    let err =
+      CompileError::new(ErrorKind::BadReturnWhen, message, node.span, "not a rule").with_help(help);
     self.errors.push(err);
     None
   }
