@@ -8,6 +8,7 @@ mod commands;
 mod diagnostics;
 mod examples;
 mod exit_codes;
+mod fail_fast_groups;
 mod failures_and_fail_fast;
 mod groups;
 mod inspect;

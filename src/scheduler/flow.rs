@@ -4,7 +4,7 @@
 use super::{Action, Proc, Scheduler, Timer};
 use crate::consumer::{ConsumerState, ItemRules};
 use crate::graph::{GroupRule, NodeId};
-use crate::group::Decision;
+use crate::group::{Decision, GroupState};
 use crate::status::Status;
 
 impl Scheduler<'_> {
@@ -140,6 +140,9 @@ impl Scheduler<'_> {
       self.complete(id, out);
     }
     if self.policy.fail_fast && status.is_failure() && !self.graph.nodes[id].allow_failure {
+      // Its groups hear of the failure before the stop cancels them: a group whose member
+      // failed has failed, it was not cancelled.
+      self.tell_groups(id, out);
       self.stop(super::StopReason::FailFast, out);
     }
   }
@@ -178,17 +181,7 @@ impl Scheduler<'_> {
       let allowed = node.allow_failure;
       // Groups first: a group hears of its member's own outcome before it hears of that
       // member's dependents being skipped because of it.
-      for (&group, &index) in node.groups.iter().zip(&node.member_index) {
-        if !self.selected[group] || self.nodes[group].status.is_final() {
-          continue;
-        }
-        let Some(state) = self.groups[group].as_deref_mut() else {
-          continue;
-        };
-        if let Some(decision) = state.member_finished(index, status, allowed) {
-          self.apply_decision(group, decision, out);
-        }
-      }
+      self.tell_groups(id, out);
       let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
       for &dependent in &node.dependents {
         if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
@@ -202,6 +195,24 @@ impl Scheduler<'_> {
         } else {
           self.settle(dependent, Status::Skipped, out);
         }
+      }
+    }
+  }
+
+  /// Tells the groups `id` is a member of (those not final yet) its final status. Once per
+  /// member: a group that heard of it already ignores it.
+  fn tell_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let node = &self.graph.nodes[id];
+    let (status, allowed) = (self.nodes[id].status, node.allow_failure);
+    for (&group, &index) in node.groups.iter().zip(&node.member_index) {
+      if !self.selected[group] || self.nodes[group].status.is_final() {
+        continue;
+      }
+      let Some(state) = self.groups[group].as_deref_mut() else {
+        continue;
+      };
+      if let Some(decision) = state.member_finished(index, status, allowed) {
+        self.apply_decision(group, decision, out);
       }
     }
   }
@@ -223,6 +234,12 @@ impl Scheduler<'_> {
     }
     let graph = self.graph;
     if let Some(group) = graph.group(id) {
+      // A stop does not hide a failure the group has seen: it returns failed instead.
+      if self.stopped.is_some()
+        && let Some(decision) = self.groups[id].as_deref_mut().and_then(GroupState::stopped)
+      {
+        return self.apply_decision(id, decision, out);
+      }
       // Final before its members are cancelled: nothing they set off may reach it again. Its
       // `GroupState` is not asked anything once it is final.
       self.nodes[id].status = status;

@@ -2095,3 +2095,74 @@ fn the_run_timeout_is_a_timer_the_scheduler_starts() {
   assert!(sim.s.run_failed());
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Timeout));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Groups under fail-fast: the group of the failed member has failed, it was not cancelled
+
+#[test]
+fn under_fail_fast_a_gather_group_of_the_failed_member_fails_with_it_done() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  g: {gather: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  let out = sim.send_raw(Input::Exited { proc: Proc::Task(0), success: false, result: "".into() });
+  let decision = returned(&out);
+  assert_eq!((decision.status, &decision.done, &decision.pending), (Failed, &vec![0], &vec![1]));
+  assert!(sim.log.contains(&"finished g failed".to_string()), "{:?}", sim.log);
+  assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
+  assert_eq!((sim.status("a"), sim.status("g")), (Failed, Failed));
+}
+
+#[test]
+fn under_fail_fast_a_wait_group_returns_failed_with_what_is_done() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  let out = sim.send_raw(Input::Exited { proc: Proc::Task(0), success: false, result: "".into() });
+  let decision = returned(&out);
+  assert_eq!((decision.status, &decision.done, &decision.pending), (Failed, &vec![0], &vec![1]));
+  assert!(decision.cancel_pending && !decision.timed_out);
+  assert_eq!(
+    sim.log,
+    [
+      "spawn a#1",
+      "spawn b#1",
+      "finished a failed",
+      "terminate b",
+      "timer b Grace 3s",
+      "returned w failed",
+      "finished w failed",
+    ]
+  );
+  assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
+  let w: serde_json::Value = serde_json::from_str(sim.result("w").unwrap()).unwrap();
+  assert_eq!(w["done"][0]["status"], "failed");
+  assert_eq!(w["pending"], serde_json::json!(["b"]));
+}
+
+#[test]
+fn under_fail_fast_the_failure_reaches_the_outer_groups_and_callbacks_wait() {
+  let g = graph(
+    "tasks:\n  a: {run: x, on_failure: y}\n  b: {run: x}\n  c: {run: x}\ngroups:\n  \
+     inner: {wait: [a, b]}\n  outer: {gather: [c, inner]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 3, true);
+  sim.start();
+  sim.exit("a", Failed);
+  // The member's callbacks run on; its groups have returned already.
+  assert_eq!(sim.status("inner"), Failed);
+  assert_eq!(sim.status("outer"), Failed);
+  assert_eq!(sim.callbacks_done("a", true), ["finished a failed"]);
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.exit("c", Succeeded), ["finished c cancelled", "done"]);
+  assert_eq!((sim.status("b"), sim.status("c")), (Cancelled, Cancelled));
+}
+
+#[test]
+fn a_stop_with_no_failure_in_a_group_still_cancels_it() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  sim.exit("a", Succeeded);
+  sim.stop(StopReason::Signal(2));
+  assert_eq!(sim.status("w"), Cancelled);
+}
