@@ -4,6 +4,7 @@
 # run it by hand on a quiet machine after changing results, queues or consumers.
 #
 #   results   TASKS tasks (1500) each printing 2 MB of lines, -j 4, output to /dev/null
+#   chain     the same tasks, each needing the one before: every result is read, by the next
 #   queue     a producer putting `yes item | head -n ITEMS` (20,000,000) lines on an unbounded
 #             queue whose one consumer sleeps 1 s an item; a task that needs the producer fails
 #             under --fail-fast, so the run ends right after the last item is put
@@ -20,7 +21,7 @@ if [ -z "${RUNNER:-}" ]; then
   cargo build --quiet
   RUNNER="$PWD/target/debug/runner"
 fi
-cases=${CASES:-results,queue,workers}
+cases=${CASES:-results,chain,queue,workers}
 tasks=${TASKS:-1500}
 items=${ITEMS:-20000000}
 
@@ -32,6 +33,10 @@ results_job() {
   for i in $(seq "$tasks"); do
     echo "  t$i: {run: 'yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 2000000'}"
   done
+}
+
+chain_job() {
+  results_job | awk 'NR > 2 { sub(/}$/, ", needs: [t" NR - 2 "]}") } { print }'
 }
 
 queue_job() {
@@ -68,6 +73,7 @@ measure() {
 for case in ${cases//,/ }; do
   case $case in
     results) measure results -j 4 ;;
+    chain) measure chain ;;
     queue) measure queue --fail-fast ;;
     workers) measure workers ;;
     *) echo "unknown case $case" >&2; exit 2 ;;

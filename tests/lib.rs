@@ -14,6 +14,7 @@ mod groups;
 mod inspect;
 mod layers;
 mod live_view;
+mod memory;
 mod needs_and_order;
 mod output;
 mod output_capture;

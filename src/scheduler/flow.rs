@@ -27,7 +27,7 @@ impl Scheduler<'_> {
       // A join point or pure timer: nothing to run, it succeeds at once. Like a group, it holds
       // no slot (its callbacks run at once): taking one here could go over the limit.
       self.nodes[id].attempt = 1;
-      self.results[id] = Some(String::new());
+      self.results.set(id, String::new());
       self.finish(id, Status::Succeeded, out);
       return;
     }
@@ -109,7 +109,7 @@ impl Scheduler<'_> {
     };
     let attempt = state.attempt;
     let task = self.graph.task(id).expect("only tasks run");
-    self.results[id] = Some(result);
+    self.results.set(id, result);
     if status.is_failure() && attempt <= task.retries && self.stopped.is_none() {
       self.release(id);
       out.push(Action::Retrying { id, attempt, status });
@@ -169,6 +169,7 @@ impl Scheduler<'_> {
     if status.is_failure() && !self.graph.nodes[id].allow_failure {
       self.failed = true;
     }
+    self.results.completed(self.graph, id);
     self.completed.push_back(id);
   }
 
@@ -259,7 +260,10 @@ impl Scheduler<'_> {
   pub(super) fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
     let graph = self.graph;
     let members = &graph.group(id).expect("decisions come from groups").members;
-    self.results[id] = Some(self.group_result(id, &decision));
+    if self.results.is_read(id) {
+      let result = self.group_result(id, &decision);
+      self.results.set(id, result);
+    }
     let status = decision.status;
     let cancel = if decision.cancel_pending { decision.pending.clone() } else { Vec::new() };
     // The group returns first; then what it left pending is cancelled.
@@ -276,7 +280,7 @@ impl Scheduler<'_> {
     let group = self.graph.group(id).expect("a group");
     // A member group's result is JSON already: it is embedded as a value, not as a string.
     let result = |m: NodeId| {
-      let text = self.results[m].as_deref().unwrap_or_default();
+      let text = self.results.get(m).unwrap_or_default();
       match self.graph.group(m).and_then(|_| serde_json::from_str(text).ok()) {
         Some(value) => value,
         None => serde_json::Value::from(text),

@@ -89,7 +89,7 @@ impl Scheduler<'_> {
       return;
     }
     let (status, result) = consumer.outcome();
-    self.results[id] = Some(result);
+    self.results.set(id, result);
     let status = if self.nodes[id].cancel_requested { Status::Cancelled } else { status };
     self.finish(id, status, out);
   }

@@ -107,6 +107,14 @@ impl<'g> Sim<'g> {
       self.s.policy.jobs
     );
     self.log.extend(out.iter().map(|a| show(self.g, a)));
+    // Every attempt reads its needs' results: they are kept while it may start one.
+    for action in &out {
+      if let Action::Spawn { id, .. } = action {
+        for &need in &self.g.nodes[*id].needs {
+          assert!(self.s.result(need).is_some(), "{}'s result dropped", self.g.nodes[need].name);
+        }
+      }
+    }
     out
   }
 
@@ -179,8 +187,9 @@ impl<'g> Sim<'g> {
     self.s.status(self.id(name))
   }
 
+  /// The node's result as last set, even once nothing reads it any more and it was dropped.
   fn result(&self, name: &str) -> Option<&str> {
-    self.s.result(self.id(name))
+    self.s.results.last[self.id(name)].as_deref()
   }
 
   /// How many times `Done` was emitted so far.
@@ -1153,6 +1162,7 @@ fn wait_first_exception_returns_at_the_first_failure() {
     "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\ngroups:\n  w: {wait: [a, b, c], return_when: FIRST_EXCEPTION}\n",
   );
   let mut sim = Sim::new(&g, &[], 3, false);
+  sim.s.results.read_all(&g);
   sim.start();
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
@@ -1187,6 +1197,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
 fn wait_all_completed_collects_every_member() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
+  sim.s.results.read_all(&g);
   sim.start();
   assert_eq!(sim.exit("b", Failed), ["finished b failed"]);
   assert_eq!(
@@ -2116,6 +2127,7 @@ fn under_fail_fast_a_gather_group_of_the_failed_member_fails_with_it_done() {
 fn under_fail_fast_a_wait_group_returns_failed_with_what_is_done() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
   let mut sim = Sim::new(&g, &[], 2, true);
+  sim.s.results.read_all(&g);
   sim.start();
   let out = sim.send_raw(Input::Exited { proc: Proc::Task(0), success: false, result: "".into() });
   let decision = returned(&out);
@@ -2165,4 +2177,90 @@ fn a_stop_with_no_failure_in_a_group_still_cancels_it() {
   sim.exit("a", Succeeded);
   sim.stop(StopReason::Signal(2));
   assert_eq!(sim.status("w"), Cancelled);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results are kept only while something can still read them
+
+impl Sim<'_> {
+  /// The result the scheduler holds now (`result` also sees the ones it dropped).
+  fn held(&self, name: &str) -> Option<&str> {
+    self.s.result(self.id(name))
+  }
+}
+
+#[test]
+fn a_result_is_kept_while_a_dependent_may_start_an_attempt() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a], retries: 1}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert!(sim.s.result_read(sim.id("a")) && !sim.s.result_read(sim.id("b")));
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  // The retry reads it again (the simulator checks that every spawn finds its needs' results).
+  assert_eq!(sim.exit("b", Failed), ["retrying b#1 failed", "spawn b#2"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
+  assert_eq!((sim.held("a"), sim.held("b")), (None, None));
+  assert_eq!(sim.result("b"), Some("b out"), "made, and dropped: nothing reads it");
+}
+
+#[test]
+fn a_result_is_kept_for_the_callbacks_of_its_node() {
+  let g = graph("tasks:\n  a: {run: x, on_success: y, on_done: z}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
+  assert_eq!(sim.callbacks_done("a", true), ["callbacks a succeeded #1"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "done"]);
+  assert_eq!(sim.held("a"), None);
+}
+
+#[test]
+fn members_results_are_kept_until_their_read_group_completes() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x, needs: [g]}\ngroups:\n  g: {gather: [a, b]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.held("a"), Some("a out"));
+  sim.exit("b", Succeeded);
+  assert_eq!((sim.held("a"), sim.held("b")), (None, None), "g has its result");
+  assert_eq!(sim.held("g"), Some(r#"["a out","b out"]"#));
+  sim.exit("c", Succeeded);
+  assert_eq!(sim.held("g"), None);
+}
+
+#[test]
+fn nothing_is_kept_for_a_group_whose_result_nobody_reads() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\ngroups:\n  inner: {gather: [a]}\n  \
+     outer: {wait: [inner]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 2, false);
+  assert!(!sim.s.result_read(sim.id("outer")) && !sim.s.result_read(sim.id("inner")));
+  assert!(sim.s.result_read(sim.id("a")), "b reads it");
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.result("outer"), None, "not even made");
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.held("a"), None);
+}
+
+#[test]
+fn a_member_left_running_by_its_group_keeps_no_result_for_it() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x, needs: [w]}\ngroups:\n  \
+     w: {wait: [a, b], return_when: FIRST_COMPLETED, pending: continue}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 3, false);
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.status("w"), Succeeded);
+  assert_eq!(sim.held("a"), None);
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.held("b"), None);
+  assert!(sim.held("w").is_some(), "c still runs");
 }
