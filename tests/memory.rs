@@ -36,3 +36,29 @@ fn results_nothing_reads_any_more_are_dropped() {
     assert!(kb < 40 * 1024, "chain: {chain}: peak RSS {kb} kB");
   }
 }
+
+#[test]
+fn a_consumer_with_the_most_workers_runs_each_item_once_on_a_worker_in_range() {
+  let test = Test::with_job(
+    r#"
+    queues:
+      q: {items: [a, b, c, d]}
+    tasks:
+      work:
+        consumes: q
+        workers: 4096
+        run: echo "$RUNNER_ITEM $RUNNER_WORKER" >> seen.txt
+    "#,
+  );
+  test.run(&["run", "job.yaml"]).code(0);
+  let mut items = Vec::new();
+  for line in test.read("seen.txt").lines() {
+    let (item, worker) = line.split_once(' ').expect("item and worker");
+    let worker: u32 = worker.parse().expect("a worker number");
+    // Workers are made as items run: four items never need a fifth worker.
+    assert!(worker < 4, "{line}");
+    items.push(item.to_string());
+  }
+  items.sort();
+  assert_eq!(items, ["a", "b", "c", "d"]);
+}

@@ -38,12 +38,8 @@ impl Scheduler<'_> {
       self.nodes[id].attempt = 1;
       out.push(Action::Spawn { id, attempt: 1, waiting: self.ready.len() });
       let rules = ItemRules { retries: task.retries, retry_delay: task.retry_delay };
-      let consumer = ConsumerState::new(rules, task.workers);
-      for worker in 0..consumer.workers() {
-        out.push(Action::Take { id, worker });
-      }
-      self.consumers.insert(id, consumer);
-      self.consumer_over(id, out);
+      self.consumers.insert(id, ConsumerState::new(rules, task.workers));
+      self.next_take(id, out);
       return;
     }
     self.nodes[id].status = Status::Ready;

@@ -1874,11 +1874,10 @@ fn a_consumer_starts_at_once_and_holds_no_slot() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 1, false);
   // At -j 1 the producer still gets the slot: a consumer waiting for items must not starve it.
-  assert_eq!(sim.start(), ["spawn c#1", "take c/0", "take c/1", "spawn p#1"]);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0", "spawn p#1"]);
   assert_eq!(sim.s.running, 1);
   assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
-  assert_eq!(sim.take("c", 0, None), NOTHING);
-  assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
+  assert_eq!(sim.take("c", 0, None), ["finished c succeeded", "spawn after#1"]);
   assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":[]}"#));
 }
 
@@ -1887,12 +1886,12 @@ fn each_item_runs_on_its_worker_and_the_worker_takes_the_next() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
-  assert_eq!(sim.take("c", 1, Some("x")), ["item c/1#1 ?"]);
-  assert_eq!(sim.s.item(sim.id("c"), 1), Some("x"));
-  assert_eq!(sim.item_exit("c", 1, true), ["item c/1 x succeeded after 1", "take c/1"]);
+  // One worker takes at a time: once it has an item, the next takes.
+  assert_eq!(sim.take("c", 0, Some("x")), ["item c/0#1 ?", "take c/1"]);
+  assert_eq!(sim.s.item(sim.id("c"), 0), Some("x"));
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 x succeeded after 1"]);
   // Takes end once the producer has ended and the queue is drained.
   assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
-  assert_eq!(sim.take("c", 0, None), NOTHING);
   assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
 }
 
@@ -1906,10 +1905,9 @@ fn an_item_is_retried_and_the_consumer_is_not_retried_as_a_whole() {
   for attempt in 2..=4 {
     assert_eq!(sim.item_exit("c", 0, false), [format!("item c/0#{attempt} ?")]);
   }
-  assert_eq!(sim.item_exit("c", 0, false), ["item c/0 x failed after 4", "take c/0"]);
-  sim.take("c", 1, None);
+  assert_eq!(sim.item_exit("c", 0, false), ["item c/0 x failed after 4"]);
   // Its `retries` apply to each item; a consumer with failed items fails once.
-  assert_eq!(sim.take("c", 0, None), ["finished c failed", "finished after skipped", "done"]);
+  assert_eq!(sim.take("c", 1, None), ["finished c failed", "finished after skipped", "done"]);
   assert_eq!(sim.s.attempts(sim.id("c")), 1);
   assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":["x"]}"#));
 }
@@ -2004,8 +2002,10 @@ fn an_item_taken_as_its_consumer_is_cancelled_never_runs() {
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
   sim.stop(StopReason::Signal(2));
-  assert_eq!(sim.take("c", 0, Some("late")), ["item c/0 late cancelled after 0"]);
-  assert_eq!(sim.take("c", 1, None), ["finished c cancelled"]);
+  assert_eq!(
+    sim.take("c", 0, Some("late")),
+    ["item c/0 late cancelled after 0", "finished c cancelled"]
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2263,4 +2263,27 @@ fn a_member_left_running_by_its_group_keeps_no_result_for_it() {
   sim.exit("b", Succeeded);
   assert_eq!(sim.held("b"), None);
   assert!(sim.held("w").is_some(), "c still runs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A consumer's workers exist only once they hold items
+
+#[test]
+fn a_consumer_with_many_workers_takes_one_at_a_time_and_makes_workers_as_items_run() {
+  let g =
+    graph("queues: {q: {items: [a, b]}}\ntasks:\n  c: {run: y, consumes: q, workers: 4096}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0"]);
+  let workers = |sim: &Sim| sim.s.consumers[&sim.id("c")].workers();
+  assert_eq!(workers(&sim), 1);
+  assert_eq!(sim.take("c", 0, Some("a")), ["item c/0#1 ?", "take c/1"]);
+  assert_eq!(sim.take("c", 1, Some("b")), ["item c/1#1 ?", "take c/2"]);
+  assert_eq!(workers(&sim), 3);
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 a succeeded after 1"]);
+  assert_eq!(sim.take("c", 2, None), NOTHING, "b still runs");
+  assert_eq!(
+    sim.item_exit("c", 1, true),
+    ["item c/1 b succeeded after 1", "finished c succeeded", "done"]
+  );
+  assert_eq!(workers(&sim), 3);
 }
