@@ -62,3 +62,32 @@ fn a_consumer_with_the_most_workers_runs_each_item_once_on_a_worker_in_range() {
   items.sort();
   assert_eq!(items, ["a", "b", "c", "d"]);
 }
+
+#[test]
+fn a_fast_producer_on_an_unbounded_queue_spills_to_disk_and_every_item_is_counted() {
+  if !require("/usr/bin/time") {
+    return;
+  }
+  // 800,000 items put while the one consumer's first item waits for the producer's end; then
+  // it fails and --fail-fast leaves the rest never taken. In memory they would take over 50 MB.
+  let test = Test::with_job(
+    r#"
+    queues: {q: {}}
+    tasks:
+      producer: {run: 'yes item | head -n 800000', produces: q}
+      mark: {run: touch produced, needs: [producer]}
+      consumer:
+        consumes: q
+        run: 'while [ ! -e produced ]; do sleep 0.05; done; exit 1'
+    "#,
+  );
+  let args = ["run", "job.yaml", "--fail-fast", "--report", "report.json"];
+  let run = test.measure(&args, Duration::from_secs(60));
+  assert_eq!(run.status.code(), Some(1), "{}", run.report);
+  let report: serde_json::Value = serde_json::from_str(&test.read("report.json")).expect("JSON");
+  let q = &report["queues"][0];
+  assert_eq!((&q["put"], &q["taken"], &q["failed"]), (&800_000.into(), &1.into(), &1.into()));
+  assert_eq!(q["left_total"], 799_999, "{}", q["left_total"]);
+  let kb = run.peak_kb;
+  assert!(kb < 30 * 1024, "peak RSS {kb} kB");
+}
