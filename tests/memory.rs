@@ -4,13 +4,15 @@
 use crate::support::{Test, require};
 use std::time::Duration;
 
-/// The job of `tasks` tasks, each printing a 1.1 MB line (its result keeps 1 MiB of it); with
-/// `chain`, each needs the one before, so each result is read once, by the next task.
+/// The job of `tasks` tasks, each printing 1.1 MB in lines of 1000 bytes (its result keeps 1 MiB
+/// of it); with `chain`, each needs the one before, so each result is read once, by the next.
 fn big_results(tasks: usize, chain: bool) -> Test {
   let mut yaml = String::from("tasks:\n");
   for i in 0..tasks {
     let needs = if chain && i > 0 { format!(", needs: [t{}]", i - 1) } else { String::new() };
-    yaml += &format!("  t{i}: {{run: \"head -c 1100000 /dev/zero | tr '\\\\0' x\"{needs}}}\n");
+    yaml += &format!(
+      "  t{i}: {{run: \"head -c 1100000 /dev/zero | tr '\\\\0' x | fold -w 1000\"{needs}}}\n"
+    );
   }
   yaml += &format!(
     "  last: {{run: 'echo ${{#RUNNER_RESULT_T{}}} > last.txt', needs: [t{}]}}\n",

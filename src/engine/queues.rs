@@ -103,7 +103,7 @@ impl Queue {
   pub(super) async fn take(&self, stop: &Receiver<()>) -> Option<String> {
     let taken = async {
       let item = self.rx.recv().await.ok()?;
-      self.bytes.set(self.bytes.get() - item.len());
+      self.left_memory(&item);
       self.refill();
       Some(item)
     };
@@ -179,6 +179,13 @@ impl Queue {
     match spill.as_mut() {
       Some(spill) => spill.push(&item),
       None => self.send_now(tx, item),
+    }
+  }
+
+  /// `item` is out of the channel (only an unbounded queue counts its bytes).
+  fn left_memory(&self, item: &str) {
+    if self.unbounded {
+      self.bytes.set(self.bytes.get() - item.len());
     }
   }
 
@@ -262,7 +269,7 @@ impl Queue {
 
   fn drain(&self) {
     while let Ok(item) = self.rx.try_recv() {
-      self.bytes.set(self.bytes.get() - item.len());
+      self.left_memory(&item);
       self.leave(item);
     }
     let Some(mut spill) = self.spill.borrow_mut().take() else { return };

@@ -88,3 +88,16 @@ fn a_bounded_queue_never_spills() {
     assert_eq!(queue.depth(), 3);
   });
 }
+
+#[test]
+fn a_bounded_queue_gives_its_items_back() {
+  crate::engine::reactor::block_on(async {
+    let queue = queue(2);
+    let (_stop, stopped) = async_channel::bounded::<()>(1);
+    queue.put("a".into()).await;
+    queue.put("b".into()).await;
+    queue.producer_finished();
+    assert_eq!(queue.take(&stopped).await.as_deref(), Some("a"));
+    assert_eq!(queue.left(), (vec!["b".to_string()], 1));
+  });
+}
