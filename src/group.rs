@@ -78,6 +78,14 @@ impl GroupState {
     }
   }
 
+  /// The run stops while the group waits for members: a group that a member's failure failed
+  /// returns failed with what is done (what is pending is cancelled). None: nothing failed, the
+  /// group is cancelled with its members.
+  pub(crate) fn stopped(&mut self) -> Option<Decision> {
+    let failed = self.done.iter().any(|&(_, s, allowed)| s.is_failure() && !allowed);
+    (failed && !self.returned).then(|| self.decide(Status::Failed, true, false))
+  }
+
   fn wait_decision(&mut self, pending: Pending, timed_out: bool) -> Decision {
     let failed = self.done.iter().any(|&(_, s, allowed)| s.is_failure() && !allowed);
     let status = if failed { Status::Failed } else { Status::Succeeded };
@@ -205,6 +213,20 @@ mod tests {
     assert_eq!(gather.member_finished(1, Succeeded, false).unwrap().status, Succeeded);
     let mut first_exception = GroupState::new(wait(ReturnWhen::FirstException, Pending::Cancel), 2);
     assert_eq!(first_exception.member_finished(0, Failed, true), None);
+  }
+
+  #[test]
+  fn a_stopped_group_fails_only_if_a_member_failed() {
+    let mut group = GroupState::new(wait(ReturnWhen::AllCompleted, Pending::Continue), 3);
+    group.member_finished(1, Failed, false);
+    let decision = group.stopped().unwrap();
+    assert_eq!((decision.status, decision.done, decision.pending), (Failed, vec![1], vec![0, 2]));
+    assert!(decision.cancel_pending, "the run stops: nothing is left running");
+    assert!(group.stopped().is_none(), "returns once");
+    let mut allowed = GroupState::new(GroupRule::Gather, 2);
+    allowed.member_finished(0, Failed, true);
+    assert!(allowed.stopped().is_none());
+    assert!(GroupState::new(GroupRule::Gather, 1).stopped().is_none());
   }
 
   #[test]

@@ -7,6 +7,7 @@
 
 mod flow;
 mod items;
+mod results;
 mod stops;
 
 use crate::consumer::ConsumerState;
@@ -205,7 +206,7 @@ pub(crate) struct Scheduler<'g> {
   /// Boxed: most nodes are tasks, and a task's slot is then one pointer.
   groups: Vec<Option<Box<GroupState>>>,
   consumers: HashMap<NodeId, ConsumerState>,
-  results: Vec<Option<String>>,
+  results: results::Results,
   selected: Vec<bool>,
   ready: VecDeque<NodeId>,
   /// Nodes that completed and whose groups and dependents are not told yet (see `propagate`).
@@ -244,7 +245,7 @@ impl<'g> Scheduler<'g> {
       nodes,
       groups,
       consumers: HashMap::new(),
-      results: vec![None; graph.nodes.len()],
+      results: results::Results::new(graph, &selected),
       remaining: selected.iter().filter(|&&s| s).count(),
       selected,
       ready: VecDeque::new(),
@@ -266,8 +267,14 @@ impl<'g> Scheduler<'g> {
     self.nodes[id].attempt
   }
 
+  /// The result of `id`, while something can still read it.
   pub(crate) fn result(&self, id: NodeId) -> Option<&str> {
-    self.results[id].as_deref()
+    self.results.get(id)
+  }
+
+  /// Whether anything will read the result of `id`: if not, its output need not be kept.
+  pub(crate) fn result_read(&self, id: NodeId) -> bool {
+    self.results.is_read(id)
   }
 
   /// The item worker `worker` of consumer `id` holds, while it runs or waits to run again.

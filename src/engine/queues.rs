@@ -3,8 +3,12 @@
 //! worker's take is the one wait here.
 //!
 //! A full channel makes the producer's reader wait, so the producer blocks on its pipe: memory
-//! stays bounded by `maxsize` items. A queue closes when its static items are in and every
-//! producer has finished; consumers end once it is closed and drained.
+//! stays bounded by `maxsize` items. An unbounded queue never makes a producer wait: past
+//! [`SPILL_ITEMS`] items or [`SPILL_BYTES`] in memory, what is put goes to a temp file (see
+//! `spill`) and comes back in order as the queue drains. A queue closes when its static items
+//! are in and every producer has finished; consumers end once it is closed and drained.
+
+mod spill;
 
 use super::inbox::{Inbox, Msg};
 use crate::env::Env;
@@ -20,11 +24,21 @@ use std::time::{Duration, Instant};
 
 /// Items never taken are listed up to this many; beyond it they are only counted.
 const LEFT_LISTED: usize = 1000;
+/// How many items an unbounded queue holds in memory before it spills to disk.
+const SPILL_ITEMS: usize = 100_000;
+/// How many bytes of items an unbounded queue holds in memory before it spills to disk.
+const SPILL_BYTES: usize = 64 << 20;
 
 /// One queue's channel and counters.
 pub(super) struct Queue {
   tx: RefCell<Option<Sender<String>>>,
   rx: Receiver<String>,
+  /// Whether the queue has no `maxsize`: it spills rather than grow without bound.
+  unbounded: bool,
+  /// The bytes of the items in the channel.
+  bytes: Cell<usize>,
+  /// Items put after those in the channel, on disk, while there are any.
+  spill: RefCell<Option<spill::Spill>>,
   /// Producers (and the static items' feeder) not finished yet.
   open: Cell<usize>,
   /// Consumers not finished yet. When none is left, nothing will ever take an item: the queue
@@ -63,6 +77,9 @@ impl Queue {
     let queue = Self {
       tx: RefCell::new(Some(tx)),
       rx,
+      unbounded: maxsize == 0,
+      bytes: Cell::new(0),
+      spill: RefCell::new(None),
       open: Cell::new(producers + 1),
       consumers: Cell::new(consumers + 1),
       abandoned: Cell::new(false),
@@ -84,7 +101,12 @@ impl Queue {
 
   /// The next item; None once the queue is closed and drained, or once `stop` is closed.
   pub(super) async fn take(&self, stop: &Receiver<()>) -> Option<String> {
-    let taken = async { self.rx.recv().await.ok() };
+    let taken = async {
+      let item = self.rx.recv().await.ok()?;
+      self.left_memory(&item);
+      self.refill();
+      Some(item)
+    };
     let stopped = async {
       let _ = stop.recv().await;
       None
@@ -137,7 +159,68 @@ impl Queue {
   }
 
   pub(super) fn depth(&self) -> usize {
-    self.rx.len()
+    let spilled = self.spill.borrow().as_ref().map_or(0, |s| s.items as usize);
+    self.rx.len() + spilled
+  }
+
+  /// Whether the channel is past what an unbounded queue holds in memory (`part`: a share of
+  /// it, from 1 = all of it).
+  fn memory_full(&self, part: usize) -> bool {
+    self.rx.len() >= SPILL_ITEMS / part || self.bytes.get() >= SPILL_BYTES / part
+  }
+
+  /// Puts an item on an unbounded queue now: on disk once the queue spills (or while items wait
+  /// there, to keep the order), else in the channel.
+  fn put_unbounded(&self, tx: &Sender<String>, item: String) {
+    let mut spill = self.spill.borrow_mut();
+    if spill.is_none() && self.memory_full(1) {
+      *spill = spill::Spill::new(tx.clone());
+    }
+    match spill.as_mut() {
+      Some(spill) => spill.push(&item),
+      None => self.send_now(tx, item),
+    }
+  }
+
+  /// `item` is out of the channel (only an unbounded queue counts its bytes).
+  fn left_memory(&self, item: &str) {
+    if self.unbounded {
+      self.bytes.set(self.bytes.get() - item.len());
+    }
+  }
+
+  /// Sends into the unbounded channel, which takes it at once (unless it is closed).
+  fn send_now(&self, tx: &Sender<String>, item: String) {
+    let len = item.len();
+    match tx.try_send(item) {
+      Ok(()) => self.bytes.set(self.bytes.get() + len),
+      Err(err) => self.leave(err.into_inner()),
+    }
+  }
+
+  /// Once the channel is down to half of what it may hold, brings spilled items back into it,
+  /// oldest first, until it is full again or the spill is empty (then the file goes).
+  fn refill(&self) {
+    let mut slot = self.spill.borrow_mut();
+    let Some(spill) = slot.as_mut() else { return };
+    if self.memory_full(2) {
+      return;
+    }
+    while !self.memory_full(1) {
+      match spill.pop() {
+        Ok(Some(item)) => self.send_now(&spill.tx, item),
+        Ok(None) => break,
+        Err(_) => {
+          // The file cannot be read back: what it held is reported as never taken.
+          self.left_total.set(self.left_total.get() + spill.items);
+          spill.items = 0;
+          break;
+        }
+      }
+    }
+    if spill.items == 0 {
+      *slot = None;
+    }
   }
 
   /// Puts an item, waiting while the queue is full (back-pressure). False if the queue is
@@ -148,6 +231,10 @@ impl Queue {
     self.changed();
     if self.abandoned.get() {
       self.leave(item);
+      return true;
+    }
+    if self.unbounded {
+      self.put_unbounded(&tx, item);
       return true;
     }
     if let Err(err) = tx.send(item).await {
@@ -182,8 +269,18 @@ impl Queue {
 
   fn drain(&self) {
     while let Ok(item) = self.rx.try_recv() {
+      self.left_memory(&item);
       self.leave(item);
     }
+    let Some(mut spill) = self.spill.borrow_mut().take() else { return };
+    // Read back only as many as are listed; the rest are counted.
+    while self.left.borrow().len() < LEFT_LISTED {
+      match spill.pop() {
+        Ok(Some(item)) => self.leave(item),
+        Ok(None) | Err(_) => break,
+      }
+    }
+    self.left_total.set(self.left_total.get() + spill.items);
   }
 
   /// Items nobody took (the first ones, when there were many) and how many there were.
@@ -258,3 +355,6 @@ impl Consumer {
     self.stop.borrow_mut().take();
   }
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,7 +77,9 @@ impl Loop<'_, '_> {
     // When a slot will go idle at this task's end, the loop has nothing else to do meanwhile.
     let ends = if waiting < self.jobs { Ends::Hold } else { Ends::Later };
     let launch = Launch { program, env: &env, cwd: &cwd, ends };
-    let (proc, capture) = (Proc::Task(id), task.produces.is_none());
+    // Output is kept as the result only if something will read it.
+    let capture = task.produces.is_none() && self.scheduler.result_read(id);
+    let proc = Proc::Task(id);
     let started = self.shared.spawn(proc, &launch);
     let (shared, argv0) = (self.shared.clone(), program.argv[0].clone());
     spawn_local(async move {

@@ -4,7 +4,7 @@
 use super::{Action, Proc, Scheduler, Timer};
 use crate::consumer::{ConsumerState, ItemRules};
 use crate::graph::{GroupRule, NodeId};
-use crate::group::Decision;
+use crate::group::{Decision, GroupState};
 use crate::status::Status;
 
 impl Scheduler<'_> {
@@ -27,7 +27,7 @@ impl Scheduler<'_> {
       // A join point or pure timer: nothing to run, it succeeds at once. Like a group, it holds
       // no slot (its callbacks run at once): taking one here could go over the limit.
       self.nodes[id].attempt = 1;
-      self.results[id] = Some(String::new());
+      self.results.set(id, String::new());
       self.finish(id, Status::Succeeded, out);
       return;
     }
@@ -38,12 +38,8 @@ impl Scheduler<'_> {
       self.nodes[id].attempt = 1;
       out.push(Action::Spawn { id, attempt: 1, waiting: self.ready.len() });
       let rules = ItemRules { retries: task.retries, retry_delay: task.retry_delay };
-      let consumer = ConsumerState::new(rules, task.workers);
-      for worker in 0..consumer.workers() {
-        out.push(Action::Take { id, worker });
-      }
-      self.consumers.insert(id, consumer);
-      self.consumer_over(id, out);
+      self.consumers.insert(id, ConsumerState::new(rules, task.workers));
+      self.next_take(id, out);
       return;
     }
     self.nodes[id].status = Status::Ready;
@@ -115,7 +111,7 @@ impl Scheduler<'_> {
     };
     let attempt = state.attempt;
     let task = self.graph.task(id).expect("only tasks run");
-    self.results[id] = Some(result);
+    self.results.set(id, result);
     if status.is_failure() && attempt <= task.retries && self.stopped.is_none() {
       self.release(id);
       out.push(Action::Retrying { id, attempt, status });
@@ -146,6 +142,9 @@ impl Scheduler<'_> {
       self.complete(id, out);
     }
     if self.policy.fail_fast && status.is_failure() && !self.graph.nodes[id].allow_failure {
+      // Its groups hear of the failure before the stop cancels them: a group whose member
+      // failed has failed, it was not cancelled.
+      self.tell_groups(id, out);
       self.stop(super::StopReason::FailFast, out);
     }
   }
@@ -172,6 +171,7 @@ impl Scheduler<'_> {
     if status.is_failure() && !self.graph.nodes[id].allow_failure {
       self.failed = true;
     }
+    self.results.completed(self.graph, id);
     self.completed.push_back(id);
   }
 
@@ -184,17 +184,7 @@ impl Scheduler<'_> {
       let allowed = node.allow_failure;
       // Groups first: a group hears of its member's own outcome before it hears of that
       // member's dependents being skipped because of it.
-      for (&group, &index) in node.groups.iter().zip(&node.member_index) {
-        if !self.selected[group] || self.nodes[group].status.is_final() {
-          continue;
-        }
-        let Some(state) = self.groups[group].as_deref_mut() else {
-          continue;
-        };
-        if let Some(decision) = state.member_finished(index, status, allowed) {
-          self.apply_decision(group, decision, out);
-        }
-      }
+      self.tell_groups(id, out);
       let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
       for &dependent in &node.dependents {
         if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
@@ -208,6 +198,24 @@ impl Scheduler<'_> {
         } else {
           self.settle(dependent, Status::Skipped, out);
         }
+      }
+    }
+  }
+
+  /// Tells the groups `id` is a member of (those not final yet) its final status. Once per
+  /// member: a group that heard of it already ignores it.
+  fn tell_groups(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let node = &self.graph.nodes[id];
+    let (status, allowed) = (self.nodes[id].status, node.allow_failure);
+    for (&group, &index) in node.groups.iter().zip(&node.member_index) {
+      if !self.selected[group] || self.nodes[group].status.is_final() {
+        continue;
+      }
+      let Some(state) = self.groups[group].as_deref_mut() else {
+        continue;
+      };
+      if let Some(decision) = state.member_finished(index, status, allowed) {
+        self.apply_decision(group, decision, out);
       }
     }
   }
@@ -229,6 +237,12 @@ impl Scheduler<'_> {
     }
     let graph = self.graph;
     if let Some(group) = graph.group(id) {
+      // A stop does not hide a failure the group has seen: it returns failed instead.
+      if self.stopped.is_some()
+        && let Some(decision) = self.groups[id].as_deref_mut().and_then(GroupState::stopped)
+      {
+        return self.apply_decision(id, decision, out);
+      }
       // Final before its members are cancelled: nothing they set off may reach it again. Its
       // `GroupState` is not asked anything once it is final.
       self.nodes[id].status = status;
@@ -248,7 +262,10 @@ impl Scheduler<'_> {
   pub(super) fn apply_decision(&mut self, id: NodeId, decision: Decision, out: &mut Vec<Action>) {
     let graph = self.graph;
     let members = &graph.group(id).expect("decisions come from groups").members;
-    self.results[id] = Some(self.group_result(id, &decision));
+    if self.results.is_read(id) {
+      let result = self.group_result(id, &decision);
+      self.results.set(id, result);
+    }
     let status = decision.status;
     let cancel = if decision.cancel_pending { decision.pending.clone() } else { Vec::new() };
     // The group returns first; then what it left pending is cancelled.
@@ -299,7 +316,7 @@ impl Scheduler<'_> {
 
   /// A member's result as a JSON value: a group's as it is, a task's as a string.
   fn push_result(&self, out: &mut String, member: NodeId) {
-    match self.results[member].as_deref() {
+    match self.results.get(member) {
       Some(json) if self.graph.group(member).is_some() => out.push_str(json),
       text => push_json(out, text.unwrap_or_default()),
     }

@@ -39,6 +39,15 @@ impl Scheduler<'_> {
     self.item_step(id, worker, step, out);
   }
 
+  /// A worker of consumer `id` takes the next item, if one is to (see
+  /// [`ConsumerState::next_take`](crate::consumer::ConsumerState::next_take)).
+  pub(super) fn next_take(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let Some(consumer) = self.consumers.get_mut(&id) else { return };
+    if let Some(worker) = consumer.next_take() {
+      out.push(Action::Take { id, worker });
+    }
+  }
+
   fn item_step(&mut self, id: NodeId, worker: u32, step: Step, out: &mut Vec<Action>) {
     match step {
       Step::Run { attempt } => {
@@ -49,15 +58,15 @@ impl Scheduler<'_> {
           let timer = Timer::Timeout(Proc::Item(id, worker), seq);
           out.push(Action::StartTimer { after, timer });
         }
+        // The item runs: the next worker takes.
+        self.next_take(id, out);
       }
       Step::Wait(after) => {
         out.push(Action::StartTimer { after, timer: Timer::ItemRetry(id, worker) })
       }
-      Step::Finished { item, status, attempts, take_next } => {
+      Step::Finished { item, status, attempts } => {
         out.push(Action::ItemFinished { id, worker, item, status, attempts });
-        if take_next {
-          out.push(Action::Take { id, worker });
-        }
+        self.next_take(id, out);
         // With --fail-fast a failed item stops the run like a failed task.
         if self.policy.fail_fast && status.is_failure() {
           self.stop(StopReason::FailFast, out);
@@ -89,7 +98,7 @@ impl Scheduler<'_> {
       return;
     }
     let (status, result) = consumer.outcome();
-    self.results[id] = Some(result);
+    self.results.set(id, result);
     let status = if self.nodes[id].cancel_requested { Status::Cancelled } else { status };
     self.finish(id, status, out);
   }

@@ -107,6 +107,14 @@ impl<'g> Sim<'g> {
       self.s.policy.jobs
     );
     self.log.extend(out.iter().map(|a| show(self.g, a)));
+    // Every attempt reads its needs' results: they are kept while it may start one.
+    for action in &out {
+      if let Action::Spawn { id, .. } = action {
+        for &need in &self.g.nodes[*id].needs {
+          assert!(self.s.result(need).is_some(), "{}'s result dropped", self.g.nodes[need].name);
+        }
+      }
+    }
     out
   }
 
@@ -179,8 +187,9 @@ impl<'g> Sim<'g> {
     self.s.status(self.id(name))
   }
 
+  /// The node's result as last set, even once nothing reads it any more and it was dropped.
   fn result(&self, name: &str) -> Option<&str> {
-    self.s.result(self.id(name))
+    self.s.results.last[self.id(name)].as_deref()
   }
 
   /// How many times `Done` was emitted so far.
@@ -1153,6 +1162,7 @@ fn wait_first_exception_returns_at_the_first_failure() {
     "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x}\ngroups:\n  w: {wait: [a, b, c], return_when: FIRST_EXCEPTION}\n",
   );
   let mut sim = Sim::new(&g, &[], 3, false);
+  sim.s.results.read_all(&g);
   sim.start();
   assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded"]);
   assert_eq!(
@@ -1187,6 +1197,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
 fn wait_all_completed_collects_every_member() {
   let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
   let mut sim = Sim::new(&g, &[], 2, false);
+  sim.s.results.read_all(&g);
   sim.start();
   assert_eq!(sim.exit("b", Failed), ["finished b failed"]);
   assert_eq!(
@@ -1870,11 +1881,10 @@ fn a_consumer_starts_at_once_and_holds_no_slot() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 1, false);
   // At -j 1 the producer still gets the slot: a consumer waiting for items must not starve it.
-  assert_eq!(sim.start(), ["spawn c#1", "take c/0", "take c/1", "spawn p#1"]);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0", "spawn p#1"]);
   assert_eq!(sim.s.running, 1);
   assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
-  assert_eq!(sim.take("c", 0, None), NOTHING);
-  assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
+  assert_eq!(sim.take("c", 0, None), ["finished c succeeded", "spawn after#1"]);
   assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":[]}"#));
 }
 
@@ -1883,12 +1893,12 @@ fn each_item_runs_on_its_worker_and_the_worker_takes_the_next() {
   let g = graph(QUEUE_JOB);
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
-  assert_eq!(sim.take("c", 1, Some("x")), ["item c/1#1 ?"]);
-  assert_eq!(sim.s.item(sim.id("c"), 1), Some("x"));
-  assert_eq!(sim.item_exit("c", 1, true), ["item c/1 x succeeded after 1", "take c/1"]);
+  // One worker takes at a time: once it has an item, the next takes.
+  assert_eq!(sim.take("c", 0, Some("x")), ["item c/0#1 ?", "take c/1"]);
+  assert_eq!(sim.s.item(sim.id("c"), 0), Some("x"));
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 x succeeded after 1"]);
   // Takes end once the producer has ended and the queue is drained.
   assert_eq!(sim.exit("p", Succeeded), ["finished p succeeded"]);
-  assert_eq!(sim.take("c", 0, None), NOTHING);
   assert_eq!(sim.take("c", 1, None), ["finished c succeeded", "spawn after#1"]);
 }
 
@@ -1902,10 +1912,9 @@ fn an_item_is_retried_and_the_consumer_is_not_retried_as_a_whole() {
   for attempt in 2..=4 {
     assert_eq!(sim.item_exit("c", 0, false), [format!("item c/0#{attempt} ?")]);
   }
-  assert_eq!(sim.item_exit("c", 0, false), ["item c/0 x failed after 4", "take c/0"]);
-  sim.take("c", 1, None);
+  assert_eq!(sim.item_exit("c", 0, false), ["item c/0 x failed after 4"]);
   // Its `retries` apply to each item; a consumer with failed items fails once.
-  assert_eq!(sim.take("c", 0, None), ["finished c failed", "finished after skipped", "done"]);
+  assert_eq!(sim.take("c", 1, None), ["finished c failed", "finished after skipped", "done"]);
   assert_eq!(sim.s.attempts(sim.id("c")), 1);
   assert_eq!(sim.result("c"), Some(r#"{"done":0,"failed":["x"]}"#));
 }
@@ -2002,8 +2011,10 @@ fn an_item_taken_as_its_consumer_is_cancelled_never_runs() {
   let mut sim = Sim::new(&g, &[], 2, false);
   sim.start();
   sim.stop(StopReason::Signal(2));
-  assert_eq!(sim.take("c", 0, Some("late")), ["item c/0 late cancelled after 0"]);
-  assert_eq!(sim.take("c", 1, None), ["finished c cancelled"]);
+  assert_eq!(
+    sim.take("c", 0, Some("late")),
+    ["item c/0 late cancelled after 0", "finished c cancelled"]
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2108,4 +2119,185 @@ fn the_run_timeout_is_a_timer_the_scheduler_starts() {
   assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "done"]);
   assert!(sim.s.run_failed());
   assert_eq!(sim.s.stop_reason(), Some(StopReason::Timeout));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups under fail-fast: the group of the failed member has failed, it was not cancelled
+
+#[test]
+fn under_fail_fast_a_gather_group_of_the_failed_member_fails_with_it_done() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  g: {gather: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  let out = sim.send_raw(Input::Exited { proc: Proc::Task(0), success: false, result: "".into() });
+  let decision = returned(&out);
+  assert_eq!((decision.status, &decision.done, &decision.pending), (Failed, &vec![0], &vec![1]));
+  assert!(sim.log.contains(&"finished g failed".to_string()), "{:?}", sim.log);
+  assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
+  assert_eq!((sim.status("a"), sim.status("g")), (Failed, Failed));
+}
+
+#[test]
+fn under_fail_fast_a_wait_group_returns_failed_with_what_is_done() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.s.results.read_all(&g);
+  sim.start();
+  let out = sim.send_raw(Input::Exited { proc: Proc::Task(0), success: false, result: "".into() });
+  let decision = returned(&out);
+  assert_eq!((decision.status, &decision.done, &decision.pending), (Failed, &vec![0], &vec![1]));
+  assert!(decision.cancel_pending && !decision.timed_out);
+  assert_eq!(
+    sim.log,
+    [
+      "spawn a#1",
+      "spawn b#1",
+      "finished a failed",
+      "terminate b",
+      "timer b Grace 3s",
+      "returned w failed",
+      "finished w failed",
+    ]
+  );
+  assert_eq!(sim.exit("b", Succeeded), ["finished b cancelled", "done"]);
+  let w: serde_json::Value = serde_json::from_str(sim.result("w").unwrap()).unwrap();
+  assert_eq!(w["done"][0]["status"], "failed");
+  assert_eq!(w["pending"], serde_json::json!(["b"]));
+}
+
+#[test]
+fn under_fail_fast_the_failure_reaches_the_outer_groups_and_callbacks_wait() {
+  let g = graph(
+    "tasks:\n  a: {run: x, on_failure: y}\n  b: {run: x}\n  c: {run: x}\ngroups:\n  \
+     inner: {wait: [a, b]}\n  outer: {gather: [c, inner]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 3, true);
+  sim.start();
+  sim.exit("a", Failed);
+  // The member's callbacks run on; its groups have returned already.
+  assert_eq!(sim.status("inner"), Failed);
+  assert_eq!(sim.status("outer"), Failed);
+  assert_eq!(sim.callbacks_done("a", true), ["finished a failed"]);
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.exit("c", Succeeded), ["finished c cancelled", "done"]);
+  assert_eq!((sim.status("b"), sim.status("c")), (Cancelled, Cancelled));
+}
+
+#[test]
+fn a_stop_with_no_failure_in_a_group_still_cancels_it() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x}\ngroups:\n  w: {wait: [a, b]}\n");
+  let mut sim = Sim::new(&g, &[], 2, true);
+  sim.start();
+  sim.exit("a", Succeeded);
+  sim.stop(StopReason::Signal(2));
+  assert_eq!(sim.status("w"), Cancelled);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results are kept only while something can still read them
+
+impl Sim<'_> {
+  /// The result the scheduler holds now (`result` also sees the ones it dropped).
+  fn held(&self, name: &str) -> Option<&str> {
+    self.s.result(self.id(name))
+  }
+}
+
+#[test]
+fn a_result_is_kept_while_a_dependent_may_start_an_attempt() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a], retries: 1}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert!(sim.s.result_read(sim.id("a")) && !sim.s.result_read(sim.id("b")));
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  // The retry reads it again (the simulator checks that every spawn finds its needs' results).
+  assert_eq!(sim.exit("b", Failed), ["retrying b#1 failed", "spawn b#2"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
+  assert_eq!((sim.held("a"), sim.held("b")), (None, None));
+  assert_eq!(sim.result("b"), Some("b out"), "made, and dropped: nothing reads it");
+}
+
+#[test]
+fn a_result_is_kept_for_the_callbacks_of_its_node() {
+  let g = graph("tasks:\n  a: {run: x, on_success: y, on_done: z}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  sim.start();
+  assert_eq!(sim.exit("a", Succeeded), ["callbacks a succeeded"]);
+  assert_eq!(sim.callbacks_done("a", true), ["callbacks a succeeded #1"]);
+  assert_eq!(sim.held("a"), Some("a out"));
+  assert_eq!(sim.callbacks_done("a", true), ["finished a succeeded", "done"]);
+  assert_eq!(sim.held("a"), None);
+}
+
+#[test]
+fn members_results_are_kept_until_their_read_group_completes() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x, needs: [g]}\ngroups:\n  g: {gather: [a, b]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 2, false);
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.held("a"), Some("a out"));
+  sim.exit("b", Succeeded);
+  assert_eq!((sim.held("a"), sim.held("b")), (None, None), "g has its result");
+  assert_eq!(sim.held("g"), Some(r#"["a out","b out"]"#));
+  sim.exit("c", Succeeded);
+  assert_eq!(sim.held("g"), None);
+}
+
+#[test]
+fn nothing_is_kept_for_a_group_whose_result_nobody_reads() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\ngroups:\n  inner: {gather: [a]}\n  \
+     outer: {wait: [inner]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 2, false);
+  assert!(!sim.s.result_read(sim.id("outer")) && !sim.s.result_read(sim.id("inner")));
+  assert!(sim.s.result_read(sim.id("a")), "b reads it");
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.result("outer"), None, "not even made");
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.held("a"), None);
+}
+
+#[test]
+fn a_member_left_running_by_its_group_keeps_no_result_for_it() {
+  let g = graph(
+    "tasks:\n  a: {run: x}\n  b: {run: x}\n  c: {run: x, needs: [w]}\ngroups:\n  \
+     w: {wait: [a, b], return_when: FIRST_COMPLETED, pending: continue}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 3, false);
+  sim.start();
+  sim.exit("a", Succeeded);
+  assert_eq!(sim.status("w"), Succeeded);
+  assert_eq!(sim.held("a"), None);
+  sim.exit("b", Succeeded);
+  assert_eq!(sim.held("b"), None);
+  assert!(sim.held("w").is_some(), "c still runs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A consumer's workers exist only once they hold items
+
+#[test]
+fn a_consumer_with_many_workers_takes_one_at_a_time_and_makes_workers_as_items_run() {
+  let g =
+    graph("queues: {q: {items: [a, b]}}\ntasks:\n  c: {run: y, consumes: q, workers: 4096}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn c#1", "take c/0"]);
+  let workers = |sim: &Sim| sim.s.consumers[&sim.id("c")].workers();
+  assert_eq!(workers(&sim), 1);
+  assert_eq!(sim.take("c", 0, Some("a")), ["item c/0#1 ?", "take c/1"]);
+  assert_eq!(sim.take("c", 1, Some("b")), ["item c/1#1 ?", "take c/2"]);
+  assert_eq!(workers(&sim), 3);
+  assert_eq!(sim.item_exit("c", 0, true), ["item c/0 a succeeded after 1"]);
+  assert_eq!(sim.take("c", 2, None), NOTHING, "b still runs");
+  assert_eq!(
+    sim.item_exit("c", 1, true),
+    ["item c/1 b succeeded after 1", "finished c succeeded", "done"]
+  );
+  assert_eq!(workers(&sim), 3);
 }
