@@ -29,7 +29,8 @@ impl Scheduler<'_> {
   /// The processes running now. O(nodes), as a stop is.
   fn running_now(&self) -> Running {
     let mut running = Running::default();
-    for id in (0..self.graph.nodes.len()).filter(|&id| self.selected[id]) {
+    let tasks = (0..self.graph.nodes.len()).filter(|&id| self.selected[id]);
+    for id in tasks.filter(|&id| self.graph.task(id).is_some()) {
       running.tasks += usize::from(self.running_seq(Proc::Task(id)).is_some());
       running.callbacks += usize::from(self.running_seq(Proc::Callback(id)).is_some());
     }

@@ -2153,6 +2153,7 @@ fn under_fail_fast_a_wait_group_returns_failed_with_what_is_done() {
       "spawn a#1",
       "spawn b#1",
       "finished a failed",
+      "stopping (FailFast): 1 tasks, 0 items, 0 callbacks",
       "terminate b",
       "timer b Grace 3s",
       "returned w failed",
