@@ -136,7 +136,8 @@ fn load(path: &Path, color: cli::ColorWhen) -> Result<graph::Graph, ExitCode> {
       return Err(ExitCode::Invalid);
     }
   };
-  let (graph, errors) = match compile::compile_checked(&source) {
+  let (result, files) = compile::compile_files(&source);
+  let (graph, errors) = match result {
     Ok((graph, warnings)) => (Ok(graph), warnings),
     Err(errors) => (Err(ExitCode::Invalid), errors),
   };
@@ -144,9 +145,11 @@ fn load(path: &Path, color: cli::ColorWhen) -> Result<graph::Graph, ExitCode> {
     let env = report::Env::read();
     let color = options::color(color, &env, std::io::stderr().is_terminal());
     let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-    eprint!("{}", diagnostic::render(&source, &errors, diagnostic::Style { color, width }));
-    if env.github_actions {
-      eprint!("{}", report::annotations(&source, &errors));
+    for (source, errors) in files.split(errors) {
+      eprint!("{}", diagnostic::render(source, &errors, diagnostic::Style { color, width }));
+      if env.github_actions {
+        eprint!("{}", report::annotations(source, &errors));
+      }
     }
   }
   graph
