@@ -82,14 +82,11 @@ pub(crate) fn job_file_argument(cli: &clap::Command, args: &[OsString]) -> Optio
     .cloned()
 }
 
-/// Task and group names with their descriptions, as far as the file decodes.
+/// Task and group names with their descriptions, namespaced names of included files among
+/// them, as far as the files decode.
 fn names(path: &Path) -> Vec<(String, Option<String>)> {
-  let Ok(source) = Source::read(path) else { return Vec::new() };
-  let Ok(root) = crate::yaml::parse(&source) else { return Vec::new() };
-  let (file, _) = crate::decode::decode(&source, &root);
-  let description =
-    |d: &Option<crate::schema::Spanned<String>>| d.as_ref().map(|d| d.value.clone());
-  let tasks = file.tasks.iter().map(|t| (t.name.value.clone(), description(&t.description)));
-  let groups = file.groups.iter().map(|g| (g.name.value.clone(), description(&g.description)));
-  tasks.chain(groups).collect()
+  match Source::read(path) {
+    Ok(source) => crate::compile::target_names(&source),
+    Err(_) => Vec::new(),
+  }
 }

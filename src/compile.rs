@@ -38,6 +38,18 @@ pub(crate) fn compile_files(
   (result, merged.files)
 }
 
+/// The tasks and groups of a job file and the files it includes, with their descriptions, as
+/// far as the files decode: what TAB completes.
+pub(crate) fn target_names(source: &Source) -> Vec<(String, Option<String>)> {
+  let merged = namespaces::merge(includes::load(source, &mut Vec::new()), &mut Vec::new());
+  let description = |d: &Option<Spanned<String>>| d.as_ref().map(|d| d.value.clone());
+  let file = merged.file;
+  let tasks = file.tasks.iter().map(|t| (t.name.value.clone(), description(&t.description)));
+  tasks
+    .chain(file.groups.iter().map(|g| (g.name.value.clone(), description(&g.description))))
+    .collect()
+}
+
 /// Suggestions for unknown names are computed for this many errors at most: each one scans
 /// every name, and a file with thousands of bad references needs no more than a few hints.
 const MAX_SUGGESTIONS: usize = 64;

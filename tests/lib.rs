@@ -14,6 +14,7 @@ mod examples;
 mod exit_codes;
 mod failures_and_fail_fast;
 mod groups;
+mod includes;
 mod inspect;
 mod io_truth;
 mod layers;
