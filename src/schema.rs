@@ -72,8 +72,8 @@ pub(crate) struct JobFile {
   /// Bounded queues between producer and consumer tasks, by name.
   #[schemars(schema_with = "json::named_map::<Queue>")]
   pub queues: Vec<Queue>,
-  /// Other job files whose tasks, groups and queues come in under a namespace: `lint:
-  /// ci/lint.yaml` brings `lint:clippy`. Paths are relative to this file's folder.
+  /// Other job files whose tasks, groups and queues come in under a namespace (`clippy` of the
+  /// file included as `lint` is `lint:clippy`). Paths are relative to this file's folder.
   #[schemars(schema_with = "includes::schema")]
   pub includes: Vec<Include>,
 }

@@ -95,7 +95,8 @@ impl Loader<'_> {
   /// Reads the files `unit` includes, and theirs; `chain` is the units being included, from the
   /// root to `unit`.
   fn visit(&mut self, unit: usize, chain: &mut Vec<usize>) {
-    for (name, written, span) in includes(self.trees[unit].as_ref()) {
+    let found = includes(&self.units[unit].source, self.trees[unit].as_ref());
+    for (name, written, span) in found {
       let at = shift_span(span, self.units[unit].base);
       let full = file_beside(&self.units[unit].source.path, &written);
       if self.units.len() >= MAX_FILES {
@@ -145,7 +146,7 @@ impl Loader<'_> {
 
 /// The namespaces of a file's `includes` that name a file, each once, with the path and its
 /// place; what is not well-formed is left to the decoder, which reports it.
-fn includes(tree: Option<&Node>) -> Vec<(String, String, SourceSpan)> {
+fn includes(source: &Source, tree: Option<&Node>) -> Vec<(String, String, SourceSpan)> {
   let Some(Value::Map(entries)) = tree.map(|t| &t.value) else { return Vec::new() };
   let Some((_, node)) = entries.iter().find(|(k, _)| k.name == "includes") else {
     return Vec::new();
@@ -153,10 +154,15 @@ fn includes(tree: Option<&Node>) -> Vec<(String, String, SourceSpan)> {
   let Value::Map(entries) = &node.value else { return Vec::new() };
   let mut out: Vec<(String, String, SourceSpan)> = Vec::new();
   for (key, value) in entries {
-    let Value::Str(path) = &value.value else { continue };
+    // Any scalar is read as text, as the decoder reads it (`2024: 2024.yaml`, or `v: 1`).
+    let path = match &value.value {
+      Value::Str(path) => path.clone(),
+      Value::Int(_) | Value::Float(_) | Value::Bool(_) => source.slice(value.span).to_string(),
+      _ => continue,
+    };
     let fresh = !out.iter().any(|(name, ..)| *name == key.name);
     if names::is_valid(&key.name) && !path.is_empty() && !path.contains('\0') && fresh {
-      out.push((key.name.clone(), path.clone(), value.span));
+      out.push((key.name.clone(), path, value.span));
     }
   }
   out
