@@ -5,7 +5,7 @@
 use crate::source::Source;
 use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Job files: `*.yaml` and `*.yml` files, and folders to descend into.
 pub(crate) fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
@@ -14,17 +14,30 @@ pub(crate) fn job_files(current: &OsStr) -> Vec<CompletionCandidate> {
   PathCompleter::any().filter(is_job).complete(current)
 }
 
-/// The tasks and groups of the job file named on the command line being completed.
+/// The tasks and groups of the job file of the command line being completed: the one `-f`
+/// names, a first word that names one, or the one found from the current folder up.
 /// `cli` is the whole command line's definition.
 pub(crate) fn targets(cli: &clap::Command, current: &OsStr) -> Vec<CompletionCandidate> {
   let args: Vec<OsString> = std::env::args_os().collect();
-  let Some(file) = job_file_argument(cli, &args) else { return Vec::new() };
-  let current = current.to_string_lossy();
-  names(Path::new(&file))
+  let given = job_file_argument(cli, &args);
+  let cwd = std::env::current_dir().unwrap_or_default();
+  let file = match &given {
+    Some(file) => Some(PathBuf::from(file)),
+    None => crate::discover::find(&cwd).ok(),
+  };
+  let current_text = current.to_string_lossy();
+  let mut out: Vec<CompletionCandidate> = file
+    .map(|file| names(&file))
+    .unwrap_or_default()
     .into_iter()
-    .filter(|(name, _)| name.starts_with(current.as_ref()))
+    .filter(|(name, _)| name.starts_with(current_text.as_ref()))
     .map(|(name, help)| CompletionCandidate::new(name).help(help.map(Into::into)))
-    .collect()
+    .collect();
+  // No file given yet: the word being completed may be the job file itself.
+  if given.is_none() {
+    out.extend(job_files(current));
+  }
+  out
 }
 
 /// Whether `word` is a flag of `run` that takes a value (`-j`, `--timeout`...), so that the
@@ -40,30 +53,40 @@ fn takes_value(run: &clap::Command, word: &str) -> bool {
   })
 }
 
-/// The first positional argument after `run` in the words being completed.
+/// The job file given on the command line being completed after `run`: the value of `-f` or
+/// `--file`, or a first positional word that is one (as `discover::run_words` tells).
 pub(crate) fn job_file_argument(cli: &clap::Command, args: &[OsString]) -> Option<OsString> {
   let run = cli.find_subcommand("run")?;
   let words = args.iter().skip_while(|a| *a != "--").skip(1);
   let mut words = words.skip_while(|a| *a != "run").skip(1);
+  let mut first = None;
   while let Some(word) = words.next() {
     let text = word.to_string_lossy();
-    if takes_value(run, &text) {
+    if let Some(file) = text.strip_prefix("--file=") {
+      return Some(file.into());
+    } else if text == "-f" || text == "--file" {
+      return words.next().cloned();
+    } else if takes_value(run, &text) {
       words.next();
-    } else if !text.starts_with('-') {
-      return Some(word.clone());
+    } else if !text.starts_with('-') && first.is_none() {
+      first = Some(word);
     }
   }
-  None
+  // The last word is the one being completed: a first word alone is not a file yet.
+  let being_completed = |word: &OsString| args.last().is_some_and(|last| std::ptr::eq(last, word));
+  first
+    .filter(|word| {
+      !being_completed(word)
+        && (crate::discover::looks_like_file(&word.to_string_lossy()) || Path::new(word).is_file())
+    })
+    .cloned()
 }
 
-/// Task and group names with their descriptions, as far as the file decodes.
+/// Task and group names with their descriptions, namespaced names of included files among
+/// them, as far as the files decode.
 fn names(path: &Path) -> Vec<(String, Option<String>)> {
-  let Ok(source) = Source::read(path) else { return Vec::new() };
-  let Ok(root) = crate::yaml::parse(&source) else { return Vec::new() };
-  let (file, _) = crate::decode::decode(&source, &root);
-  let description =
-    |d: &Option<crate::schema::Spanned<String>>| d.as_ref().map(|d| d.value.clone());
-  let tasks = file.tasks.iter().map(|t| (t.name.value.clone(), description(&t.description)));
-  let groups = file.groups.iter().map(|g| (g.name.value.clone(), description(&g.description)));
-  tasks.chain(groups).collect()
+  match Source::read(path) {
+    Ok(source) => crate::compile::target_names(&source),
+    Err(_) => Vec::new(),
+  }
 }

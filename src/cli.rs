@@ -3,7 +3,7 @@
 use crate::candidates;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 /// Run declarative task graphs from YAML job files.
@@ -36,6 +36,7 @@ pub(crate) enum ColorWhen {
 
 const EXAMPLES: &str = "\
 Examples:
+  runner run build test
   runner validate jobs/ci.yaml
   runner run jobs/ci.yaml -j 4 --junit junit.xml
   runner list jobs/ci.yaml
@@ -44,6 +45,9 @@ Examples:
 
 const RUN_EXAMPLES: &str = "\
 Examples:
+  runner run
+  runner run build test
+  runner run -f jobs/ci.yaml lint:clippy
   runner run jobs/tea.yaml
   runner run jobs/ci.yaml test lint -j 4 --fail-fast
   runner run jobs/ci.yaml --output json --report run.json --junit junit.xml
@@ -89,13 +93,18 @@ pub(crate) enum Command {
 
 /// Run a job file: its named targets and what they need, or all of it.
 #[derive(Debug, Args)]
-#[command(after_help = RUN_EXAMPLES)]
+#[command(after_help = RUN_EXAMPLES, override_usage = "runner run [OPTIONS] [FILE] [TARGET]...")]
 pub(crate) struct RunArgs {
-  /// The job file.
-  #[arg(value_name = "FILE", add = ArgValueCompleter::new(candidates::job_files))]
-  pub file: PathBuf,
-  /// Tasks or groups to run, with what they need. Default: every task and group.
+  /// The job file; every word is then a target. Default: `runner.yaml` found from here up.
+  #[arg(short = 'f', long = "file", value_name = "FILE", add = ArgValueCompleter::new(candidates::job_files))]
+  pub file: Option<PathBuf>,
+  /// The job file, when the first word ends in `.yaml` or `.yml`, holds a `/` or names a file
+  /// (else `runner.yaml` found from here up; both at once is an error); then the tasks or groups
+  /// to run, with what they need. Default: every task and group.
   #[arg(value_name = "TARGET", add = ArgValueCompleter::new(targets))]
+  pub words: Vec<OsString>,
+  /// The targets, once the job file is told from them.
+  #[arg(skip)]
   pub targets: Vec<String>,
   /// How many tasks run at once, 1 to 4096. Default: the file's `concurrency`, else the number
   /// of CPUs.
@@ -158,8 +167,11 @@ pub(crate) enum OutputMode {
 #[derive(Debug, Args)]
 #[command(after_help = VALIDATE_EXAMPLES)]
 pub(crate) struct ValidateArgs {
-  /// The job files.
-  #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
+  /// A job file, with the others given as words.
+  #[arg(short = 'f', long = "file", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+  pub file: Option<PathBuf>,
+  /// The job files. Default: `runner.yaml` found from here up.
+  #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
   pub files: Vec<PathBuf>,
 }
 
@@ -167,9 +179,12 @@ pub(crate) struct ValidateArgs {
 #[derive(Debug, Args)]
 #[command(after_help = LIST_EXAMPLES)]
 pub(crate) struct ListArgs {
-  /// The job file.
+  /// The job file. Default: `runner.yaml` found from here up.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-  pub file: PathBuf,
+  pub file: Option<PathBuf>,
+  /// The job file, as a flag (as `run` takes it).
+  #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "file", value_hint = clap::ValueHint::FilePath)]
+  pub file_flag: Option<PathBuf>,
   /// Print JSON instead of a table.
   #[arg(long)]
   pub json: bool,
@@ -179,9 +194,12 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 #[command(after_help = GRAPH_EXAMPLES)]
 pub(crate) struct GraphArgs {
-  /// The job file.
+  /// The job file. Default: `runner.yaml` found from here up.
   #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-  pub file: PathBuf,
+  pub file: Option<PathBuf>,
+  /// The job file, as a flag (as `run` takes it).
+  #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "file", value_hint = clap::ValueHint::FilePath)]
+  pub file_flag: Option<PathBuf>,
   /// The output format.
   #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
   pub format: GraphFormat,
@@ -240,8 +258,12 @@ mod tests {
     );
     assert_eq!(file("runner -- runner validate jobs/x.yaml"), None);
     assert_eq!(file("runner -- runner run"), None);
+    assert_eq!(file("runner -- runner run build "), None);
+    assert_eq!(file("runner -- runner run jobs/x"), None);
+    assert_eq!(file("runner -- runner run -f x.yml build "), Some("x.yml".into()));
+    assert_eq!(file("runner -- runner run build --file=x.yml "), Some("x.yml".into()));
     let every_value_flag = "runner -- runner run -j 2 --jobs 2 --timeout 1m --kill-grace 1s \
-      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t x.yaml";
+      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t x.yaml ";
     assert_eq!(file(every_value_flag), Some("x.yaml".into()));
   }
 }

@@ -3,13 +3,12 @@
 //! holds the walk and the tasks; `references`, `groups` and `cycles` below hold the rest.
 
 use crate::compile_error::{CompileError, CompileErrors, ErrorKind};
-use crate::decode;
 use crate::graph::{self, Graph, NodeId, NodeKind, Program, QueueId};
-use crate::names;
 use crate::schema::{self, Command, JobFile, Name, Spanned};
 use crate::source::Source;
-use crate::yaml;
+pub(crate) use files::Files;
 use foldhash::{HashMap, HashMapExt};
+use namespaces::{Merged, Shell};
 use std::time::Duration;
 
 /// Reads, decodes and compiles a job file's text; for tests, which need no warnings.
@@ -19,15 +18,36 @@ pub(crate) fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
 }
 
 /// Reads, decodes and compiles a job file's text: the graph and the warnings, or every error
-/// (warnings among them).
+/// (warnings among them); for tests, which look at one file.
+#[cfg(test)]
 pub(crate) fn compile_checked(source: &Source) -> Result<(Graph, CompileErrors), CompileErrors> {
-  let root =
-    yaml::parse(source).map_err(|e| CompileErrors(vec![syntax::syntax_error(source, &e)]))?;
-  let (file, mut errors) = decode::decode(source, &root);
-  drop(root);
-  let graph = Compiler::new(source, &file, &mut errors).compile();
+  compile_files(source).0
+}
+
+/// Reads, decodes and compiles a job file and the files it includes, with the job's files (the root and what it includes), which place each
+/// error in its own file: see [`Files::split`].
+pub(crate) fn compile_files(
+  source: &Source,
+) -> (Result<(Graph, CompileErrors), CompileErrors>, Files) {
+  let mut errors = Vec::new();
+  let loaded = includes::load(source, &mut errors);
+  let merged = namespaces::merge(loaded, &mut errors);
+  let graph = Compiler::new(source, &merged, &mut errors).compile();
   let errors = CompileErrors::sorted(errors);
-  if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) }
+  let result = if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) };
+  (result, merged.files)
+}
+
+/// The tasks and groups of a job file and the files it includes, with their descriptions, as
+/// far as the files decode: what TAB completes.
+pub(crate) fn target_names(source: &Source) -> Vec<(String, Option<String>)> {
+  let merged = namespaces::merge(includes::load(source, &mut Vec::new()), &mut Vec::new());
+  let description = |d: &Option<Spanned<String>>| d.as_ref().map(|d| d.value.clone());
+  let file = merged.file;
+  let tasks = file.tasks.iter().map(|t| (t.name.value.clone(), description(&t.description)));
+  tasks
+    .chain(file.groups.iter().map(|g| (g.name.value.clone(), description(&g.description))))
+    .collect()
 }
 
 /// Suggestions for unknown names are computed for this many errors at most: each one scans
@@ -41,11 +61,12 @@ const SUGGESTION_COMPARISONS: usize = 200_000;
 struct Compiler<'a> {
   source: &'a Source,
   file: &'a JobFile,
+  /// The job's files, for names as each file writes them.
+  files: &'a Files,
+  /// The shell of each group's callbacks: its file's.
+  group_shells: &'a [Option<Shell>],
   errors: &'a mut Vec<CompileError>,
   ids: HashMap<&'a str, NodeId>,
-  /// Each node's `RUNNER_RESULT_<N>` variable, by id: worked out once per name, for the
-  /// graph and for the check that no two needs of a task share one.
-  result_vars: Vec<String>,
   queue_ids: HashMap<&'a str, QueueId>,
   /// How many suggestions were made, and how many names they compared.
   suggestions: usize,
@@ -53,13 +74,14 @@ struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
-  fn new(source: &'a Source, file: &'a JobFile, errors: &'a mut Vec<CompileError>) -> Self {
+  fn new(source: &'a Source, merged: &'a Merged, errors: &'a mut Vec<CompileError>) -> Self {
     Self {
       source,
-      file,
+      file: &merged.file,
+      files: &merged.files,
+      group_shells: &merged.group_shells,
       errors,
       ids: HashMap::new(),
-      result_vars: Vec::new(),
       queue_ids: HashMap::new(),
       suggestions: 0,
       compared: 0,
@@ -95,7 +117,6 @@ impl<'a> Compiler<'a> {
     let file = self.file;
     let names = file.tasks.iter().map(|t| &t.name).chain(file.groups.iter().map(|g| &g.name));
     for (id, name) in names.enumerate() {
-      self.result_vars.push(names::result_var(&name.value));
       if let Some(&first) = self.ids.get(name.value.as_str()) {
         let first_span = node_name(file, first).span;
         let message = format!("`{}` is both a task and a group", name.value);
@@ -165,12 +186,12 @@ impl<'a> Compiler<'a> {
       workers: task.workers.as_ref().map_or(1, |w| w.value),
     };
     let needs = self.references(&task.needs, &task.name, "needs");
+    let need_vars = self.need_vars(&task.needs);
     self.check_result_names(&task.needs);
     graph::Node {
       name: task.name.value.clone(),
       span: task.name.span,
       description: task.description.as_ref().map(|d| d.value.clone()),
-      result_var: self.result_vars[id].clone(),
       needs,
       dependents: Vec::new(),
       groups: Vec::new(),
@@ -178,6 +199,7 @@ impl<'a> Compiler<'a> {
       allow_failure: task.allow_failure.as_ref().is_some_and(|a| a.value),
       callbacks: callbacks(&task.callbacks, shell),
       kind: NodeKind::Task(spec),
+      need_vars,
     }
   }
 }
@@ -241,7 +263,10 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
 }
 
 mod cycles;
+mod files;
 mod groups;
+mod includes;
+mod namespaces;
 mod references;
 mod syntax;
 

@@ -26,6 +26,9 @@ pub(crate) enum ErrorKind {
   DuplicateReference,
   NoTasks,
   CutByComment,
+  IncludeCycle,
+  BadInclude,
+  IgnoredInInclude,
 }
 
 impl ErrorKind {
@@ -52,6 +55,9 @@ impl ErrorKind {
       Self::DuplicateReference => "runner::duplicate_reference",
       Self::NoTasks => "runner::no_tasks",
       Self::CutByComment => "runner::cut_by_comment",
+      Self::IncludeCycle => "runner::include_cycle",
+      Self::BadInclude => "runner::bad_include",
+      Self::IgnoredInInclude => "runner::ignored_in_include",
     }
   }
 }

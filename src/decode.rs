@@ -44,6 +44,7 @@ impl Decoder<'_> {
         "tasks" => file.tasks = self.named(value, "tasks", "task", Self::task),
         "groups" => file.groups = self.named(value, "groups", "group", Self::group),
         "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
+        "includes" => file.includes = self.includes(value),
         _ => unreachable!("entries() yields known keys only"),
       }
       self.path.pop();
@@ -323,6 +324,7 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
 
 mod comment;
 mod env;
+mod includes;
 mod values;
 
 #[cfg(test)]

@@ -31,8 +31,8 @@ pub(crate) fn task<'r>(
   let mut env = base(graph, id);
   let mut warnings = Vec::new();
   env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
-  for &need in &graph.nodes[id].needs {
-    let name = &graph.nodes[need].result_var;
+  let node = &graph.nodes[id];
+  for (&need, name) in node.needs.iter().zip(&node.need_vars) {
     let value = value(name, result(need), &mut warnings);
     env.push((name.clone(), value));
   }

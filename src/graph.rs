@@ -29,9 +29,6 @@ pub(crate) struct Node {
   pub name: String,
   pub span: SourceSpan,
   pub description: Option<String>,
-  /// The variable this node's result reaches the tasks that need it under (`RUNNER_RESULT_<N>`),
-  /// worked out once here rather than on every start.
-  pub result_var: String,
   /// What this node needs, in declared order.
   pub needs: Vec<NodeId>,
   /// The nodes that need this one, in declared order.
@@ -43,6 +40,10 @@ pub(crate) struct Node {
   pub allow_failure: bool,
   pub callbacks: Callbacks,
   pub kind: NodeKind,
+  /// The variable each of `needs` reaches this node under, in the same order: its name as the
+  /// node's file writes it (`clippy` in the file included as `lint`, `lint:clippy` in the root),
+  /// so that an included file sees the same variables as when it is run alone.
+  pub need_vars: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -14,6 +14,7 @@ mod consumer;
 mod cycle;
 mod decode;
 mod diagnostic;
+mod discover;
 mod duration;
 mod engine;
 mod env;
@@ -60,26 +61,44 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
   };
   let color = cli.color;
   match cli.command {
-    Command::Run(mut args) => match load(&args.file, color) {
-      Ok(graph) => {
-        args.color = color;
-        run::run(&args, &graph)
+    Command::Run(mut args) => {
+      let (file, targets) = match discover::run_words(args.file.as_deref(), &args.words, &cwd()) {
+        Ok(found) => found,
+        Err(err) => return not_found(&err),
+      };
+      args.targets = targets;
+      match load(&file, color) {
+        Ok(graph) => {
+          args.color = color;
+          run::run(&args, &graph)
+        }
+        Err(exit) => exit,
       }
-      Err(exit) => exit,
-    },
-    Command::Validate(args) => validate(&args.files, color),
-    Command::List(args) => with_graph(&args.file, color, |graph| {
+    }
+    Command::Validate(args) => {
+      let mut files: Vec<_> = args.file.into_iter().chain(args.files).collect();
+      if files.is_empty() {
+        match discover::find(&cwd()) {
+          Ok(found) => files.push(found),
+          Err(err) => return not_found(&err),
+        }
+      }
+      validate(&files, color)
+    }
+    Command::List(args) => with_graph(args.file_flag.or(args.file), color, |graph| {
       if args.json {
         inspect::list_json(graph).to_string() + "\n"
       } else {
         inspect::list_text(graph)
       }
     }),
-    Command::Graph(args) => with_graph(&args.file, color, |graph| match args.format {
-      GraphFormat::Dot => inspect::to_dot(graph),
-      GraphFormat::Mermaid => inspect::to_mermaid(graph),
-      GraphFormat::Json => inspect::to_json(graph).to_string() + "\n",
-    }),
+    Command::Graph(args) => {
+      with_graph(args.file_flag.or(args.file), color, |graph| match args.format {
+        GraphFormat::Dot => inspect::to_dot(graph),
+        GraphFormat::Mermaid => inspect::to_mermaid(graph),
+        GraphFormat::Json => inspect::to_json(graph).to_string() + "\n",
+      })
+    }
     Command::Schema => {
       print(&(serde_json::to_string_pretty(&schema::json_schema()).unwrap_or_default() + "\n"))
     }
@@ -117,7 +136,8 @@ fn load(path: &Path, color: cli::ColorWhen) -> Result<graph::Graph, ExitCode> {
       return Err(ExitCode::Invalid);
     }
   };
-  let (graph, errors) = match compile::compile_checked(&source) {
+  let (result, files) = compile::compile_files(&source);
+  let (graph, errors) = match result {
     Ok((graph, warnings)) => (Ok(graph), warnings),
     Err(errors) => (Err(ExitCode::Invalid), errors),
   };
@@ -125,20 +145,26 @@ fn load(path: &Path, color: cli::ColorWhen) -> Result<graph::Graph, ExitCode> {
     let env = report::Env::read();
     let color = options::color(color, &env, std::io::stderr().is_terminal());
     let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-    eprint!("{}", diagnostic::render(&source, &errors, diagnostic::Style { color, width }));
-    if env.github_actions {
-      eprint!("{}", report::annotations(&source, &errors));
+    for (source, errors) in files.split(errors) {
+      eprint!("{}", diagnostic::render(source, &errors, diagnostic::Style { color, width }));
+      if env.github_actions {
+        eprint!("{}", report::annotations(source, &errors));
+      }
     }
   }
   graph
 }
 
 fn with_graph(
-  path: &Path,
+  path: Option<std::path::PathBuf>,
   color: cli::ColorWhen,
   render: impl FnOnce(&graph::Graph) -> String,
 ) -> ExitCode {
-  match load(path, color) {
+  let path = match discover::file(path.as_deref(), &cwd()) {
+    Ok(path) => path,
+    Err(err) => return not_found(&err),
+  };
+  match load(&path, color) {
     Ok(graph) => print(&render(&graph)),
     Err(exit) => exit,
   }
@@ -158,6 +184,18 @@ fn validate(files: &[std::path::PathBuf], color: cli::ColorWhen) -> ExitCode {
     }
   }
   exit
+}
+
+/// The folder job files are looked for from; "." when it cannot be read, which `find` then
+/// reports as not found there.
+fn cwd() -> std::path::PathBuf {
+  std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."))
+}
+
+/// Prints why no job file was taken: exit 2, as for any invalid command line.
+fn not_found(err: &discover::Error) -> ExitCode {
+  eprintln!("{err}");
+  ExitCode::Invalid
 }
 
 /// `1 task`, `2 tasks`.

@@ -72,6 +72,17 @@ pub(crate) struct JobFile {
   /// Bounded queues between producer and consumer tasks, by name.
   #[schemars(schema_with = "json::named_map::<Queue>")]
   pub queues: Vec<Queue>,
+  /// Other job files whose tasks, groups and queues come in under a namespace (`clippy` of the
+  /// file included as `lint` is `lint:clippy`). Paths are relative to this file's folder.
+  #[schemars(schema_with = "includes::schema")]
+  pub includes: Vec<Include>,
+}
+
+/// One entry of `includes`: its namespace. The file it names is read by `compile`, from the
+/// YAML itself, before anything is decoded.
+#[derive(Debug, Default)]
+pub(crate) struct Include {
+  pub name: Name,
 }
 
 /// A task: a command to run, or a pure join point or timer when it has no `run`.
@@ -239,7 +250,7 @@ pub(crate) struct DurationValue(pub Duration);
 /// did-you-mean suggestions; a test checks them against the JSON Schema.
 pub(crate) mod keys {
   pub(crate) const JOB_FILE: &[&str] =
-    &["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues"];
+    &["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues", "includes"];
   pub(crate) const TASK: &[&str] = &[
     "run",
     "description",
@@ -276,6 +287,7 @@ pub(crate) mod keys {
 
 pub(crate) use json::json_schema;
 
+mod includes;
 mod json;
 
 #[cfg(test)]

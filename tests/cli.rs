@@ -61,7 +61,7 @@ fn generated_files_are_fresh() {
 }
 
 /// Sources the committed bash script in a real bash and asks it for candidates, as TAB does.
-fn bash_complete(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
+pub(crate) fn bash_complete(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
   let script = repo().join("completions/runner.bash");
   let bin_dir = PathBuf::from(BIN).parent().unwrap().to_path_buf();
   let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();

@@ -30,14 +30,17 @@ impl Compiler<'_> {
       name: group.name.value.clone(),
       span: group.name.span,
       description: group.description.as_ref().map(|d| d.value.clone()),
-      result_var: self.result_vars[id].clone(),
       needs: Vec::new(),
       dependents: Vec::new(),
       groups: Vec::new(),
       member_index: Vec::new(),
       allow_failure: group.allow_failure.as_ref().is_some_and(|a| a.value),
-      callbacks: callbacks(&group.callbacks, self.file.shell.as_ref()),
+      callbacks: callbacks(
+        &group.callbacks,
+        self.group_shells[id - self.file.tasks.len()].as_ref(),
+      ),
       kind: NodeKind::Group(graph::Group { rule, members }),
+      need_vars: Vec::new(),
     }
   }
 

@@ -8,6 +8,7 @@ use crate::names;
 use crate::schema::Name;
 use crate::suggest;
 use foldhash::{HashMap, HashMapExt};
+use miette::SourceSpan;
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 
@@ -34,12 +35,13 @@ impl Compiler<'_> {
       match self.ids.get(name.value.as_str()) {
         Some(&id) => ids.push(id),
         None => {
+          let (owner, written) = (self.written(owner), self.written(name));
           let message = if key == "needs" {
-            format!("`{}` needs unknown task or group `{}`", owner.value, name.value)
+            format!("`{owner}` needs unknown task or group `{written}`")
           } else {
-            format!("group `{}` has unknown member `{}`", owner.value, name.value)
+            format!("group `{owner}` has unknown member `{written}`")
           };
-          let suggestion = self.suggest(&name.value, NameSpace::Nodes);
+          let suggestion = self.suggest(&written, name.span, NameSpace::Nodes);
           let err = CompileError::new(
             ErrorKind::UnknownReference,
             message,
@@ -59,10 +61,7 @@ impl Compiler<'_> {
   pub(super) fn check_result_names(&mut self, needs: &[Name]) {
     let mut seen: HashMap<Cow<str>, &Name> = HashMap::with_capacity(needs.len());
     for name in needs {
-      let var = match self.ids.get(name.value.as_str()) {
-        Some(&id) => Cow::Borrowed(self.result_vars[id].as_str()),
-        None => Cow::Owned(names::result_var(&name.value)),
-      };
+      let var: Cow<str> = Cow::Owned(self.need_var(name));
       match seen.get(&var) {
         Some(first) if first.value != name.value => {
           let message =
@@ -84,10 +83,11 @@ impl Compiler<'_> {
     if let Some(&id) = self.queue_ids.get(name.value.as_str()) {
       return Some(id);
     }
-    let message = format!("unknown queue `{}`", name.value);
-    let suggestion = self.suggest(&name.value, NameSpace::Queues);
+    let written = self.written(name);
+    let message = format!("unknown queue `{written}`");
+    let suggestion = self.suggest(&written, name.span, NameSpace::Queues);
     let help = suggestion.as_deref().map_or_else(
-      || format!("declare it under `queues:`, e.g. `queues: {{{}: {{maxsize: 10}}}}`", name.value),
+      || format!("declare it under `queues:`, e.g. `queues: {{{written}: {{maxsize: 10}}}}`"),
       suggest::did_you_mean,
     );
     let err =
@@ -96,7 +96,27 @@ impl Compiler<'_> {
     None
   }
 
-  fn suggest(&mut self, word: &str, space: NameSpace) -> Option<String> {
+  /// A resolved name as the file it is written in writes it.
+  fn written(&self, name: &Name) -> String {
+    self.files.written(&name.value, name.span)
+  }
+
+  /// The `RUNNER_RESULT_<N>` variable of a need: N as its file writes it, without the `:` that
+  /// marks a name of the root.
+  fn need_var(&self, name: &Name) -> String {
+    let written = self.written(name);
+    names::result_var(written.strip_prefix(':').unwrap_or(&written))
+  }
+
+  /// The variable of each known need, in the order `references` resolves them (each name once).
+  pub(super) fn need_vars(&self, needs: &[Name]) -> Vec<String> {
+    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(needs.len());
+    let known = needs.iter().filter(|n| self.ids.contains_key(n.value.as_str()));
+    known.filter(|n| seen.insert(&n.value, ()).is_none()).map(|n| self.need_var(n)).collect()
+  }
+
+  /// The closest known name to `word`, as the file holding `span` would write it.
+  fn suggest(&mut self, word: &str, span: SourceSpan, space: NameSpace) -> Option<String> {
     let names = match space {
       NameSpace::Nodes => self.ids.len(),
       NameSpace::Queues => self.queue_ids.len(),
@@ -106,11 +126,11 @@ impl Compiler<'_> {
     }
     self.suggestions += 1;
     self.compared += names;
-    let found = match space {
-      NameSpace::Nodes => suggest::closest(word, self.ids.keys().copied()),
-      NameSpace::Queues => suggest::closest(word, self.queue_ids.keys().copied()),
+    let known: Vec<String> = match space {
+      NameSpace::Nodes => self.ids.keys().map(|k| self.files.written(k, span)).collect(),
+      NameSpace::Queues => self.queue_ids.keys().map(|k| self.files.written(k, span)).collect(),
     };
-    found.map(str::to_string)
+    suggest::closest(word, known.iter().map(String::as_str)).map(str::to_string)
   }
 }
 

@@ -19,7 +19,7 @@ fn compiles_needs_and_groups() {
   assert_eq!(graph.nodes[0].dependents, [1]);
   assert_eq!(graph.nodes[3].dependents, [2]);
   assert_eq!(graph.nodes[0].groups, [3]);
-  assert_eq!(graph.nodes[3].result_var, "RUNNER_RESULT_TEAS");
+  assert_eq!(graph.nodes[2].need_vars, ["RUNNER_RESULT_TEAS"]);
   assert_eq!(graph.dir, std::path::Path::new("jobs"));
 }
 
