@@ -43,6 +43,12 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+/// Says that stdout was closed when the process started, which the Rust runtime hides by
+/// opening /dev/null there: writing the run's output then fails, as it would have (EBADF).
+pub fn stdout_was_closed() {
+  engine::stdout::closed_at_start();
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
   dispatch(args).code()

@@ -140,22 +140,19 @@ fn watched_pipe() -> Option<Source> {
   Source::once(copy).ok()
 }
 
+/// Whether stdout was closed when the runner started (told by the binary, which sees it before
+/// the Rust runtime puts /dev/null there).
+static CLOSED_AT_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn closed_at_start() {
+  CLOSED_AT_START.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Notes a stdout that was closed when the runner started (`>&-`) as failed, with the error
-/// writing it would have met (EBADF). The Rust runtime opens /dev/null read-write on a closed
-/// standard descriptor before `main`, so that no file takes its number; that is how it is told
-/// from a `> /dev/null` of the shell, which opens it write-only.
+/// writing it would have met (EBADF). A /dev/null opened by whoever started the runner, read-write
+/// or not, is a stdout like any other.
 pub(crate) fn notice_closed() {
-  // SAFETY: fstat and fcntl only read the state of fd 1 into a zeroed stat on the stack.
-  let reopened = unsafe {
-    let mut stat: libc::stat = std::mem::zeroed();
-    let read_write = libc::fcntl(1, libc::F_GETFL) & libc::O_ACCMODE == libc::O_RDWR;
-    let null = libc::makedev(1, 3);
-    libc::fstat(1, &mut stat) == 0
-      && stat.st_mode & libc::S_IFMT == libc::S_IFCHR
-      && stat.st_rdev == null
-      && read_write
-  };
-  if reopened {
+  if CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
     fail(&io::Error::from_raw_os_error(libc::EBADF));
   }
 }
