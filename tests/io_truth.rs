@@ -151,6 +151,17 @@ fn a_closed_stdout_fails_the_run_and_says_why() {
 }
 
 #[test]
+fn a_dev_null_opened_read_write_is_not_a_closed_stdout() {
+  // As Python's `subprocess.DEVNULL` opens it: what the Rust runtime also puts on a closed
+  // stdout, so it is the start of the process that tells them apart.
+  let test = Test::with_job("tasks:\n  a: {run: echo hi}\n");
+  let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").unwrap();
+  let out = test.command(&["run", "job.yaml"]).stdout(null).stderr(Stdio::piped()).output();
+  let out = out.expect("ran");
+  assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn a_log_that_cannot_be_written_shows_in_the_summary_the_report_and_the_exit_code() {
   let test = Test::with_job("tasks:\n  a: {run: echo hello}\n  b: {run: echo fine}\n");
   std::fs::create_dir_all(test.path("logs/a")).unwrap();
