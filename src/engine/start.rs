@@ -36,13 +36,13 @@ async fn unstarted(
 impl Loop<'_, '_> {
   /// Reports what the runner has to say about a node's command (a value cut to fit, say) as
   /// output of the node on `stream`.
-  fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
+  pub(super) fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
     for line in lines {
       self.reporter.event(&Event::Output { task: self.name(id), stream, line, item, raw: None });
     }
   }
 
-  fn cwd(&self, id: NodeId) -> PathBuf {
+  pub(super) fn cwd(&self, id: NodeId) -> PathBuf {
     match self.graph.task(id) {
       Some(task) if task.cwd != self.graph.dir => {
         std::path::absolute(&task.cwd).unwrap_or_else(|_| task.cwd.clone())
