@@ -114,7 +114,8 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy, force: &Force) -> 
   let policy = Policy { timeout: None, ..policy };
   let mut scheduler = Scheduler::new(graph, targets, policy);
   let store = Store::new(&graph.source.path, &graph.dir);
-  let mut ran = vec![false; graph.nodes.len()];
+  // Tasks spawned, and tasks checked whose needs were: they may turn out up to date.
+  let (mut ran, mut maybe) = (vec![false; graph.nodes.len()], vec![false; graph.nodes.len()]);
   let mut actions = Vec::new();
   let mut inputs = std::collections::VecDeque::from([Input::Start]);
   let mut out = String::new();
@@ -125,7 +126,11 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy, force: &Force) -> 
       let done = |proc| Input::Exited { proc, success: true, result: String::new() };
       match action {
         Action::Check { id } => {
-          let fresh = dry_check(graph, &scheduler, &store, force, &ran, id, &mut out);
+          maybe[id] = graph.nodes[id].needs.iter().any(|&need| would_run(graph, &ran, need));
+          let fresh = match maybe[id] {
+            true => None,
+            false => dry_check(graph, &scheduler, &store, force, id, &mut out),
+          };
           inputs.push_back(Input::Checked { id, fresh });
         }
         Action::Spawn { id, .. } => {
@@ -138,6 +143,9 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy, force: &Force) -> 
             .unwrap_or_default();
           let run = run.trim_end().replace('\n', "\n        ");
           out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
+          if maybe[id] {
+            out.push_str("      (up to date if what it needs gives the same results)\n");
+          }
           if graph.task(id).is_some_and(|t| t.consumes.is_none()) {
             inputs.push_back(done(Proc::Task(id)));
           }
@@ -155,21 +163,16 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy, force: &Force) -> 
   ExitCode::Ok
 }
 
-/// The up-to-date check of a dry run: says when task `id` is up to date, or might be.
+/// The up-to-date check of a dry run, whose needs' results are known: says when task `id` is
+/// up to date.
 fn dry_check(
   graph: &Graph,
   scheduler: &Scheduler,
   store: &Store,
   force: &Force,
-  ran: &[bool],
   id: NodeId,
   out: &mut String,
 ) -> Option<String> {
-  let name = &graph.nodes[id].name;
-  if graph.nodes[id].needs.iter().any(|&need| would_run(graph, ran, need)) {
-    out.push_str(&format!("      {name}: runs unless what it needs gives the same results\n"));
-    return None;
-  }
   let task = graph.task(id).expect("only tasks are checked");
   let cwd = std::path::absolute(&task.cwd).unwrap_or_else(|_| task.cwd.clone());
   let verdict = uptodate::check(graph, store, id, &cwd, force.covers(id), |n| {
@@ -179,7 +182,7 @@ fn dry_check(
     eprintln!("{warning}");
   }
   if verdict.fresh.is_some() {
-    out.push_str(&format!("   -. {name}: up to date\n"));
+    out.push_str(&format!("      {}: up to date\n", graph.nodes[id].name));
   }
   verdict.fresh
 }

@@ -1,12 +1,11 @@
-//! The engine's part of up-to-date checks: asking `uptodate` when the scheduler orders a check,
-//! handing the answer back as an input, and recording (or forgetting) a checked task's state
-//! when it ends.
+//! What the engine keeps of one run's up-to-date checks: the state store, `--force`, the hash
+//! of each checked task's inputs and its last result (to record on success), and the answers
+//! not yet handed to the scheduler. The checks themselves are made in `start`, where a task
+//! would start.
 
-use super::event_loop::Loop;
-use crate::event::Stream;
 use crate::graph::NodeId;
 use crate::status::Status;
-use crate::uptodate::{self, Force, Record, Store};
+use crate::uptodate::{Force, Record, Store};
 use std::collections::{HashMap, VecDeque};
 
 /// The checks of one run.
@@ -14,7 +13,7 @@ pub(super) struct Checks {
   pub(super) store: Store,
   pub(super) force: Force,
   /// The hash of each checked task's inputs, recorded if its run succeeds.
-  hashes: HashMap<NodeId, u128>,
+  pub(super) hashes: HashMap<NodeId, u128>,
   /// Answers not yet handed to the scheduler, first asked first.
   pub(super) answers: VecDeque<(NodeId, Option<String>)>,
   /// The result of each checked task's last attempt, to record: the scheduler keeps a result
@@ -33,41 +32,21 @@ impl Checks {
       self.results.insert(id, result.to_string());
     }
   }
-}
 
-impl Loop<'_, '_> {
-  /// Checks task `id` now; the answer waits in `answers` for the scheduler.
-  pub(super) fn check(&mut self, id: NodeId) {
-    let cwd = self.cwd(id);
-    let forced = self.checks.force.covers(id);
-    let scheduler = &*self.scheduler;
-    let verdict = uptodate::check(self.graph, &self.checks.store, id, &cwd, forced, |n| {
-      scheduler.result(n).unwrap_or("")
-    });
-    if let Some(warning) = verdict.warning {
-      self.warn(id, Stream::Stderr, &[warning], None);
-    }
-    self.checks.hashes.insert(id, verdict.hash);
-    self.checks.answers.push_back((id, verdict.fresh));
-  }
-
-  /// A checked task ended: a success is recorded with its result; an up-to-date task keeps
-  /// its record; any other end forgets it, so that the next run runs the task.
-  pub(super) fn record(&mut self, id: NodeId, status: Status) {
-    let result = self.checks.results.remove(&id);
-    let Some(hash) = self.checks.hashes.remove(&id) else {
-      return;
+  /// What to do with the record of checked task `name`, ended with `status`: a success is
+  /// recorded with its result; an up-to-date task keeps its record; any other end forgets it,
+  /// so that the next run runs the task. Err: a warning.
+  pub(super) fn ended(&mut self, id: NodeId, name: &str, status: Status) -> Result<(), String> {
+    let result = self.results.remove(&id);
+    let Some(hash) = self.hashes.remove(&id) else {
+      return Ok(());
     };
-    let name = self.name(id);
-    let done = match status {
-      Status::UpToDate => return,
+    match status {
+      Status::UpToDate => Ok(()),
       Status::Succeeded => {
-        self.checks.store.write(name, &Record { hash, result: result.unwrap_or_default() })
+        self.store.write(name, &Record { hash, result: result.unwrap_or_default() })
       }
-      _ => self.checks.store.remove(name),
-    };
-    if let Err(warning) = done {
-      self.warn(id, Stream::Stderr, &[warning], None);
+      _ => self.store.remove(name),
     }
   }
 }
