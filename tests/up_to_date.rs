@@ -213,3 +213,16 @@ fn sources_and_generates_are_checked_where_they_are_written() {
     assert!(run.stderr.contains(message), "{message}:\n{}", run.stderr);
   }
 }
+
+#[test]
+fn list_and_graph_show_sources_and_generates() {
+  let test = chain();
+  let run = test.run(&["list", "job.yaml"]);
+  run.code(0);
+  assert!(run.stdout.contains("a  sources [src/*.txt]  generates [a.log]\n"), "{}", run.stdout);
+  assert!(run.stdout.contains("b  needs [a]  sources [b.txt]\n"), "{}", run.stdout);
+  let run = test.run(&["graph", "job.yaml", "--format", "json"]);
+  let graph = parse(&run.stdout);
+  assert_eq!(graph["tasks"][0]["sources"], serde_json::json!(["src/*.txt"]));
+  assert_eq!(graph["tasks"][1]["generates"], serde_json::json!([]));
+}
