@@ -17,7 +17,8 @@ def timed(argv, cwd, repeat=1):
     times = []
     for _ in range(repeat):
         start = time.monotonic()
-        done = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with open(os.devnull, 'w') as sink:
+            done = subprocess.run(argv, cwd=cwd, stdout=sink, stderr=subprocess.PIPE)
         times.append(time.monotonic() - start)
         if done.returncode != 0:
             sys.exit(f'{" ".join(argv)} exited {done.returncode}: {done.stderr.decode()[-2000:]}')
