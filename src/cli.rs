@@ -122,6 +122,12 @@ pub(crate) struct RunArgs {
   /// Print what would run, in order, without running anything.
   #[arg(long)]
   pub dry_run: bool,
+  /// Run tasks with `sources` even if they are up to date: `--force` alone runs every task,
+  /// `--force TASK` (repeatable) the tasks named (a group: its members); what depends on them
+  /// runs if their results change.
+  #[arg(long, value_name = "TASK", num_args = 0..=1, default_missing_value = "")]
+  #[arg(action = clap::ArgAction::Append, add = ArgValueCompleter::new(targets))]
+  pub force: Option<Vec<String>>,
   /// How progress is shown: `tty` (live bars), `plain` lines, or `json` events (NDJSON).
   /// `auto` picks `tty` on a terminal outside CI, else `plain`.
   #[arg(long, value_enum, default_value_t = Output::Auto, help_heading = "Output")]

@@ -184,7 +184,10 @@ impl<'a> Compiler<'a> {
       produces,
       consumes,
       workers: task.workers.as_ref().map_or(1, |w| w.value),
+      sources: globs(&task.sources),
+      generates: globs(&task.generates),
     };
+    self.check_sources(task);
     let needs = self.references(&task.needs, &task.name, "needs");
     let need_vars = self.need_vars(&task.needs);
     self.check_result_names(&task.needs);
@@ -258,6 +261,10 @@ fn duration(value: &Option<Spanned<schema::DurationValue>>) -> Option<Duration> 
   value.as_ref().map(|d| d.value.0)
 }
 
+fn globs(globs: &[Spanned<String>]) -> Vec<String> {
+  globs.iter().map(|g| g.value.clone()).collect()
+}
+
 fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
   env.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()
 }
@@ -268,6 +275,7 @@ mod groups;
 mod includes;
 mod namespaces;
 mod references;
+mod sources;
 mod syntax;
 
 #[cfg(test)]

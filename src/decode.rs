@@ -73,6 +73,8 @@ impl Decoder<'_> {
         "produces" => task.produces = self.string(value),
         "consumes" => task.consumes = self.string(value),
         "workers" => task.workers = self.parallelism(value, "workers"),
+        "sources" => task.sources = self.globs(value, "sources"),
+        "generates" => task.generates = self.globs(value, "generates"),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();
@@ -325,6 +327,7 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
 mod comment;
 mod env;
 mod includes;
+mod globs;
 mod values;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! reporter. It decides nothing: every timer, retry, timeout and stop is the scheduler's.
 //! Runtime calls live here and nowhere else.
 
+mod check;
 mod event_loop;
 mod inbox;
 pub(crate) mod kill;
@@ -25,6 +26,7 @@ use crate::graph::{Graph, NodeId};
 use crate::report::Reporter;
 use crate::scheduler::{Policy, StopReason};
 use crate::status::Status;
+use crate::uptodate::Force;
 
 /// How the run ended: the final status of every node (None: not selected).
 pub(crate) struct Outcome {
@@ -40,7 +42,8 @@ pub(crate) fn run(
   graph: &Graph,
   targets: &[NodeId],
   policy: Policy,
+  force: Force,
   reporter: &mut Reporter,
 ) -> Outcome {
-  reactor::block_on(event_loop::run(graph, targets, policy, reporter))
+  reactor::block_on(event_loop::run(graph, targets, policy, force, reporter))
 }

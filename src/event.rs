@@ -148,6 +148,8 @@ pub(crate) struct Counts {
   pub timed_out: usize,
   pub cancelled: usize,
   pub skipped: usize,
+  /// Tasks that did not run because their last success still holds.
+  pub up_to_date: usize,
   /// Of the failed and timed out, those with `allow_failure`.
   pub allowed_failures: usize,
   /// Nodes whose callbacks failed.
@@ -162,6 +164,7 @@ impl Counts {
       Status::TimedOut => self.timed_out += 1,
       Status::Cancelled => self.cancelled += 1,
       Status::Skipped => self.skipped += 1,
+      Status::UpToDate => self.up_to_date += 1,
       Status::Pending | Status::Delayed | Status::Ready | Status::Running => {}
     }
   }

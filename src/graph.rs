@@ -96,6 +96,11 @@ pub(crate) struct Task {
   pub produces: Option<QueueId>,
   pub consumes: Option<QueueId>,
   pub workers: u32,
+  /// Globs of the files whose contents the up-to-date check hashes, relative to `cwd`; empty:
+  /// the task always runs.
+  pub sources: Vec<String>,
+  /// Globs of the files that must exist for the task to be up to date.
+  pub generates: Vec<String>,
 }
 
 #[derive(Debug)]

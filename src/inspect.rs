@@ -35,6 +35,13 @@ pub(crate) fn list_text(graph: &Graph) -> String {
       if !node.needs.is_empty() {
         detail.push(format!("needs [{}]", names(graph, &node.needs)));
       }
+      for (key, globs) in
+        node.task().map_or(vec![], |t| vec![("sources", &t.sources), ("generates", &t.generates)])
+      {
+        if !globs.is_empty() {
+          detail.push(format!("{key} [{}]", globs.join(", ")));
+        }
+      }
       if let Some(d) = &node.description {
         detail.push(format!("# {d}"));
       }
@@ -158,6 +165,8 @@ pub(crate) fn to_json(graph: &Graph) -> Value {
         "produces": task.produces.map(|q| graph.queues[q].name.clone()),
         "consumes": task.consumes.map(|q| graph.queues[q].name.clone()),
         "workers": task.consumes.map(|_| task.workers),
+        "sources": task.sources,
+        "generates": task.generates,
       })),
       NodeKind::Group(group) => {
         let mut value = json!({

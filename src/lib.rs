@@ -33,6 +33,7 @@ mod schema;
 mod source;
 mod status;
 mod suggest;
+mod uptodate;
 mod yaml;
 
 use clap::Parser;

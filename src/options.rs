@@ -13,6 +13,8 @@ pub(crate) struct RunOptions {
   pub timeout: Option<Duration>,
   pub kill_grace: Duration,
   pub dry_run: bool,
+  /// `--force`: None, no task is forced; an empty list, every task; else the tasks named.
+  pub force: Option<Vec<String>>,
   /// What the reporters show and write.
   pub report: ReportOptions,
 }
@@ -27,6 +29,7 @@ impl RunOptions {
       timeout: args.timeout,
       kill_grace: args.kill_grace,
       dry_run: args.dry_run,
+      force: force(args.force.as_deref()),
       report: ReportOptions {
         kind: kind(args.output, env, terminal),
         color: color(args.color, env, terminal),
@@ -48,6 +51,12 @@ impl RunOptions {
 /// `-j`, else the file's `concurrency`, else the number of CPUs.
 fn jobs(flag: Option<u32>, concurrency: Option<usize>, cpus: impl FnOnce() -> usize) -> usize {
   flag.map(|j| j as usize).or(concurrency).unwrap_or_else(cpus)
+}
+
+/// `--force` without a name (an empty value) forces every task, whatever else is named.
+fn force(flags: Option<&[String]>) -> Option<Vec<String>> {
+  let names = flags?;
+  if names.iter().any(String::is_empty) { Some(Vec::new()) } else { Some(names.to_vec()) }
 }
 
 /// `auto`: the live view on a terminal outside CI (and not on a dumb terminal), else plain.
@@ -147,6 +156,15 @@ mod tests {
     assert_eq!(report.step_summary, Some(PathBuf::from("s")));
     assert_eq!(report.files.trace, Some(PathBuf::from("t")));
     assert_eq!(report.files.log_dir, Some(PathBuf::from("d")));
+  }
+
+  #[test]
+  fn force_alone_forces_everything() {
+    let force = |line: &str| RunOptions::new(&run_args(line), None, &Env::default(), false).force;
+    assert_eq!(force("runner run x.yaml"), None);
+    assert_eq!(force("runner run x.yaml --force"), Some(Vec::new()));
+    assert_eq!(force("runner run x.yaml --force a --force b"), Some(vec!["a".into(), "b".into()]));
+    assert_eq!(force("runner run x.yaml --force a --force"), Some(Vec::new()));
   }
 
   #[test]

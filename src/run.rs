@@ -13,6 +13,7 @@ use crate::options::RunOptions;
 use crate::report;
 use crate::scheduler::{Action, Input, Policy, Proc, Scheduler, StopReason, Timer};
 use crate::suggest;
+use crate::uptodate::{self, Force, Store};
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -24,6 +25,14 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
+  let force = match run.force.as_deref() {
+    None => Force::Nothing,
+    Some([]) => Force::All,
+    Some(names) => match resolve_targets(graph, names) {
+      Ok(ids) => Force::tasks(graph, &ids),
+      Err(exit) => return exit,
+    },
+  };
   let workers = (0..graph.nodes.len()).filter_map(|id| graph.task(id));
   let workers = workers.filter(|t| t.consumes.is_some()).map(|t| t.workers as usize).sum();
   let (jobs, warning) = open_files::fit(run.jobs, workers, run.report.files.log_dir.is_some());
@@ -33,7 +42,7 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   let policy =
     Policy { jobs, fail_fast: run.fail_fast, timeout: run.timeout, kill_grace: run.kill_grace };
   if run.dry_run {
-    return dry_run(graph, &targets, policy);
+    return dry_run(graph, &targets, policy, &force);
   }
   // Before the reporter, which may start a thread: every thread must have them blocked.
   engine::signal::block();
@@ -45,7 +54,7 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
     }
   };
   let started = Instant::now();
-  let outcome = engine::run(graph, &targets, policy, &mut reporter);
+  let outcome = engine::run(graph, &targets, policy, force, &mut reporter);
   // Output that was lost fails the run, and says so in its last line and its report.
   reporter.flush();
   let lost = reporter.output_error();
@@ -98,10 +107,15 @@ fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, ExitC
 }
 
 /// Prints what would run, in the order a run would start it, with every task succeeding at
-/// once, delays skipped and queues empty.
-fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> ExitCode {
+/// once, delays skipped and queues empty. A task with `sources` is checked as a run would check
+/// it, reading its state and sources and writing nothing; one whose needs would run cannot be
+/// told (their results are not known) and is shown as running, with a note.
+fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy, force: &Force) -> ExitCode {
   let policy = Policy { timeout: None, ..policy };
   let mut scheduler = Scheduler::new(graph, targets, policy);
+  let store = Store::new(&graph.source.path, &graph.dir);
+  // Tasks spawned, and tasks checked whose needs were: they may turn out up to date.
+  let (mut ran, mut maybe) = (vec![false; graph.nodes.len()], vec![false; graph.nodes.len()]);
   let mut actions = Vec::new();
   let mut inputs = std::collections::VecDeque::from([Input::Start]);
   let mut out = String::new();
@@ -111,7 +125,16 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> ExitCode {
     for action in actions.drain(..) {
       let done = |proc| Input::Exited { proc, success: true, result: String::new() };
       match action {
+        Action::Check { id } => {
+          maybe[id] = graph.nodes[id].needs.iter().any(|&need| would_run(graph, &ran, need));
+          let fresh = match maybe[id] {
+            true => None,
+            false => dry_check(graph, &scheduler, &store, force, id, &mut out),
+          };
+          inputs.push_back(Input::Checked { id, fresh });
+        }
         Action::Spawn { id, .. } => {
+          ran[id] = true;
           step += 1;
           let run = graph
             .task(id)
@@ -120,6 +143,9 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> ExitCode {
             .unwrap_or_default();
           let run = run.trim_end().replace('\n', "\n        ");
           out.push_str(&format!("{step:>4}. {}: {run}\n", graph.nodes[id].name));
+          if maybe[id] {
+            out.push_str("      (up to date if what it needs gives the same results)\n");
+          }
           if graph.task(id).is_some_and(|t| t.consumes.is_none()) {
             inputs.push_back(done(Proc::Task(id)));
           }
@@ -135,4 +161,43 @@ fn dry_run(graph: &Graph, targets: &[NodeId], policy: Policy) -> ExitCode {
   }
   print!("{out}");
   ExitCode::Ok
+}
+
+/// The up-to-date check of a dry run, whose needs' results are known: says when task `id` is
+/// up to date.
+fn dry_check(
+  graph: &Graph,
+  scheduler: &Scheduler,
+  store: &Store,
+  force: &Force,
+  id: NodeId,
+  out: &mut String,
+) -> Option<String> {
+  let task = graph.task(id).expect("only tasks are checked");
+  let cwd = std::path::absolute(&task.cwd).unwrap_or_else(|_| task.cwd.clone());
+  let verdict = uptodate::check(graph, store, id, &cwd, force.covers(id), |n| {
+    scheduler.result(n).unwrap_or("")
+  });
+  if let Some(warning) = &verdict.warning {
+    eprintln!("{warning}");
+  }
+  if verdict.fresh.is_some() {
+    out.push_str(&format!("      {}: up to date\n", graph.nodes[id].name));
+  }
+  verdict.fresh
+}
+
+/// Whether node `id` would run a process in a dry run so far: a task that was spawned, or a
+/// group with such a member at any depth.
+fn would_run(graph: &Graph, ran: &[bool], id: NodeId) -> bool {
+  let mut stack = vec![id];
+  while let Some(id) = stack.pop() {
+    if ran[id] {
+      return true;
+    }
+    if let Some(group) = graph.group(id) {
+      stack.extend(&group.members);
+    }
+  }
+  false
 }

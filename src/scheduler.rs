@@ -91,6 +91,12 @@ pub(crate) enum Input {
   },
   /// A stopping signal reached the runner.
   Signal(i32),
+  /// The up-to-date check of task `id` (asked by [`Action::Check`]) found it up to date with
+  /// the recorded result `fresh`, or found that it must run (None).
+  Checked {
+    id: NodeId,
+    fresh: Option<String>,
+  },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +108,11 @@ pub(crate) enum Action {
     id: NodeId,
     attempt: u32,
     waiting: usize,
+  },
+  /// Check whether task `id` (it has `sources`) is up to date, before its first attempt; it
+  /// holds a slot meanwhile. The answer comes back as [`Input::Checked`].
+  Check {
+    id: NodeId,
   },
   /// Start attempt `attempt` at the item worker `worker` of consumer `id` holds.
   SpawnItem {
@@ -197,6 +208,8 @@ struct NodeState {
   callbacks_ok: bool,
   /// The task holds one of the `jobs` slots.
   holds_slot: bool,
+  /// The task waits for the answer of its up-to-date check.
+  checking: bool,
 }
 
 pub(crate) struct Scheduler<'g> {
@@ -318,6 +331,7 @@ impl<'g> Scheduler<'g> {
       }
       Input::Taken { id, worker, item } => self.taken(id, worker, item, out),
       Input::Signal(signal) => self.signal(signal, out),
+      Input::Checked { id, fresh } => self.checked(id, fresh, out),
     }
     self.propagate(out);
     self.dispatch(out);

@@ -126,6 +126,14 @@ pub(crate) struct Task {
   /// Consumers only: how many items are handled at once. Default 1.
   #[schemars(range(min = 1, max = crate::limits::MAX_PARALLEL))]
   pub workers: Option<Spanned<u32>>,
+  /// Globs (relative to `cwd`, `**` for any depth) of the files the task reads: when their
+  /// contents, the command, the environment and the needs' results are what its last success
+  /// recorded, the task is `up_to_date` and does not run.
+  #[schemars(schema_with = "json::globs")]
+  pub sources: Vec<Spanned<String>>,
+  /// Globs of the files the task makes: when one is missing, the task runs.
+  #[schemars(schema_with = "json::globs")]
+  pub generates: Vec<Spanned<String>>,
 }
 
 /// Commands run after a task or group ends, in declared order.
@@ -269,6 +277,8 @@ pub(crate) mod keys {
     "produces",
     "consumes",
     "workers",
+    "sources",
+    "generates",
   ];
   pub(crate) const GROUP: &[&str] = &[
     "description",

@@ -15,14 +15,27 @@ pub(crate) enum Status {
   TimedOut,
   Cancelled,
   Skipped,
+  /// Not run: its sources, command, environment and needs' results hash to what its last
+  /// success recorded, and what it generates exists. Counts as a success for its dependents.
+  UpToDate,
 }
 
 impl Status {
   pub(crate) fn is_final(self) -> bool {
     matches!(
       self,
-      Self::Succeeded | Self::Failed | Self::TimedOut | Self::Cancelled | Self::Skipped
+      Self::Succeeded
+        | Self::Failed
+        | Self::TimedOut
+        | Self::Cancelled
+        | Self::Skipped
+        | Self::UpToDate
     )
+  }
+
+  /// A success for what needs it: it ran and succeeded, or it did not need to run.
+  pub(crate) fn is_success(self) -> bool {
+    matches!(self, Self::Succeeded | Self::UpToDate)
   }
 
   /// A failure in the sense of the spec: the node ran and did not succeed.
@@ -41,6 +54,7 @@ impl Status {
       Self::TimedOut => "timed_out",
       Self::Cancelled => "cancelled",
       Self::Skipped => "skipped",
+      Self::UpToDate => "up_to_date",
     }
   }
 }

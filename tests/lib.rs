@@ -33,3 +33,4 @@ mod retries_timeouts;
 mod signals;
 mod targets_and_dry_run;
 mod tmux;
+mod up_to_date;

@@ -2,6 +2,7 @@
 //! performs the actions it returns, and reports events. It decides nothing itself.
 
 use super::Outcome;
+use super::check::Checks;
 use super::inbox::{Inbox, Msg};
 use super::launcher::Stop;
 use super::live::Shared;
@@ -20,6 +21,7 @@ pub(super) async fn run(
   graph: &Graph,
   targets: &[NodeId],
   policy: Policy,
+  force: crate::uptodate::Force,
   reporter: &mut Reporter,
 ) -> Outcome {
   // The loop drains what is waiting before it flushes: a small inbox is enough, and a large
@@ -46,6 +48,7 @@ pub(super) async fn run(
     terminate: Vec::new(),
     kill: Vec::new(),
     dir: std::path::absolute(&graph.dir).unwrap_or_else(|_| graph.dir.clone()),
+    checks: Checks::new(crate::uptodate::Store::new(&graph.source.path, &graph.dir), force),
   };
   engine.run_started();
   let mut actions = Vec::new();
@@ -95,6 +98,7 @@ pub(super) struct Loop<'a, 'g> {
   terminate: Vec<(Proc, u64)>,
   kill: Vec<(Proc, u64)>,
   pub(super) dir: PathBuf,
+  pub(super) checks: Checks,
 }
 
 impl<'g> Loop<'_, 'g> {
@@ -138,7 +142,10 @@ impl<'g> Loop<'_, 'g> {
       }
       Msg::Exited { proc, exit, result } => {
         match proc {
-          Proc::Task(id) => self.exits[id] = exit,
+          Proc::Task(id) => {
+            self.exits[id] = exit;
+            self.checks.ran(id, &result);
+          }
           Proc::Item(id, worker) => drop(self.item_exits.insert((id, worker), exit)),
           Proc::Callback(_) => {}
         }
@@ -165,13 +172,25 @@ impl<'g> Loop<'_, 'g> {
     self.perform(actions)
   }
 
-  /// Performs the scheduler's actions; true when the run is over. Signals go out once per
-  /// batch, so that stopping many processes costs one look at /proc.
+  /// Performs the scheduler's actions, and hands it the answers of the up-to-date checks they
+  /// asked for (and performs what those set off, in turn); true when the run is over.
   fn perform(&mut self, actions: &mut Vec<Action>) -> bool {
+    let mut done = self.perform_batch(actions);
+    while let Some((id, fresh)) = self.checks.answers.pop_front() {
+      self.scheduler.handle(Input::Checked { id, fresh }, actions);
+      done |= self.perform_batch(actions);
+    }
+    done
+  }
+
+  /// Performs one batch of the scheduler's actions; true when the run is over. Signals go out
+  /// once per batch of messages, so that stopping many processes costs one look at /proc.
+  fn perform_batch(&mut self, actions: &mut Vec<Action>) -> bool {
     let mut done = false;
     for action in actions.drain(..) {
       match action {
         Action::Spawn { id, attempt, waiting } => self.start_task(id, attempt, waiting),
+        Action::Check { id } => self.check(id),
         Action::SpawnItem { id, worker, attempt } => self.start_item(id, worker, attempt),
         Action::RunCallback { id, status, index } => self.start_callback(id, status, index),
         Action::Take { id, worker } => self.take(id, worker),
@@ -277,6 +296,7 @@ impl<'g> Loop<'_, 'g> {
   }
 
   fn finished(&mut self, id: NodeId, status: Status) {
+    self.record(id, status);
     if let Some(task) = self.graph.task(id) {
       if let Some(q) = task.produces {
         self.queues[q].producer_finished();

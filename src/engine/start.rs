@@ -14,6 +14,7 @@ use crate::event::{Event, Exit, Stream};
 use crate::graph::{NodeId, Program};
 use crate::scheduler::Proc;
 use crate::status::Status;
+use crate::uptodate;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -36,13 +37,13 @@ async fn unstarted(
 impl Loop<'_, '_> {
   /// Reports what the runner has to say about a node's command (a value cut to fit, say) as
   /// output of the node on `stream`.
-  fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
+  pub(super) fn warn(&mut self, id: NodeId, stream: Stream, lines: &[String], item: Option<&str>) {
     for line in lines {
       self.reporter.event(&Event::Output { task: self.name(id), stream, line, item, raw: None });
     }
   }
 
-  fn cwd(&self, id: NodeId) -> PathBuf {
+  pub(super) fn cwd(&self, id: NodeId) -> PathBuf {
     match self.graph.task(id) {
       Some(task) if task.cwd != self.graph.dir => {
         std::path::absolute(&task.cwd).unwrap_or_else(|_| task.cwd.clone())
@@ -195,4 +196,29 @@ async fn run_callback(
     shared.inbox.send(Msg::CallbackFailed { id, command, exit }).await;
   }
   exit
+}
+
+impl Loop<'_, '_> {
+  /// The up-to-date check of task `id`, just before its first attempt would start; the answer
+  /// waits in `checks.answers` for the scheduler.
+  pub(super) fn check(&mut self, id: NodeId) {
+    let cwd = self.cwd(id);
+    let forced = self.checks.force.covers(id);
+    let scheduler = &*self.scheduler;
+    let verdict = uptodate::check(self.graph, &self.checks.store, id, &cwd, forced, |n| {
+      scheduler.result(n).unwrap_or("")
+    });
+    if let Some(warning) = verdict.warning {
+      self.warn(id, Stream::Stderr, &[warning], None);
+    }
+    self.checks.hashes.insert(id, verdict.hash);
+    self.checks.answers.push_back((id, verdict.fresh));
+  }
+
+  /// A task ended: if it was checked, its record is written or forgotten.
+  pub(super) fn record(&mut self, id: NodeId, status: Status) {
+    if let Err(warning) = self.checks.ended(id, self.name(id), status) {
+      self.warn(id, Stream::Stderr, &[warning], None);
+    }
+  }
 }

@@ -79,14 +79,42 @@ impl Scheduler<'_> {
         continue;
       }
       self.take_slot(id);
-      let seq = self.next_seq();
-      let node = &mut self.nodes[id];
-      node.attempt += 1;
-      (node.seq, node.timed_out, node.stopping) = (seq, false, false);
-      out.push(Action::Spawn { id, attempt: node.attempt, waiting: self.ready.len() });
-      if let Some(after) = self.graph.task(id).and_then(|t| t.timeout) {
-        out.push(Action::StartTimer { after, timer: Timer::Timeout(Proc::Task(id), seq) });
+      let has_sources = self.graph.task(id).is_some_and(|t| !t.sources.is_empty());
+      if has_sources && self.nodes[id].attempt == 0 {
+        self.nodes[id].checking = true;
+        out.push(Action::Check { id });
+        continue;
       }
+      self.spawn(id, out);
+    }
+  }
+
+  /// Starts the next attempt of a task that holds a slot.
+  fn spawn(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let seq = self.next_seq();
+    let node = &mut self.nodes[id];
+    node.attempt += 1;
+    (node.seq, node.timed_out, node.stopping) = (seq, false, false);
+    out.push(Action::Spawn { id, attempt: node.attempt, waiting: self.ready.len() });
+    if let Some(after) = self.graph.task(id).and_then(|t| t.timeout) {
+      out.push(Action::StartTimer { after, timer: Timer::Timeout(Proc::Task(id), seq) });
+    }
+  }
+
+  /// The up-to-date check of a task ended: up to date, it settles with its recorded result and
+  /// runs no process (nor callbacks: nothing happened); else its first attempt starts. A task
+  /// cancelled during its check is final already.
+  pub(super) fn checked(&mut self, id: NodeId, fresh: Option<String>, out: &mut Vec<Action>) {
+    let checking = std::mem::take(&mut self.nodes[id].checking);
+    if !checking || self.nodes[id].status.is_final() {
+      return;
+    }
+    match fresh {
+      Some(result) => {
+        self.results.set(id, result);
+        self.finish(id, Status::UpToDate, out);
+      }
+      None => self.spawn(id, out),
     }
   }
 
@@ -131,7 +159,7 @@ impl Scheduler<'_> {
   /// not after its callbacks: nothing new may start meanwhile.
   pub(super) fn finish(&mut self, id: NodeId, status: Status, out: &mut Vec<Action>) {
     self.nodes[id].status = status;
-    let ran = status != Status::Skipped;
+    let ran = !matches!(status, Status::Skipped | Status::UpToDate);
     let callbacks = self.graph.nodes[id].callbacks.for_status(status).count();
     if ran && !self.callbacks_halted() && callbacks > 0 {
       let node = &mut self.nodes[id];
@@ -185,7 +213,7 @@ impl Scheduler<'_> {
       // Groups first: a group hears of its member's own outcome before it hears of that
       // member's dependents being skipped because of it.
       self.tell_groups(id, out);
-      let go_on = status == Status::Succeeded || (status.is_failure() && allowed);
+      let go_on = status.is_success() || (status.is_failure() && allowed);
       for &dependent in &node.dependents {
         if !self.selected[dependent] || self.nodes[dependent].status != Status::Pending {
           continue;

@@ -106,10 +106,11 @@ impl Results {
 }
 
 /// The nodes whose results node `id` reads, a group's members aside: its needs, and itself
-/// when it has callbacks.
+/// when it has callbacks or `sources` (its success records its result for later runs).
 fn own_reads(graph: &Graph, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
   let node = &graph.nodes[id];
   let Callbacks { on_success, on_failure, on_done } = &node.callbacks;
   let has_callbacks = !(on_success.is_empty() && on_failure.is_empty() && on_done.is_empty());
-  node.needs.iter().copied().chain(has_callbacks.then_some(id))
+  let recorded = node.task().is_some_and(|t| !t.sources.is_empty());
+  node.needs.iter().copied().chain((has_callbacks || recorded).then_some(id))
 }

@@ -76,7 +76,9 @@ impl Scheduler<'_> {
   pub(super) fn cancel(&mut self, id: NodeId, out: &mut Vec<Action>) {
     let node = &mut self.nodes[id];
     match node.status {
-      Status::Running if self.graph.task(id).is_some() => {
+      // A task in its up-to-date check runs nothing yet: it is settled, and the answer of
+      // the check is ignored.
+      Status::Running if self.graph.task(id).is_some() && !node.checking => {
         if std::mem::replace(&mut node.cancel_requested, true) {
           return;
         }

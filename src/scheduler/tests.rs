@@ -6,7 +6,9 @@
 use super::*;
 use crate::compile::compile_source;
 use crate::source::Source;
-use Status::{Cancelled, Delayed, Failed, Pending, Ready, Running, Skipped, Succeeded, TimedOut};
+use Status::{
+  Cancelled, Delayed, Failed, Pending, Ready, Running, Skipped, Succeeded, TimedOut, UpToDate,
+};
 use std::time::Duration;
 
 fn graph(yaml: &str) -> Graph {
@@ -25,6 +27,7 @@ fn show(g: &Graph, action: &Action) -> String {
   };
   match action {
     Action::Spawn { id, attempt, .. } => format!("spawn {}#{attempt}", name(*id)),
+    Action::Check { id } => format!("check {}", name(*id)),
     Action::SpawnItem { id, worker, attempt } => {
       let item = "?";
       format!("item {}/{worker}#{attempt} {item}", name(*id))
@@ -1685,6 +1688,8 @@ mod random {
             self.owed.push(Owed::Exit(Proc::Task(id)));
           }
         }
+        // The random graphs have no `sources`.
+        &Action::Check { id } => prop_assert!(false, "checked t{} without sources", id),
         &Action::SpawnItem { id, worker, .. } => {
           prop_assert!(s.item(id, worker).is_some());
           self.owed.push(Owed::Exit(Proc::Item(id, worker)));
@@ -2301,4 +2306,85 @@ fn a_consumer_with_many_workers_takes_one_at_a_time_and_makes_workers_as_items_r
     ["item c/1 b succeeded after 1", "finished c succeeded", "done"]
   );
   assert_eq!(workers(&sim), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Up-to-date checks: a task with `sources` is checked before its first attempt
+
+impl Sim<'_> {
+  fn checked(&mut self, name: &str, fresh: Option<&str>) -> Vec<String> {
+    let id = self.id(name);
+    self.send(Input::Checked { id, fresh: fresh.map(str::to_string) })
+  }
+}
+
+#[test]
+fn a_task_with_sources_is_checked_in_its_slot_before_it_spawns() {
+  let g = graph("tasks:\n  a: {run: x, sources: [f]}\n  b: {run: y}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["check a"]);
+  assert_eq!(sim.status("b"), Ready, "the check holds the only slot");
+  assert_eq!(sim.checked("a", None), ["spawn a#1"]);
+  assert_eq!(sim.exit("a", Succeeded), ["finished a succeeded", "spawn b#1"]);
+}
+
+#[test]
+fn an_up_to_date_task_settles_with_its_recorded_result_and_frees_its_slot() {
+  let g = graph(
+    "tasks:\n  a: {run: x, sources: [f], on_success: cb, on_done: cb}\n  b: {run: y, needs: [a]}\n  c: {run: z}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["check a"]);
+  // No process and no callbacks: nothing ran. Its dependent goes on as after a success.
+  assert_eq!(sim.checked("a", Some("old")), ["finished a up_to_date", "spawn c#1"]);
+  assert_eq!((sim.status("a"), sim.s.attempts(sim.id("a"))), (UpToDate, 0));
+  assert_eq!(sim.result("a"), Some("old"), "b reads it");
+  assert_eq!(sim.exit("c", Succeeded), ["finished c succeeded", "spawn b#1"]);
+  assert_eq!(sim.exit("b", Succeeded), ["finished b succeeded", "done"]);
+  assert!(!sim.s.run_failed());
+}
+
+#[test]
+fn dependents_of_an_up_to_date_task_are_checked_in_turn() {
+  let g = graph("tasks:\n  a: {run: x, sources: [f]}\n  b: {run: y, needs: [a], sources: [g]}\n");
+  let mut sim = Sim::new(&g, &[], 2, false);
+  assert_eq!(sim.start(), ["check a"]);
+  assert_eq!(sim.checked("a", Some("r")), ["finished a up_to_date", "check b"]);
+  assert_eq!(sim.checked("b", Some("s")), ["finished b up_to_date", "done"]);
+}
+
+#[test]
+fn an_up_to_date_member_counts_as_a_success_for_its_gather_group() {
+  let g = graph(
+    "tasks:\n  a: {run: x, sources: [f]}\n  b: {run: y}\n  c: {run: z, needs: [g]}\ngroups:\n  g: {gather: [a, b]}\n",
+  );
+  let mut sim = Sim::new(&g, &[], 2, false);
+  assert_eq!(sim.start(), ["check a", "spawn b#1"]);
+  assert_eq!(sim.checked("a", Some("ra")), ["finished a up_to_date"]);
+  let out = sim.exit_with("b", Succeeded, "rb");
+  assert_eq!(
+    out,
+    ["finished b succeeded", "returned g succeeded", "finished g succeeded", "spawn c#1"]
+  );
+  assert_eq!(sim.result("g"), Some(r#"["ra","rb"]"#));
+}
+
+#[test]
+fn a_retry_is_not_checked_again() {
+  let g = graph("tasks:\n  a: {run: x, sources: [f], retries: 1}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["check a"]);
+  assert_eq!(sim.checked("a", None), ["spawn a#1"]);
+  assert_eq!(sim.exit("a", Failed), ["retrying a#1 failed", "spawn a#2"]);
+}
+
+#[test]
+fn a_task_cancelled_during_its_check_ignores_the_answer() {
+  let g = graph("tasks:\n  a: {run: x, sources: [f]}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["check a"]);
+  assert_eq!(sim.stop(StopReason::Signal(2)), ["finished a cancelled", "done"]);
+  assert_eq!(sim.checked("a", Some("r")), NOTHING);
+  assert_eq!(sim.checked("a", None), NOTHING);
+  assert_eq!(sim.status("a"), Cancelled);
 }

@@ -32,7 +32,11 @@ pub(crate) fn json_schema() -> Value {
     value["properties"][map]["additionalProperties"] =
       json!({"anyOf": [{"$ref": format!("#/$defs/{def}")}, {"type": "null"}]});
   }
-  value["$defs"]["Task"]["dependentRequired"] = json!({"workers": ["consumes"]});
+  let task = &mut value["$defs"]["Task"];
+  task["dependentRequired"] = json!({"workers": ["consumes"], "generates": ["sources"]});
+  // An up-to-date check needs a command to skip, and a task that is not a queue's end.
+  task["dependentSchemas"] =
+    json!({"sources": {"required": ["run"], "properties": {"produces": false, "consumes": false}}});
   let wait_only = json!({"wait": false, "return_when": false, "timeout": false, "pending": false});
   value["$defs"]["Group"]["oneOf"] = json!([
     {"required": ["gather"], "properties": wait_only},
@@ -162,6 +166,15 @@ pub(super) fn callback_schema(generator: &mut SchemaGenerator) -> Schema {
   json_schema!({
     "description": "A command, or a list of commands run in order.",
     "anyOf": [command, {"type": "array", "items": command}]
+  })
+}
+
+/// `sources` and `generates`: a non-empty list of globs relative to the task's `cwd`.
+pub(super) fn globs(_: &mut SchemaGenerator) -> Schema {
+  json_schema!({
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": ["string", "number", "boolean"], "pattern": "^[^/\\u0000][^\\u0000]*$"}
   })
 }
 

@@ -14,11 +14,11 @@
 //!   "started_at": "2024-05-01T12:34:56.789Z",
 //!   "duration_ms": 1234,
 //!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped",   // of tasks
-//!              "allowed_failures", "callbacks_failed"},
+//!              "up_to_date", "allowed_failures", "callbacks_failed"},
 //!   "log_dir": "logs" | null,            // `--log-dir`; the `logs` paths below are inside it
 //!   "tasks": [{                          // the tasks the run selected
 //!     "name": "build", "line": 12,       // `line`: of the task's name in the job file
-//!     "status": "succeeded" | "failed" | "timed_out" | "cancelled" | "skipped",
+//!     "status": "succeeded" | "failed" | "timed_out" | "cancelled" | "skipped" | "up_to_date",
 //!     "allow_failure": false, "duration_ms": 850,
 //!     "exit": {"code": 0 | null, "signal": 15 | null},     // of the last attempt
 //!     "attempts": [{"attempt": 1, "start_ms", "end_ms", "status", "exit",

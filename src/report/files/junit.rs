@@ -7,7 +7,7 @@
 //! - a failure the job allows (`allow_failure`) does not fail the run, so its testcase passes:
 //!   no `<failure>`, and its `<system-out>` starts with a note that says how it ended (the
 //!   Jenkins schema has no properties on a testcase);
-//! - `skipped` and `cancelled` tasks get `<skipped/>`;
+//! - `skipped`, `cancelled` and `up_to_date` tasks get `<skipped/>`, with why as its message;
 //! - a failed callback is an `<error type="callback_failed">`;
 //! - `<system-out>` and `<system-err>` hold the tails of stdout and of stderr and callbacks.
 //!
@@ -35,7 +35,8 @@ pub(super) fn render(record: &Record) -> String {
     record.nodes.iter().enumerate().filter(|(_, n)| n.seen && !n.is_group).collect();
   let count = |f: fn(&NodeRecord) -> bool| tasks.iter().filter(|(_, n)| f(n)).count();
   let failures = count(|n| n.status.is_some_and(Status::is_failure) && !n.allow_failure);
-  let skipped = count(|n| matches!(n.status, Some(Status::Skipped | Status::Cancelled)));
+  let skipped =
+    count(|n| matches!(n.status, Some(Status::Skipped | Status::Cancelled | Status::UpToDate)));
   let errors = count(|n| !n.callbacks_failed.is_empty());
   let end = record.end.as_ref();
   let time = time::seconds(end.map_or(0, |e| e.duration_ms));
@@ -104,6 +105,7 @@ fn testcase(out: &mut String, suite: &str, node: &NodeRecord, failed_items: &[&s
       out.push_str("      <skipped message=\"skipped: a task it needs did not succeed\"/>\n")
     }
     Some(Status::Cancelled) => out.push_str("      <skipped message=\"cancelled\"/>\n"),
+    Some(Status::UpToDate) => out.push_str("      <skipped message=\"up to date\"/>\n"),
     _ => {}
   }
   for callback in &node.callbacks_failed {

@@ -40,7 +40,7 @@ impl Paint {
 /// Green for success, red for failures, yellow for what was stopped, dim for what never ran.
 pub(crate) fn status_color(status: Status) -> Style {
   match status {
-    Status::Succeeded => GREEN,
+    Status::Succeeded | Status::UpToDate => GREEN,
     Status::Failed | Status::TimedOut => RED,
     Status::Cancelled => YELLOW,
     Status::Skipped | Status::Pending | Status::Delayed | Status::Ready | Status::Running => DIM,

@@ -47,12 +47,13 @@ impl Summary {
     let rows = self.sorted();
     let (shown, hidden) = rows.split_at(rows.len().min(SCREEN_ROWS));
     let width = shown.iter().map(|r| r.task.chars().count()).max().unwrap_or(0).clamp(4, 40);
+    let column = shown.iter().map(|r| r.status.as_str().len()).max().unwrap_or(0).max(9);
     let mut lines = vec![
       "summary:".to_string(),
-      format!("  {:<9}  {:<width$}  {:>8}  {:>8}", "status", "task", "attempts", "duration"),
+      format!("  {:<column$}  {:<width$}  {:>8}  {:>8}", "status", "task", "attempts", "duration"),
     ];
     for row in shown {
-      let status = paint.like(row.status, &format!("{:<9}", row.status.as_str()));
+      let status = paint.like(row.status, &format!("{:<column$}", row.status.as_str()));
       let (task, attempts, duration) = (&row.task, row.attempts, duration(row));
       lines.push(format!("  {status}  {task:<width$}  {attempts:>8}  {duration:>8}"));
     }
@@ -92,7 +93,8 @@ fn rank(status: Status) -> u8 {
     Status::Cancelled => 2,
     Status::Skipped => 3,
     Status::Succeeded => 4,
-    Status::Pending | Status::Delayed | Status::Ready | Status::Running => 5,
+    Status::UpToDate => 5,
+    Status::Pending | Status::Delayed | Status::Ready | Status::Running => 6,
   }
 }
 
@@ -102,7 +104,7 @@ fn duration(row: &Row) -> String {
 
 fn icon(status: Status) -> &'static str {
   match status {
-    Status::Succeeded => "✅",
+    Status::Succeeded | Status::UpToDate => "✅",
     Status::Failed => "❌",
     Status::TimedOut => "⏱️",
     Status::Cancelled => "⊘",

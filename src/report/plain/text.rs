@@ -234,8 +234,13 @@ pub(crate) fn run(
     1 => ", 1 callback failed".to_string(),
     n => format!(", {n} callbacks failed"),
   };
+  // Said only when there are some: runs without `sources` read as they always have.
+  let up_to_date = match c.up_to_date {
+    0 => String::new(),
+    n => format!(", {n} up to date"),
+  };
   format!(
-    "runner: {} (exit {exit_code}) in {}: {cause}{} succeeded, {} failed{allowed}, {} timed out, {} cancelled, {} skipped{callbacks}",
+    "runner: {} (exit {exit_code}) in {}: {cause}{} succeeded{up_to_date}, {} failed{allowed}, {} timed out, {} cancelled, {} skipped{callbacks}",
     paint.style(color, status),
     took(duration_ms),
     c.succeeded,
@@ -262,6 +267,7 @@ mod tests {
     );
     assert_eq!(outcome(Status::TimedOut, 1, 200, exit, OFF), "timed_out in 200ms");
     assert_eq!(outcome(Status::Skipped, 0, 0, Exit::default(), OFF), "skipped");
+    assert_eq!(outcome(Status::UpToDate, 0, 0, Exit::default(), OFF), "up_to_date");
     assert_eq!(outcome(Status::Cancelled, 0, 0, Exit::default(), OFF), "cancelled");
     let signal = Exit { code: None, signal: Some(9) };
     assert_eq!(outcome(Status::Failed, 1, 5, signal, OFF), "failed (signal 9) in 5ms");

@@ -10,7 +10,7 @@ use crate::status::Status;
 /// ✓ ✗ ⏱ ⊘ - in the status's colour.
 pub(super) fn symbol(status: Status, paint: Paint) -> String {
   let symbol = match status {
-    Status::Succeeded => "✓",
+    Status::Succeeded | Status::UpToDate => "✓",
     Status::Failed => "✗",
     Status::TimedOut => "⏱",
     Status::Cancelled => "⊘",
@@ -36,6 +36,7 @@ pub(super) fn finished(
   let word = match status {
     Status::Succeeded => String::new(),
     Status::TimedOut => format!(" {}", paint.like(status, "timed out")),
+    Status::UpToDate => format!(" {}", paint.like(status, "up to date")),
     _ => format!(" {}", paint.status(status)),
   };
   line.push_str(&word);
@@ -101,5 +102,6 @@ mod tests {
     assert_eq!(finished("s", Status::TimedOut, 1, 200, bad, OFF), "⏱ s 200ms timed out");
     assert_eq!(finished("d", Status::Skipped, 0, 0, ok, OFF), "- d skipped");
     assert_eq!(finished("x", Status::Cancelled, 0, 0, ok, OFF), "⊘ x cancelled");
+    assert_eq!(finished("u", Status::UpToDate, 0, 0, ok, OFF), "✓ u up to date");
   }
 }
