@@ -326,8 +326,8 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
 
 mod comment;
 mod env;
-mod includes;
 mod globs;
+mod includes;
 mod values;
 
 #[cfg(test)]
