@@ -23,8 +23,10 @@ pub(crate) fn compile_source(source: &Source) -> Result<Graph, CompileErrors> {
 pub(crate) fn compile_checked(source: &Source) -> Result<(Graph, CompileErrors), CompileErrors> {
   let root =
     yaml::parse(source).map_err(|e| CompileErrors(vec![syntax::syntax_error(source, &e)]))?;
-  let (file, mut errors) = decode::decode(source, &root);
+  let (mut file, mut errors) = decode::decode(source, &root);
   drop(root);
+  dotenv::load(source, &mut file, &mut errors);
+  let file = matrix::expand(file, &mut errors);
   let graph = Compiler::new(source, &file, &mut errors).compile();
   let errors = CompileErrors::sorted(errors);
   if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) }
@@ -87,6 +89,7 @@ impl<'a> Compiler<'a> {
       env: env_pairs(&self.file.env),
       nodes,
       queues,
+      overrides: Vec::new(),
     }
   }
 
@@ -241,7 +244,9 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
 }
 
 mod cycles;
+mod dotenv;
 mod groups;
+mod matrix;
 mod references;
 mod syntax;
 

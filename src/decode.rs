@@ -44,6 +44,7 @@ impl Decoder<'_> {
         "tasks" => file.tasks = self.named(value, "tasks", "task", Self::task),
         "groups" => file.groups = self.named(value, "groups", "group", Self::group),
         "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
+        "dotenv" => file.dotenv = self.dotenv(value),
         _ => unreachable!("entries() yields known keys only"),
       }
       self.path.pop();
@@ -72,6 +73,8 @@ impl Decoder<'_> {
         "produces" => task.produces = self.string(value),
         "consumes" => task.consumes = self.string(value),
         "workers" => task.workers = self.parallelism(value, "workers"),
+        "dotenv" => task.dotenv = self.dotenv(value),
+        "matrix" => task.matrix = self.matrix(value),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();
@@ -322,7 +325,9 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
 }
 
 mod comment;
+mod dotenv;
 mod env;
+mod matrix;
 mod values;
 
 #[cfg(test)]

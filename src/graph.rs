@@ -22,6 +22,8 @@ pub(crate) struct Graph {
   pub env: Vec<(String, String)>,
   pub nodes: Vec<Node>,
   pub queues: Vec<Queue>,
+  /// `--env KEY=VALUE` of `runner run`, over every variable of the file; set by `run`.
+  pub overrides: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -106,7 +108,13 @@ pub(crate) struct Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GroupRule {
   Gather,
-  Wait { return_when: ReturnWhen, timeout: Option<Duration>, pending: Pending },
+  /// The instances of a matrix task: a gather whose result is keyed by instance name.
+  Matrix,
+  Wait {
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+    pending: Pending,
+  },
 }
 
 /// When a wait group returns.

@@ -14,6 +14,7 @@ mod consumer;
 mod cycle;
 mod decode;
 mod diagnostic;
+mod dotenv;
 mod duration;
 mod engine;
 mod env;
@@ -61,9 +62,9 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
   let color = cli.color;
   match cli.command {
     Command::Run(mut args) => match load(&args.file, color) {
-      Ok(graph) => {
+      Ok(mut graph) => {
         args.color = color;
-        run::run(&args, &graph)
+        run::run(&args, &mut graph)
       }
       Err(exit) => exit,
     },

@@ -13,6 +13,8 @@ pub(crate) struct RunOptions {
   pub timeout: Option<Duration>,
   pub kill_grace: Duration,
   pub dry_run: bool,
+  /// `--env KEY=VALUE`, in the order given: over every variable of the job file.
+  pub env: Vec<(String, String)>,
   /// What the reporters show and write.
   pub report: ReportOptions,
 }
@@ -27,6 +29,7 @@ impl RunOptions {
       timeout: args.timeout,
       kill_grace: args.kill_grace,
       dry_run: args.dry_run,
+      env: args.env.clone(),
       report: ReportOptions {
         kind: kind(args.output, env, terminal),
         color: color(args.color, env, terminal),
@@ -133,12 +136,13 @@ mod tests {
   fn resolves_a_command_line() {
     let args = run_args(
       "runner run x.yaml -j 2 --fail-fast --timeout 1m --kill-grace 1s --dry-run --output json \
-       --output-mode grouped --log-dir d --report r --junit j --trace t",
+       --output-mode grouped --log-dir d --report r --junit j --trace t --env A=1 --env B=2=3",
     );
     let env = Env { github_actions: true, step_summary: Some("s".into()), ..Env::default() };
     let options = RunOptions::new(&args, Some(5), &env, false);
     assert_eq!(options.jobs, 2);
     assert!(options.fail_fast && options.dry_run);
+    assert_eq!(options.env, [("A".into(), "1".into()), ("B".into(), "2=3".into())]);
     assert_eq!(options.timeout, Some(Duration::from_secs(60)));
     assert_eq!(options.kill_grace, Duration::from_secs(1));
     let report = &options.report;

@@ -16,7 +16,7 @@ use crate::suggest;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+pub(crate) fn run(args: &RunArgs, graph: &mut Graph) -> ExitCode {
   engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
@@ -24,6 +24,8 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
+  graph.overrides.clone_from(&run.env);
+  let graph = &*graph;
   let workers = (0..graph.nodes.len()).filter_map(|id| graph.task(id));
   let workers = workers.filter(|t| t.consumes.is_some()).map(|t| t.workers as usize).sum();
   let (jobs, warning) = open_files::fit(run.jobs, workers, run.report.files.log_dir.is_some());

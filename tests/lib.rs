@@ -9,6 +9,7 @@ mod cli;
 mod command_line;
 mod commands;
 mod diagnostics;
+mod dotenv;
 mod examples;
 mod exit_codes;
 mod failures_and_fail_fast;

@@ -6,7 +6,7 @@
 //! What JSON cannot tell apart stays out of reach: `2.0` is an integer to JSON Schema, and a
 //! duration string too large for the clock matches the pattern.
 
-use super::{Command, DurationValue, JobFile, ReturnWhen};
+use super::{Command, DurationValue, JobFile, Matrix, ReturnWhen};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -33,6 +33,9 @@ pub(crate) fn json_schema() -> Value {
       json!({"anyOf": [{"$ref": format!("#/$defs/{def}")}, {"type": "null"}]});
   }
   value["$defs"]["Task"]["dependentRequired"] = json!({"workers": ["consumes"]});
+  // The instances of a matrix task would share one queue: the compiler refuses it.
+  value["$defs"]["Task"]["dependentSchemas"] =
+    json!({"matrix": {"properties": {"produces": false, "consumes": false}}});
   let wait_only = json!({"wait": false, "return_when": false, "timeout": false, "pending": false});
   value["$defs"]["Group"]["oneOf"] = json!([
     {"required": ["gather"], "properties": wait_only},
@@ -171,6 +174,51 @@ pub(super) fn env_schema(_: &mut SchemaGenerator) -> Schema {
     "propertyNames": {"pattern": "^[^=\\u0000]+$"},
     "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": NO_NUL}
   })
+}
+
+/// `dotenv: [.env, {path: .env.local, optional: true}]`.
+pub(super) fn dotenv_schema(_: &mut SchemaGenerator) -> Schema {
+  let path = json!({"type": ["string", "number", "boolean"], "pattern": "^[^\\u0000]+$"});
+  json_schema!({
+    "description": "Environment files (`KEY=VALUE` lines), relative to the job file's folder.",
+    "type": "array",
+    "items": {"anyOf": [
+      path,
+      {
+        "type": "object",
+        "properties": {"path": path, "optional": {"type": "boolean"}},
+        "required": ["path"],
+        "additionalProperties": false
+      }
+    ]}
+  })
+}
+
+impl JsonSchema for Matrix {
+  fn schema_name() -> Cow<'static, str> {
+    "Matrix".into()
+  }
+
+  fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    let scalar = json!({"type": ["string", "number", "boolean"], "pattern": NO_NUL});
+    let combinations = json!({
+      "type": "array",
+      "items": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": crate::names::PATTERN},
+        "additionalProperties": scalar
+      }
+    });
+    json_schema!({
+      "description": "One instance of the task per combination of these values.",
+      "type": "object",
+      "minProperties": 1,
+      "propertyNames": {"pattern": crate::names::PATTERN},
+      "properties": {"exclude": combinations, "include": combinations},
+      "additionalProperties": {"type": "array", "minItems": 1, "items": scalar}
+    })
+  }
 }
 
 #[cfg(test)]

@@ -201,7 +201,8 @@ mod tests {
       "name: demo\ntasks:\n  lint:\n    run: lint\n    allow_failure: true\n  b:\n    run: b\n";
     let mut record = Record::new(&graph(job));
     record.event(&Event::TaskStarted { task: "lint", attempt: 1 }, 0);
-    let out = |line| Event::Output { task: "lint", stream: Stream::Stdout, line, item: None };
+    let out =
+      |line| Event::Output { task: "lint", stream: Stream::Stdout, line, item: None, raw: None };
     record.event(&out("3 warnings"), 1);
     record.event(&finished("lint", Status::Failed, Some(1)), 2);
     record.event(&finished("b", Status::Succeeded, Some(0)), 3);

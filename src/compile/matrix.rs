@@ -1,0 +1,268 @@
+//! Expands each matrix task into one task per combination, before names are resolved: the
+//! instances (`build[os=linux,rust=stable]`, keys in declared order) take the task's place,
+//! each with a `RUNNER_MATRIX_<KEY>` variable per key, and a group named after the task
+//! stands for all of them, so that a need on `build` waits for every instance and reads
+//! their results as one JSON object. `exclude` and `include` follow GitHub Actions: excludes
+//! drop partial matches first; then each include extends every original combination it does
+//! not contradict, or else adds a combination of its own.
+
+use crate::compile_error::{CompileError, ErrorKind};
+use crate::limits::MAX_MATRIX_INSTANCES;
+use crate::names;
+use crate::schema::{self, Combination, JobFile, Matrix, Name, Spanned};
+use crate::suggest;
+use miette::SourceSpan;
+
+/// One combination: (key, value) pairs, matrix keys in declared order, then added keys.
+type Combo = Vec<(String, String)>;
+
+/// The file with every matrix task expanded.
+pub(super) fn expand(mut file: JobFile, errors: &mut Vec<CompileError>) -> JobFile {
+  if file.tasks.iter().all(|t| t.matrix.is_none()) {
+    return file;
+  }
+  let mut tasks = Vec::with_capacity(file.tasks.len());
+  let mut groups = Vec::new();
+  for mut task in std::mem::take(&mut file.tasks) {
+    let Some(matrix) = task.matrix.take() else {
+      tasks.push(task);
+      continue;
+    };
+    let combos = combinations(&task, &matrix, errors);
+    let Some(combos) = combos.filter(|_| queue_free(&task, &matrix, errors)) else {
+      // Kept whole, so that what needs it does not report it unknown as well.
+      tasks.push(task);
+      continue;
+    };
+    let mut members = Vec::with_capacity(combos.len());
+    for combo in &combos {
+      let mut instance = task.clone();
+      instance.name = Spanned::new(instance_name(&task.name.value, combo), task.name.span);
+      let vars = combo.iter().map(|(k, v)| {
+        let name = format!("RUNNER_MATRIX_{}", names::env_suffix(k));
+        (Spanned::new(name, matrix.span), Spanned::new(v.clone(), matrix.span))
+      });
+      instance.env.extend(vars);
+      members.push(instance.name.clone());
+      tasks.push(instance);
+    }
+    match file.groups.iter().find(|g| g.name.value == task.name.value) {
+      Some(group) => errors.push(clash(&task.name, &group.name)),
+      None => groups.push(schema::Group {
+        name: task.name.clone(),
+        description: task.description.clone(),
+        gather: Some(Spanned::new(members, matrix.span)),
+        matrix: true,
+        ..schema::Group::default()
+      }),
+    }
+  }
+  file.tasks = tasks;
+  file.groups.extend(groups);
+  file
+}
+
+/// `build[os=linux,rust=stable]`.
+pub(crate) fn instance_name(task: &str, combo: &Combo) -> String {
+  let pairs: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+  format!("{task}[{}]", pairs.join(","))
+}
+
+/// The instances of a producer or a consumer would share one queue and its items.
+fn queue_free(
+  task: &schema::Task,
+  matrix: &Spanned<Matrix>,
+  errors: &mut Vec<CompileError>,
+) -> bool {
+  let Some((key, queue)) = [("produces", &task.produces), ("consumes", &task.consumes)]
+    .into_iter()
+    .find_map(|(key, q)| q.as_ref().map(|q| (key, q)))
+  else {
+    return true;
+  };
+  let message = format!("task `{}` has a matrix and {key} a queue", task.name.value);
+  let err = CompileError::new(ErrorKind::Matrix, message, matrix.span, "matrix")
+    .with_label(queue.span, "queue")
+    .with_help("instances would share the queue and its items; use `workers` to handle items at once, or one task per queue");
+  errors.push(err);
+  false
+}
+
+fn clash(task: &Name, group: &Name) -> CompileError {
+  let message = format!("`{}` is both a task and a group", task.value);
+  CompileError::new(ErrorKind::NameClash, message, group.span, "group defined here")
+    .with_label(task.span, "matrix task defined here")
+    .with_help("tasks and groups share one namespace; rename one of them")
+}
+
+/// Every combination of the matrix, or `None` after an error.
+fn combinations(
+  task: &schema::Task,
+  matrix: &Spanned<Matrix>,
+  errors: &mut Vec<CompileError>,
+) -> Option<Vec<Combo>> {
+  let before = errors.len();
+  let m = &matrix.value;
+  check_axes(m, errors);
+  let count = m.axes.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.value.len()));
+  if count.is_none_or(|n| n > MAX_MATRIX_INSTANCES) {
+    errors.push(too_many(task, matrix, count));
+    return None;
+  }
+  let mut combos: Vec<Combo> = if m.axes.is_empty() { Vec::new() } else { vec![Vec::new()] };
+  for (key, values) in &m.axes {
+    combos = combos
+      .iter()
+      .flat_map(|c| values.value.iter().map(move |v| with(c, &key.value, &v.value)))
+      .collect();
+  }
+  for entry in &m.exclude {
+    if let Some(pairs) = known_pairs(m, entry, errors) {
+      combos.retain(|c| !pairs.iter().all(|(k, v)| has(c, k, v)));
+    }
+  }
+  include(m, &mut combos, errors);
+  if errors.len() > before {
+    return None;
+  }
+  if combos.is_empty() {
+    let message = format!("the matrix of `{}` has no combinations", task.name.value);
+    let err = CompileError::new(ErrorKind::Matrix, message, matrix.span, "nothing to run")
+      .with_help("`exclude` drops every combination here; remove an entry of it");
+    errors.push(err);
+    return None;
+  }
+  if combos.len() > MAX_MATRIX_INSTANCES {
+    errors.push(too_many(task, matrix, Some(combos.len())));
+    return None;
+  }
+  Some(combos)
+}
+
+fn with(combo: &Combo, key: &str, value: &str) -> Combo {
+  let mut out = combo.clone();
+  out.push((key.to_string(), value.to_string()));
+  out
+}
+
+fn has(combo: &Combo, key: &str, value: &str) -> bool {
+  combo.iter().any(|(k, v)| k == key && v == value)
+}
+
+/// A value listed twice would make two instances of one name; two keys that give one
+/// variable would hide a value.
+fn check_axes(m: &Matrix, errors: &mut Vec<CompileError>) {
+  for (key, values) in &m.axes {
+    for (i, value) in values.value.iter().enumerate() {
+      if let Some(first) = values.value[..i].iter().find(|v| v.value == value.value) {
+        let message = format!("`{}` is listed twice under matrix key `{}`", value.value, key.value);
+        let err = CompileError::new(ErrorKind::Matrix, message, value.span, "listed again")
+          .with_label(first.span, "first listed here");
+        errors.push(err);
+      }
+    }
+  }
+  let extra = m.include.iter().flat_map(|e| e.value.iter().map(|(k, _)| k));
+  let mut seen: Vec<(&Name, String)> = Vec::new();
+  for key in m.axes.iter().map(|(k, _)| k).chain(extra) {
+    let var = names::env_suffix(&key.value);
+    match seen.iter().find(|(_, v)| *v == var) {
+      Some((first, _)) if first.value != key.value => {
+        let message = format!(
+          "matrix keys `{}` and `{}` both reach the command as `RUNNER_MATRIX_{var}`",
+          first.value, key.value
+        );
+        let err = CompileError::new(ErrorKind::NameClash, message, key.span, "same variable")
+          .with_label(first.span, "as this one")
+          .with_help("rename one of the two keys");
+        errors.push(err);
+      }
+      Some(_) => {}
+      None => seen.push((key, var)),
+    }
+  }
+}
+
+/// The pairs of an `exclude` entry, each a key and a value of the matrix.
+fn known_pairs<'m>(
+  m: &Matrix,
+  entry: &'m Combination,
+  errors: &mut Vec<CompileError>,
+) -> Option<Vec<(&'m str, &'m str)>> {
+  let mut ok = true;
+  for (key, value) in &entry.value {
+    let Some((_, values)) = m.axes.iter().find(|(k, _)| k.value == key.value) else {
+      let keys: Vec<&str> = m.axes.iter().map(|(k, _)| k.value.as_str()).collect();
+      errors.push(unknown(key.span, "key", &key.value, "`exclude` names", &keys));
+      ok = false;
+      continue;
+    };
+    if !values.value.iter().any(|v| v.value == value.value) {
+      let values: Vec<&str> = values.value.iter().map(|v| v.value.as_str()).collect();
+      let what = format!("`exclude` gives `{}` a", key.value);
+      errors.push(unknown(value.span, "value", &value.value, &what, &values));
+      ok = false;
+    }
+  }
+  ok.then(|| entry.value.iter().map(|(k, v)| (k.value.as_str(), v.value.as_str())).collect())
+}
+
+fn unknown(span: SourceSpan, noun: &str, word: &str, what: &str, known: &[&str]) -> CompileError {
+  let message = format!("{what} {noun} `{word}` that the matrix does not have");
+  let help = suggest::closest(word, known.iter().copied()).map_or_else(
+    || format!("the matrix {noun}s here: {}", known.join(", ")),
+    suggest::did_you_mean,
+  );
+  CompileError::new(ErrorKind::Matrix, message, span, &format!("unknown {noun}")).with_help(help)
+}
+
+/// GitHub Actions' rule: an include entry adds its keys to every original combination whose
+/// matrix keys it does not contradict (an added key may be overwritten, an original one not);
+/// if there is none, it is a combination of its own.
+fn include(m: &Matrix, combos: &mut Vec<Combo>, errors: &mut Vec<CompileError>) {
+  let original = combos.len();
+  let is_axis = |key: &str| m.axes.iter().any(|(k, _)| k.value == key);
+  for entry in &m.include {
+    let pairs: Vec<(&str, &str)> =
+      entry.value.iter().map(|(k, v)| (k.value.as_str(), v.value.as_str())).collect();
+    let fits = |c: &Combo| pairs.iter().all(|(k, v)| !is_axis(k) || has(c, k, v));
+    let mut matched = false;
+    for combo in combos[..original].iter_mut().filter(|c| fits(c)) {
+      matched = true;
+      for &(k, v) in pairs.iter().filter(|(k, _)| !is_axis(k)) {
+        match combo.iter_mut().find(|(key, _)| key == k) {
+          Some(slot) => slot.1 = v.to_string(),
+          None => combo.push((k.to_string(), v.to_string())),
+        }
+      }
+    }
+    if matched {
+      continue;
+    }
+    // Matrix keys first, in declared order, then the others as written.
+    let mut combo: Combo = Vec::new();
+    for (key, _) in &m.axes {
+      if let Some(&(k, v)) = pairs.iter().find(|(k, _)| *k == key.value) {
+        combo.push((k.to_string(), v.to_string()));
+      }
+    }
+    combo.extend(pairs.iter().filter(|(k, _)| !is_axis(k)).map(|&(k, v)| (k.into(), v.into())));
+    if combos[original..].contains(&combo) {
+      let message = "this `include` entry adds a combination that is already there";
+      errors.push(CompileError::new(ErrorKind::Matrix, message, entry.span, "added again"));
+      continue;
+    }
+    combos.push(combo);
+  }
+}
+
+fn too_many(task: &schema::Task, matrix: &Spanned<Matrix>, count: Option<usize>) -> CompileError {
+  let count = count.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+  let message = format!(
+    "the matrix of `{}` makes {count} instances, over the limit of {MAX_MATRIX_INSTANCES}",
+    task.name.value
+  );
+  CompileError::new(ErrorKind::Matrix, message, matrix.span, "too many combinations")
+    .with_help("split the task, or drop combinations with `exclude`")
+}
+
