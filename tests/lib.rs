@@ -18,6 +18,7 @@ mod inspect;
 mod io_truth;
 mod layers;
 mod live_view;
+mod matrix;
 mod needs_and_order;
 mod orphans;
 mod output;

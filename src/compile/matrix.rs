@@ -127,8 +127,13 @@ fn combinations(
   }
   if combos.is_empty() {
     let message = format!("the matrix of `{}` has no combinations", task.name.value);
-    let err = CompileError::new(ErrorKind::Matrix, message, matrix.span, "nothing to run")
-      .with_help("`exclude` drops every combination here; remove an entry of it");
+    let help = if m.exclude.is_empty() {
+      "list each key with its values, e.g. `matrix: {os: [linux, mac]}`"
+    } else {
+      "`exclude` drops every combination here; remove an entry of it"
+    };
+    let err =
+      CompileError::new(ErrorKind::Matrix, message, matrix.span, "nothing to run").with_help(help);
     errors.push(err);
     return None;
   }
@@ -266,3 +271,51 @@ fn too_many(task: &schema::Task, matrix: &Spanned<Matrix>, count: Option<usize>)
     .with_help("split the task, or drop combinations with `exclude`")
 }
 
+#[cfg(test)]
+mod tests {
+  use crate::compile::compile_source;
+  use crate::source::Source;
+
+  fn compile(matrix: &str) -> Result<Vec<String>, Vec<String>> {
+    let yaml = format!("tasks:\n  t:\n    matrix: {matrix}\n");
+    match compile_source(&Source::new("t.yaml", yaml)) {
+      Ok(graph) => Ok(graph.nodes.iter().map(|n| n.name.clone()).collect()),
+      Err(errors) => Err(errors.0.iter().map(|e| e.message.clone()).collect()),
+    }
+  }
+
+  #[test]
+  fn the_cap_counts_instances() {
+    let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let at = format!("{{a: [{}], b: [1, 2]}}", values(128));
+    assert_eq!(compile(&at).map(|names| names.len()), Ok(257));
+    let over = format!("{{a: [{}], b: [1, 2]}}", values(129));
+    assert_eq!(
+      compile(&over),
+      Err(vec!["the matrix of `t` makes 258 instances, over the limit of 256".into()])
+    );
+    let include = format!("{{a: [{}], b: [1, 2], include: [{{a: x}}]}}", values(128));
+    assert!(compile(&include).unwrap_err()[0].contains("makes 257 instances"));
+  }
+
+  #[test]
+  fn instances_take_the_tasks_place_and_a_group_its_name() {
+    assert_eq!(
+      compile("{b: [x, 'y z'], a: [1]}"),
+      Ok(vec!["t[b=x,a=1]".into(), "t[b=y z,a=1]".into(), "t".into()])
+    );
+  }
+
+  #[test]
+  fn an_include_entry_added_twice_is_an_error() {
+    let errors = compile("{a: [1], include: [{a: 2}, {a: 2}]}").unwrap_err();
+    assert_eq!(errors, ["this `include` entry adds a combination that is already there"]);
+  }
+
+  #[test]
+  fn an_error_in_a_matrix_task_is_reported_once() {
+    let yaml = "tasks:\n  t:\n    matrix: {a: [1, 2, 3]}\n    needs: [nope]\n";
+    let errors = compile_source(&Source::new("t.yaml", yaml)).unwrap_err();
+    assert_eq!(errors.0.len(), 1, "{:?}", errors.0);
+  }
+}

@@ -11,6 +11,7 @@ use crate::yaml::{Key, Node};
 impl Decoder<'_> {
   pub(super) fn matrix(&mut self, node: &Node) -> Option<Spanned<Matrix>> {
     let entries = self.map(node, &|| "`matrix`".into())?;
+    let before = self.errors.len();
     let mut matrix = Matrix::default();
     for ((key, value), earlier) in entries.iter().zip(earlier_keys(entries)) {
       if let Some(first) = earlier {
@@ -36,7 +37,8 @@ impl Decoder<'_> {
       self.errors.push(err);
       return None;
     }
-    Some(Spanned::new(matrix, node.span))
+    // A matrix read in part would report combinations it lacks only because of those errors.
+    (self.errors.len() == before).then(|| Spanned::new(matrix, node.span))
   }
 
   /// The values of one key: a list of at least one text.
