@@ -307,6 +307,14 @@ mod tests {
   }
 
   #[test]
+  fn values_hold_no_control_characters() {
+    let errors = compile("{a: [\"x\\ny\"]}").unwrap_err();
+    assert!(errors[0].contains("control character"), "{errors:?}");
+    let errors = compile("{a: [x], include: [{b: \"\\t\"}]}").unwrap_err();
+    assert!(errors[0].contains("control character"), "{errors:?}");
+  }
+
+  #[test]
   fn an_include_entry_added_twice_is_an_error() {
     let errors = compile("{a: [1], include: [{a: 2}, {a: 2}]}").unwrap_err();
     assert_eq!(errors, ["this `include` entry adds a combination that is already there"]);

@@ -54,8 +54,21 @@ impl Decoder<'_> {
       self.errors.push(err);
       return None;
     }
-    let values = self.items(items, Self::string);
+    let values = self.items(items, Self::matrix_value);
     (values.len() == items.len()).then(|| Spanned::new(values, node.span))
+  }
+
+  /// A value is part of instance names, which are shown on one line: no control characters.
+  fn matrix_value(&mut self, node: &Node) -> Option<Spanned<String>> {
+    let value = self.string(node)?;
+    if !value.value.chars().any(char::is_control) {
+      return Some(value);
+    }
+    let message = "a matrix value cannot hold a control character (a newline, a tab...)";
+    let err = CompileError::new(ErrorKind::BadValue, message, node.span, "control character")
+      .with_help("matrix values become part of instance names such as `build[os=linux]`");
+    self.errors.push(err);
+    None
   }
 
   /// A matrix key is a name, as it becomes part of instance names and of a variable.
@@ -95,7 +108,7 @@ impl Decoder<'_> {
         continue;
       }
       self.path.push(key.name.clone());
-      if let Some(value) = self.string(value) {
+      if let Some(value) = self.matrix_value(value) {
         pairs.push((Spanned::new(key.name.clone(), key.span), value));
       }
       self.path.pop();

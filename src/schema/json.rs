@@ -200,7 +200,9 @@ impl JsonSchema for Matrix {
   }
 
   fn json_schema(_: &mut SchemaGenerator) -> Schema {
-    let scalar = json!({"type": ["string", "number", "boolean"], "pattern": NO_NUL});
+    // Values are part of instance names, shown on one line: no control characters.
+    let one_line = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    let scalar = json!({"type": ["string", "number", "boolean"], "pattern": one_line});
     let combinations = json!({
       "type": "array",
       "items": {
