@@ -166,6 +166,7 @@ impl<'a> Compiler<'a> {
       produces,
       consumes,
       workers: task.workers.as_ref().map_or(1, |w| w.value),
+      dotenv: task.dotenv.iter().map(|d| d.value.vars.clone()).collect(),
     };
     let needs = self.references(&task.needs, &task.name, "needs");
     self.check_result_names(&task.needs);

@@ -17,8 +17,10 @@ pub(crate) type Env = Vec<(String, String)>;
 /// The file's variables, the task's (groups have only the file's) and `--env`, each name once
 /// with its last value, without the names the runner sets; then `RUNNER_TASK`.
 fn base(graph: &Graph, id: NodeId) -> Env {
-  let task = graph.task(id).map_or(&[][..], |t| &t.env[..]);
-  let mut env = last_wins(graph.env.iter().chain(task).chain(&graph.overrides));
+  let task = graph.task(id);
+  let dotenv = task.into_iter().flat_map(|t| t.dotenv.iter().flat_map(|vars| vars.iter()));
+  let own = task.map_or(&[][..], |t| &t.env[..]);
+  let mut env = last_wins(graph.env.iter().chain(dotenv).chain(own).chain(&graph.overrides));
   env.push(("RUNNER_TASK".into(), graph.nodes[id].name.clone()));
   env
 }

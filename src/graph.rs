@@ -4,6 +4,7 @@
 use crate::source::Source;
 use miette::SourceSpan;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Index of a node in [`Graph::nodes`]; tasks come first in declared order, then groups.
@@ -97,6 +98,9 @@ pub(crate) struct Task {
   pub produces: Option<QueueId>,
   pub consumes: Option<QueueId>,
   pub workers: u32,
+  /// The variables of the task's `dotenv` files in order, under its `env`; shared with every
+  /// task that lists the same file.
+  pub dotenv: Vec<Arc<Vec<(String, String)>>>,
 }
 
 #[derive(Debug)]

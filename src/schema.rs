@@ -131,6 +131,9 @@ pub(crate) struct Task {
 pub(crate) struct Dotenv {
   pub path: Spanned<String>,
   pub optional: bool,
+  /// The file's variables once read, shared by every entry that lists the file, so that a
+  /// large file listed by many tasks is held once.
+  pub vars: std::sync::Arc<Vec<(String, String)>>,
 }
 
 /// A task's matrix as written: the keys with their values, in declared order, and the

@@ -1,6 +1,6 @@
-//! Reads the `dotenv` files of the job file and of its tasks, and puts their variables under
-//! the `env` of the same level: the file's `dotenv` < the file's `env` < a task's `dotenv` <
-//! its `env`. Paths are relative to the job file's folder, at both levels. A missing file is
+//! Reads the `dotenv` files of the job file and of its tasks: the file's variables go under
+//! its `env`, and each entry keeps its file's variables (shared, read once) for the task's
+//! environment, under the task's `env`. Paths are relative to the job file's folder, at both levels. A missing file is
 //! an error at its entry unless the entry is `optional`; a malformed line is an error in that
 //! file, at its line and column.
 
@@ -10,51 +10,50 @@ use crate::schema::{Dotenv, JobFile, Name, Spanned};
 use crate::source::{ReadError, Source};
 use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 type Vars = Vec<(Name, Spanned<String>)>;
 
-/// Puts the variables of every `dotenv` file before the `env` they belong with.
+/// Reads every `dotenv` file; the file-level ones' variables go before the file's `env`.
 pub(super) fn load(source: &Source, file: &mut JobFile, errors: &mut Vec<CompileError>) {
   let mut reader = Reader { source, read: HashMap::new(), errors };
-  let vars = reader.all(&file.dotenv);
-  prepend(&mut file.env, vars);
-  for task in &mut file.tasks {
-    let vars = reader.all(&task.dotenv);
-    prepend(&mut task.env, vars);
+  reader.all(&mut file.dotenv);
+  let mut vars: Vars = Vec::new();
+  for entry in &file.dotenv {
+    let named = |(k, v): &(String, String)| {
+      (Spanned::new(k.clone(), entry.span), Spanned::new(v.clone(), entry.span))
+    };
+    vars.extend(entry.value.vars.iter().map(named));
   }
-}
-
-fn prepend(env: &mut Vars, mut vars: Vars) {
   if !vars.is_empty() {
-    vars.append(env);
-    *env = vars;
+    vars.append(&mut file.env);
+    file.env = vars;
+  }
+  for task in &mut file.tasks {
+    reader.all(&mut task.dotenv);
   }
 }
 
 struct Reader<'a> {
   source: &'a Source,
   /// The variables of each file read, so that a file every task lists is read once.
-  read: HashMap<PathBuf, Vec<(String, String)>>,
+  read: HashMap<PathBuf, Arc<Vec<(String, String)>>>,
   errors: &'a mut Vec<CompileError>,
 }
 
 impl Reader<'_> {
-  fn all(&mut self, entries: &[Spanned<Dotenv>]) -> Vars {
-    let mut out = Vars::new();
+  /// Fills each entry's variables.
+  fn all(&mut self, entries: &mut [Spanned<Dotenv>]) {
     for entry in entries {
       let path = self.resolve(&entry.value.path.value);
-      if !self.read.contains_key(&path) {
-        match self.read(&path, entry) {
-          Some(vars) => self.read.insert(path.clone(), vars),
-          None => continue,
-        };
+      if let Some(vars) = self.read.get(&path) {
+        entry.value.vars = vars.clone();
+      } else if let Some(vars) = self.read(&path, entry) {
+        let vars = Arc::new(vars);
+        self.read.insert(path, vars.clone());
+        entry.value.vars = vars;
       }
-      let named = |(k, v): &(String, String)| {
-        (Spanned::new(k.clone(), entry.span), Spanned::new(v.clone(), entry.span))
-      };
-      out.extend(self.read[&path].iter().map(named));
     }
-    out
   }
 
   /// A path as written, relative to the job file's folder, and shown as such.

@@ -7,7 +7,7 @@
 //! not contradict, or else adds a combination of its own.
 
 use crate::compile_error::{CompileError, ErrorKind};
-use crate::limits::MAX_MATRIX_INSTANCES;
+use crate::limits::{MAX_MATRIX_INSTANCES, MAX_MATRIX_TOTAL};
 use crate::names;
 use crate::schema::{self, Combination, JobFile, Matrix, Name, Spanned};
 use crate::suggest;
@@ -23,12 +23,20 @@ pub(super) fn expand(mut file: JobFile, errors: &mut Vec<CompileError>) -> JobFi
   }
   let mut tasks = Vec::with_capacity(file.tasks.len());
   let mut groups = Vec::new();
+  let mut total = 0;
   for mut task in std::mem::take(&mut file.tasks) {
     let Some(matrix) = task.matrix.take() else {
       tasks.push(task);
       continue;
     };
-    let combos = combinations(&task, &matrix, errors);
+    let mut combos = combinations(&task, &matrix, errors);
+    if let Some(found) = &combos {
+      total += found.len();
+      if total > MAX_MATRIX_TOTAL {
+        errors.push(too_many_in_file(&matrix, total));
+        combos = None;
+      }
+    }
     let Some(combos) = combos.filter(|_| queue_free(&task, &matrix, errors)) else {
       // Kept whole, so that what needs it does not report it unknown as well.
       tasks.push(task);
@@ -261,6 +269,15 @@ fn include(m: &Matrix, combos: &mut Vec<Combo>, errors: &mut Vec<CompileError>) 
   }
 }
 
+fn too_many_in_file(matrix: &Spanned<Matrix>, total: usize) -> CompileError {
+  let message = format!(
+    "the matrices of this file make {total} instances up to here, over the limit of \
+     {MAX_MATRIX_TOTAL} for one file"
+  );
+  CompileError::new(ErrorKind::Matrix, message, matrix.span, "past the limit here")
+    .with_help("split the job into several files, or drop combinations with `exclude`")
+}
+
 fn too_many(task: &schema::Task, matrix: &Spanned<Matrix>, count: Option<usize>) -> CompileError {
   let count = count.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
   let message = format!(
@@ -296,6 +313,19 @@ mod tests {
     );
     let include = format!("{{a: [{}], b: [1, 2], include: [{{a: x}}]}}", values(128));
     assert!(compile(&include).unwrap_err()[0].contains("makes 257 instances"));
+  }
+
+  #[test]
+  fn the_file_cap_counts_every_matrix() {
+    let values = (0..250).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let task = |i: usize| format!("  t{i}:\n    matrix: {{a: [{values}]}}\n");
+    let at: String = (0..400).map(task).collect();
+    let graph = compile_source(&Source::new("t.yaml", format!("tasks:\n{at}"))).unwrap();
+    assert_eq!(graph.task_count(), 100_000);
+    let over: String = (0..401).map(task).collect();
+    let errors = compile_source(&Source::new("t.yaml", format!("tasks:\n{over}"))).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    assert!(errors.0[0].message.contains("make 100250 instances up to here"), "{:?}", errors.0);
   }
 
   #[test]

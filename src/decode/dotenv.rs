@@ -14,7 +14,7 @@ impl Decoder<'_> {
     self.items(items, |decoder, item| {
       let entry = match &item.value {
         Value::Map(_) => decoder.dotenv_map(item)?,
-        _ => Dotenv { path: decoder.string(item)?, optional: false },
+        _ => Dotenv { path: decoder.string(item)?, ..Dotenv::default() },
       };
       if entry.path.value.is_empty() {
         let message = "an environment file needs a path";
@@ -42,7 +42,7 @@ impl Decoder<'_> {
     }
     let known = node_keys(node).any(|k| k == "path");
     match path {
-      Some(path) => Some(Dotenv { path, optional }),
+      Some(path) => Some(Dotenv { path, optional, ..Dotenv::default() }),
       // A `path` of the wrong type was reported already.
       None if known => None,
       None => {
