@@ -119,6 +119,11 @@ pub(crate) struct RunArgs {
   /// How long a terminated task has between SIGTERM and SIGKILL.
   #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
   pub kill_grace: std::time::Duration,
+  /// Set a variable for every task and callback, over the job file's `env`, `dotenv` and
+  /// matrix values (repeatable; the last of a name wins). `RUNNER_TASK`, `RUNNER_RESULT_*` and
+  /// the other variables the runner sets cannot be set.
+  #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+  pub env: Vec<(String, String)>,
   /// Print what would run, in order, without running anything.
   #[arg(long)]
   pub dry_run: bool,
@@ -237,6 +242,20 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 2s, 1m30s)"))
 }
 
+/// `KEY=VALUE`: a name without `=` or NUL, then any value without NUL.
+fn parse_env(text: &str) -> Result<(String, String), String> {
+  let Some((key, value)) = text.split_once('=') else {
+    return Err(format!("`{text}` is not KEY=VALUE (write `{text}=` for an empty value)"));
+  };
+  if key.is_empty() {
+    return Err(format!("`{text}` has no variable name before `=`"));
+  }
+  if text.contains('\0') {
+    return Err("a variable cannot hold a NUL byte".into());
+  }
+  Ok((key.to_string(), value.to_string()))
+}
+
 /// The tasks and groups of the job file being completed, found with this definition.
 fn targets(current: &OsStr) -> Vec<CompletionCandidate> {
   candidates::targets(&Cli::command(), current)
@@ -269,7 +288,16 @@ mod tests {
     assert_eq!(file("runner -- runner run -f x.yml build "), Some("x.yml".into()));
     assert_eq!(file("runner -- runner run build --file=x.yml "), Some("x.yml".into()));
     let every_value_flag = "runner -- runner run -j 2 --jobs 2 --timeout 1m --kill-grace 1s \
-      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t x.yaml ";
+      --output plain --output-mode grouped --log-dir d --report r --junit j --trace t \
+      --env A=1 x.yaml ";
     assert_eq!(file(every_value_flag), Some("x.yaml".into()));
+  }
+
+  #[test]
+  fn env_flags() {
+    assert_eq!(parse_env("A=b=c"), Ok(("A".into(), "b=c".into())));
+    assert_eq!(parse_env("A="), Ok(("A".into(), String::new())));
+    assert!(parse_env("A").unwrap_err().contains("not KEY=VALUE"));
+    assert!(parse_env("=x").unwrap_err().contains("no variable name"));
   }
 }

@@ -31,7 +31,11 @@ pub(crate) fn compile_files(
 ) -> (Result<(Graph, CompileErrors), CompileErrors>, Files) {
   let mut errors = Vec::new();
   let loaded = includes::load(source, &mut errors);
-  let merged = namespaces::merge(loaded, &mut errors);
+  let mut merged = namespaces::merge(loaded, &mut errors);
+  dotenv::load(source, &mut merged.file, &mut errors);
+  merged.file = matrix::expand(std::mem::take(&mut merged.file), &mut errors);
+  // A matrix task's group is the last ones': its callbacks, none, need no file's shell.
+  merged.group_shells.resize(merged.file.groups.len(), None);
   let graph = Compiler::new(source, &merged, &mut errors).compile();
   let errors = CompileErrors::sorted(errors);
   let result = if errors.errors() == 0 { Ok((graph, errors)) } else { Err(errors) };
@@ -109,6 +113,7 @@ impl<'a> Compiler<'a> {
       env: env_pairs(&self.file.env),
       nodes,
       queues,
+      overrides: Vec::new(),
     }
   }
 
@@ -186,6 +191,7 @@ impl<'a> Compiler<'a> {
       workers: task.workers.as_ref().map_or(1, |w| w.value),
       sources: globs(&task.sources),
       generates: globs(&task.generates),
+      dotenv: task.dotenv.iter().map(|d| d.value.vars.clone()).collect(),
     };
     self.check_sources(task);
     let needs = self.references(&task.needs, &task.name, "needs");
@@ -270,9 +276,11 @@ fn env_pairs(env: &[(Name, Spanned<String>)]) -> Vec<(String, String)> {
 }
 
 mod cycles;
+mod dotenv;
 mod files;
 mod groups;
 mod includes;
+mod matrix;
 mod namespaces;
 mod references;
 mod sources;

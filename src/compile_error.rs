@@ -29,6 +29,8 @@ pub(crate) enum ErrorKind {
   IncludeCycle,
   BadInclude,
   IgnoredInInclude,
+  Dotenv,
+  Matrix,
 }
 
 impl ErrorKind {
@@ -58,6 +60,8 @@ impl ErrorKind {
       Self::IncludeCycle => "runner::include_cycle",
       Self::BadInclude => "runner::bad_include",
       Self::IgnoredInInclude => "runner::ignored_in_include",
+      Self::Dotenv => "runner::dotenv",
+      Self::Matrix => "runner::matrix",
     }
   }
 }
@@ -72,6 +76,8 @@ pub(crate) struct CompileError {
   pub message: String,
   pub labels: Vec<(SourceSpan, String)>,
   pub help: Option<String>,
+  /// The file the labels point into when it is not the job file (an environment file).
+  pub source: Option<crate::source::Source>,
 }
 
 impl CompileError {
@@ -82,7 +88,7 @@ impl CompileError {
     label: &str,
   ) -> Self {
     let labels = vec![(span, label.to_string())];
-    Self { kind, warning: false, message: message.into(), labels, help: None }
+    Self { kind, warning: false, message: message.into(), labels, help: None, source: None }
   }
 
   pub(crate) fn into_warning(mut self) -> Self {
@@ -92,6 +98,12 @@ impl CompileError {
 
   pub(crate) fn with_label(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
     self.labels.push((span, label.into()));
+    self
+  }
+
+  /// Places the labels in `source` rather than in the job file.
+  pub(crate) fn in_file(mut self, source: crate::source::Source) -> Self {
+    self.source = Some(source);
     self
   }
 
@@ -160,8 +172,22 @@ impl CompileErrors {
     self.0.len() - self.errors()
   }
 
+  /// The errors in order, each once: the instances of a matrix task, or tasks that list the
+  /// same environment file, would otherwise report one fault many times at the same places.
   pub(crate) fn sorted(mut errors: Vec<CompileError>) -> Self {
-    errors.sort_by_key(|e| (e.span().offset(), e.span().len()));
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| {
+      let spans: Vec<(usize, usize)> =
+        e.labels.iter().map(|(s, _)| (s.offset(), s.len())).collect();
+      seen.insert((e.kind, e.source.as_ref().map(|s| s.path.clone()), spans))
+    });
+    // The job file's errors first, then those of other files, each file's in order.
+    errors.sort_by(|a, b| {
+      let key = |e: &CompileError| {
+        (e.source.as_ref().map(|s| s.path.clone()), e.span().offset(), e.span().len())
+      };
+      key(a).cmp(&key(b))
+    });
     Self(errors)
   }
 }

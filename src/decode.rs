@@ -45,6 +45,7 @@ impl Decoder<'_> {
         "groups" => file.groups = self.named(value, "groups", "group", Self::group),
         "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
         "includes" => file.includes = self.includes(value),
+        "dotenv" => file.dotenv = self.dotenv(value),
         _ => unreachable!("entries() yields known keys only"),
       }
       self.path.pop();
@@ -75,6 +76,8 @@ impl Decoder<'_> {
         "workers" => task.workers = self.parallelism(value, "workers"),
         "sources" => task.sources = self.globs(value, "sources"),
         "generates" => task.generates = self.globs(value, "generates"),
+        "dotenv" => task.dotenv = self.dotenv(value),
+        "matrix" => task.matrix = self.matrix(value),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();
@@ -325,9 +328,11 @@ fn did_you_mean_or(word: &str, known: &[&str], otherwise: impl FnOnce() -> Strin
 }
 
 mod comment;
+mod dotenv;
 mod env;
 mod globs;
 mod includes;
+mod matrix;
 mod values;
 
 #[cfg(test)]

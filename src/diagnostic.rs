@@ -27,6 +27,9 @@ pub(crate) fn render(source: &Source, errors: &CompileErrors, style: Style) -> S
   let mut out = String::new();
   let excerpts = Excerpts::new(source.name(), &source.text);
   for error in &errors.0 {
+    // An error in an environment file is drawn from that file.
+    let other = error.source.as_ref().map(|s| Excerpts::new(s.name(), &s.text));
+    let excerpts = other.as_ref().unwrap_or(&excerpts);
     if handler.render_report(&mut out, &excerpts.diagnostic(error)).is_err() {
       out.push_str(&format!("error: {error}\n"));
     }

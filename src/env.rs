@@ -1,8 +1,12 @@
-//! The environment a task, a queue item or a callback sees: the file's `env`, the task's, then
-//! the `RUNNER_*` variables of the spec. Values reach commands only this way, never as text.
+//! The environment a task, a queue item or a callback sees, each source over the one before:
+//! the runner's own environment, the file's `dotenv` files, the file's `env`, the task's
+//! `dotenv` files, the task's `env`, its matrix variables, `--env`; then the `RUNNER_*`
+//! variables of the spec, which no source can set. Values reach commands only this way, never
+//! as text.
 
 use crate::graph::{Graph, NodeId};
 use crate::status::Status;
+use foldhash::{HashMap, HashMapExt};
 
 /// Linux refuses to start a program with one environment string over 128 KiB; longer results
 /// reach commands cut to this many bytes, with a warning in the task's output.
@@ -10,14 +14,43 @@ const VALUE_MAX: usize = 128 * 1024 - 256;
 
 pub(crate) type Env = Vec<(String, String)>;
 
-/// The file's and the task's variables (groups have only the file's).
+/// The file's variables, the task's (groups have only the file's) and `--env`, each name once
+/// with its last value, without the names the runner sets; then `RUNNER_TASK`.
 fn base(graph: &Graph, id: NodeId) -> Env {
-  let mut env = graph.env.clone();
-  if let Some(task) = graph.task(id) {
-    env.extend(task.env.iter().cloned());
-  }
+  let task = graph.task(id);
+  let dotenv = task.into_iter().flat_map(|t| t.dotenv.iter().flat_map(|vars| vars.iter()));
+  let own = task.map_or(&[][..], |t| &t.env[..]);
+  let mut env = last_wins(graph.env.iter().chain(dotenv).chain(own).chain(&graph.overrides));
   env.push(("RUNNER_TASK".into(), graph.nodes[id].name.clone()));
   env
+}
+
+/// Each name once, at its first place, with its last value: the child gets one string per
+/// variable, so no program has to pick between two.
+fn last_wins<'e>(vars: impl Iterator<Item = &'e (String, String)>) -> Env {
+  let mut env: Env = Vec::new();
+  let mut at: HashMap<&str, usize> = HashMap::new();
+  for (key, value) in vars {
+    if set_by_runner(key) {
+      continue;
+    }
+    match at.get(key.as_str()) {
+      Some(&i) => env[i].1.clone_from(value),
+      None => {
+        at.insert(key, env.len());
+        env.push((key.clone(), value.clone()));
+      }
+    }
+  }
+  env
+}
+
+/// The variables the runner sets for a task, an item or a callback, which no `env`, `dotenv`
+/// or `--env` can set: they are the run's facts (`RUNNER_MATRIX_*` are not among them).
+fn set_by_runner(key: &str) -> bool {
+  matches!(key, "RUNNER_TASK" | "RUNNER_ATTEMPT" | "RUNNER_STATUS" | "RUNNER_ITEM")
+    || key == crate::engine::tree::TAG
+    || key.starts_with("RUNNER_RESULT")
 }
 
 /// A task's environment: [`base`], `RUNNER_ATTEMPT` and `RUNNER_RESULT_<NEED>` for each need.
@@ -108,6 +141,20 @@ mod tests {
     assert_eq!(get("RUNNER_TASK"), Some("b"));
     assert_eq!(get("RUNNER_ATTEMPT"), Some("2"));
     assert_eq!(get("RUNNER_RESULT_MAKE_TEA"), Some("green tea"));
+  }
+
+  #[test]
+  fn each_source_over_the_one_before_and_the_runners_variables_over_all() {
+    let file = "env: {A: f, B: f, C: f, RUNNER_TASK: x}\n";
+    let yaml = file.to_string() + "tasks:\n  t: {run: x, env: {B: t, C: t, RUNNER_RESULT_X: y}}\n";
+    let mut graph = compile_source(&Source::new("t.yaml", yaml)).unwrap();
+    graph.overrides = vec![("C".into(), "cli".into()), ("RUNNER_ATTEMPT".into(), "9".into())];
+    let (env, _) = task(&graph, 0, 1, |_| "");
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+      pairs,
+      [("A", "f"), ("B", "t"), ("C", "cli"), ("RUNNER_TASK", "t"), ("RUNNER_ATTEMPT", "1")]
+    );
   }
 
   #[test]

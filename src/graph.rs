@@ -4,6 +4,7 @@
 use crate::source::Source;
 use miette::SourceSpan;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Index of a node in [`Graph::nodes`]; tasks come first in declared order, then groups.
@@ -22,6 +23,8 @@ pub(crate) struct Graph {
   pub env: Vec<(String, String)>,
   pub nodes: Vec<Node>,
   pub queues: Vec<Queue>,
+  /// `--env KEY=VALUE` of `runner run`, over every variable of the file; set by `run`.
+  pub overrides: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -101,6 +104,9 @@ pub(crate) struct Task {
   pub sources: Vec<String>,
   /// Globs of the files that must exist for the task to be up to date.
   pub generates: Vec<String>,
+  /// The variables of the task's `dotenv` files in order, under its `env`; shared with every
+  /// task that lists the same file.
+  pub dotenv: Vec<Arc<Vec<(String, String)>>>,
 }
 
 #[derive(Debug)]
@@ -112,7 +118,13 @@ pub(crate) struct Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GroupRule {
   Gather,
-  Wait { return_when: ReturnWhen, timeout: Option<Duration>, pending: Pending },
+  /// The instances of a matrix task: a gather whose result is keyed by instance name.
+  Matrix,
+  Wait {
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+    pending: Pending,
+  },
 }
 
 /// When a wait group returns.

@@ -47,7 +47,7 @@ impl GroupState {
     let failed = status.is_failure() && !allowed;
     let all_done = self.done.len() == self.finished.len();
     match self.rule {
-      GroupRule::Gather => {
+      GroupRule::Gather | GroupRule::Matrix => {
         let early = match status {
           _ if failed => Some(Status::Failed),
           Status::Skipped | Status::Cancelled => Some(status),

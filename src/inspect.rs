@@ -84,6 +84,7 @@ fn names(graph: &Graph, ids: &[usize]) -> String {
 fn rule_name(rule: GroupRule) -> String {
   match rule {
     GroupRule::Gather => "gather".into(),
+    GroupRule::Matrix => "matrix".into(),
     GroupRule::Wait { return_when, .. } => format!("wait {}", return_when.as_str()),
   }
 }
@@ -140,7 +141,11 @@ fn node_names(graph: &Graph, ids: &[usize]) -> Vec<String> {
 }
 
 fn group_kind(rule: GroupRule) -> &'static str {
-  if rule == GroupRule::Gather { "gather" } else { "wait" }
+  match rule {
+    GroupRule::Gather => "gather",
+    GroupRule::Matrix => "matrix",
+    GroupRule::Wait { .. } => "wait",
+  }
 }
 
 /// `runner graph --format json`: the whole compiled graph.

@@ -15,6 +15,7 @@ mod cycle;
 mod decode;
 mod diagnostic;
 mod discover;
+mod dotenv;
 mod duration;
 mod engine;
 mod env;
@@ -75,9 +76,9 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
       };
       args.targets = targets;
       match load(&file, color) {
-        Ok(graph) => {
+        Ok(mut graph) => {
           args.color = color;
-          run::run(&args, &graph)
+          run::run(&args, &mut graph)
         }
         Err(exit) => exit,
       }

@@ -10,3 +10,11 @@ pub(crate) const MAX_PARALLEL: usize = 4096;
 /// The largest `maxsize` of a queue: a bounded queue takes room for all its items when the run
 /// starts, so `maxsize: 1000000000` would take gigabytes before the first item.
 pub(crate) const MAX_QUEUE_SIZE: usize = 1_000_000;
+
+/// The most instances one matrix task expands to: `matrix` multiplies, so a few short lists
+/// could otherwise ask for millions of tasks.
+pub(crate) const MAX_MATRIX_INSTANCES: usize = 256;
+
+/// The most matrix instances of one file, all its matrix tasks together: 256 per task would
+/// still let a 1 MiB file of matrix tasks ask for millions.
+pub(crate) const MAX_MATRIX_TOTAL: usize = 100_000;

@@ -15,6 +15,8 @@ pub(crate) struct RunOptions {
   pub dry_run: bool,
   /// `--force`: None, no task is forced; an empty list, every task; else the tasks named.
   pub force: Option<Vec<String>>,
+  /// `--env KEY=VALUE`, in the order given: over every variable of the job file.
+  pub env: Vec<(String, String)>,
   /// What the reporters show and write.
   pub report: ReportOptions,
 }
@@ -30,6 +32,7 @@ impl RunOptions {
       kill_grace: args.kill_grace,
       dry_run: args.dry_run,
       force: force(args.force.as_deref()),
+      env: args.env.clone(),
       report: ReportOptions {
         kind: kind(args.output, env, terminal),
         color: color(args.color, env, terminal),
@@ -142,12 +145,13 @@ mod tests {
   fn resolves_a_command_line() {
     let args = run_args(
       "runner run x.yaml -j 2 --fail-fast --timeout 1m --kill-grace 1s --dry-run --output json \
-       --output-mode grouped --log-dir d --report r --junit j --trace t",
+       --output-mode grouped --log-dir d --report r --junit j --trace t --env A=1 --env B=2=3",
     );
     let env = Env { github_actions: true, step_summary: Some("s".into()), ..Env::default() };
     let options = RunOptions::new(&args, Some(5), &env, false);
     assert_eq!(options.jobs, 2);
     assert!(options.fail_fast && options.dry_run);
+    assert_eq!(options.env, [("A".into(), "1".into()), ("B".into(), "2=3".into())]);
     assert_eq!(options.timeout, Some(Duration::from_secs(60)));
     assert_eq!(options.kill_grace, Duration::from_secs(1));
     let report = &options.report;

@@ -17,7 +17,7 @@ use crate::uptodate::{self, Force, Store};
 use std::io::IsTerminal;
 use std::time::Instant;
 
-pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+pub(crate) fn run(args: &RunArgs, graph: &mut Graph) -> ExitCode {
   engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
@@ -25,6 +25,8 @@ pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
+  graph.overrides.clone_from(&run.env);
+  let graph = &*graph;
   let force = match run.force.as_deref() {
     None => Force::Nothing,
     Some([]) => Force::All,

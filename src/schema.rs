@@ -72,6 +72,9 @@ pub(crate) struct JobFile {
   /// Bounded queues between producer and consumer tasks, by name.
   #[schemars(schema_with = "json::named_map::<Queue>")]
   pub queues: Vec<Queue>,
+  /// Environment files read for every task, under the file's `env`.
+  #[schemars(schema_with = "json::dotenv_schema")]
+  pub dotenv: Vec<Spanned<Dotenv>>,
   /// Other job files whose tasks, groups and queues come in under a namespace (`clippy` of the
   /// file included as `lint` is `lint:clippy`). Paths are relative to this file's folder.
   #[schemars(schema_with = "includes::schema")]
@@ -86,7 +89,7 @@ pub(crate) struct Include {
 }
 
 /// A task: a command to run, or a pure join point or timer when it has no `run`.
-#[derive(Debug, Default, JsonSchema)]
+#[derive(Debug, Default, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[serde(default)]
 pub(crate) struct Task {
@@ -134,10 +137,38 @@ pub(crate) struct Task {
   /// Globs of the files the task makes: when one is missing, the task runs.
   #[schemars(schema_with = "json::globs")]
   pub generates: Vec<Spanned<String>>,
+  /// Environment files read for this task, over the file's `env` and under its own.
+  #[schemars(schema_with = "json::dotenv_schema")]
+  pub dotenv: Vec<Spanned<Dotenv>>,
+  /// One instance of the task per combination of these values.
+  pub matrix: Option<Spanned<Matrix>>,
 }
 
+/// An environment file: its path, relative to the job file's folder, and whether it may be
+/// missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Dotenv {
+  pub path: Spanned<String>,
+  pub optional: bool,
+  /// The file's variables once read, shared by every entry that lists the file, so that a
+  /// large file listed by many tasks is held once.
+  pub vars: std::sync::Arc<Vec<(String, String)>>,
+}
+
+/// A task's matrix as written: the keys with their values, in declared order, and the
+/// combinations to drop and to add.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Matrix {
+  pub axes: Vec<(Name, Spanned<Vec<Spanned<String>>>)>,
+  pub exclude: Vec<Combination>,
+  pub include: Vec<Combination>,
+}
+
+/// One entry of `exclude` or `include`: matrix keys and values.
+pub(crate) type Combination = Spanned<Vec<(Name, Spanned<String>)>>;
+
 /// Commands run after a task or group ends, in declared order.
-#[derive(Debug, Default, JsonSchema)]
+#[derive(Debug, Default, Clone, JsonSchema)]
 #[serde(default)]
 pub(crate) struct Callbacks {
   /// Run when it succeeded.
@@ -185,6 +216,9 @@ pub(crate) struct Group {
   pub allow_failure: Option<Spanned<bool>>,
   #[serde(flatten)]
   pub callbacks: Callbacks,
+  /// The instances of a matrix task, which this group stands for; never written by the user.
+  #[schemars(skip)]
+  pub matrix: bool,
 }
 
 /// A queue of text items.
@@ -257,8 +291,18 @@ pub(crate) struct DurationValue(pub Duration);
 /// The keys each mapping accepts, in the order the spec lists them. The decoder uses them for
 /// did-you-mean suggestions; a test checks them against the JSON Schema.
 pub(crate) mod keys {
-  pub(crate) const JOB_FILE: &[&str] =
-    &["version", "name", "env", "concurrency", "shell", "tasks", "groups", "queues", "includes"];
+  pub(crate) const JOB_FILE: &[&str] = &[
+    "version",
+    "name",
+    "env",
+    "concurrency",
+    "shell",
+    "tasks",
+    "groups",
+    "queues",
+    "includes",
+    "dotenv",
+  ];
   pub(crate) const TASK: &[&str] = &[
     "run",
     "description",
@@ -279,7 +323,10 @@ pub(crate) mod keys {
     "workers",
     "sources",
     "generates",
+    "dotenv",
+    "matrix",
   ];
+  pub(crate) const DOTENV: &[&str] = &["path", "optional"];
   pub(crate) const GROUP: &[&str] = &[
     "description",
     "gather",

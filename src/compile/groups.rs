@@ -48,6 +48,9 @@ impl Compiler<'_> {
   /// options on a gather group.
   fn group_rule(&mut self, group: &schema::Group) -> GroupRule {
     let name = &group.name;
+    if group.matrix {
+      return GroupRule::Matrix;
+    }
     match (&group.gather, &group.wait) {
       (Some(gather), Some(wait)) => {
         let message = format!("group `{}` has both `gather` and `wait`", name.value);

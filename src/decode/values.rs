@@ -151,7 +151,12 @@ impl Decoder<'_> {
     }
   }
 
-  fn seq<'n>(&mut self, node: &'n Node, key: &str, expected: &str) -> Option<&'n [Node]> {
+  pub(super) fn seq<'n>(
+    &mut self,
+    node: &'n Node,
+    key: &str,
+    expected: &str,
+  ) -> Option<&'n [Node]> {
     match &node.value {
       Value::Seq(items) => Some(items),
       Value::Str(s) => {

@@ -304,7 +304,8 @@ impl Scheduler<'_> {
     self.finish(id, status, out);
   }
 
-  /// A gather group's result: member results in declared order; a wait group's: done (in
+  /// A gather group's result: member results in declared order; a matrix task's: each
+  /// instance's result by its name; a wait group's: done (in
   /// finishing order, with status and result) and pending names. Written as text, with a
   /// member group's result (JSON already) put in as it is: parsing it again would cost time
   /// at every level of a chain of groups and stop at serde_json's depth limit.
@@ -319,6 +320,16 @@ impl Scheduler<'_> {
           self.push_result(&mut out, m);
         }
         out.push(']');
+      }
+      GroupRule::Matrix => {
+        out.push('{');
+        for (i, &m) in group.members.iter().enumerate() {
+          out.push_str(if i == 0 { "" } else { "," });
+          push_json(&mut out, &self.graph.nodes[m].name);
+          out.push(':');
+          self.push_result(&mut out, m);
+        }
+        out.push('}');
       }
       GroupRule::Wait { .. } => {
         out.push_str("{\"done\":[");

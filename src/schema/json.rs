@@ -6,7 +6,7 @@
 //! What JSON cannot tell apart stays out of reach: `2.0` is an integer to JSON Schema, and a
 //! duration string too large for the clock matches the pattern.
 
-use super::{Command, DurationValue, JobFile, ReturnWhen};
+use super::{Command, DurationValue, JobFile, Matrix, ReturnWhen};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -34,9 +34,12 @@ pub(crate) fn json_schema() -> Value {
   }
   let task = &mut value["$defs"]["Task"];
   task["dependentRequired"] = json!({"workers": ["consumes"], "generates": ["sources"]});
-  // An up-to-date check needs a command to skip, and a task that is not a queue's end.
-  task["dependentSchemas"] =
-    json!({"sources": {"required": ["run"], "properties": {"produces": false, "consumes": false}}});
+  // An up-to-date check needs a command to skip, and a task that is not a queue's end; the
+  // instances of a matrix task would share one queue: the compiler refuses both.
+  task["dependentSchemas"] = json!({
+    "sources": {"required": ["run"], "properties": {"produces": false, "consumes": false}},
+    "matrix": {"properties": {"produces": false, "consumes": false}},
+  });
   let wait_only = json!({"wait": false, "return_when": false, "timeout": false, "pending": false});
   value["$defs"]["Group"]["oneOf"] = json!([
     {"required": ["gather"], "properties": wait_only},
@@ -184,6 +187,53 @@ pub(super) fn env_schema(_: &mut SchemaGenerator) -> Schema {
     "propertyNames": {"pattern": "^[^=\\u0000]+$"},
     "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": NO_NUL}
   })
+}
+
+/// `dotenv: [.env, {path: .env.local, optional: true}]`.
+pub(super) fn dotenv_schema(_: &mut SchemaGenerator) -> Schema {
+  let path = json!({"type": ["string", "number", "boolean"], "pattern": "^[^\\u0000]+$"});
+  json_schema!({
+    "description": "Environment files (`KEY=VALUE` lines), relative to the job file's folder.",
+    "type": "array",
+    "items": {"anyOf": [
+      path,
+      {
+        "type": "object",
+        "properties": {"path": path, "optional": {"type": "boolean"}},
+        "required": ["path"],
+        "additionalProperties": false
+      }
+    ]}
+  })
+}
+
+impl JsonSchema for Matrix {
+  fn schema_name() -> Cow<'static, str> {
+    "Matrix".into()
+  }
+
+  fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    // Values are part of instance names, shown on one line: no control characters.
+    let one_line = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    let scalar = json!({"type": ["string", "number", "boolean"], "pattern": one_line});
+    let combinations = json!({
+      "type": "array",
+      "items": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": crate::names::PATTERN},
+        "additionalProperties": scalar
+      }
+    });
+    json_schema!({
+      "description": "One instance of the task per combination of these values.",
+      "type": "object",
+      "minProperties": 1,
+      "propertyNames": {"pattern": crate::names::PATTERN},
+      "properties": {"exclude": combinations, "include": combinations},
+      "additionalProperties": {"type": "array", "minItems": 1, "items": scalar}
+    })
+  }
 }
 
 #[cfg(test)]

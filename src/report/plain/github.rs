@@ -77,10 +77,11 @@ impl Places {
 /// `::error file=..,line=..,col=..,title=<message>::<label>\nhelp: <help>` for each error of a
 /// job file, `::warning` for each warning, at the error's primary place.
 pub(crate) fn annotations(source: &Source, errors: &CompileErrors) -> String {
-  let file = escape_property(&source.name());
   let mut out = String::new();
   for error in &errors.0 {
     let kind = if error.warning { "warning" } else { "error" };
+    let source = error.source.as_ref().unwrap_or(source);
+    let file = escape_property(&source.name());
     let (line, col) = source.line_col(error.span().offset());
     let title = escape_property(&error.message);
     let label = error.labels.first().map_or("", |(_, label)| label.as_str());
