@@ -76,6 +76,7 @@ Examples:
 ";
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "one command line a process: a box saves nothing")]
 pub(crate) enum Command {
   Run(RunArgs),
   Validate(ValidateArgs),

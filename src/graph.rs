@@ -50,6 +50,10 @@ pub(crate) struct Node {
 }
 
 #[derive(Debug)]
+#[expect(
+  clippy::large_enum_variant,
+  reason = "most nodes are tasks: a box would cost each of them an allocation and a pointer"
+)]
 pub(crate) enum NodeKind {
   Task(Task),
   Group(Group),
