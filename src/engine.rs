@@ -20,6 +20,7 @@ mod start;
 pub(crate) mod stdout;
 mod supervise;
 pub(crate) mod tree;
+pub(crate) mod watch;
 pub(crate) mod watchdog;
 
 use crate::graph::{Graph, NodeId};

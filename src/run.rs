@@ -3,6 +3,7 @@
 
 mod cause;
 mod open_files;
+mod watch;
 
 use crate::cli::RunArgs;
 use crate::engine;
@@ -18,6 +19,14 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
+  match args.watch {
+    true => watch::watch(args, graph),
+    false => run_once(args, graph),
+  }
+}
+
+/// One run of the selected tasks, to its end.
+fn run_once(args: &RunArgs, graph: &Graph) -> ExitCode {
   engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,

@@ -34,3 +34,4 @@ mod signals;
 mod targets_and_dry_run;
 mod tmux;
 mod up_to_date;
+mod watch;
