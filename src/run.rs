@@ -21,12 +21,16 @@ use std::time::Instant;
 pub(crate) fn run(args: &RunArgs, graph: &Graph) -> ExitCode {
   match args.watch {
     true => watch::watch(args, graph),
-    false => run_once(args, graph),
+    false => run_once(args, graph, None),
   }
 }
 
-/// One run of the selected tasks, to its end.
-fn run_once(args: &RunArgs, graph: &Graph) -> ExitCode {
+/// One run of the selected tasks, to its end, or until a message on `changes` (`--watch`).
+fn run_once(
+  args: &RunArgs,
+  graph: &Graph,
+  changes: Option<async_channel::Receiver<()>>,
+) -> ExitCode {
   engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
@@ -63,7 +67,7 @@ fn run_once(args: &RunArgs, graph: &Graph) -> ExitCode {
     }
   };
   let started = Instant::now();
-  let outcome = engine::run(graph, &targets, policy, force, &mut reporter);
+  let outcome = engine::run(graph, &targets, policy, force, &mut reporter, changes);
   // Output that was lost fails the run, and says so in its last line and its report.
   reporter.flush();
   let lost = reporter.output_error();

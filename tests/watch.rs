@@ -1,7 +1,7 @@
 //! `runner run --watch`: a run, then a rerun of what a change to its `sources` touches, and a
 //! clean exit on Ctrl-C.
 
-use crate::support::{Background, PATIENCE, Reaper, Test, assert_all_gone, wait_until};
+use crate::support::{Background, PATIENCE, Reaper, Test, assert_all_gone, sleeping, wait_until};
 use std::time::Duration;
 
 /// `a` appends `src/*.txt` to `a.log` and prints it (its result); `b` needs it; `other` has sources of its own.
@@ -86,4 +86,34 @@ fn watch_with_no_selected_task_having_sources_is_an_error() {
   let run = test.run(&["run", "job.yaml", "--watch"]);
   run.code(2);
   assert!(run.stderr.contains("no selected task has `sources`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_change_during_a_run_stops_it_and_runs_it_again_then_ctrl_c_stops_that_run() {
+  let test = Test::with_job(
+    r#"
+    tasks:
+      long:
+        run: echo started >> long.log; sleep 31
+        sources: [src/*.txt]
+    "#,
+  );
+  std::fs::create_dir(test.path("src")).unwrap();
+  test.write("src/one.txt", "1\n");
+  let reaper = Reaper::new("watch");
+  let args = ["run", "-f", "job.yaml", "--watch", "--output", "plain", "--kill-grace", "1s"];
+  let runner = Background::spawn(&test, reaper.tag(), &args);
+  wait_until("the task sleeps", PATIENCE, || sleeping(reaper.tag(), "31") == 1);
+  test.write("src/one.txt", "2\n");
+  wait_until("the task runs again", PATIENCE, || lines(&test, "long.log") == 2);
+  wait_until("the new attempt sleeps alone", PATIENCE, || sleeping(reaper.tag(), "31") == 1);
+  assert!(
+    runner.stdout().contains("runner: sources changed: stopping 1 task"),
+    "{}",
+    runner.stdout()
+  );
+  runner.signal(libc::SIGINT);
+  let (run, _) = runner.wait(PATIENCE);
+  run.code(130);
+  assert_all_gone(reaper.tag(), Duration::from_secs(5));
 }

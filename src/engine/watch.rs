@@ -72,11 +72,14 @@ impl Patterns {
 pub(crate) struct Watch {
   _watcher: notify::RecommendedWatcher,
   pub(crate) changes: Receiver<PathBuf>,
+  /// The same changes, for a run in progress: it stops to start again.
+  pub(crate) during_run: async_channel::Receiver<()>,
 }
 
 /// Starts watching; each matching change is sent on `changes`, once per path touched.
 pub(crate) fn start(mut patterns: Patterns) -> Result<Watch, notify::Error> {
   let (tx, changes) = channel::<PathBuf>();
+  let (wake, during_run) = async_channel::unbounded();
   let dirs = std::mem::take(&mut patterns.dirs);
   let handler = move |event: notify::Result<notify::Event>| {
     let Ok(event) = event else { return };
@@ -84,6 +87,7 @@ pub(crate) fn start(mut patterns: Patterns) -> Result<Watch, notify::Error> {
       return;
     }
     for path in event.paths.into_iter().filter(|p| patterns.matches(p)) {
+      let _ = wake.try_send(());
       let _ = tx.send(path);
     }
   };
@@ -94,5 +98,21 @@ pub(crate) fn start(mut patterns: Patterns) -> Result<Watch, notify::Error> {
       watcher.watch(&dir, mode)?;
     }
   }
-  Ok(Watch { _watcher: watcher, changes })
+  Ok(Watch { _watcher: watcher, changes, during_run })
+}
+
+impl Watch {
+  /// Forgets the changes a run has not seen yet: they were before it started.
+  pub(crate) fn drain(&self) {
+    while self.during_run.try_recv().is_ok() {}
+  }
+}
+
+/// Posts a change during the run to its inbox, once per change.
+pub(super) fn forward(changes: async_channel::Receiver<()>, inbox: super::inbox::Inbox) {
+  super::reactor::spawn_local(async move {
+    while changes.recv().await.is_ok() {
+      inbox.send(super::inbox::Msg::Changed).await;
+    }
+  });
 }

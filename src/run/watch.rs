@@ -44,7 +44,8 @@ pub(super) fn watch(args: &RunArgs, graph: &Graph) -> ExitCode {
     }
   };
   loop {
-    let exit = run_once(args, graph);
+    watcher.drain();
+    let exit = run_once(args, graph, Some(watcher.during_run.clone()));
     if matches!(exit, ExitCode::Interrupted(_) | ExitCode::Invalid) {
       return exit;
     }
