@@ -134,6 +134,10 @@ pub(crate) struct RunArgs {
   #[arg(long, value_name = "TASK", num_args = 0..=1, default_missing_value = "")]
   #[arg(action = clap::ArgAction::Append, add = ArgValueCompleter::new(targets))]
   pub force: Option<Vec<String>>,
+  /// Run, then watch the selected tasks' `sources` and run again after each change (200 ms
+  /// after the last); the up-to-date checks skip what did not change. Ctrl-C stops.
+  #[arg(long, conflicts_with = "dry_run")]
+  pub watch: bool,
   /// How progress is shown: `tty` (live bars), `plain` lines, or `json` events (NDJSON).
   /// `auto` picks `tty` on a terminal outside CI, else `plain`.
   #[arg(long, value_enum, default_value_t = Output::Auto, help_heading = "Output")]

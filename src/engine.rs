@@ -20,6 +20,7 @@ mod start;
 pub(crate) mod stdout;
 mod supervise;
 pub(crate) mod tree;
+pub(crate) mod watch;
 pub(crate) mod watchdog;
 
 use crate::graph::{Graph, NodeId};
@@ -37,13 +38,14 @@ pub(crate) struct Outcome {
   pub callbacks_failed: Vec<NodeId>,
 }
 
-/// Runs the selected part of the graph to the end.
+/// Runs the selected part of the graph to the end; a message on `changes` (`--watch`) stops it.
 pub(crate) fn run(
   graph: &Graph,
   targets: &[NodeId],
   policy: Policy,
   force: Force,
   reporter: &mut Reporter,
+  changes: Option<async_channel::Receiver<()>>,
 ) -> Outcome {
-  reactor::block_on(event_loop::run(graph, targets, policy, force, reporter))
+  reactor::block_on(event_loop::run(graph, targets, policy, force, reporter, changes))
 }

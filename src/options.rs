@@ -15,8 +15,6 @@ pub(crate) struct RunOptions {
   pub dry_run: bool,
   /// `--force`: None, no task is forced; an empty list, every task; else the tasks named.
   pub force: Option<Vec<String>>,
-  /// `--env KEY=VALUE`, in the order given: over every variable of the job file.
-  pub env: Vec<(String, String)>,
   /// What the reporters show and write.
   pub report: ReportOptions,
 }
@@ -32,7 +30,6 @@ impl RunOptions {
       kill_grace: args.kill_grace,
       dry_run: args.dry_run,
       force: force(args.force.as_deref()),
-      env: args.env.clone(),
       report: ReportOptions {
         kind: kind(args.output, env, terminal),
         color: color(args.color, env, terminal),

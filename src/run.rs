@@ -3,6 +3,7 @@
 
 mod cause;
 mod open_files;
+mod watch;
 
 use crate::cli::RunArgs;
 use crate::engine;
@@ -18,6 +19,21 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 pub(crate) fn run(args: &RunArgs, graph: &mut Graph) -> ExitCode {
+  // `--env` is over every variable of the job file, in every run.
+  graph.overrides.clone_from(&args.env);
+  let graph = &*graph;
+  match args.watch {
+    true => watch::watch(args, graph),
+    false => run_once(args, graph, None),
+  }
+}
+
+/// One run of the selected tasks, to its end, or until a message on `changes` (`--watch`).
+fn run_once(
+  args: &RunArgs,
+  graph: &Graph,
+  changes: Option<async_channel::Receiver<()>>,
+) -> ExitCode {
   engine::stdout::notice_closed();
   let targets = match resolve_targets(graph, &args.targets) {
     Ok(targets) => targets,
@@ -25,8 +41,6 @@ pub(crate) fn run(args: &RunArgs, graph: &mut Graph) -> ExitCode {
   };
   let terminal = std::io::stdout().is_terminal();
   let run = RunOptions::new(args, graph.concurrency, &report::Env::read(), terminal);
-  graph.overrides.clone_from(&run.env);
-  let graph = &*graph;
   let force = match run.force.as_deref() {
     None => Force::Nothing,
     Some([]) => Force::All,
@@ -56,7 +70,7 @@ pub(crate) fn run(args: &RunArgs, graph: &mut Graph) -> ExitCode {
     }
   };
   let started = Instant::now();
-  let outcome = engine::run(graph, &targets, policy, force, &mut reporter);
+  let outcome = engine::run(graph, &targets, policy, force, &mut reporter, changes);
   // Output that was lost fails the run, and says so in its last line and its report.
   reporter.flush();
   let lost = reporter.output_error();

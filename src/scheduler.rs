@@ -61,6 +61,8 @@ pub(crate) enum StopReason {
   FailFast,
   Timeout,
   Signal(i32),
+  /// A watched source changed (`--watch`): the run stops, to start again; not a failure.
+  Changed,
 }
 
 /// What runs at a moment: tasks' processes, queue items' and callbacks'.
@@ -91,6 +93,8 @@ pub(crate) enum Input {
   },
   /// A stopping signal reached the runner.
   Signal(i32),
+  /// A watched source changed during the run (`--watch`).
+  Changed,
   /// The up-to-date check of task `id` (asked by [`Action::Check`]) found it up to date with
   /// the recorded result `fresh`, or found that it must run (None).
   Checked {
@@ -331,6 +335,7 @@ impl<'g> Scheduler<'g> {
       }
       Input::Taken { id, worker, item } => self.taken(id, worker, item, out),
       Input::Signal(signal) => self.signal(signal, out),
+      Input::Changed => self.stop(StopReason::Changed, out),
       Input::Checked { id, fresh } => self.checked(id, fresh, out),
     }
     self.propagate(out);

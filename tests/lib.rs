@@ -36,3 +36,4 @@ mod signals;
 mod targets_and_dry_run;
 mod tmux;
 mod up_to_date;
+mod watch;

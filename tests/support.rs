@@ -348,6 +348,11 @@ impl Background {
     self.started.elapsed()
   }
 
+  /// Where the runner's stderr goes.
+  pub(crate) fn stderr_path(&self) -> &Path {
+    &self.err
+  }
+
   /// What the runner has printed to stdout so far.
   pub(crate) fn stdout(&self) -> String {
     read(&self.out)

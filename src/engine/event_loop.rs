@@ -23,6 +23,7 @@ pub(super) async fn run(
   policy: Policy,
   force: crate::uptodate::Force,
   reporter: &mut Reporter,
+  changes: Option<async_channel::Receiver<()>>,
 ) -> Outcome {
   // The loop drains what is waiting before it flushes: a small inbox is enough, and a large
   // one costs its pages at start-up (72 bytes a slot).
@@ -30,6 +31,9 @@ pub(super) async fn run(
   let inbox = Inbox(tx);
   super::signal::forward(inbox.0.clone(), Msg::Signal);
   super::stdout::forward(inbox.0.clone(), Msg::Signal);
+  if let Some(changes) = changes {
+    super::watch::forward(changes, inbox.clone());
+  }
   let mut scheduler = Scheduler::new(graph, targets, policy);
   let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {
@@ -167,6 +171,7 @@ impl<'g> Loop<'_, 'g> {
         return false;
       }
       Msg::Signal(signal) => Input::Signal(signal),
+      Msg::Changed => Input::Changed,
     };
     self.scheduler.handle(input, actions);
     self.perform(actions)
@@ -254,6 +259,7 @@ impl<'g> Loop<'_, 'g> {
       StopReason::Signal(signal) => ("signal", Some(signal)),
       StopReason::Timeout => ("timeout", None),
       StopReason::FailFast => ("fail_fast", None),
+      StopReason::Changed => ("sources_changed", None),
     };
     let Running { tasks, items, callbacks } = running;
     let kill_grace_ms = self.kill_grace.as_millis() as u64;

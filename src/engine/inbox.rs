@@ -38,6 +38,8 @@ pub(super) enum Msg {
   },
   Timer(Timer),
   Signal(i32),
+  /// A watched source changed (`--watch`).
+  Changed,
   /// Queue `n`'s counters changed and its report is due.
   QueueState(usize),
 }

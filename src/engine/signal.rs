@@ -72,3 +72,21 @@ pub(crate) fn stop_self() {
   // SAFETY: kill has no memory-safety preconditions; SIGSTOP cannot be caught or blocked.
   unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
 }
+
+/// Waits up to `timeout` for a stopping signal, while no run reads them (between the runs of
+/// a watch); the signals must be blocked ([`block`]).
+pub(crate) fn wait(timeout: std::time::Duration) -> Option<i32> {
+  let mut set = blocked();
+  let time = libc::timespec {
+    tv_sec: timeout.as_secs() as libc::time_t,
+    tv_nsec: timeout.subsec_nanos() as libc::c_long,
+  };
+  // SAFETY: `set` and `time` are valid for the call; SIGCHLD and SIGTSTP leave the set, so
+  // only stopping signals are taken.
+  let signal = unsafe {
+    libc::sigdelset(&mut set, libc::SIGCHLD);
+    libc::sigdelset(&mut set, SUSPEND);
+    libc::sigtimedwait(&set, std::ptr::null_mut(), &time)
+  };
+  (signal > 0).then_some(signal)
+}

@@ -39,6 +39,7 @@ pub(super) fn cause(graph: &Graph, outcome: &Outcome, timeout: Option<Duration>)
       let limit = timeout.map(crate::duration::display).unwrap_or_default();
       return Some(format!("--timeout {limit} expired"));
     }
+    Some(StopReason::Changed) => return Some("sources changed".to_string()),
     Some(StopReason::FailFast) | None if !outcome.failed => return None,
     Some(StopReason::FailFast) | None => {}
   }

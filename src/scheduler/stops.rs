@@ -53,7 +53,9 @@ impl Scheduler<'_> {
       let running = self.running_now();
       running.tasks + running.items + running.callbacks > 0
     };
-    if reason == StopReason::Timeout || (reason == StopReason::FailFast && busy()) {
+    if reason == StopReason::Timeout
+      || (matches!(reason, StopReason::FailFast | StopReason::Changed) && busy())
+    {
       self.announce(reason, false, out);
     }
     self.stopped = Some(reason);

@@ -182,6 +182,7 @@ impl<'g> Sim<'g> {
     match reason {
       StopReason::Signal(signal) => self.send(Input::Signal(signal)),
       StopReason::Timeout => self.send(Input::TimerFired(Timer::Run)),
+      StopReason::Changed => self.send(Input::Changed),
       StopReason::FailFast => panic!("fail-fast comes from a failure, not from outside"),
     }
   }
@@ -650,6 +651,17 @@ fn a_signal_cancels_everything_without_callbacks() {
   assert_eq!(sim.exit("a", Succeeded), ["finished a cancelled", "done"]);
   assert!(!sim.log.iter().any(|l| l.starts_with("callbacks")), "{:?}", sim.log);
   assert!(!sim.s.run_failed(), "an interrupted run reports its signal, not a failure");
+}
+
+#[test]
+fn a_change_of_sources_stops_the_run_without_failing_it() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn a#1"]);
+  assert_eq!(sim.stop(StopReason::Changed), ["terminate a", "finished b cancelled"]);
+  assert_eq!(sim.s.stop_reason(), Some(StopReason::Changed));
+  assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "done"]);
+  assert!(!sim.s.run_failed(), "a stop to run again is not a failure");
 }
 
 #[test]

@@ -176,6 +176,7 @@ pub(crate) fn stopping(event: &Event) -> Option<String> {
   let why = match (*reason, signal) {
     (_, Some(signal)) => signal_name(*signal),
     ("timeout", None) => "--timeout expired".to_string(),
+    ("sources_changed", None) => "sources changed".to_string(),
     (reason, None) => reason.replace('_', "-"),
   };
   let parts: Vec<String> = [(*tasks, "task"), (*items, "item"), (*callbacks, "callback")]
