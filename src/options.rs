@@ -148,7 +148,7 @@ mod tests {
     let options = RunOptions::new(&args, Some(5), &env, false);
     assert_eq!(options.jobs, 2);
     assert!(options.fail_fast && options.dry_run);
-    assert_eq!(options.env, [("A".into(), "1".into()), ("B".into(), "2=3".into())]);
+    assert_eq!(args.env, [("A".into(), "1".into()), ("B".into(), "2=3".into())]);
     assert_eq!(options.timeout, Some(Duration::from_secs(60)));
     assert_eq!(options.kill_grace, Duration::from_secs(1));
     let report = &options.report;
