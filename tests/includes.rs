@@ -161,3 +161,17 @@ fn completion_offers_namespaced_names_of_the_found_file() {
   let names = bash_complete(test.dir.path(), &["runner", "run", "all", "docs:"]);
   assert_eq!(names, ["docs:site", "docs:every"]);
 }
+
+#[test]
+fn an_included_task_reads_its_environment_files_from_its_own_folder() {
+  let test = Test::new();
+  test.write("runner.yaml", "includes: {lint: ci/lint.yaml}\ntasks:\n  top: {run: 'true'}\n");
+  std::fs::create_dir(test.path("ci")).unwrap();
+  let lint = "tasks:\n  check:\n    run: echo \"from=$FROM\"\n    dotenv: [.env]\n";
+  test.write("ci/lint.yaml", lint);
+  test.write("ci/.env", "FROM=ci\n");
+  test.write(".env", "FROM=root\n");
+  let run = test.run(&["run", "-f", "runner.yaml", "--output", "plain"]);
+  run.code(0);
+  assert!(run.stdout.contains("[lint:check] from=ci"), "{}", run.stdout);
+}

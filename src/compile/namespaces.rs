@@ -100,6 +100,11 @@ impl Scope<'_> {
       },
     );
     task.cwd = (!cwd.value.is_empty()).then_some(cwd);
+    // Its environment files are relative to its own file's folder too.
+    for dotenv in &mut task.dotenv {
+      let path = &mut dotenv.value.path.value;
+      *path = std::path::Path::new(self.dir).join(&*path).to_string_lossy().into();
+    }
     task
   }
 
