@@ -124,10 +124,10 @@ pub(crate) fn signal_everything(leaders: &[i32], signal: i32, keep: i32) -> usiz
     signal_group(leader, signal);
   }
   for &pid in &everything {
-    let zombie = tree.get(pid).is_some_and(|p| p.zombie);
-    if zombie && tree.get(pid).is_some_and(|p| p.parent == me) && !leaders.contains(&pid) {
+    let Some(proc) = tree.get(pid) else { continue };
+    if proc.zombie && proc.parent == me && !leaders.contains(&pid) {
       reap_orphan(pid);
-    } else if !zombie {
+    } else if !proc.zombie {
       // SAFETY: kill has no memory-safety preconditions; a pid gone meanwhile yields ESRCH.
       unsafe { libc::kill(pid, signal) };
     }

@@ -18,6 +18,18 @@ struct Live {
   stopping: bool,
 }
 
+impl Live {
+  /// This process's attempt, as a stop starts to know it.
+  fn attempt(&self) -> Attempt {
+    Attempt { leader: Some(self.pid), serial: self.serial, seen: Vec::new() }
+  }
+}
+
+/// The pids that lead a running attempt.
+fn leaders(live: &HashMap<Proc, Live>) -> HashSet<i32> {
+  live.values().map(|l| l.pid).collect()
+}
+
 pub(super) struct Shared {
   pub launcher: RefCell<Launcher>,
   pub inbox: Inbox,
@@ -61,12 +73,11 @@ impl Shared {
     for &(proc, seq) in procs {
       if let Some(process) = live.get_mut(&proc) {
         process.stopping = true;
-        let attempt =
-          Attempt { leader: Some(process.pid), serial: process.serial, seen: Vec::new() };
+        let attempt = process.attempt();
         attempts.push(((proc, seq), attempt));
       }
     }
-    let leaders: HashSet<i32> = live.values().map(|l| l.pid).collect();
+    let leaders = leaders(&live);
     let mut stopping: Vec<&mut Attempt> = attempts.iter_mut().map(|(_, a)| a).collect();
     self.launcher.borrow().stop(&mut stopping, Stop::Graceful, &leaders);
     self.stopped.borrow_mut().extend(attempts);
@@ -87,7 +98,7 @@ impl Shared {
       attempts.push(attempt);
     }
     let mut attempts: Vec<&mut Attempt> = attempts.iter_mut().collect();
-    let leaders: HashSet<i32> = live.values().map(|l| l.pid).collect();
+    let leaders = leaders(&live);
     self.launcher.borrow().stop(&mut attempts, Stop::Forced, &leaders);
   }
 
@@ -96,9 +107,8 @@ impl Shared {
   pub(super) fn kill_now(&self, proc: Proc) {
     let live = self.live.borrow();
     let Some(process) = live.get(&proc) else { return };
-    let mut attempt =
-      Attempt { leader: Some(process.pid), serial: process.serial, seen: Vec::new() };
-    let leaders: HashSet<i32> = live.values().map(|l| l.pid).collect();
+    let mut attempt = process.attempt();
+    let leaders = leaders(&live);
     self.launcher.borrow().stop(&mut [&mut attempt], Stop::Forced, &leaders);
   }
 

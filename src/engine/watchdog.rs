@@ -4,7 +4,7 @@
 //! runner's end of a pipe to close.
 
 use super::spawn::{Exec, Spawner};
-use super::tree::TAG;
+use super::tree;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -85,9 +85,8 @@ fn wait_for_the_runner() {
 /// Kills every process whose environment carries the run's tag, again and again until none is
 /// found: one may fork while the others are killed.
 fn kill_what_is_left(run: &str) {
-  let tag = format!("{TAG}={run}/");
   for _ in 0..100 {
-    let found = tagged(&tag);
+    let found = tagged(run);
     if found.is_empty() {
       return;
     }
@@ -98,17 +97,14 @@ fn kill_what_is_left(run: &str) {
   }
 }
 
-/// The processes (not zombies) whose environment holds `tag`.
-fn tagged(tag: &str) -> Vec<i32> {
+/// The processes (not zombies) whose environment holds run `run`'s tag.
+fn tagged(run: &str) -> Vec<i32> {
   let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
   let me = std::process::id() as i32;
   let pids = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
   pids
     .filter(|&pid| pid != me)
-    .filter(|&pid| super::tree::stat(pid).is_some_and(|p| !p.zombie))
-    .filter(|&pid| {
-      let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-      environ.split(|&b| b == 0).any(|var| var.starts_with(tag.as_bytes()))
-    })
+    .filter(|&pid| tree::stat(pid).is_some_and(|p| !p.zombie))
+    .filter(|&pid| tree::tag(pid, run).is_some())
     .collect()
 }
