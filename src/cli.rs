@@ -158,6 +158,31 @@ pub(crate) struct RunArgs {
   /// Write a Chrome trace (Perfetto, chrome://tracing): one slice per task attempt.
   #[arg(long, value_name = "FILE.json", help_heading = "Output", value_hint = clap::ValueHint::FilePath)]
   pub trace: Option<PathBuf>,
+  /// Where attempts run: `local` processes, or jobs and job steps of a Slurm cluster (see
+  /// `docs/slurm.md`); the graph, queues and reports stay in this process either way.
+  #[arg(long, value_enum, default_value_t = Backend::Local, help_heading = "Slurm")]
+  pub backend: Backend,
+  /// How attempts reach Slurm: `steps` (`srun --exact` inside an allocation), `jobs` (one
+  /// `sbatch` each), or `auto`: steps inside an allocation (`SLURM_JOB_ID` set, or
+  /// `--slurm-alloc`), else jobs.
+  #[arg(long, value_enum, default_value_t = SlurmLaunch::Auto, help_heading = "Slurm")]
+  pub slurm_launch: SlurmLaunch,
+  /// Make an allocation of N CPUs (`salloc`) for the run, and run its attempts as steps in it.
+  #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Slurm")]
+  pub slurm_alloc: Option<u32>,
+  /// The run directory for the jobs path: exit files and output, on a filesystem the nodes
+  /// share. Default: `.runner/slurm/` next to the job file.
+  #[arg(long, value_name = "DIR", help_heading = "Slurm", value_hint = clap::ValueHint::DirPath)]
+  pub slurm_dir: Option<PathBuf>,
+  /// How often the jobs path asks `squeue` about the run's jobs (one call for all of them).
+  #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s", help_heading = "Slurm")]
+  pub slurm_poll: std::time::Duration,
+  /// At most this many jobs of the run submitted and not ended at once.
+  #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000), default_value_t = 1000, help_heading = "Slurm")]
+  pub slurm_max_jobs: u32,
+  /// At most this many `sbatch` submissions a second.
+  #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000), default_value_t = 100, help_heading = "Slurm")]
+  pub slurm_submit_rate: u32,
   /// The global `--color`, copied here so that `options` finds all of a run's flags in one place.
   #[arg(skip)]
   pub color: ColorWhen,
@@ -169,6 +194,19 @@ pub(crate) enum Output {
   Tty,
   Plain,
   Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Backend {
+  Local,
+  Slurm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SlurmLaunch {
+  Auto,
+  Steps,
+  Jobs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -192,6 +192,7 @@ impl<'a> Compiler<'a> {
       sources: globs(&task.sources),
       generates: globs(&task.generates),
       dotenv: task.dotenv.iter().map(|d| d.value.vars.clone()).collect(),
+      slurm: Default::default(),
     };
     self.check_sources(task);
     let needs = self.references(&task.needs, &task.name, "needs");

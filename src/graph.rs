@@ -111,6 +111,26 @@ pub(crate) struct Task {
   /// The variables of the task's `dotenv` files in order, under its `env`; shared with every
   /// task that lists the same file.
   pub dotenv: Vec<Arc<Vec<(String, String)>>>,
+  /// What the task asks of a Slurm cluster (its `slurm:` block over the file's), used only with
+  /// `--backend slurm`; shared by the tasks that ask the same.
+  pub slurm: Arc<Slurm>,
+}
+
+/// A task's `slurm:` block, each key over the file's: what its attempts ask of the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Slurm {
+  /// `--partition`.
+  pub partition: Option<String>,
+  /// `--cpus-per-task`.
+  pub cpus: Option<u32>,
+  /// `--mem`, as sbatch takes it: a number with an optional unit (`K`, `M`, `G`, `T`).
+  pub mem: Option<String>,
+  /// `--time`: Slurm's limits are whole minutes, so it is rounded up to one.
+  pub time: Option<Duration>,
+  /// `--nodes`.
+  pub nodes: Option<u32>,
+  /// More sbatch/srun arguments, as written, after the file's.
+  pub extra: Vec<String>,
 }
 
 #[derive(Debug)]
