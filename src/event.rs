@@ -45,6 +45,17 @@ pub(crate) enum Event<'a> {
     #[serde(skip)]
     raw: Option<&'a [u8]>,
   },
+  /// An attempt of a task (of a queue item, for a consumer) runs on a node of a Slurm cluster:
+  /// its job id (`12`) or step id (`12.3`) and the node's name. Said once per attempt, when the
+  /// node is known (for a job, at its start or at its end).
+  Placed {
+    task: &'a str,
+    attempt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<&'a str>,
+    slurm_id: &'a str,
+    node: &'a str,
+  },
   TaskRetrying {
     task: &'a str,
     attempt: u32,
@@ -118,6 +129,9 @@ pub(crate) enum Event<'a> {
     /// A second signal: everything left is killed now.
     killed: bool,
   },
+  /// What the Slurm backend asked of the cluster during the run: said once, before
+  /// `run_finished`, by `--backend slurm` runs only.
+  Slurm(SlurmCalls),
   RunFinished {
     status: &'a str,
     exit_code: i32,
@@ -127,6 +141,38 @@ pub(crate) enum Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     cause: Option<&'a str>,
   },
+}
+
+/// The Slurm commands a run called, by kind, and how fast the jobs path saw jobs end.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub(crate) struct SlurmCalls {
+  /// `steps` or `jobs`.
+  pub launch: &'static str,
+  /// `sbatch` calls (jobs path).
+  pub submits: u64,
+  /// `srun` steps started (steps path).
+  pub steps: u64,
+  /// `squeue` calls.
+  pub polls: u64,
+  /// `scancel` calls.
+  pub cancels: u64,
+  /// `salloc` calls (`--slurm-alloc`).
+  pub allocs: u64,
+  /// Calls that failed (a non-zero exit, no answer in time), of any kind.
+  pub failed: u64,
+  /// Attempts whose job vanished without saying how it ended.
+  pub lost: u64,
+  /// Jobs path: from a job's exit file being written to its end being seen, in milliseconds.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub latency_ms: Option<Latency>,
+}
+
+/// A few points of a distribution of milliseconds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub(crate) struct Latency {
+  pub p50: u64,
+  pub p99: u64,
+  pub max: u64,
 }
 
 /// The text of a line of output as the process wrote it: without its line end (`\n` or `\r\n`),

@@ -139,6 +139,7 @@ impl Plain {
       Event::CallbackFailed { task, command, exit } => {
         self.task_line(task, text::callback_failed(task, command, *exit))
       }
+      Event::Placed { .. } | Event::Slurm(_) => Ok(()),
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         let closing = |paint| text::run(status, *exit_code, *duration_ms, counts, *cause, paint);
         self.run_finished(closing(paint), closing(Paint { on: false }))

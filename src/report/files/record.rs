@@ -253,6 +253,7 @@ impl Record {
         node.end_attempt(at);
         node.callbacks_failed.push(CallbackFailure { command: command.to_string(), exit: *exit });
       }
+      Event::Placed { .. } | Event::Slurm(_) => {}
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         for node in &mut self.nodes {
           node.end_attempt(at);

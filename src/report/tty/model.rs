@@ -161,6 +161,7 @@ impl Model {
         self.line(&format!("{} {line}", lines::symbol(Status::Failed, self.paint)));
         self.callback_failed(task);
       }
+      Event::Placed { .. } | Event::Slurm(_) => {}
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         self.closing.push_str(&self.failed.text(self.paint));
         for line in self.summary.text(self.paint) {
