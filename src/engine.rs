@@ -15,6 +15,7 @@ mod program;
 mod queues;
 pub(crate) mod reactor;
 pub(crate) mod signal;
+pub(crate) mod slurm;
 pub(crate) mod spawn;
 mod start;
 pub(crate) mod stdout;
@@ -46,6 +47,7 @@ pub(crate) fn run(
   force: Force,
   reporter: &mut Reporter,
   changes: Option<async_channel::Receiver<()>>,
+  slurm: Option<slurm::Backend>,
 ) -> Outcome {
-  reactor::block_on(event_loop::run(graph, targets, policy, force, reporter, changes))
+  reactor::block_on(event_loop::run(graph, targets, policy, force, reporter, changes, slurm))
 }

@@ -69,8 +69,28 @@ fn run_once(
       return ExitCode::Invalid;
     }
   };
+  let cluster = match slurm_config(args, graph).map(|c| open_slurm(c)) {
+    Some(Ok(cluster)) => Some(cluster),
+    Some(Err(line)) => {
+      eprintln!("error: {line}");
+      return ExitCode::Invalid;
+    }
+    None => None,
+  };
+  let backend = match cluster.as_ref().map(|(c, config)| engine::slurm::Backend::new(c, config)) {
+    Some(Err(err)) => {
+      eprintln!("error: --slurm-dir: {err}");
+      cluster.iter().for_each(|(c, _)| engine::slurm::close(c));
+      return ExitCode::Invalid;
+    }
+    Some(Ok(backend)) => Some(backend),
+    None => None,
+  };
   let started = Instant::now();
-  let outcome = engine::run(graph, &targets, policy, force, &mut reporter, changes);
+  let outcome = engine::run(graph, &targets, policy, force, &mut reporter, changes, backend);
+  if let Some((cluster, _)) = &cluster {
+    engine::slurm::close(cluster);
+  }
   // Output that was lost fails the run, and says so in its last line and its report.
   reporter.flush();
   let lost = reporter.output_error();
@@ -101,6 +121,36 @@ fn run_once(
     return exit.or_output_failed();
   }
   exit
+}
+
+/// The run's Slurm options, with `--backend slurm`.
+fn slurm_config(args: &RunArgs, graph: &Graph) -> Option<engine::slurm::Config> {
+  use crate::cli::{Backend, SlurmLaunch};
+  if args.backend != Backend::Slurm {
+    return None;
+  }
+  let launch = match args.slurm_launch {
+    SlurmLaunch::Auto => engine::slurm::Launch::Auto,
+    SlurmLaunch::Steps => engine::slurm::Launch::Steps,
+    SlurmLaunch::Jobs => engine::slurm::Launch::Jobs,
+  };
+  let dir = args.slurm_dir.clone().unwrap_or_else(|| graph.dir.join(".runner").join("slurm"));
+  Some(engine::slurm::Config {
+    launch,
+    alloc: args.slurm_alloc,
+    dir: std::path::absolute(&dir).unwrap_or(dir),
+    poll: args.slurm_poll.max(std::time::Duration::from_millis(10)),
+    max_jobs: args.slurm_max_jobs as usize,
+    rate: args.slurm_submit_rate,
+  })
+}
+
+/// Sets the cluster up for the run (an allocation, when asked for).
+fn open_slurm(
+  config: engine::slurm::Config,
+) -> Result<(engine::slurm::Cluster, engine::slurm::Config), String> {
+  let cluster = engine::slurm::open(&config, &engine::slurm::run_name())?;
+  Ok((cluster, config))
 }
 
 fn resolve_targets(graph: &Graph, names: &[String]) -> Result<Vec<NodeId>, ExitCode> {

@@ -24,6 +24,7 @@ pub(super) async fn run(
   force: crate::uptodate::Force,
   reporter: &mut Reporter,
   changes: Option<async_channel::Receiver<()>>,
+  slurm: Option<super::slurm::Backend>,
 ) -> Outcome {
   // The loop drains what is waiting before it flushes: a small inbox is enough, and a large
   // one costs its pages at start-up (72 bytes a slot).
@@ -38,7 +39,7 @@ pub(super) async fn run(
   let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {
     graph,
-    shared: Rc::new(Shared::new(inbox)),
+    shared: Shared::rc(inbox, slurm),
     queues,
     consumers: HashMap::new(),
     scheduler: &mut scheduler,
@@ -46,6 +47,7 @@ pub(super) async fn run(
     started: vec![None; graph.nodes.len()],
     exits: vec![Exit::default(); graph.nodes.len()],
     item_exits: HashMap::new(),
+    attempts: HashMap::new(),
     returned: vec![false; graph.nodes.len()],
     jobs: policy.jobs,
     kill_grace: policy.kill_grace,
@@ -78,6 +80,9 @@ pub(super) async fn run(
   // What tasks left running (a daemon that left its group, nothing else unless the inbox
   // closed) goes with the run: asked to end, then killed after the grace.
   engine.shared.end(policy.kill_grace).await;
+  if let Some(calls) = engine.shared.slurm_calls() {
+    engine.reporter.event(&Event::Slurm(calls));
+  }
   engine.queues_finished();
   engine.outcome()
 }
@@ -94,6 +99,8 @@ pub(super) struct Loop<'a, 'g> {
   /// How each task's last process ended, and each worker's last item attempt.
   exits: Vec<Exit>,
   item_exits: HashMap<(NodeId, u32), Exit>,
+  /// The attempt number each process runs, for where Slurm placed it.
+  pub(super) attempts: HashMap<Proc, u32>,
   /// Groups that have returned (and said so).
   returned: Vec<bool>,
   pub(super) jobs: usize,
@@ -165,6 +172,10 @@ impl<'g> Loop<'_, 'g> {
         self.queue_state(q);
         return false;
       }
+      Msg::Placed { proc, slurm_id, node } => {
+        self.placed(proc, &slurm_id, &node);
+        return false;
+      }
       Msg::Timer(timer) => Input::TimerFired(timer),
       Msg::Signal(super::signal::SUSPEND) => {
         self.suspend();
@@ -234,6 +245,18 @@ impl<'g> Loop<'_, 'g> {
       }
     }
     done
+  }
+
+  /// Says where Slurm runs an attempt of a task or of a queue item (not of a callback).
+  fn placed(&mut self, proc: Proc, slurm_id: &str, node: &str) {
+    let (id, item) = match proc {
+      Proc::Task(id) => (id, None),
+      Proc::Item(id, worker) => (id, self.scheduler.item(id, worker)),
+      Proc::Callback(_) => return,
+    };
+    let attempt = self.attempts.get(&proc).copied().unwrap_or(1);
+    let task = self.name(id);
+    self.reporter.event(&Event::Placed { task, attempt, item, slurm_id, node });
   }
 
   /// Sends the signals the batch of messages just handled asked for: many processes stopped at

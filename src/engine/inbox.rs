@@ -36,6 +36,12 @@ pub(super) enum Msg {
     worker: u32,
     item: Option<String>,
   },
+  /// A Slurm attempt of `proc` runs as job or step `slurm_id` on `node`.
+  Placed {
+    proc: Proc,
+    slurm_id: String,
+    node: String,
+  },
   Timer(Timer),
   Signal(i32),
   /// A watched source changed (`--watch`).

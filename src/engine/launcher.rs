@@ -47,7 +47,7 @@ impl Stop {
 }
 
 /// A run id no other run on this machine has: the runner's pid and the time it started.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
   let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
   format!("{}-{}", std::process::id(), since.map_or(0, |d| d.as_nanos()))
 }
@@ -106,6 +106,11 @@ impl Launcher {
   /// A launcher whose runner is the subreaper of its tasks: a descendant whose parent dies
   /// becomes the runner's child, not init's, so it is still found, stopped and reaped.
   pub(super) fn new() -> Self {
+    Self::with_run(run_id())
+  }
+
+  /// A launcher whose run is named `run` (in every task's [`TAG`]).
+  pub(super) fn with_run(run: String) -> Self {
     // SAFETY: prctl with integer arguments only; failure (old kernels) only loses the subreaper.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     Self {
@@ -115,7 +120,7 @@ impl Launcher {
       closing: Vec::new(),
       retired: Vec::new(),
       buffers: Vec::new(),
-      run: run_id(),
+      run,
       serial: 0,
       watchdog: None,
       watchdog_tried: false,

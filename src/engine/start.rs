@@ -4,14 +4,14 @@
 use super::event_loop::Loop;
 use super::inbox::{Inbox, Msg};
 use super::launcher::{Ends, Launch};
-use super::live::Shared;
+use super::live::{Shared, Started};
 use super::queues::Consumer;
 use super::reactor::spawn_local;
 use super::spawn::describe;
-use super::supervise::{Sink, supervise};
+use super::supervise::{Sink, Supervised, follow, supervise};
 use crate::env::{self, Env};
 use crate::event::{Event, Exit, Stream};
-use crate::graph::{NodeId, Program};
+use crate::graph::{NodeId, Program, Slurm};
 use crate::scheduler::Proc;
 use crate::status::Status;
 use crate::uptodate;
@@ -81,14 +81,12 @@ impl Loop<'_, '_> {
     // Output is kept as the result only if something will read it.
     let capture = task.produces.is_none() && self.scheduler.result_read(id);
     let proc = Proc::Task(id);
-    let started = self.shared.spawn(proc, &launch);
+    self.attempts.insert(proc, attempt);
+    let started = self.shared.start(proc, &launch, &task.slurm);
     let (shared, argv0) = (self.shared.clone(), program.argv[0].clone());
     spawn_local(async move {
       let sinks = (stdout, Sink::Report(id, Stream::Stderr, None));
-      let ran = match started {
-        Ok(child) => supervise(&shared, proc, child, sinks, capture).await,
-        Err(err) => Err(err),
-      };
+      let ran = ran(&shared, proc, started, sinks, capture).await;
       let (exit, result) = match ran {
         Ok(ran) if capture => (ran.exit, ran.captured),
         Ok(ran) => (ran.exit, mine.get().to_string()),
@@ -124,7 +122,9 @@ impl Loop<'_, '_> {
     env.push(("RUNNER_ATTEMPT".into(), attempt.to_string()));
     let launch = Launch { program, env: &env, cwd: &consumer.cwd, ends: Ends::Close };
     let proc = Proc::Item(id, worker);
-    let started = self.shared.spawn(proc, &launch);
+    self.attempts.insert(proc, attempt);
+    let block = graph.task(id).map(|t| t.slurm.clone()).unwrap_or_default();
+    let started = self.shared.start(proc, &launch, &block);
     let (shared, argv0) = (self.shared.clone(), program.argv[0].clone());
     spawn_local(async move {
       let tag: Arc<str> = Arc::from(item.as_str());
@@ -134,10 +134,7 @@ impl Loop<'_, '_> {
         None => Sink::Report(id, Stream::Stdout, Some(tag.clone())),
       };
       let sinks = (stdout, Sink::Report(id, Stream::Stderr, Some(tag.clone())));
-      let ran = match started {
-        Ok(child) => supervise(&shared, proc, child, sinks, false).await,
-        Err(err) => Err(err),
-      };
+      let ran = ran(&shared, proc, started, sinks, false).await;
       let exit = match ran {
         Ok(ran) => ran.exit,
         Err(err) => {
@@ -160,8 +157,9 @@ impl Loop<'_, '_> {
     }
     let cwd = self.cwd(id);
     let shared = self.shared.clone();
+    let block = self.graph.task(id).map(|t| t.slurm.clone()).unwrap_or_default();
     spawn_local(async move {
-      let exit = run_callback(&shared, id, &program, &env, &cwd).await;
+      let exit = run_callback(&shared, id, &program, &env, &cwd, &block).await;
       shared
         .inbox
         .send(Msg::Exited { proc: Proc::Callback(id), exit, result: String::new() })
@@ -176,15 +174,13 @@ async fn run_callback(
   program: &Program,
   env: &Env,
   cwd: &Path,
+  block: &Slurm,
 ) -> Exit {
   let launch = Launch { program, env, cwd, ends: Ends::Close };
   let command = program.script.clone().unwrap_or_else(|| program.argv.join(" "));
   let proc = Proc::Callback(id);
   let sinks = (Sink::Report(id, Stream::Callback, None), Sink::Report(id, Stream::Callback, None));
-  let ran = match shared.spawn(proc, &launch) {
-    Ok(child) => supervise(shared, proc, child, sinks, false).await,
-    Err(err) => Err(err),
-  };
+  let ran = ran(shared, proc, shared.start(proc, &launch, block), sinks, false).await;
   let exit = match ran {
     Ok(ran) => ran.exit,
     Err(err) => {
@@ -220,5 +216,23 @@ impl Loop<'_, '_> {
     if let Err(warning) = self.checks.ended(id, self.name(id), status) {
       self.warn(id, Stream::Stderr, &[warning], None);
     }
+  }
+}
+
+/// Runs what [`Shared::start`] started to its end: a process supervised (a Slurm step's stderr
+/// told from its task's), or a Slurm batch job followed.
+async fn ran(
+  shared: &Shared,
+  proc: Proc,
+  started: std::io::Result<Started>,
+  sinks: (Sink, Sink),
+  capture: bool,
+) -> std::io::Result<Supervised> {
+  match started? {
+    Started::Process { child, step: true } => {
+      supervise(shared, proc, child, (sinks.0, sinks.1.for_step(proc)), capture).await
+    }
+    Started::Process { child, step: false } => supervise(shared, proc, child, sinks, capture).await,
+    Started::Job { news } => Ok(follow(shared, proc, news, sinks, capture).await),
   }
 }

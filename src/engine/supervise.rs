@@ -7,6 +7,8 @@ use super::kill;
 use super::launcher::Child;
 use super::live::Shared;
 use super::reactor::{Poke, Source};
+use super::slurm::jobs::News;
+use super::slurm::steps;
 use crate::event::{Exit, Stream};
 use crate::graph::NodeId;
 use crate::scheduler::Proc;
@@ -35,6 +37,19 @@ pub(super) enum Sink {
   Report(NodeId, Stream, Option<Arc<str>>),
   /// Each non-empty line is put on a queue, waiting while it is full; `mine` counts them.
   Queue(Rc<super::queues::Queue>, Rc<Cell<u64>>),
+  /// The stderr of a Slurm job step run for `proc`: the step's own lines (where it runs, what
+  /// Slurm says of its end) are told from the task's, which are reported as [`Sink::Report`].
+  Step(NodeId, Option<Arc<str>>, Proc),
+}
+
+impl Sink {
+  /// This sink, for the stderr of a Slurm job step of `proc`.
+  pub(super) fn for_step(self, proc: Proc) -> Sink {
+    match self {
+      Sink::Report(id, Stream::Stderr, item) => Sink::Step(id, item, proc),
+      other => other,
+    }
+  }
 }
 
 /// How a supervised child ended, and its stdout when captured.
@@ -114,6 +129,54 @@ pub(super) async fn supervise(
   }
   let captured = result(&pumped[0].kept.borrow());
   Ok(Supervised { exit, captured })
+}
+
+/// Follows a Slurm batch job run for `proc`: its output, as the jobs path reads it from the
+/// job's files, into the sinks, until its end. Captures stdout as [`supervise`] does.
+pub(super) async fn follow(
+  shared: &Shared,
+  proc: Proc,
+  news: async_channel::Receiver<News>,
+  sinks: (Sink, Sink),
+  capture: bool,
+) -> Supervised {
+  let pumped = [Pumped::default(), Pumped::default()];
+  let mut exit = Exit { code: None, signal: None };
+  while let Ok(piece) = news.recv().await {
+    match piece {
+      News::Output(stream, bytes) => {
+        let (sink, state) =
+          if stream == 0 { (&sinks.0, &pumped[0]) } else { (&sinks.1, &pumped[1]) };
+        keep(state, &bytes, capture && stream == 0);
+        if !state.overlong.get() {
+          split(shared, proc, sink, &bytes, state).await;
+        }
+      }
+      News::Placed { id, node } => shared.placed(proc, &id, &node).await,
+      News::Note(note) => deliver(shared, &sinks.1, format!("{note}\n").as_bytes()).await,
+      News::Ended(end) => {
+        exit = end;
+        break;
+      }
+    }
+  }
+  for (state, sink) in pumped.iter().zip([&sinks.0, &sinks.1]) {
+    let pending = state.pending.take();
+    if !pending.is_empty() {
+      deliver(shared, sink, &pending).await;
+    }
+  }
+  shared.ended(proc);
+  Supervised { exit, captured: result(&pumped[0].kept.borrow()) }
+}
+
+/// Keeps what is kept of stdout as the result, up to [`RESULT_CAP`].
+fn keep(state: &Pumped, chunk: &[u8], capture: bool) {
+  if capture {
+    let mut kept = state.kept.borrow_mut();
+    let room = RESULT_CAP.saturating_sub(kept.len());
+    kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+  }
 }
 
 /// Runs `reading` while `waiting` runs: `waiting`'s output, and whether `reading` ended too.
@@ -221,11 +284,7 @@ async fn pump(
       buf.resize(most, 0);
     }
     let chunk = &buf[..n];
-    if capture {
-      let mut kept = state.kept.borrow_mut();
-      let room = RESULT_CAP.saturating_sub(kept.len());
-      kept.extend_from_slice(&chunk[..n.min(room)]);
-    }
+    keep(state, chunk, capture);
     if !state.overlong.get() {
       split(shared, proc, sink, chunk, state).await;
     }
@@ -257,7 +316,7 @@ async fn split(shared: &Shared, proc: Proc, sink: &Sink, mut chunk: &[u8], state
       shared.kill_now(proc);
     }
     Sink::Queue(..) => {}
-    Sink::Report(..) => {
+    Sink::Report(..) | Sink::Step(..) => {
       while pending.len() >= MAX_LINE {
         let cut = char_boundary(&pending, MAX_LINE);
         let rest = pending.split_off(cut);
@@ -283,6 +342,14 @@ fn result(kept: &[u8]) -> String {
 /// Passes on one line as the process wrote it, with its line end if it had one.
 async fn deliver(shared: &Shared, sink: &Sink, line: &[u8]) {
   match sink {
+    Sink::Step(id, item, proc) => match steps::classify(line) {
+      steps::Line::Placed { id: step, node } => shared.placed(*proc, step, node).await,
+      steps::Line::Noise => {}
+      steps::Line::Task => {
+        let (id, item, line) = (*id, item.clone(), line.to_vec());
+        shared.inbox.send(Msg::Output { id, stream: Stream::Stderr, line, item }).await;
+      }
+    },
     Sink::Report(id, stream, item) => {
       let (id, stream, item, line) = (*id, *stream, item.clone(), line.to_vec());
       shared.inbox.send(Msg::Output { id, stream, line, item }).await;
