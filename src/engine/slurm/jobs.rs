@@ -13,6 +13,7 @@ use super::queue_state::{self, Seen};
 use crate::engine::launcher::Stop;
 use crate::engine::live::Shared;
 use crate::engine::reactor::{Source, spawn_local};
+use crate::engine::slurm::Mode;
 use crate::event::Exit;
 use crate::scheduler::Proc;
 use async_channel::{Receiver, Sender};
@@ -34,12 +35,16 @@ const PIECES_WAITING: usize = 8;
 /// written whole (a temporary file, then a rename) so a reader never sees half of it.
 const WRAPPER: &str = r#"#!/bin/sh
 # Written by runner: one attempt of a task as a Slurm batch job. $1 is the exit file.
+# The command runs in a process group of its own (setsid), so that a stop reaches all of it:
+# SIGTERM and SIGINT are passed on to the group, SIGUSR2 (the runner's kill) kills it; before
+# the group exists, the child alone.
 exit_file=$1
 shift
 child=
-trap 'kill -TERM "$child" 2>/dev/null' TERM
-trap 'kill -INT "$child" 2>/dev/null' INT
-"$@" &
+trap 'kill -15 -"$child" 2>/dev/null || kill -15 "$child" 2>/dev/null' TERM
+trap 'kill -2 -"$child" 2>/dev/null || kill -2 "$child" 2>/dev/null' INT
+trap 'kill -9 -"$child" 2>/dev/null || kill -9 "$child" 2>/dev/null' USR2
+setsid "$@" &
 child=$!
 while :; do
   wait "$child"
@@ -333,9 +338,10 @@ impl Jobs {
   pub(in crate::engine) async fn finish(&self, shared: &Shared) {
     let ids = self.live_ids();
     if !ids.is_empty() {
-      let mut argv = vec!["scancel".to_string(), "--full".into(), "--signal=KILL".into()];
+      let mut argv = vec!["scancel".to_string(), "--batch".into(), "--signal=USR2".into()];
       argv.extend(ids);
       command::run(shared, argv.clone(), &[], Path::new("/")).await;
+      // Then Slurm's own cancel, for what the wrapper did not end.
       argv.drain(1..3);
       command::run(shared, argv, &[], Path::new("/")).await;
       shared.count(|c| c.cancels += 2);
@@ -482,7 +488,10 @@ impl Jobs {
       let mut jobs = self.jobs.borrow_mut();
       let job = jobs.get_mut(&serial)?;
       let state = seen.get(job.id.as_deref()?);
+      let killed = job.stop == Some(Stop::Forced);
       let why = match state {
+        // Killed: its processes are gone once Slurm is cleaning up after them.
+        Some(s) if killed && s.state == "COMPLETING" => Some("squeue says COMPLETING".to_string()),
         Some(s) if !queue_state::ended(&s.state) => {
           if s.state == "RUNNING" && !s.node.is_empty() {
             job.node.get_or_insert_with(|| s.node.clone());
@@ -636,12 +645,16 @@ fn signal(how: Stop) -> i32 {
   if how == Stop::Forced { libc::SIGKILL } else { libc::SIGTERM }
 }
 
-/// One `scancel` call for `ids`: SIGTERM or SIGKILL to every process of each job (the batch
-/// script and what it started).
+/// One `scancel` call for `ids`. A graceful stop is SIGTERM to every process of each job. A
+/// kill is SIGUSR2 to each job's wrapper alone, which kills its command's process group at
+/// once (Slurm's own SIGKILL to every process reaches a process only while its parent lives,
+/// and the rest seconds later); what a wrapper did not end in [`KILL_FALLBACK`] is killed by
+/// Slurm.
 pub(in crate::engine) fn cancel(shared: &Rc<Shared>, ids: Vec<String>, how: Stop) {
-  let name = if how == Stop::Forced { "KILL" } else { "TERM" };
-  let mut argv = vec!["scancel".to_string(), "--full".into(), format!("--signal={name}")];
-  argv.extend(ids);
+  let signal = if how == Stop::Forced { "--batch --signal=USR2" } else { "--full --signal=TERM" };
+  let mut argv: Vec<String> =
+    std::iter::once("scancel").chain(signal.split(' ')).map(String::from).collect();
+  argv.extend(ids.iter().cloned());
   let shared = shared.clone();
   spawn_local(async move {
     let answer = command::run(&shared, argv, &[], Path::new("/")).await;
@@ -649,8 +662,24 @@ pub(in crate::engine) fn cancel(shared: &Rc<Shared>, ids: Vec<String>, how: Stop
       c.cancels += 1;
       c.failed += u64::from(!answer.ok());
     });
+    if how != Stop::Forced {
+      return;
+    }
+    async_std::task::sleep(KILL_FALLBACK).await;
+    let Some(Mode::Jobs(jobs)) = shared.slurm.as_ref().map(|b| &b.mode) else { return };
+    let left: Vec<String> =
+      ids.into_iter().filter(|id| jobs.by_id.borrow().contains_key(id)).collect();
+    if !left.is_empty() {
+      let mut argv = vec!["scancel".to_string(), "--full".into(), "--signal=KILL".into()];
+      argv.extend(left);
+      command::run(&shared, argv, &[], Path::new("/")).await;
+      shared.count(|c| c.cancels += 1);
+    }
   });
 }
+
+/// How long a killed job's wrapper has to end it before Slurm kills every process of the job.
+const KILL_FALLBACK: Duration = Duration::from_secs(3);
 
 /// One `scancel` call for job steps `ids` (`12.3`): SIGTERM or SIGKILL to the step's tasks.
 pub(in crate::engine) fn cancel_steps(shared: &Rc<Shared>, ids: Vec<String>, how: Stop) {
@@ -756,11 +785,15 @@ mod tests {
       .spawn()
       .expect("sh");
     std::fs::remove_file(&exit).expect("rm");
-    // The wrapper set its traps before it started its child.
+    // The wrapper set its traps before it started its child; the child is `sleep` once exec'd.
     let started = Instant::now();
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let is_sleep = |pid: &str| {
+      std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+    };
     while started.elapsed() < Duration::from_secs(10) {
-      let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()));
-      if children.is_ok_and(|c| !c.trim().is_empty()) {
+      let pids = std::fs::read_to_string(&children).unwrap_or_default();
+      if pids.split_whitespace().any(is_sleep) {
         break;
       }
       std::thread::yield_now();
@@ -769,6 +802,31 @@ mod tests {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(child.wait().expect("wait").code(), Some(143));
     assert_eq!(std::fs::read_to_string(&exit).expect("exit file"), "143 \n");
+  }
+
+  #[test]
+  fn the_wrapper_kills_its_command_s_whole_group_on_sigusr2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wrapper = dir.path().join("job.sh");
+    std::fs::write(&wrapper, WRAPPER).expect("write");
+    let exit = dir.path().join("1.exit");
+    // A command that ignores SIGTERM and has a child of its own.
+    let ready = dir.path().join("ready");
+    let script = format!("trap '' TERM; sleep 30 & touch {}; wait", ready.display());
+    let mut child = std::process::Command::new("/bin/sh")
+      .arg(&wrapper)
+      .arg(&exit)
+      .args(["sh", "-c", &script])
+      .spawn()
+      .expect("sh");
+    let started = Instant::now();
+    while !ready.exists() && started.elapsed() < Duration::from_secs(10) {
+      std::thread::yield_now();
+    }
+    // SAFETY: signals a child of this test.
+    unsafe { libc::kill(child.id() as i32, libc::SIGUSR2) };
+    assert_eq!(child.wait().expect("wait").code(), Some(137));
+    assert_eq!(std::fs::read_to_string(&exit).expect("exit file"), "137 \n");
   }
 
   #[test]
