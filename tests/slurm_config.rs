@@ -207,7 +207,7 @@ fn extra_sets_the_output() {
       "runner::bad_value",
       "`tasks.t.slurm.extra[0]` sets `--output`, which the runner sets itself",
     )
-    .at(5, 15, "the runner sets `--output`: it captures each attempt's output itself")
+    .at(5, 15, "the runner sets `--output`: it reads each attempt's output from files of its own")
     .help("remove it from `extra`")
     .count(1);
 }
@@ -219,7 +219,7 @@ fn extra_abbreviates_an_option_the_runner_sets() {
       "runner::bad_value",
       "`tasks.t.slurm.extra[0]` sets `--out`, which the runner sets itself",
     )
-    .at(5, 15, "the runner sets `--output`: it captures each attempt's output itself")
+    .at(5, 15, "the runner sets `--output`: it reads each attempt's output from files of its own")
     .help(
       "sbatch and srun read an abbreviation as the whole option, and `--out` abbreviates \
        `--output`; write options in full",
@@ -237,7 +237,7 @@ fn extra_sets_the_job_name_with_a_short_option() {
   .at(
     1,
     17,
-    "the runner sets `--job-name`: it names each job after its task, to find and cancel it",
+    "the runner sets `--job-name`: it names each job after the run, to find and cancel the run's jobs",
   )
   .count(1);
 }
@@ -316,7 +316,7 @@ fn every_bad_value_is_reported_at_once() {
     .at(
       11,
       15,
-      "the runner sets `--wait`: it waits for each job itself, so that `-j` and timeouts hold",
+      "the runner sets `--wait`: it follows each job itself, so that `-j` and timeouts hold",
     )
     .error("runner::bad_value", "`tasks.a.slurm.extra[1]` is not an option: `gres`")
     .at(11, 23, "not an option")

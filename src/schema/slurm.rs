@@ -36,19 +36,19 @@ pub(crate) const RESERVED: &[Reserved] = &[
   Reserved {
     long: "job-name",
     short: Some('J'),
-    why: "it names each job after its task, to find and cancel it",
+    why: "it names each job after the run, to find and cancel the run's jobs",
     instead: REMOVE,
   },
   Reserved {
     long: "output",
     short: Some('o'),
-    why: "it captures each attempt's output itself",
+    why: "it reads each attempt's output from files of its own",
     instead: REMOVE,
   },
   Reserved {
     long: "error",
     short: Some('e'),
-    why: "it captures each attempt's output itself",
+    why: "it reads each attempt's output from files of its own",
     instead: REMOVE,
   },
   Reserved {
@@ -60,10 +60,15 @@ pub(crate) const RESERVED: &[Reserved] = &[
   Reserved {
     long: "wait",
     short: Some('W'),
-    why: "it waits for each job itself, so that `-j` and timeouts hold",
+    why: "it follows each job itself, so that `-j` and timeouts hold",
     instead: REMOVE,
   },
-  Reserved { long: "wrap", short: None, why: "it passes the task's `run`", instead: REMOVE },
+  Reserved {
+    long: "wrap",
+    short: None,
+    why: "it submits a script of its own that runs the task's `run`",
+    instead: REMOVE,
+  },
   Reserved {
     long: "chdir",
     short: Some('D'),
