@@ -75,6 +75,8 @@ struct Compiler<'a> {
   /// How many suggestions were made, and how many names they compared.
   suggestions: usize,
   compared: usize,
+  /// The tasks' `slurm` blocks, each once.
+  slurms: slurm::Shared,
 }
 
 impl<'a> Compiler<'a> {
@@ -89,6 +91,7 @@ impl<'a> Compiler<'a> {
       queue_ids: HashMap::new(),
       suggestions: 0,
       compared: 0,
+      slurms: slurm::Shared::default(),
     }
   }
 
@@ -192,7 +195,7 @@ impl<'a> Compiler<'a> {
       sources: globs(&task.sources),
       generates: globs(&task.generates),
       dotenv: task.dotenv.iter().map(|d| d.value.vars.clone()).collect(),
-      slurm: Default::default(),
+      slurm: self.slurms.get(&task.slurm),
     };
     self.check_sources(task);
     let needs = self.references(&task.needs, &task.name, "needs");
@@ -284,6 +287,7 @@ mod includes;
 mod matrix;
 mod namespaces;
 mod references;
+mod slurm;
 mod sources;
 mod syntax;
 

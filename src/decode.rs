@@ -46,6 +46,7 @@ impl Decoder<'_> {
         "queues" => file.queues = self.named(value, "queues", "queue", Self::queue),
         "includes" => file.includes = self.includes(value),
         "dotenv" => file.dotenv = self.dotenv(value),
+        "slurm" => file.slurm = self.slurm(value, &|| "the file's `slurm` block".into()),
         _ => unreachable!("entries() yields known keys only"),
       }
       self.path.pop();
@@ -78,6 +79,7 @@ impl Decoder<'_> {
         "generates" => task.generates = self.globs(value, "generates"),
         "dotenv" => task.dotenv = self.dotenv(value),
         "matrix" => task.matrix = self.matrix(value),
+        "slurm" => task.slurm = self.slurm(value, &|| format!("the `slurm` block of {}", what())),
         key => self.callback(&mut task.callbacks, key, value),
       }
       self.path.pop();
@@ -333,6 +335,7 @@ mod env;
 mod globs;
 mod includes;
 mod matrix;
+mod slurm;
 mod values;
 
 #[cfg(test)]

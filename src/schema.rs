@@ -79,6 +79,9 @@ pub(crate) struct JobFile {
   /// file included as `lint` is `lint:clippy`). Paths are relative to this file's folder.
   #[schemars(schema_with = "includes::schema")]
   pub includes: Vec<Include>,
+  /// What each task of this file asks of a Slurm cluster (with `--backend slurm`); a task's
+  /// own `slurm` overrides it key by key.
+  pub slurm: Slurm,
 }
 
 /// One entry of `includes`: its namespace. The file it names is read by `compile`, from the
@@ -142,6 +145,36 @@ pub(crate) struct Task {
   pub dotenv: Vec<Spanned<Dotenv>>,
   /// One instance of the task per combination of these values.
   pub matrix: Option<Spanned<Matrix>>,
+  /// What the task asks of a Slurm cluster (with `--backend slurm`), over the file's `slurm`.
+  pub slurm: Slurm,
+}
+
+/// A `slurm:` block as written, at file level (the default of the file's tasks) or in a task
+/// (over its file's, key by key). Only the Slurm backend reads it.
+#[derive(Debug, Default, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[serde(default)]
+pub(crate) struct Slurm {
+  /// `--partition`: letters, digits, `_`, `-` and `.`.
+  #[schemars(schema_with = "slurm::partition")]
+  pub partition: Option<Spanned<String>>,
+  /// `--cpus-per-task` of each attempt.
+  #[schemars(range(min = 1, max = slurm::MAX_CPUS))]
+  pub cpus: Option<Spanned<u32>>,
+  /// `--mem`: a number with an optional unit `K`, `M`, `G` or `T` (`512M`, `2G`); a plain
+  /// number is megabytes.
+  #[schemars(schema_with = "slurm::mem")]
+  pub mem: Option<Spanned<String>>,
+  /// `--time`: a duration above zero; Slurm counts whole minutes, so it is rounded up.
+  #[schemars(schema_with = "slurm::time")]
+  pub time: Option<Spanned<DurationValue>>,
+  /// `--nodes` of each attempt.
+  #[schemars(range(min = 1, max = slurm::MAX_NODES))]
+  pub nodes: Option<Spanned<u32>>,
+  /// More sbatch/srun arguments, one option each (`--gres=gpu:1`), after the file's; not
+  /// the options the runner sets itself.
+  #[schemars(schema_with = "slurm::extra")]
+  pub extra: Vec<Spanned<String>>,
 }
 
 /// An environment file: its path, relative to the job file's folder, and whether it may be
@@ -302,6 +335,7 @@ pub(crate) mod keys {
     "queues",
     "includes",
     "dotenv",
+    "slurm",
   ];
   pub(crate) const TASK: &[&str] = &[
     "run",
@@ -325,6 +359,7 @@ pub(crate) mod keys {
     "generates",
     "dotenv",
     "matrix",
+    "slurm",
   ];
   pub(crate) const DOTENV: &[&str] = &["path", "optional"];
   pub(crate) const GROUP: &[&str] = &[
@@ -340,12 +375,14 @@ pub(crate) mod keys {
     "on_done",
   ];
   pub(crate) const QUEUE: &[&str] = &["description", "maxsize", "items"];
+  pub(crate) const SLURM: &[&str] = &["partition", "cpus", "mem", "time", "nodes", "extra"];
 }
 
 pub(crate) use json::json_schema;
 
 mod includes;
 mod json;
+pub(crate) mod slurm;
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +409,7 @@ mod tests {
     assert_eq!(properties(&schema["$defs"]["Task"]), sorted(keys::TASK));
     assert_eq!(properties(&schema["$defs"]["Group"]), sorted(keys::GROUP));
     assert_eq!(properties(&schema["$defs"]["Queue"]), sorted(keys::QUEUE));
+    assert_eq!(properties(&schema["$defs"]["Slurm"]), sorted(keys::SLURM));
   }
 
   #[test]

@@ -7,7 +7,7 @@
 use crate::support::{Test, repo};
 use harness::Diagnosed;
 
-mod harness;
+pub(crate) mod harness;
 
 /// Runs `runner validate` on `tests/diagnostics/NAME.yaml`, expects exit code 2 and snapshots
 /// stderr as `NAME`.

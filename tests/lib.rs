@@ -33,6 +33,7 @@ mod reports;
 mod results;
 mod retries_timeouts;
 mod signals;
+mod slurm_config;
 mod targets_and_dry_run;
 mod tmux;
 mod up_to_date;

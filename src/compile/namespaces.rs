@@ -1,12 +1,13 @@
 //! The files of a job merged into one, each name under its file's namespace: `clippy` of the file
 //! included as `lint` becomes `lint:clippy`, and the names it refers to are resolved the same
 //! way (`:setup`, with a leading `:`, is the root's `setup`). An included file's `shell` and
-//! `env` go into its tasks; its `name` and `concurrency` are ignored with a warning.
+//! `env` go into its tasks; its `name` and `concurrency` are ignored with a warning. Each
+//! file's `slurm` block goes into its own tasks only, under theirs.
 
 use super::files::Files;
 use super::includes::Loaded;
 use crate::compile_error::{CompileError, ErrorKind};
-use crate::schema::{Group, JobFile, Name, Queue, Spanned, Task};
+use crate::schema::{Group, JobFile, Name, Queue, Slurm, Spanned, Task};
 
 pub(super) type Shell = Spanned<Vec<Spanned<String>>>;
 type EnvList = Vec<(Name, Spanned<String>)>;
@@ -45,7 +46,8 @@ pub(super) fn merge(loaded: Loaded, errors: &mut Vec<CompileError>) -> Merged {
       }
     };
     let dir = unit.dir.to_string_lossy();
-    let scope = Scope { prefix: &unit.prefix, dir: &dir, shell: &shell, env: &env };
+    let slurm = std::mem::take(&mut file.slurm);
+    let scope = Scope { prefix: &unit.prefix, dir: &dir, shell: &shell, env: &env, slurm: &slurm };
     let tasks = std::mem::take(&mut file.tasks).into_iter().map(|t| scope.task(t));
     let groups = std::mem::take(&mut file.groups);
     group_shells.extend(groups.iter().map(|_| shell.clone()));
@@ -67,6 +69,8 @@ struct Scope<'a> {
   dir: &'a str,
   shell: &'a Option<Shell>,
   env: &'a EnvList,
+  /// The file's own `slurm` block, under each of its tasks'.
+  slurm: &'a Slurm,
 }
 
 impl Scope<'_> {
@@ -87,6 +91,7 @@ impl Scope<'_> {
     self.define(&mut task.name);
     task.needs.iter_mut().for_each(|n| self.resolve(n));
     task.produces.iter_mut().chain(&mut task.consumes).for_each(|q| self.resolve(q));
+    task.slurm = super::slurm::over(self.slurm, std::mem::take(&mut task.slurm));
     if self.prefix.is_empty() {
       return task;
     }

@@ -28,6 +28,8 @@ pub(crate) fn json_schema() -> Value {
     nullable(&mut value["properties"][key]);
   }
   nullable(&mut value["$defs"]["Task"]["properties"]["env"]);
+  nullable_ref(&mut value["properties"]["slurm"]);
+  nullable_ref(&mut value["$defs"]["Task"]["properties"]["slurm"]);
   for (map, def) in [("tasks", "Task"), ("queues", "Queue")] {
     value["properties"][map]["additionalProperties"] =
       json!({"anyOf": [{"$ref": format!("#/$defs/{def}")}, {"type": "null"}]});
@@ -102,6 +104,14 @@ fn scalars_as_text(value: &mut Value) {
 /// A mapping that may also be `null`, read as empty.
 fn nullable(schema: &mut Value) {
   schema["type"] = json!(["object", "null"]);
+}
+
+/// The same for a mapping the schema refers to (`{"$ref": ...}`).
+fn nullable_ref(schema: &mut Value) {
+  let Some(reference) = schema.as_object_mut().and_then(|s| s.remove("$ref")) else {
+    return;
+  };
+  schema["anyOf"] = json!([{"$ref": reference}, {"type": "null"}]);
 }
 
 impl JsonSchema for Command {

@@ -1,15 +1,15 @@
 //! The checks of `tests/diagnostics.rs` on what `runner validate` printed for a file of this
-//! folder: its places, labels, help and summary.
+//! folder (and of `tests/slurm_config.rs` for its files): its places, labels, help and summary.
 
 /// What `runner validate` printed for one bad file, with the temp dir replaced by `[TMP]`.
-pub(super) struct Diagnosed {
-  pub(super) name: String,
-  pub(super) stderr: String,
+pub(crate) struct Diagnosed {
+  pub(crate) name: String,
+  pub(crate) stderr: String,
 }
 
 impl Diagnosed {
   /// The `(line, column)` of every `╭─[file:LINE:COL]` header, in printed order.
-  pub(super) fn headers(&self) -> Vec<(usize, usize)> {
+  pub(crate) fn headers(&self) -> Vec<(usize, usize)> {
     let prefix = format!("╭─[[TMP]/{}:", self.name);
     self
       .stderr
@@ -24,7 +24,7 @@ impl Diagnosed {
 
   /// Checks the error's code and message (the `×` line).
   #[track_caller]
-  pub(super) fn error(&self, code: &str, message: &str) -> &Self {
+  pub(crate) fn error(&self, code: &str, message: &str) -> &Self {
     let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
     assert!(lines.contains(&code), "no `{code}` in\n{}", self.stderr);
     let expected = format!("× {message}");
@@ -34,7 +34,7 @@ impl Diagnosed {
 
   /// Checks the warning's code and message (the `⚠` line).
   #[track_caller]
-  pub(super) fn warning(&self, code: &str, message: &str) -> &Self {
+  pub(crate) fn warning(&self, code: &str, message: &str) -> &Self {
     let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
     assert!(lines.contains(&code), "no `{code}` in\n{}", self.stderr);
     let expected = format!("⚠ {message}");
@@ -44,7 +44,7 @@ impl Diagnosed {
 
   /// Checks the primary place: a header at `line:col` and `label` under that line.
   #[track_caller]
-  pub(super) fn at(&self, line: usize, col: usize, label: &str) -> &Self {
+  pub(crate) fn at(&self, line: usize, col: usize, label: &str) -> &Self {
     let headers = self.headers();
     assert!(
       headers.contains(&(line, col)),
@@ -56,7 +56,7 @@ impl Diagnosed {
 
   /// Checks that `label` is drawn under source line `line`.
   #[track_caller]
-  pub(super) fn label(&self, line: usize, label: &str) -> &Self {
+  pub(crate) fn label(&self, line: usize, label: &str) -> &Self {
     let numbered = format!("{line} │");
     let lines: Vec<&str> = self.stderr.lines().collect();
     let found = lines.iter().enumerate().any(|(i, l)| {
@@ -72,7 +72,7 @@ impl Diagnosed {
 
   /// Checks the help text, which miette may have wrapped onto the lines below `help:`.
   #[track_caller]
-  pub(super) fn help(&self, help: &str) -> &Self {
+  pub(crate) fn help(&self, help: &str) -> &Self {
     let expected = format!("help: {help}");
     let lines: Vec<&str> = self.stderr.lines().map(str::trim).collect();
     let found = lines.iter().enumerate().filter(|(_, l)| l.starts_with("help: ")).any(|(i, _)| {
@@ -85,7 +85,7 @@ impl Diagnosed {
 
   /// Checks the summary line at the end.
   #[track_caller]
-  pub(super) fn count(&self, errors: usize) -> &Self {
+  pub(crate) fn count(&self, errors: usize) -> &Self {
     let noun = if errors == 1 { "error" } else { "errors" };
     let expected = format!("[TMP]/{}: {errors} {noun}, nothing was run\n", self.name);
     assert!(self.stderr.ends_with(&expected), "{}", self.stderr);
@@ -94,7 +94,7 @@ impl Diagnosed {
 
   /// Checks the summary line of a file with warnings only.
   #[track_caller]
-  pub(super) fn warnings(&self, warnings: usize) -> &Self {
+  pub(crate) fn warnings(&self, warnings: usize) -> &Self {
     let noun = if warnings == 1 { "warning" } else { "warnings" };
     let expected = format!("[TMP]/{}: {warnings} {noun}\n", self.name);
     assert!(self.stderr.ends_with(&expected), "{}", self.stderr);
