@@ -7,6 +7,7 @@ mod files;
 #[cfg(test)]
 mod fixtures;
 mod lines;
+mod placements;
 mod plain;
 mod tty;
 
