@@ -7,6 +7,7 @@ mod files;
 #[cfg(test)]
 mod fixtures;
 mod lines;
+mod placements;
 mod plain;
 mod tty;
 
@@ -163,4 +164,41 @@ pub(crate) fn reporter(graph: &Graph, options: &ReportOptions) -> Result<Reporte
   let files = &options.files;
   let files = if files.is_empty() { None } else { Some(Files::new(graph, files.clone())?) };
   Ok(Reporter::new(screen, files))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::event::{Latency, SlurmCalls};
+  use crate::report::fixtures::{Shared, placed};
+
+  #[test]
+  fn json_output_prints_placements_and_slurm_calls_as_one_line_each() {
+    let out = Shared::default();
+    let mut reporter = Reporter::new(Screen::Json(Box::new(out.clone())), None);
+    reporter.event(&placed("build", 2, None, "12", "n2"));
+    reporter.event(&placed("work", 1, Some("x"), "12.3", "n1"));
+    let calls = SlurmCalls {
+      launch: "jobs",
+      submits: 3,
+      polls: 2,
+      latency_ms: Some(Latency { p50: 40, p99: 90, max: 120 }),
+      ..SlurmCalls::default()
+    };
+    reporter.event(&Event::Slurm(calls));
+    reporter.event(&Event::Slurm(SlurmCalls {
+      launch: "steps",
+      steps: 3,
+      ..SlurmCalls::default()
+    }));
+    reporter.flush();
+    let text = out.text();
+    for line in text.lines() {
+      serde_json::from_str::<serde_json::Value>(line).expect("each line is one JSON value");
+    }
+    // Kept with the reporters' other snapshots.
+    insta::with_settings!({ snapshot_path => "report/snapshots", omit_expression => true }, {
+      insta::assert_snapshot!(text);
+    });
+  }
 }

@@ -42,3 +42,37 @@ pub(super) fn group_finished<'a>(
 pub(super) fn run_finished(status: &str, exit_code: i32, duration_ms: u64) -> Event<'_> {
   Event::RunFinished { status, exit_code, duration_ms, counts: Counts::default(), cause: None }
 }
+
+/// A writer that a test hands to a reporter and reads back afterwards.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Shared {
+  /// What was written so far.
+  pub(super) fn text(&self) -> String {
+    String::from_utf8(self.0.borrow().clone()).expect("UTF-8 output")
+  }
+}
+
+impl std::io::Write for Shared {
+  fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    self.0.borrow_mut().extend_from_slice(buf);
+    Ok(buf.len())
+  }
+
+  fn flush(&mut self) -> std::io::Result<()> {
+    Ok(())
+  }
+}
+
+/// `placed` of `task`'s `attempt` (of its queue `item`) as Slurm job or step `slurm_id` on
+/// `node`.
+pub(super) fn placed<'a>(
+  task: &'a str,
+  attempt: u32,
+  item: Option<&'a str>,
+  slurm_id: &'a str,
+  node: &'a str,
+) -> Event<'a> {
+  Event::Placed { task, attempt, item, slurm_id, node }
+}

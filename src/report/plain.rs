@@ -1,11 +1,12 @@
-//! Line-oriented output for pipes, logs and CI: `[task] line` for output, a start and a finish
-//! line per task, and a closing summary table. No cursor movement; colour only for status words
-//! and only when asked, and without colour no escape sequence at all, not even a task's own.
-//! `grouped` holds each task's output back and prints it as one block when the task ends. In CI
-//! those blocks fold (`::group::`s on GitHub Actions, sections on GitLab CI), what was cancelled
-//! after the first failure is kept to one line each, and the first failure is repeated at the
-//! end; GitHub Actions also gets one `::error` annotation per failure and a Markdown table in
-//! the job summary.
+//! Line-oriented output for pipes, logs and CI: `[task] line` for output, a start and a finish line
+//! per task (with `--backend slurm`, the finish and retry lines name the node the attempt ran on),
+//! and a closing summary table (and a `slurm:` line of the calls made). No cursor movement; colour
+//! only for status words and only when asked, and without colour no escape sequence at all, not
+//! even a task's own. `grouped` holds each task's output back and prints it as one block when the
+//! task ends. In CI those blocks fold (`::group::`s on GitHub Actions, sections on GitLab CI), what
+//! was cancelled after the first failure is kept to one line each, and the first failure is
+//! repeated at the end; GitHub Actions also gets one `::error` annotation per failure and a
+//! Markdown table in the job summary.
 
 mod block;
 mod fold;
@@ -15,6 +16,7 @@ pub(crate) mod summary;
 pub(crate) mod text;
 
 use crate::event::{Event, Exit, Stream};
+use crate::report::placements::Placements;
 use crate::status::Status;
 use block::Block;
 use fold::Fold;
@@ -52,6 +54,9 @@ pub(crate) struct Plain {
   /// The tasks that may fail without failing the run.
   allowed: HashSet<String>,
   summary: Summary,
+  /// Where the attempts running now were placed, for their finish lines, and what the run
+  /// asked of Slurm, for its end (boxed: a local run never needs it).
+  placements: Box<Placements>,
   /// The run's name, or its file: the job summary's heading.
   title: String,
 }
@@ -94,6 +99,7 @@ impl Plain {
       blocks: HashMap::new(),
       allowed: graph.nodes.iter().filter(|n| n.allow_failure).map(|n| n.name.clone()).collect(),
       summary: Summary::default(),
+      placements: Box::default(),
       title: graph.source.name(),
     }
   }
@@ -116,19 +122,23 @@ impl Plain {
       Event::TaskStarted { task, attempt } => self.started(task, *attempt),
       Event::Output { task, stream, line, .. } => self.output(task, *stream, line),
       Event::TaskRetrying { task, attempt, status, exit } => {
-        self.task_line(task, text::retrying(task, *status, *exit, *attempt, paint))
+        let node = self.placements.ended(task, *attempt);
+        let line = text::retrying(task, *status, *exit, *attempt, node.as_deref(), paint);
+        self.task_line(task, line)
       }
       Event::TaskFinished { task, status, attempts, duration_ms, exit } => {
         self.summary.add(task, *status, *attempts, *duration_ms);
-        self.finished(task, *status, *attempts, *duration_ms, *exit)
+        let node = self.placements.ended(task, *attempts);
+        self.finished(task, *status, *attempts, *duration_ms, *exit, node.as_deref())
       }
       Event::GroupFinished { group, status, done, pending, timed_out, .. } => {
         let returned = text::Returned { status: *status, done, pending, timed_out: *timed_out };
         writeln!(self.out, "{}", text::group(group, &returned, paint))
       }
       Event::ItemFinished { consumer, item, worker, status, attempts, exit, .. } => {
+        let node = self.placements.item_ended(consumer, item, *attempts);
         let line = text::item(consumer, *worker, item, *status, *attempts, *exit, paint);
-        self.task_line(consumer, line)
+        self.task_line(consumer, line + &text::on(node.as_deref()))
       }
       Event::QueueState { .. } => Ok(()),
       Event::Stopping { .. } => writeln!(self.out, "{}", text::stopping(event).unwrap_or_default()),
@@ -139,7 +149,14 @@ impl Plain {
       Event::CallbackFailed { task, command, exit } => {
         self.task_line(task, text::callback_failed(task, command, *exit))
       }
-      Event::Placed { .. } | Event::Slurm(_) => Ok(()),
+      Event::Placed { task, attempt, item, slurm_id, node } => {
+        self.placements.placed(task, *item, *attempt, slurm_id, node);
+        Ok(())
+      }
+      Event::Slurm(calls) => {
+        self.placements.calls(calls);
+        Ok(())
+      }
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         let closing = |paint| text::run(status, *exit_code, *duration_ms, counts, *cause, paint);
         self.run_finished(closing(paint), closing(Paint { on: false }))
@@ -198,12 +215,14 @@ impl Plain {
     attempts: u32,
     duration_ms: u64,
     exit: Exit,
+    node: Option<&str>,
   ) -> std::io::Result<()> {
-    let line =
-      format!("[{task}] {}", text::outcome(status, attempts, duration_ms, exit, self.paint));
+    let (outcome, on) =
+      (text::outcome(status, attempts, duration_ms, exit, self.paint), text::on(node));
+    let line = format!("[{task}] {outcome}{on}");
     let block = self.blocks.remove(task);
     if self.ci.is_some() {
-      let outcome = text::outcome(status, attempts, duration_ms, exit, Paint { on: false });
+      let outcome = text::outcome(status, attempts, duration_ms, exit, Paint { on: false }) + &on;
       return self.ci_finished(task, status, &line, outcome, block);
     }
     if let Some(block) = &block {
@@ -270,9 +289,17 @@ impl Plain {
         writeln!(out, "{l}")?;
       }
     }
+    let slurm = self.placements.closing();
+    if let Some(slurm) = &slurm {
+      writeln!(out, "{slurm}")?;
+    }
     writeln!(out, "{closing}")?;
     if let Some(path) = self.ci.as_ref().and_then(|ci| ci.step_summary.as_ref()) {
-      let markdown = self.summary.markdown(&format!("runner: {}", self.title), &plain_closing);
+      let closing = match slurm {
+        Some(slurm) => format!("{slurm}\n\n{plain_closing}"),
+        None => plain_closing,
+      };
+      let markdown = self.summary.markdown(&format!("runner: {}", self.title), &closing);
       if let Err(err) = github::append_summary(path, &markdown) {
         eprintln!("runner: cannot write the job summary to {}: {err}", path.display());
       }
@@ -280,3 +307,6 @@ impl Plain {
     Ok(())
   }
 }
+
+#[cfg(test)]
+mod tests;

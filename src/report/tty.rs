@@ -1,11 +1,11 @@
-//! The live view for a person at a terminal: an overall bar, a spinner row per running task
-//! with its last output line, groups and queues while they run, and one line above the rows
-//! per finished task (with its output tail if it failed) or callback line; once the rows are
-//! cleared, each failure's kept output in full (`model/failures.rs`). Events only update the model
-//! (`model.rs`, O(1) each); a render thread turns it into bars (`view.rs`) 15 times a second,
-//! redrawing once per frame (and stepping the spinners: a steady tick), so thousands of tasks
-//! or a flood of output cost no more redraws than one. On a stdout that
-//! is no terminal, the same lines are printed without the rows.
+//! The live view for a person at a terminal: an overall bar, a spinner row per running task with
+//! its last output line (and its Slurm node, once placed), groups and queues while they run, and
+//! one line above the rows per finished task (with its output tail if it failed) or callback line;
+//! once the rows are cleared, each failure's kept output in full (`model/failures.rs`). Events only
+//! update the model (`model.rs`, O(1) each); a render thread turns it into bars (`view.rs`) 15
+//! times a second, redrawing once per frame (and stepping the spinners: a steady tick), so
+//! thousands of tasks or a flood of output cost no more redraws than one. On a stdout that is no
+//! terminal, the same lines are printed without the rows.
 
 mod model;
 mod tail;

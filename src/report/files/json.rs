@@ -15,6 +15,10 @@
 //!   "duration_ms": 1234,
 //!   "counts": {"succeeded", "failed", "timed_out", "cancelled", "skipped",   // of tasks
 //!              "up_to_date", "allowed_failures", "callbacks_failed"},
+//!   "slurm": {"launch": "steps" | "jobs", "submits", "steps", "polls", "cancels", "allocs",
+//!             "failed", "lost",          // the calls the run made of Slurm, as the `slurm`
+//!             "latency_ms": {"p50", "p99", "max"}},  // event says; only with `--backend
+//!                                        // slurm`, `latency_ms` only for the jobs path
 //!   "log_dir": "logs" | null,            // `--log-dir`; the `logs` paths below are inside it
 //!   "tasks": [{                          // the tasks the run selected
 //!     "name": "build", "line": 12,       // `line`: of the task's name in the job file
@@ -22,7 +26,8 @@
 //!     "allow_failure": false, "duration_ms": 850,
 //!     "exit": {"code": 0 | null, "signal": 15 | null},     // of the last attempt
 //!     "attempts": [{"attempt": 1, "start_ms", "end_ms", "status", "exit",
-//!                   "logs": {"stdout": "build/attempt-1.stdout", "stderr": "…"} | null}],
+//!                   "logs": {"stdout": "build/attempt-1.stdout", "stderr": "…"} | null,
+//!                   "slurm_id": "12" | "12.3", "node": "n2"}],  // where it ran, if on Slurm
 //!     "callbacks_failed": [{"command", "exit"}],
 //!     "output": {"stdout" | "stderr" | "callbacks": {"lines": [last lines], "omitted": 0}}
 //!   }],
@@ -30,7 +35,8 @@
 //!               "start_ms" | null, "end_ms", "callbacks_failed", "output"}],
 //!   "queues": [{"name", "line", "put", "taken", "done", "failed", "cancelled",
 //!               "items": [{"item", "consumer", "index", "worker", "status", "attempts", "exit",
-//!                          "start_ms", "end_ms", "logs": {"stdout", "stderr"} | null}],
+//!                          "start_ms", "end_ms", "logs": {"stdout", "stderr"} | null,
+//!                          "slurm_id", "node"}],   // where its last attempt ran, if on Slurm
 //!               "items_omitted": 0,   // outcomes not listed: only when a temporary file
 //!                                     // holding them could not be written
 //!               "left": [items never taken, the first 1000], "left_total": 0,
@@ -38,16 +44,18 @@
 //! }
 //! ```
 //!
-//! A consumer's output lines start with `[item] `. An item's `start_ms` is an estimate: when its
-//! worker was last free. Every item is listed, however many there were: the report is written
-//! as it is rendered, the outcomes past the first ones read back from the file they went to.
+//! `slurm_id` and `node` are left out, not null, for what did not run on a Slurm node, as is
+//! `slurm` for a local run. A consumer's output lines start with `[item] `. An item's
+//! `start_ms` is an estimate: when its worker was last free. Every item is listed, however many
+//! there were: the report is written as it is rendered, the outcomes past the first ones read
+//! back from the file they went to.
 
 use super::logs;
-use super::record::{CallbackFailure, ItemRecord, NodeRecord, QueueRecord, Record};
+use super::record::{CallbackFailure, ItemRecord, NodeRecord, Placed, QueueRecord, Record};
 use super::tail::Tail;
 use super::time;
 use crate::error::ExitCode;
-use crate::event::{Counts, Exit};
+use crate::event::{Counts, Exit, SlurmCalls};
 use crate::status::Status;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -63,6 +71,8 @@ struct Report<'a> {
   started_at: String,
   duration_ms: u64,
   counts: Counts,
+  #[serde(skip_serializing_if = "Option::is_none")]
+  slurm: Option<&'a SlurmCalls>,
   log_dir: Option<String>,
   tasks: Vec<Task<'a>>,
   groups: Vec<Group<'a>>,
@@ -77,19 +87,34 @@ struct Task<'a> {
   allow_failure: bool,
   duration_ms: u64,
   exit: Exit,
-  attempts: Vec<Attempt>,
+  attempts: Vec<Attempt<'a>>,
   callbacks_failed: Vec<Callback<'a>>,
   output: Output<'a>,
 }
 
 #[derive(Serialize)]
-struct Attempt {
+struct Attempt<'a> {
   attempt: u32,
   start_ms: u64,
   end_ms: Option<u64>,
   status: Option<Status>,
   exit: Option<Exit>,
   logs: Option<Logs>,
+  #[serde(flatten)]
+  placed: Option<Place<'a>>,
+}
+
+/// Where an attempt ran, on Slurm.
+#[derive(Serialize)]
+struct Place<'a> {
+  slurm_id: &'a str,
+  node: &'a str,
+}
+
+impl<'a> Place<'a> {
+  fn of(placed: Option<&'a Placed>) -> Option<Self> {
+    placed.map(|p| Place { slurm_id: &p.slurm_id, node: &p.node })
+  }
 }
 
 #[derive(Serialize)]
@@ -183,6 +208,8 @@ struct Item<'a> {
   start_ms: u64,
   end_ms: u64,
   logs: Option<Logs>,
+  #[serde(flatten)]
+  placed: Option<Place<'a>>,
 }
 
 /// Writes the report as pretty-printed JSON; `log_dir` when `--log-dir` was given.
@@ -200,6 +227,7 @@ pub(super) fn write(record: &Record, log_dir: Option<&str>, out: &mut dyn Write)
     started_at: time::utc_millis(record.started_at),
     duration_ms: end.map_or(0, |e| e.duration_ms),
     counts: end.map(|e| e.counts).unwrap_or_default(),
+    slurm: record.slurm.as_ref(),
     log_dir: log_dir.map(str::to_string),
     tasks: seen().filter(|(_, n)| !n.is_group).map(|(id, n)| task(n, id, log_dir)).collect(),
     groups: seen().filter(|(_, n)| n.is_group).map(|(_, n)| group(n)).collect(),
@@ -239,6 +267,7 @@ fn task<'a>(node: &'a NodeRecord, id: usize, log_dir: Option<&str>) -> Task<'a> 
       status: a.status,
       exit: a.exit,
       logs: log_dir.map(|_| Logs::of(|ext| logs::attempt_file(&node.name, id, a.number, ext))),
+      placed: Place::of(a.placed.as_ref()),
     })
     .collect();
   Task {
@@ -301,6 +330,7 @@ fn item<'a>(record: &'a Record, i: &'a ItemRecord, log_dir: Option<&str>) -> Ite
     logs: log_dir
       .filter(|_| i.attempts > 0)
       .map(|_| Logs::of(|ext| logs::item_file(consumer, i.consumer, i.index, &i.item, ext))),
+    placed: Place::of(i.placed.as_ref()),
   }
 }
 
@@ -359,6 +389,41 @@ mod tests {
     assert_eq!(task["output"]["stdout"], json!({"lines": ["hello"], "omitted": 0}));
     assert_eq!(report["queues"][0]["name"], "q");
     assert_eq!(report["groups"], json!([]));
+    assert_eq!(report.get("slurm"), None, "a local run says nothing of Slurm");
+  }
+
+  #[test]
+  fn where_attempts_and_items_ran_and_the_calls_to_slurm() {
+    use crate::event::{Latency, SlurmCalls};
+    use crate::report::files::record::tests::item_finished;
+    use crate::report::fixtures::placed;
+    let mut record = Record::new(&graph(JOB));
+    record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 1000);
+    record.event(&placed("a", 1, None, "41", "n1"), 1500);
+    let retry =
+      Event::TaskRetrying { task: "a", attempt: 1, status: Status::Failed, exit: exit(1) };
+    record.event(&retry, 2000);
+    record.event(&Event::TaskStarted { task: "a", attempt: 2 }, 3000);
+    record.event(&placed("a", 2, None, "42", "n2"), 3500);
+    record.event(&task_finished("a", Status::Succeeded, 2, 3, exit(0)), 4000);
+    record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 5000);
+    record.event(&placed("c", 1, Some("x"), "43", "n3"), 5500);
+    record.event(&item_finished("x", 0, Status::Succeeded), 6000);
+    record.event(&item_finished("y", 1, Status::Cancelled), 6500);
+    record.event(&task_finished("c", Status::Succeeded, 1, 2, exit(0)), 7000);
+    let calls = SlurmCalls {
+      launch: "jobs",
+      submits: 3,
+      polls: 4,
+      latency_ms: Some(Latency { p50: 40, p99: 90, max: 120 }),
+      ..SlurmCalls::default()
+    };
+    record.event(&Event::Slurm(calls), 7500);
+    record.event(&run_finished("succeeded", 0, 8), 8000);
+    let filters = vec![(r#""started_at": "[^"]*""#, r#""started_at": "[time]""#)];
+    insta::with_settings!({ filters => filters, omit_expression => true }, {
+      insta::assert_snapshot!(render(&record, None));
+    });
   }
 
   #[test]

@@ -8,10 +8,13 @@
 //! items waiting and early by the worker's idle time otherwise. Likewise a task's last attempt
 //! ends at its first callback line (or its `task_finished`), since no event marks the exit of a
 //! task that has callbacks. What is kept of queues and their items is in `queues`.
+//!
+//! With `--backend slurm`, each attempt, and each item's last attempt, also keeps where it ran
+//! (the `placed` event that named it), and the record keeps the calls the run made of Slurm.
 
 use super::tail::Tail;
 use crate::error::ExitCode;
-use crate::event::{Counts, Event, Exit, Stream};
+use crate::event::{Counts, Event, Exit, SlurmCalls, Stream};
 use crate::graph::{Graph, NodeId, NodeKind, QueueId};
 use crate::source::LineIndex;
 use crate::status::Status;
@@ -33,6 +36,8 @@ pub(super) struct Record {
   pub nodes: Vec<NodeRecord>,
   pub queues: Vec<QueueRecord>,
   pub end: Option<RunEnd>,
+  /// What the run asked of Slurm (`--backend slurm` only).
+  pub slurm: Option<SlurmCalls>,
   ids: HashMap<String, NodeId>,
   queue_ids: HashMap<String, QueueId>,
   /// Orders output lines across streams.
@@ -65,6 +70,8 @@ pub(super) struct NodeRecord {
   items: u64,
   /// Consumers: when each worker last finished an item.
   worker_free: Vec<Option<u64>>,
+  /// Consumers: where the items running now were placed last, by item, with that attempt.
+  placed_items: HashMap<String, (u32, Placed)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +81,14 @@ pub(super) struct Attempt {
   pub end_us: Option<u64>,
   pub status: Option<Status>,
   pub exit: Option<Exit>,
+  pub placed: Option<Placed>,
+}
+
+/// Where an attempt ran: its Slurm job (`12`) or step (`12.3`), and the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placed {
+  pub slurm_id: String,
+  pub node: String,
 }
 
 pub(super) struct CallbackFailure {
@@ -123,6 +138,7 @@ impl NodeRecord {
       running: HashMap::new(),
       items: 0,
       worker_free: Vec::new(),
+      placed_items: HashMap::new(),
     }
   }
 
@@ -185,6 +201,7 @@ impl Record {
       nodes,
       queues,
       end: None,
+      slurm: None,
       seq: 0,
     }
   }
@@ -253,7 +270,11 @@ impl Record {
         node.end_attempt(at);
         node.callbacks_failed.push(CallbackFailure { command: command.to_string(), exit: *exit });
       }
-      Event::Placed { .. } | Event::Slurm(_) => {}
+      Event::Placed { task, attempt, item, slurm_id, node } => {
+        let placed = Placed { slurm_id: slurm_id.to_string(), node: node.to_string() };
+        self.placed(task, *attempt, *item, placed);
+      }
+      Event::Slurm(calls) => self.slurm = Some(calls.clone()),
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         for node in &mut self.nodes {
           node.end_attempt(at);
@@ -299,7 +320,22 @@ impl Record {
     if let Some(node) = self.node(task) {
       node.end_attempt(at);
       node.status = Some(Status::Running);
-      node.attempts.push(Attempt { number, start_us: at, end_us: None, status: None, exit: None });
+      let attempt =
+        Attempt { number, start_us: at, end_us: None, status: None, exit: None, placed: None };
+      node.attempts.push(attempt);
+    }
+  }
+
+  /// Notes where an attempt of `task`, or of its queue `item`, runs.
+  fn placed(&mut self, task: &str, attempt: u32, item: Option<&str>, placed: Placed) {
+    let Some(node) = self.node(task) else { return };
+    match item {
+      Some(item) => _ = node.placed_items.insert(item.to_string(), (attempt, placed)),
+      None => {
+        if let Some(a) = node.attempts.iter_mut().rev().find(|a| a.number == attempt) {
+          a.placed = Some(placed);
+        }
+      }
     }
   }
 

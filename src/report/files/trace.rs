@@ -4,9 +4,10 @@
 //! process 1. Each slice goes on the lowest-numbered track (`tid`, from 1) that is free when it
 //! starts, so slices on one track never overlap and there are as many tracks as the most slices
 //! at once; `thread_name` metadata events name the tracks. `args` carry the status, exit and
-//! attempt. An item's start is an estimate (see `record`).
+//! attempt, and the Slurm job or step (`slurm_id`) and `node` of an attempt that ran on Slurm.
+//! An item's start is an estimate (see `record`).
 
-use super::record::Record;
+use super::record::{Placed, Record};
 use crate::event::Exit;
 use crate::status::Status;
 use serde_json::{Value, json};
@@ -68,6 +69,15 @@ fn outcome(status: Option<Status>, exit: Option<Exit>) -> (Value, Value, Value) 
   (json!(status.map(Status::as_str)), json!(exit.code), json!(exit.signal))
 }
 
+/// A slice's `args`, with where it ran if it was placed.
+fn placed(mut args: Value, placed: Option<&Placed>) -> Value {
+  if let Some(p) = placed {
+    args["slurm_id"] = json!(p.slurm_id);
+    args["node"] = json!(p.node);
+  }
+  args
+}
+
 /// Every attempt and every item that ran, in file and finishing order.
 fn slices(record: &Record) -> Vec<Slice> {
   let mut slices = Vec::new();
@@ -79,10 +89,13 @@ fn slices(record: &Record) -> Vec<Slice> {
         cat: "task",
         start: a.start_us,
         end: a.end_us.unwrap_or(a.start_us).max(a.start_us),
-        args: json!({
-          "task": node.name, "attempt": a.number, "status": status,
-          "exit_code": code, "signal": signal,
-        }),
+        args: placed(
+          json!({
+            "task": node.name, "attempt": a.number, "status": status,
+            "exit_code": code, "signal": signal,
+          }),
+          a.placed.as_ref(),
+        ),
       });
     }
   }
@@ -95,11 +108,14 @@ fn slices(record: &Record) -> Vec<Slice> {
         cat: "item",
         start: item.start_us,
         end: item.end_us.max(item.start_us),
-        args: json!({
-          "consumer": consumer, "queue": queue.name, "item": item.item, "index": item.index,
-          "worker": item.worker, "attempts": item.attempts, "status": status,
-          "exit_code": code, "signal": signal,
-        }),
+        args: placed(
+          json!({
+            "consumer": consumer, "queue": queue.name, "item": item.item, "index": item.index,
+            "worker": item.worker, "attempts": item.attempts, "status": status,
+            "exit_code": code, "signal": signal,
+          }),
+          item.placed.as_ref(),
+        ),
       });
     }
   }
@@ -180,5 +196,24 @@ mod tests {
     assert_eq!((slices[0]["tid"].as_u64(), slices[1]["tid"].as_u64()), (Some(1), Some(2)));
     let names = events.iter().filter(|e| e["name"] == "thread_name").count();
     assert_eq!(names, 2);
+    assert_eq!(slices[0]["args"].get("node"), None, "a local attempt has no node");
+  }
+
+  #[test]
+  fn placed_slices_name_their_node() {
+    use crate::report::files::record::tests::item_finished;
+    use crate::report::fixtures::placed;
+    use crate::status::Status;
+    let mut record = Record::new(&graph(JOB));
+    record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 100);
+    record.event(&placed("c", 1, None, "7", "n1"), 120);
+    record.event(&placed("c", 1, Some("x"), "7.0", "n2"), 150);
+    record.event(&item_finished("x", 0, Status::Succeeded), 200);
+    record.event(&run_finished("succeeded", 0, 1), 400);
+    let trace: Value = serde_json::from_str(&render(&record)).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let args: Vec<_> = events.iter().filter(|e| e["ph"] == "X").map(|e| &e["args"]).collect();
+    assert_eq!((&args[0]["slurm_id"], &args[0]["node"]), (&json!("7"), &json!("n1")));
+    assert_eq!((&args[1]["slurm_id"], &args[1]["node"]), (&json!("7.0"), &json!("n2")));
   }
 }

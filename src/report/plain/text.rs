@@ -4,7 +4,7 @@
 
 use super::paint::{GREEN, Paint, RED, YELLOW};
 use crate::duration::display;
-use crate::event::{Counts, Event, Exit};
+use crate::event::{Counts, Event, Exit, SlurmCalls};
 use crate::status::Status;
 use std::time::Duration;
 
@@ -54,16 +54,22 @@ fn tries(attempts: u32) -> String {
   if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
 }
 
-/// `[task] failed (exit 1), retrying (attempt 2 next)`.
+/// ` on n2`: the node an attempt ran on; nothing for one that was not placed.
+pub(crate) fn on(node: Option<&str>) -> String {
+  node.map(|node| format!(" on {node}")).unwrap_or_default()
+}
+
+/// `[task] failed (exit 1) on n2, retrying (attempt 2 next)`; `node`: where it ran.
 pub(crate) fn retrying(
   task: &str,
   status: Status,
   exit: Exit,
   attempt: u32,
+  node: Option<&str>,
   paint: Paint,
 ) -> String {
-  let next = attempt + 1;
-  format!("[{task}] {}{}, retrying (attempt {next} next)", paint.status(status), exit_text(exit))
+  let (next, exit, on) = (attempt + 1, exit_text(exit), on(node));
+  format!("[{task}] {}{exit}{on}, retrying (attempt {next} next)", paint.status(status))
 }
 
 /// `[group] returned (timeout): succeeded, done [a], pending [b]`.
@@ -209,6 +215,49 @@ pub(crate) fn callback_failed(task: &str, command: &str, exit: Exit) -> String {
   format!("[{task}:callback] `{command}` failed{}", exit_text(exit))
 }
 
+/// What a run asked of Slurm, the line above the closing one: `slurm: 200 jobs submitted, 14
+/// polls, 0 cancels` (jobs path), `slurm: 200 steps in job 12, 0 cancels` (steps path, `jobs`
+/// the allocations its steps ran in and `more` if there were others); then failed calls, lost
+/// attempts and how late the jobs path saw jobs end, when there is something to say.
+pub(crate) fn slurm(calls: &SlurmCalls, jobs: &[String], more: bool) -> String {
+  let mut parts = match calls.launch {
+    "steps" => vec![format!("{}{}", count(calls.steps, "step", "steps"), within(jobs, more))],
+    _ => vec![format!("{} submitted", count(calls.submits, "job", "jobs"))],
+  };
+  if calls.allocs > 0 {
+    parts.push(count(calls.allocs, "allocation", "allocations"));
+  }
+  if calls.launch != "steps" || calls.polls > 0 {
+    parts.push(count(calls.polls, "poll", "polls"));
+  }
+  parts.push(count(calls.cancels, "cancel", "cancels"));
+  if calls.failed > 0 {
+    parts.push(count(calls.failed, "failed call", "failed calls"));
+  }
+  if calls.lost > 0 {
+    parts.push(count(calls.lost, "attempt lost", "attempts lost"));
+  }
+  let latency = calls.latency_ms.as_ref().map_or(String::new(), |l| {
+    format!("; ends seen after {} p50, {} p99, {} max", took(l.p50), took(l.p99), took(l.max))
+  });
+  format!("slurm: {}{latency}", parts.join(", "))
+}
+
+/// ` in job 12`, ` in jobs 12, 13`, ` in jobs 12, 13, 14, ...`, or nothing.
+fn within(jobs: &[String], more: bool) -> String {
+  match (jobs, more) {
+    ([], _) => String::new(),
+    ([job], false) => format!(" in job {job}"),
+    (jobs, false) => format!(" in jobs {}", jobs.join(", ")),
+    (jobs, true) => format!(" in jobs {}, ...", jobs.join(", ")),
+  }
+}
+
+/// `1 poll`, `0 polls`.
+fn count(n: u64, one: &str, many: &str) -> String {
+  format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The closing line: `runner: failed (exit 1) in 1.20s: `compile` failed; 3 succeeded, 1
 /// failed, ...`, with the cause of a run that did not succeed before the counts.
 pub(crate) fn run(
@@ -272,6 +321,50 @@ mod tests {
     assert_eq!(outcome(Status::Cancelled, 0, 0, Exit::default(), OFF), "cancelled");
     let signal = Exit { code: None, signal: Some(9) };
     assert_eq!(outcome(Status::Failed, 1, 5, signal, OFF), "failed (signal 9) in 5ms");
+  }
+
+  #[test]
+  fn a_placed_retry_says_its_node() {
+    let (failed, exit) = (Status::Failed, crate::report::fixtures::exit(1));
+    assert_eq!(
+      retrying("b", failed, exit, 1, Some("n1"), OFF),
+      "[b] failed (exit 1) on n1, retrying (attempt 2 next)"
+    );
+    assert_eq!(
+      retrying("b", failed, exit, 1, None, OFF),
+      "[b] failed (exit 1), retrying (attempt 2 next)"
+    );
+  }
+
+  #[test]
+  fn slurm_lines() {
+    use crate::event::{Latency, SlurmCalls};
+    let jobs = SlurmCalls { launch: "jobs", submits: 200, polls: 14, ..SlurmCalls::default() };
+    assert_eq!(slurm(&jobs, &[], false), "slurm: 200 jobs submitted, 14 polls, 0 cancels");
+    let latency = Some(Latency { p50: 40, p99: 950, max: 1200 });
+    let rough = SlurmCalls {
+      submits: 1,
+      polls: 1,
+      cancels: 1,
+      failed: 2,
+      lost: 1,
+      latency_ms: latency,
+      ..jobs
+    };
+    assert_eq!(
+      slurm(&rough, &[], false),
+      "slurm: 1 job submitted, 1 poll, 1 cancel, 2 failed calls, 1 attempt lost; ends seen after 40ms p50, 950ms p99, 1.20s max"
+    );
+    let steps = SlurmCalls { launch: "steps", steps: 200, ..SlurmCalls::default() };
+    let job = ["12".to_string()];
+    assert_eq!(slurm(&steps, &job, false), "slurm: 200 steps in job 12, 0 cancels");
+    assert_eq!(slurm(&steps, &[], false), "slurm: 200 steps, 0 cancels");
+    let jobs = ["12".to_string(), "13".to_string()];
+    let alloc = SlurmCalls { allocs: 1, polls: 2, ..steps };
+    assert_eq!(
+      slurm(&alloc, &jobs, true),
+      "slurm: 200 steps in jobs 12, 13, ..., 1 allocation, 2 polls, 0 cancels"
+    );
   }
 
   #[test]

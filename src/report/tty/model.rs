@@ -11,6 +11,7 @@ pub(super) use frame::Frame;
 use super::tail::Tail;
 use crate::event::{Event, Exit, Stream};
 use crate::graph::{Graph, GroupRule, NodeId, NodeKind, Pending, ReturnWhen};
+use crate::report::placements::Placements;
 use crate::report::plain::paint::Paint;
 use crate::report::plain::summary::Summary;
 use crate::report::plain::text;
@@ -83,6 +84,9 @@ pub(super) struct Model {
   print_dropped: u64,
   failed: failures::Failures,
   summary: Summary,
+  /// Where the attempts running now were placed: their rows and finish lines say so. And what
+  /// the run asked of Slurm, for its end.
+  placements: Placements,
   /// The summary table and the `runner:` line, once the run has finished.
   closing: String,
 }
@@ -115,6 +119,7 @@ impl Model {
       print_dropped: 0,
       failed: failures::Failures::default(),
       summary: Summary::default(),
+      placements: Placements::default(),
       closing: String::new(),
     }
   }
@@ -125,11 +130,14 @@ impl Model {
       Event::TaskStarted { task, attempt } => self.started(task, *attempt, now),
       Event::Output { task, stream, line, item, .. } => self.output(task, *stream, line, *item),
       Event::TaskRetrying { task, attempt, status, exit } => {
-        self.line(&lines::retrying(task, *status, *exit, *attempt + 1, self.paint));
+        let node = self.placements.ended(task, *attempt);
+        let line = lines::retrying(task, *status, *exit, *attempt + 1, node.as_deref(), self.paint);
+        self.line(&line);
       }
       Event::TaskFinished { task, status, attempts, duration_ms, exit } => {
         self.summary.add(task, *status, *attempts, *duration_ms);
-        self.finished(task, *status, *attempts, *duration_ms, *exit);
+        let node = self.placements.ended(task, *attempts);
+        self.finished(task, *status, *attempts, *duration_ms, *exit, node.as_deref());
       }
       Event::GroupFinished { group, status, done, pending, timed_out, .. } => {
         self.group_finished(group);
@@ -137,9 +145,12 @@ impl Model {
         self.line(&lines::group(group, &returned, self.paint));
       }
       Event::ItemFinished { consumer, item, worker, status, attempts, exit, .. } => {
+        let node = self.placements.item_ended(consumer, item, *attempts);
         if status.is_failure() {
           let line = text::item(consumer, *worker, item, *status, *attempts, *exit, self.paint);
-          self.line(&format!("{} {line}", lines::symbol(*status, self.paint)));
+          let (symbol, on) =
+            (lines::symbol(*status, self.paint), lines::on(node.as_deref(), self.paint));
+          self.line(&format!("{symbol} {line}{on}"));
         }
       }
       Event::QueueState { queue, depth, put, in_progress, done, failed, .. } => {
@@ -161,11 +172,18 @@ impl Model {
         self.line(&format!("{} {line}", lines::symbol(Status::Failed, self.paint)));
         self.callback_failed(task);
       }
-      Event::Placed { .. } | Event::Slurm(_) => {}
+      Event::Placed { task, attempt, item, slurm_id, node } => {
+        self.placements.placed(task, *item, *attempt, slurm_id, node);
+      }
+      Event::Slurm(calls) => self.placements.calls(calls),
       Event::RunFinished { status, exit_code, duration_ms, counts, cause } => {
         self.closing.push_str(&self.failed.text(self.paint));
         for line in self.summary.text(self.paint) {
           self.closing.push_str(&line);
+          self.closing.push('\n');
+        }
+        if let Some(slurm) = self.placements.closing() {
+          self.closing.push_str(&slurm);
           self.closing.push('\n');
         }
         self.closing.push_str(&text::run(
@@ -234,7 +252,15 @@ impl Model {
     tail.push(prefix, line);
   }
 
-  fn finished(&mut self, task: &str, status: Status, attempts: u32, duration_ms: u64, exit: Exit) {
+  fn finished(
+    &mut self,
+    task: &str,
+    status: Status,
+    attempts: u32,
+    duration_ms: u64,
+    exit: Exit,
+    node: Option<&str>,
+  ) {
     self.done += 1;
     self.failures += usize::from(status.is_failure());
     let Some(&id) = self.ids.get(task) else { return };
@@ -243,7 +269,7 @@ impl Model {
       self.running -= 1;
     }
     let (tail, callback_failed) = (state.tail.take(), state.callback_failed);
-    let line = lines::finished(task, status, attempts, duration_ms, exit, self.paint);
+    let line = lines::finished(task, status, attempts, duration_ms, exit, node, self.paint);
     self.line(&line);
     if let (true, Some(tail)) = (status.is_failure(), &tail) {
       self.line(&lines::tail(tail, self.paint));
@@ -257,7 +283,8 @@ impl Model {
         (false, true) => ", a callback failed",
         (false, false) => "",
       };
-      self.failed.add(format!("{task}: {outcome}{what}"), tail);
+      let on = text::on(node);
+      self.failed.add(format!("{task}: {outcome}{on}{what}"), tail);
     }
     self.member_done(id);
     if let Some(q) = self.nodes[id].consumes {

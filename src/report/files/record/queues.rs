@@ -3,7 +3,7 @@
 //! file (deleted when closed), one line each, so that the report lists every item in bounded
 //! memory.
 
-use super::Record;
+use super::{Placed, Record};
 use crate::event::{Event, Exit};
 use crate::graph::NodeId;
 use crate::status::Status;
@@ -48,6 +48,8 @@ pub(crate) struct ItemRecord {
   pub exit: Exit,
   pub start_us: u64,
   pub end_us: u64,
+  /// Where its last attempt ran.
+  pub placed: Option<Placed>,
 }
 
 impl Record {
@@ -68,6 +70,7 @@ impl Record {
     let start_us = node.worker_free[w].or_else(|| node.start_us()).unwrap_or(at).min(at);
     node.worker_free[w] = Some(at);
     node.failed_items += u64::from(status.is_failure());
+    let placed = node.placed_items.remove(*item).filter(|(a, _)| a == attempts).map(|(_, p)| p);
     let queue = &mut self.queues[q];
     let (item, worker, status, attempts, exit) =
       (item.to_string(), *worker, *status, *attempts, *exit);
@@ -81,6 +84,7 @@ impl Record {
       exit,
       start_us,
       end_us: at,
+      placed,
     };
     if queue.items.len() < ITEMS_KEPT {
       queue.items.push(record);
@@ -176,8 +180,20 @@ fn temporary() -> io::Result<File> {
 }
 
 /// An outcome as a line of its spill: (consumer, index, item, worker, status (its place in
-/// [`STATUSES`]), attempts, exit code, exit signal, start, end).
-type Line = (NodeId, u64, String, u32, usize, u32, Option<i32>, Option<i32>, u64, u64);
+/// [`STATUSES`]), attempts, exit code, exit signal, start, end, (Slurm id, node)).
+type Line = (
+  NodeId,
+  u64,
+  String,
+  u32,
+  usize,
+  u32,
+  Option<i32>,
+  Option<i32>,
+  u64,
+  u64,
+  Option<(String, String)>,
+);
 
 /// The statuses an item can end with.
 const STATUSES: [Status; 5] =
@@ -190,7 +206,10 @@ impl Spilled {
     let (code, signal) = (r.exit.code, r.exit.signal);
     let status = STATUSES.iter().position(|&s| s == r.status).unwrap_or(1);
     let (start, end) = (r.start_us, r.end_us);
-    (r.consumer, r.index, r.item.clone(), r.worker, status, r.attempts, code, signal, start, end)
+    let placed = r.placed.as_ref().map(|p| (p.slurm_id.clone(), p.node.clone()));
+    let (consumer, index, item, worker, attempts) =
+      (r.consumer, r.index, r.item.clone(), r.worker, r.attempts);
+    (consumer, index, item, worker, status, attempts, code, signal, start, end, placed)
   }
 
   fn parse(line: &str) -> io::Result<Self> {
@@ -198,9 +217,11 @@ impl Spilled {
   }
 
   fn record(self) -> ItemRecord {
-    let (consumer, index, item, worker, status, attempts, code, signal, start_us, end_us) = self.0;
+    let (consumer, index, item, worker, status, attempts, code, signal, start_us, end_us, placed) =
+      self.0;
     let (exit, status) = (Exit { code, signal }, STATUSES.get(status).copied());
     let status = status.unwrap_or(Status::Failed);
-    ItemRecord { consumer, index, item, worker, status, attempts, exit, start_us, end_us }
+    let placed = placed.map(|(slurm_id, node)| Placed { slurm_id, node });
+    ItemRecord { consumer, index, item, worker, status, attempts, exit, start_us, end_us, placed }
   }
 }

@@ -1,6 +1,6 @@
 use super::queues::ITEMS_KEPT;
 use super::*;
-use crate::report::fixtures::{exit, graph, group_finished, run_finished, task_finished};
+use crate::report::fixtures::{exit, graph, group_finished, placed, run_finished, task_finished};
 
 /// The job the files' tests run: a retried task, a plain one, a consumer, a group, a queue.
 pub(crate) const JOB: &str = "name: demo\ntasks:\n  a:\n    run: echo a\n    retries: 1\n  b:\n    run: \
@@ -26,14 +26,16 @@ fn attempts_and_retries() {
         start_us: 10,
         end_us: Some(20),
         status: Some(Status::Failed),
-        exit: Some(exit(1))
+        exit: Some(exit(1)),
+        placed: None,
       },
       Attempt {
         number: 2,
         start_us: 30,
         end_us: Some(45),
         status: Some(Status::Succeeded),
-        exit: Some(exit(0))
+        exit: Some(exit(0)),
+        placed: None,
       },
     ]
   );
@@ -52,6 +54,31 @@ fn a_callback_line_ends_the_attempt() {
   assert_eq!(b.attempts[0].end_us, Some(50));
   assert_eq!(b.attempts[0].status, Some(Status::Failed));
   assert_eq!(b.callbacks.lines().collect::<Vec<_>>(), ["cb"]);
+}
+
+#[test]
+fn each_attempt_keeps_where_it_ran_and_each_item_where_its_last_attempt_did() {
+  let mut record = Record::new(&graph(JOB));
+  record.event(&Event::TaskStarted { task: "a", attempt: 1 }, 10);
+  record.event(&placed("a", 1, None, "12", "n1"), 11);
+  let retry = Event::TaskRetrying { task: "a", attempt: 1, status: Status::Failed, exit: exit(1) };
+  record.event(&retry, 20);
+  record.event(&Event::TaskStarted { task: "a", attempt: 2 }, 30);
+  record.event(&task_finished("a", Status::Cancelled, 2, 0, exit(0)), 45);
+  let places: Vec<_> = record.nodes[0].attempts.iter().map(|a| a.placed.clone()).collect();
+  let n1 = Placed { slurm_id: "12".into(), node: "n1".into() };
+  assert_eq!(places, [Some(n1), None]);
+  record.event(&Event::TaskStarted { task: "c", attempt: 1 }, 50);
+  record.event(&placed("c", 1, Some("x"), "13.0", "n2"), 51);
+  record.event(&placed("c", 1, Some("y"), "13.1", "n3"), 52);
+  record.event(&placed("c", 2, Some("y"), "13.2", "n1"), 53);
+  record.event(&item_finished("x", 0, Status::Succeeded), 60);
+  // `y` ran twice; the fixture says once, so its last attempt is not the one placed last.
+  record.event(&item_finished("y", 1, Status::Succeeded), 61);
+  let items: Vec<_> = record.queues[0].items.iter().map(|i| i.placed.clone()).collect();
+  assert_eq!(items, [Some(Placed { slurm_id: "13.0".into(), node: "n2".into() }), None]);
+  assert!(record.nodes[2].placed_items.is_empty(), "forgotten once the items ended");
+  assert!(record.nodes[2].attempts[0].placed.is_none(), "the consumer was not placed itself");
 }
 
 /// An item of `c` from `q` that ran once.
@@ -82,6 +109,7 @@ fn items_get_an_index_and_a_start() {
 fn item_outcomes_past_a_bound_go_to_a_file_and_are_all_read_back() {
   let mut record = Record::new(&graph(JOB));
   let items: Vec<String> = (0..ITEMS_KEPT + 5).map(|i| i.to_string()).collect();
+  record.event(&placed("c", 1, items.last().map(String::as_str), "9.4", "n3"), 0);
   for (i, item) in items.iter().enumerate() {
     let status = if i % 2 == 0 { Status::Failed } else { Status::Succeeded };
     assert_eq!(record.event(&item_finished(item, 0, status), i as u64), Some(i as u64 + 1));
@@ -99,6 +127,8 @@ fn item_outcomes_past_a_bound_go_to_a_file_and_are_all_read_back() {
     (last.index, last.status, last.end_us),
     (ITEMS_KEPT as u64 + 5, Status::Failed, 10_004)
   );
+  assert_eq!(last.placed, Some(Placed { slurm_id: "9.4".into(), node: "n3".into() }));
+  assert_eq!(spilled[0].placed, None);
 }
 
 #[test]

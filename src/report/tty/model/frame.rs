@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 /// At most this many group rows and queue rows.
 const GROUP_ROWS: usize = 3;
 const QUEUE_ROWS: usize = 3;
-/// Task names are padded to the longest shown, up to this.
+/// Task names are padded to the longest shown, up to this...
 const NAME_WIDTH: usize = 32;
+/// ...and so are the names of the Slurm nodes the tasks run on.
+const NODE_WIDTH: usize = 16;
 
 /// What the live view shows now.
 #[derive(Debug, Default)]
@@ -48,7 +50,9 @@ impl Model {
     self.place(budget);
     let width = self.visible.iter().map(|&id| self.nodes[id].name.chars().count()).max();
     let width = width.unwrap_or(0).min(NAME_WIDTH);
-    let tasks = self.visible.iter().map(|&id| self.task_row(id, now, width)).collect();
+    let placed = self.visible.iter().filter_map(|&id| self.placed(id)).map(|n| n.chars().count());
+    let widths = (width, placed.max().unwrap_or(0).min(NODE_WIDTH));
+    let tasks = self.visible.iter().map(|&id| self.task_row(id, now, widths)).collect();
     let hidden = self.running - self.visible.len();
     Frame {
       print: self.take_print(),
@@ -97,9 +101,16 @@ impl Model {
     None
   }
 
-  /// `build    12.3s  compiling foo v0.1`
-  fn task_row(&self, id: NodeId, now: Instant, width: usize) -> String {
+  /// The Slurm node the running attempt of task `id` was placed on.
+  fn placed(&self, id: NodeId) -> Option<&str> {
+    self.placements.node(&self.nodes[id].name, self.states[id].attempt)
+  }
+
+  /// `build    12.3s  compiling foo v0.1`; with `widths.1` > 0, when some shown task runs on a
+  /// Slurm node, a column of nodes after the time: `build    12.3s  n2  compiling foo v0.1`.
+  fn task_row(&self, id: NodeId, now: Instant, widths: (usize, usize)) -> String {
     let (node, state) = (&self.nodes[id], &self.states[id]);
+    let (width, node_width) = widths;
     let name = self.paint.style(BOLD, &format!("{:<width$}", node.name));
     let elapsed = live(state.since.map_or(Duration::ZERO, |since| now.duration_since(since)));
     let attempt = match state.attempt {
@@ -107,7 +118,15 @@ impl Model {
       n => format!("[attempt {n}] "),
     };
     let last = state.tail.as_ref().map_or("", |t| t.last());
-    format!("{name}  {}  {attempt}{last}", self.paint.style(DIM, &format!("{elapsed:>6}")))
+    let placed = match node_width {
+      0 => String::new(),
+      _ => {
+        let placed = format!("{:<node_width$}", self.placed(id).unwrap_or(""));
+        format!("{}  ", self.paint.style(DIM, &placed))
+      }
+    };
+    let elapsed = self.paint.style(DIM, &format!("{elapsed:>6}"));
+    format!("{name}  {elapsed}  {placed}{attempt}{last}")
   }
 
   /// `group teas: gather, 1/2 done`

@@ -19,13 +19,20 @@ pub(super) fn symbol(status: Status, paint: Paint) -> String {
   paint.like(status, symbol)
 }
 
-/// `✓ fetch 12ms`, `✗ compile 4ms failed (exit 3)`, `- deploy skipped`.
+/// ` on n2` dimmed: the node an attempt ran on; nothing for one that was not placed.
+pub(super) fn on(node: Option<&str>, paint: Paint) -> String {
+  node.map_or(String::new(), |node| format!(" {}", paint.style(DIM, &format!("on {node}"))))
+}
+
+/// `✓ fetch 12ms`, `✗ compile 4ms failed (exit 3)`, `- deploy skipped`, `✓ fetch 12ms on n2`
+/// for an attempt that ran on a Slurm node.
 pub(super) fn finished(
   task: &str,
   status: Status,
   attempts: u32,
   duration_ms: u64,
   exit: Exit,
+  node: Option<&str>,
   paint: Paint,
 ) -> String {
   let mut line = format!("{} {task}", symbol(status, paint));
@@ -46,6 +53,7 @@ pub(super) fn finished(
   if attempts > 1 {
     line.push_str(&format!(" ({attempts} attempts)"));
   }
+  line.push_str(&on(node, paint));
   line
 }
 
@@ -64,10 +72,18 @@ pub(super) fn tail(tail: &Tail, paint: Paint) -> String {
   text
 }
 
-/// `↻ flaky failed (exit 1), attempt 2 next`.
-pub(super) fn retrying(task: &str, status: Status, exit: Exit, next: u32, paint: Paint) -> String {
-  let word = paint.status(status);
-  format!("{} {task} {word}{}, attempt {next} next", paint.style(DIM, "↻"), exit_text(exit))
+/// `↻ flaky failed (exit 1), attempt 2 next`; `↻ flaky failed (exit 1) on n1, attempt 2 next`
+/// for an attempt that ran on a Slurm node.
+pub(super) fn retrying(
+  task: &str,
+  status: Status,
+  exit: Exit,
+  next: u32,
+  node: Option<&str>,
+  paint: Paint,
+) -> String {
+  let (word, exit, on) = (paint.status(status), exit_text(exit), on(node, paint));
+  format!("{} {task} {word}{exit}{on}, attempt {next} next", paint.style(DIM, "↻"))
 }
 
 /// `✓ group teas returned: succeeded, done [a, b], pending []`.
@@ -94,14 +110,31 @@ mod tests {
   #[test]
   fn finish_lines() {
     let (ok, bad) = (exit(0), exit(3));
-    assert_eq!(finished("fetch", Status::Succeeded, 1, 12, ok, OFF), "✓ fetch 12ms");
+    assert_eq!(finished("fetch", Status::Succeeded, 1, 12, ok, None, OFF), "✓ fetch 12ms");
     assert_eq!(
-      finished("c", Status::Failed, 2, 4, bad, OFF),
+      finished("c", Status::Failed, 2, 4, bad, None, OFF),
       "✗ c 4ms failed (exit 3) (2 attempts)"
     );
-    assert_eq!(finished("s", Status::TimedOut, 1, 200, bad, OFF), "⏱ s 200ms timed out");
-    assert_eq!(finished("d", Status::Skipped, 0, 0, ok, OFF), "- d skipped");
-    assert_eq!(finished("x", Status::Cancelled, 0, 0, ok, OFF), "⊘ x cancelled");
-    assert_eq!(finished("u", Status::UpToDate, 0, 0, ok, OFF), "✓ u up to date");
+    assert_eq!(finished("s", Status::TimedOut, 1, 200, bad, None, OFF), "⏱ s 200ms timed out");
+    assert_eq!(finished("d", Status::Skipped, 0, 0, ok, None, OFF), "- d skipped");
+    assert_eq!(finished("x", Status::Cancelled, 0, 0, ok, None, OFF), "⊘ x cancelled");
+    assert_eq!(finished("u", Status::UpToDate, 0, 0, ok, None, OFF), "✓ u up to date");
+  }
+
+  #[test]
+  fn lines_of_placed_attempts_say_their_node_dimmed() {
+    let on = Paint { on: true };
+    assert_eq!(
+      finished("fetch", Status::Succeeded, 1, 12, exit(0), Some("n2"), OFF),
+      "✓ fetch 12ms on n2"
+    );
+    assert_eq!(
+      finished("c", Status::Failed, 2, 4, exit(3), Some("n1"), on),
+      "\x1b[31m✗\x1b[0m c \x1b[2m4ms\x1b[0m \x1b[31mfailed\x1b[0m (exit 3) (2 attempts) \x1b[2mon n1\x1b[0m"
+    );
+    assert_eq!(
+      retrying("c", Status::Failed, exit(1), 2, Some("n3"), OFF),
+      "↻ c failed (exit 1) on n3, attempt 2 next"
+    );
   }
 }

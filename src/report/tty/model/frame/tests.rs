@@ -116,3 +116,55 @@ fn queues_and_groups_show_while_they_run() {
   assert!(f.groups.is_empty());
   assert_eq!(f.print, "✓ group pair returned: succeeded, done [a], pending [b]\n");
 }
+
+#[test]
+fn rows_and_lines_of_placed_tasks_name_their_node() {
+  use crate::event::SlurmCalls;
+  use crate::report::fixtures::placed;
+  let g = graph(JOB);
+  let mut m = Model::new(&g, false);
+  let t0 = Instant::now();
+  for task in ["a", "b", "c", "w"] {
+    start(&mut m, task, t0);
+  }
+  m.event(&placed("a", 1, None, "7", "n1"), t0);
+  m.event(&placed("c", 1, None, "8", "n12"), t0);
+  out(&mut m, "c", "compiling", t0);
+  let mut screen = vec!["-- rows: b not placed yet --".to_string()];
+  screen.extend(m.frame(t0 + Duration::from_millis(1200), 30).tasks);
+  finish(&mut m, "a", Status::Succeeded, t0);
+  let retry = Event::TaskRetrying { task: "c", attempt: 1, status: Status::Failed, exit: exit(2) };
+  m.event(&retry, t0);
+  m.event(&Event::TaskStarted { task: "c", attempt: 2 }, t0);
+  m.event(&placed("b", 1, None, "9", "n2"), t0);
+  m.event(&placed("w", 1, Some("x"), "10", "n3"), t0);
+  let item = Event::ItemFinished {
+    consumer: "w",
+    queue: "q",
+    item: "x",
+    worker: 0,
+    status: Status::Failed,
+    attempts: 1,
+    exit: exit(1),
+  };
+  m.event(&item, t0);
+  let f = m.frame(t0, 30);
+  screen.push("-- printed: a ended, c retried, an item of w failed --".into());
+  screen.extend(f.print.lines().map(str::to_string));
+  screen.push("-- rows: c's second attempt not placed yet --".into());
+  screen.extend(f.tasks);
+  for task in ["b", "w"] {
+    finish(&mut m, task, Status::Succeeded, t0);
+  }
+  m.event(&placed("c", 2, None, "11", "n1"), t0);
+  m.event(&task_finished("c", Status::Failed, 2, 1500, exit(2)), t0);
+  let calls = SlurmCalls { launch: "jobs", submits: 5, polls: 3, ..SlurmCalls::default() };
+  m.event(&Event::Slurm(calls), t0);
+  m.event(&crate::report::fixtures::run_finished("failed", 1, 3000), t0);
+  screen.push("-- printed, then the closing --".into());
+  screen.extend(m.take_print().lines().map(str::to_string));
+  screen.extend(m.closing().lines().map(str::to_string));
+  insta::with_settings!({ omit_expression => true }, {
+    insta::assert_snapshot!("placed_tasks", screen.join("\n"));
+  });
+}
