@@ -15,8 +15,9 @@
 #   that is still running, it is stopped first. 0.4-1.5 s (median 0.6) once the packages are
 #   installed; about 8 s when it has to install them.
 # stop DIR
-#   Kills (SIGKILL) what the cluster's jobs still run: slurmstepd processes and job processes whose
-#   environment has SLURM_CONF=DIR/slurm.conf (job processes: those with SLURMD_NODENAME set too),
+#   Kills (SIGKILL) what the cluster's jobs still run and the clients still waiting on it:
+#   slurmstepd, srun, sbatch, salloc and sattach processes and job processes whose environment has
+#   SLURM_CONF=DIR/slurm.conf (job processes: those with SLURMD_NODENAME set too),
 #   then stops the daemons listed in DIR/started.pids (slurmds, slurmctld, munged only if start
 #   started it) all at once: SIGTERM, SIGKILL after 10 s. About 0.2 s. A listed pid is signalled only
 #   if it still runs the program start recorded. Removes nothing; DIR (state, logs, spools) stays.
@@ -237,19 +238,21 @@ stop() {
   # them (tasks have SLURMD_NODENAME set; clients such as srun or this script do not). Both carry our
   # SLURM_CONF. proctrack/linuxproc loses a job's process once its parent exits, and slurmstepd
   # outlives slurmd (it retries its completion message): without this they would stay, and report to
-  # the next cluster started on the same ports.
+  # the next cluster started on the same ports. The same goes for the Slurm clients a failed test
+  # may leave waiting on the cluster: an srun whose step is gone ignores SIGTERM and stays.
   local conf="$dir/slurm.conf" env leftovers=()
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
     [ "$pid" = $$ ] && continue
     env=$( { tr '\0' '\n' < "$p/environ"; } 2>/dev/null) || continue
     grep -qxF "SLURM_CONF=$conf" <<< "$env" || continue
-    if [ "$(cat "$p/comm" 2>/dev/null)" = slurmstepd ] || grep -q '^SLURMD_NODENAME=' <<< "$env"; then
-      leftovers+=("$pid")
-    fi
+    case $(cat "$p/comm" 2>/dev/null) in
+      slurmstepd | srun | sbatch | salloc | sattach) leftovers+=("$pid") ;;
+      *) grep -q '^SLURMD_NODENAME=' <<< "$env" && leftovers+=("$pid") ;;
+    esac
   done
   if [ "${#leftovers[@]}" -gt 0 ]; then
-    log "killing ${#leftovers[@]} slurmstepd/job process(es): ${leftovers[*]}"
+    log "killing ${#leftovers[@]} slurmstepd/client/job process(es): ${leftovers[*]}"
     kill -9 "${leftovers[@]}" 2>/dev/null || true
   fi
 

@@ -208,6 +208,55 @@ pub(crate) fn require(tool: &str) -> bool {
   false
 }
 
+/// Whether a Slurm cluster answers: `sinfo` is on PATH and `sinfo -h` succeeds within 10 s
+/// (with `SLURM_CONF`, or Slurm's default configuration). Every Slurm test asks first, as with
+/// `require`. The answer is found once per test binary: a cluster that does not answer costs
+/// `sinfo` about 9 s of retries.
+///
+/// Outside CI this prints one line to stderr and the test returns and passes; in CI (`CI` set),
+/// where `.ci/run` starts a cluster with `scripts/slurm-cluster.sh`, it fails the test instead.
+#[expect(dead_code, reason = "for the Slurm backend's tests")]
+#[track_caller]
+pub(crate) fn require_slurm() -> bool {
+  static ANSWERS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+  let answers = *ANSWERS.get_or_init(|| {
+    let probe = Command::new("sinfo")
+      .arg("-h")
+      .stdin(Stdio::null())
+      .stdout(Stdio::null())
+      .stderr(Stdio::null())
+      .spawn();
+    // It fails to spawn when `sinfo` is not on PATH.
+    let Ok(mut sinfo) = probe else {
+      return false;
+    };
+    let status = wait_child(&mut sinfo, Duration::from_secs(10));
+    if status.is_none() {
+      let _ = sinfo.kill();
+      let _ = sinfo.wait();
+    }
+    status.is_some_and(|s| s.success())
+  });
+  if answers {
+    return true;
+  }
+  let thread = std::thread::current();
+  let test = thread.name().filter(|name| *name != "main").unwrap_or("a test");
+  if std::env::var_os("CI").is_some_and(|ci| !ci.is_empty()) {
+    panic!(
+      "{test} needs a Slurm cluster: `sinfo` is not on PATH or `sinfo -h` did not succeed within \
+       10 s (SLURM_CONF={:?}); Slurm tests must run in CI, where .ci/run starts a cluster with \
+       scripts/slurm-cluster.sh start DIR",
+      std::env::var_os("SLURM_CONF").unwrap_or_default()
+    );
+  }
+  use std::io::Write;
+  let line =
+    "skipped: Slurm is not installed or no cluster answers (scripts/slurm-cluster.sh start DIR)\n";
+  let _ = std::io::stderr().write_all(line.as_bytes());
+  false
+}
+
 /// Whether `tool` is an executable file: at its path when it has a `/`, else in a PATH folder.
 fn installed(tool: &str) -> bool {
   use std::os::unix::fs::PermissionsExt;
