@@ -69,7 +69,7 @@ fn run_once(
       return ExitCode::Invalid;
     }
   };
-  let cluster = match slurm_config(args, graph).map(|c| open_slurm(c)) {
+  let cluster = match slurm_config(args, graph).map(open_slurm) {
     Some(Ok(cluster)) => Some(cluster),
     Some(Err(line)) => {
       eprintln!("error: {line}");

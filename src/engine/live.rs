@@ -25,6 +25,9 @@ struct Live {
   step: Option<String>,
 }
 
+/// An attempt told to stop, and the Slurm step it runs as, if it is one.
+type Stopped = (Attempt, Option<String>);
+
 /// An attempt started: a local process (a task's own, or the `srun` of a Slurm job step), or
 /// a Slurm batch job, whose news come from the jobs path.
 pub(super) enum Started {
@@ -50,7 +53,7 @@ pub(super) struct Shared {
   live: RefCell<HashMap<Proc, Live>>,
   /// The attempts told to stop, by process and start number, until their kill; with the Slurm
   /// step each ran as.
-  stopped: RefCell<HashMap<(Proc, u64), (Attempt, Option<String>)>>,
+  stopped: RefCell<HashMap<(Proc, u64), Stopped>>,
   /// `--backend slurm`: where attempts run, and the jobs running as batch jobs.
   pub slurm: Option<Backend>,
   jobs: RefCell<HashMap<Proc, u64>>,
@@ -150,7 +153,7 @@ impl Shared {
   }
 
   /// Stops the batch jobs among `procs`; the others are left to the caller.
-  fn stop_jobs<'p>(&self, procs: &'p [(Proc, u64)], how: Stop) -> Vec<(Proc, u64)> {
+  fn stop_jobs(&self, procs: &[(Proc, u64)], how: Stop) -> Vec<(Proc, u64)> {
     let Some(Backend { mode: Mode::Jobs(jobs), .. }) = &self.slurm else { return procs.to_vec() };
     let running = self.jobs.borrow();
     let serials: Vec<u64> = procs.iter().filter_map(|(p, _)| running.get(p).copied()).collect();
@@ -175,7 +178,7 @@ impl Shared {
       return;
     }
     let mut live = self.live.borrow_mut();
-    let mut attempts: Vec<((Proc, u64), (Attempt, Option<String>))> = Vec::new();
+    let mut attempts: Vec<((Proc, u64), Stopped)> = Vec::new();
     let mut steps = Vec::new();
     for &(proc, seq) in &procs {
       if let Some(process) = live.get_mut(&proc) {

@@ -77,12 +77,15 @@ pub(in crate::engine) struct Settings {
   pub rate: u32,
 }
 
+/// An sbatch command: its argv, the environment over the runner's, its directory.
+type Submit = (Vec<String>, Vec<(String, String)>, PathBuf);
+
 /// One attempt as a job.
 struct Job {
   proc: Proc,
   news: Sender<News>,
   /// The sbatch command, until it is submitted.
-  submit: Option<(Vec<String>, Vec<(String, String)>, PathBuf)>,
+  submit: Option<Submit>,
   id: Option<String>,
   /// Bytes of stdout and stderr passed on so far.
   read: [u64; 2],
@@ -246,7 +249,7 @@ impl Jobs {
     self: Rc<Self>,
     shared: &Rc<Shared>,
     serial: u64,
-    (argv, env, cwd): (Vec<String>, Vec<(String, String)>, PathBuf),
+    (argv, env, cwd): Submit,
   ) {
     let answer = command::run(shared, argv, &env, &cwd).await;
     self.submitting.set(self.submitting.get() - 1);
@@ -471,7 +474,7 @@ impl Jobs {
     if candidates.is_empty() {
       return;
     }
-    let sacct = self.from_accounting(shared, &candidates).await;
+    let sacct = self.accounted(shared, &candidates).await;
     for (serial, why) in candidates {
       self.lost(shared, serial, &why, sacct.get(&serial).copied());
     }
@@ -592,7 +595,7 @@ impl Jobs {
 
   /// What `sacct` recorded of the jobs `candidates` name, when accounting answers (asked once
   /// whether it does): their exit codes by serial.
-  async fn from_accounting(
+  async fn accounted(
     &self,
     shared: &Rc<Shared>,
     candidates: &[(u64, String)],
