@@ -34,6 +34,7 @@ mod results;
 mod retries_timeouts;
 mod signals;
 mod slurm_config;
+mod slurm_faults;
 mod targets_and_dry_run;
 mod tmux;
 mod up_to_date;

@@ -215,7 +215,6 @@ pub(crate) fn require(tool: &str) -> bool {
 ///
 /// Outside CI this prints one line to stderr and the test returns and passes; in CI (`CI` set),
 /// where `.ci/run` starts a cluster with `scripts/slurm-cluster.sh`, it fails the test instead.
-#[expect(dead_code, reason = "for the Slurm backend's tests")]
 #[track_caller]
 pub(crate) fn require_slurm() -> bool {
   static ANSWERS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();

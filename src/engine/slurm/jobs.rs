@@ -245,12 +245,7 @@ impl Jobs {
     Some(Duration::from_secs_f64((1.0 - tokens.0) / rate))
   }
 
-  async fn submit(
-    self: Rc<Self>,
-    shared: &Rc<Shared>,
-    serial: u64,
-    (argv, env, cwd): Submit,
-  ) {
+  async fn submit(self: Rc<Self>, shared: &Rc<Shared>, serial: u64, (argv, env, cwd): Submit) {
     let answer = command::run(shared, argv, &env, &cwd).await;
     self.submitting.set(self.submitting.get() - 1);
     shared.count(|c| c.submits += 1);
