@@ -57,9 +57,12 @@ pub(crate) enum Route {
   Jobs,
 }
 
+/// How a run on Slurm is named: its jobs and steps have the name, and so does its processes' tag.
+pub(crate) const RUN_PREFIX: &str = "runner-";
+
 /// A name for a run no other run has: the one its processes' tag carries.
 pub(crate) fn run_name() -> String {
-  format!("runner-{}", super::launcher::run_id())
+  format!("{RUN_PREFIX}{}", super::launcher::run_id())
 }
 
 /// Sets the cluster up for a run named `run`: which path, the allocation `--slurm-alloc`

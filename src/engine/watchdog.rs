@@ -70,8 +70,34 @@ pub(crate) fn serve_if_asked(args: &[OsString]) {
     unsafe { libc::signal(signal, libc::SIG_IGN) };
   }
   wait_for_the_runner();
+  if run.starts_with(super::slurm::RUN_PREFIX) {
+    cancel_on_slurm(&run);
+  }
   kill_what_is_left(&run);
   std::process::exit(0);
+}
+
+/// A run on Slurm leaves jobs and steps there: its jobs and its steps are named after it, and
+/// are cancelled (a killed `srun` leaves its step running).
+fn cancel_on_slurm(run: &str) {
+  use std::process::{Command, Stdio};
+  let quiet = |cmd: &mut Command| {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().ok()
+  };
+  quiet(Command::new("scancel").arg(format!("--name={run}")));
+  let steps =
+    Command::new("squeue").args(["-h", "-s", "-o", "%i %j"]).stderr(Stdio::null()).output();
+  let text = steps.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+  let ids: Vec<&str> = text
+    .lines()
+    .filter_map(|l| l.trim().split_once(' '))
+    .filter(|(_, name)| name.trim() == run)
+    .map(|(id, _)| id)
+    .collect();
+  if !ids.is_empty() {
+    quiet(Command::new("scancel").arg("--signal=KILL").args(&ids));
+    quiet(Command::new("scancel").args(&ids));
+  }
 }
 
 /// Waits until the runner's end of the pipe on stdout is closed: the runner is gone.
