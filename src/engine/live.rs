@@ -110,9 +110,12 @@ impl Shared {
     let Some(backend) = &self.slurm else {
       return Ok(Started::Process { child: self.spawn(proc, launch)?, step: false });
     };
+    // A command of plain words is exec'd on the node without a shell, as locally.
+    let words = super::program::plain_words(launch.program);
+    let command = words.as_deref().unwrap_or(&launch.program.argv);
     match &backend.mode {
       Mode::Steps { job } => {
-        let program = slurm::steps::wrap(launch.program, job, &backend.run, block);
+        let program = slurm::steps::wrap(command, job, &backend.run, block);
         let launch = Launch { program: &program, ..*launch };
         let child = self.spawn(proc, &launch)?;
         self.count(|c| c.steps += 1);
@@ -121,8 +124,7 @@ impl Shared {
       Mode::Jobs(jobs) => {
         let args = Backend::args(block, false);
         let this = self.this();
-        let (serial, news) =
-          jobs.start(&this, proc, &launch.program.argv, launch.env, launch.cwd, args);
+        let (serial, news) = jobs.start(&this, proc, command, launch.env, launch.cwd, args);
         self.jobs.borrow_mut().insert(proc, serial);
         Ok(Started::Job { news })
       }

@@ -76,6 +76,14 @@ pub(super) fn direct_argv(
   env: &[(String, String)],
   paths: &mut PathCache,
 ) -> Option<Vec<PathBuf>> {
+  let words = plain_words(program)?;
+  let program = program_path(&words[0], env, paths).ok()?;
+  Some(std::iter::once(program).chain(words.into_iter().map(PathBuf::from)).collect())
+}
+
+/// The words of a plain-word script under the default shell (see [`direct_argv`]), to be exec'd
+/// as they are where the program is looked up elsewhere (on a Slurm node, by `exec "$@"`).
+pub(super) fn plain_words(program: &Program) -> Option<Vec<String>> {
   let script = program.script.as_deref().filter(|_| program.default_shell)?;
   let plain = |c: char| {
     c.is_ascii_alphanumeric()
@@ -90,9 +98,7 @@ pub(super) fn direct_argv(
   if first.contains('=') || (SHELL_WORDS.contains(&first) && !exact) {
     return None;
   }
-  let program = program_path(first, env, paths).ok()?;
-  let argv = std::iter::once(first).chain(args.iter().copied()).map(PathBuf::from);
-  Some(std::iter::once(program).chain(argv).collect())
+  Some(words.iter().map(|w| w.to_string()).collect())
 }
 
 #[cfg(test)]

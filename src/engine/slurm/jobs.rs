@@ -41,16 +41,31 @@ const WRAPPER: &str = r#"#!/bin/sh
 exit_file=$1
 shift
 child=
-trap 'kill -15 -"$child" 2>/dev/null || kill -15 "$child" 2>/dev/null' TERM
-trap 'kill -2 -"$child" 2>/dev/null || kill -2 "$child" 2>/dev/null' INT
-trap 'kill -9 -"$child" 2>/dev/null || kill -9 "$child" 2>/dev/null' USR2
+pending=
+# pass SIGNAL: to the command's group (before the group exists, to the command alone); a signal
+# that comes before the command started is passed on once it has.
+pass() {
+  pending=$1
+  [ -n "$child" ] || return 0
+  kill -"$1" -"$child" 2>/dev/null || kill -"$1" "$child" 2>/dev/null
+}
+trap 'pass 15' TERM
+trap 'pass 2' INT
+trap 'pass 9' USR2
 setsid "$@" &
 child=$!
+[ -n "$pending" ] && pass "$pending"
+# A trap interrupts `wait`: wait again while the command runs. Its status is then the last wait's,
+# unless that wait was interrupted after the command died: then one more wait tells it (and a
+# command already waited for answers 127).
 while :; do
   wait "$child"
   code=$?
   kill -0 "$child" 2>/dev/null || break
 done
+wait "$child" 2>/dev/null
+again=$?
+[ "$again" != 127 ] && code=$again
 printf '%s %s\n' "$code" "${SLURMD_NODENAME:-}" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
 exit "$code"
 "#;
@@ -91,6 +106,8 @@ struct Job {
   read: [u64; 2],
   node: Option<String>,
   placed: bool,
+  /// squeue has listed it running: a stop signals it; before, a stop cancels it.
+  running: bool,
   /// The strongest stop asked for it.
   stop: Option<Stop>,
   /// Since when squeue has not listed it, or listed it ended, with no exit file.
@@ -111,6 +128,7 @@ pub(in crate::engine) struct Jobs {
   submitting: Cell<usize>,
   tokens: RefCell<(f64, Instant)>,
   polling: Cell<bool>,
+  watching: Cell<bool>,
   /// When the last squeue call that answered was, and since when calls fail.
   failing_since: Cell<Option<Instant>>,
   sacct: Cell<Option<bool>>,
@@ -147,6 +165,7 @@ impl Jobs {
       submitting: Cell::new(0),
       tokens,
       polling: Cell::new(false),
+      watching: Cell::new(false),
       failing_since: Cell::new(None),
       sacct: Cell::new(None),
       latencies: RefCell::default(),
@@ -193,6 +212,7 @@ impl Jobs {
       read: [0, 0],
       node: None,
       placed: false,
+      running: false,
       stop: None,
       missing: None,
       submitted: Instant::now(),
@@ -271,12 +291,15 @@ impl Jobs {
     };
     self.by_id.borrow_mut().insert(id.clone(), serial);
     // Stopped while sbatch ran: cancelled now, as it would have been.
-    if let Some(how) = stop {
-      cancel(shared, vec![id], how);
+    if stop.is_some() {
+      withdraw(shared, vec![id]);
     }
     if !self.polling.replace(true) {
       let (jobs, this) = (self.clone(), shared.clone());
       spawn_local(async move { jobs.poll_loop(&this).await });
+    }
+    // One watch for the whole run: inotify instances are few (128 a user by default).
+    if !self.watching.replace(true) {
       let (jobs, this) = (self.clone(), shared.clone());
       spawn_local(async move { jobs.watch_exits(&this).await });
     }
@@ -285,14 +308,15 @@ impl Jobs {
   /// Stops the attempts `serials` name: those not submitted yet end now, the others are
   /// cancelled with one `scancel` call (SIGTERM to the job's processes, or SIGKILL).
   pub(in crate::engine) fn stop(self: &Rc<Self>, shared: &Rc<Shared>, serials: &[u64], how: Stop) {
-    let mut ids = Vec::new();
-    let mut unsubmitted = Vec::new();
+    let (mut running, mut queued, mut unsubmitted) = (Vec::new(), Vec::new(), Vec::new());
     for serial in serials {
       let mut jobs = self.jobs.borrow_mut();
       let Some(job) = jobs.get_mut(serial) else { continue };
       job.stop = Some(how);
       match (&job.id, &job.submit) {
-        (Some(id), _) => ids.push(id.clone()),
+        (Some(id), _) if job.running => running.push(id.clone()),
+        // Not seen running: it may be pending, which a signal does not reach.
+        (Some(id), _) => queued.push(id.clone()),
         (None, Some(_)) => unsubmitted.push(*serial),
         (None, None) => {} // being submitted: cancelled once its id is known
       }
@@ -301,8 +325,15 @@ impl Jobs {
       self.waiting.borrow_mut().retain(|s| *s != serial);
       self.end(shared, serial, Vec::new(), Exit { code: None, signal: Some(signal(how)) });
     }
-    if !ids.is_empty() {
-      cancel(shared, ids, how);
+    // A kill reaches a job that started since the last poll, too.
+    if how == Stop::Forced {
+      running.extend(queued.iter().cloned());
+    }
+    if !running.is_empty() {
+      cancel(shared, running, how);
+    }
+    if !queued.is_empty() {
+      withdraw(shared, queued);
     }
   }
 
@@ -492,6 +523,7 @@ impl Jobs {
         Some(s) if killed && s.state == "COMPLETING" => Some("squeue says COMPLETING".to_string()),
         Some(s) if !queue_state::ended(&s.state) => {
           if s.state == "RUNNING" && !s.node.is_empty() {
+            job.running = true;
             job.node.get_or_insert_with(|| s.node.clone());
           }
           job.missing = None;
@@ -624,7 +656,7 @@ impl Jobs {
   async fn watch_exits(self: Rc<Self>, shared: &Rc<Shared>) {
     let Some(watch) = Inotify::new(&self.settings.dir) else { return };
     let mut buf = vec![0u8; 16 * 1024];
-    while !self.jobs.borrow().is_empty() || self.polling.get() {
+    loop {
       let Ok(n) = watch.fd.read(&mut buf).await else { return };
       for name in inotify_names(&buf[..n]) {
         let Some(serial) = name.strip_suffix(".exit").and_then(|s| s.parse::<u64>().ok()) else {
@@ -673,6 +705,20 @@ pub(in crate::engine) fn cancel(shared: &Rc<Shared>, ids: Vec<String>, how: Stop
       command::run(&shared, argv, &[], Path::new("/")).await;
       shared.count(|c| c.cancels += 1);
     }
+  });
+}
+
+/// One plain `scancel` call for jobs that may not run yet: Slurm cancels them whatever their
+/// state (a running one gets SIGTERM, then SIGKILL after the cluster's KillWait).
+fn withdraw(shared: &Rc<Shared>, ids: Vec<String>) {
+  let argv: Vec<String> = std::iter::once("scancel".to_string()).chain(ids).collect();
+  let shared = shared.clone();
+  spawn_local(async move {
+    let answer = command::run(&shared, argv, &[], Path::new("/")).await;
+    shared.count(|c| {
+      c.cancels += 1;
+      c.failed += u64::from(!answer.ok());
+    });
   });
 }
 

@@ -11,9 +11,9 @@ pub(crate) const MARK: &str = "\x1erunner-slurm ";
 /// The shell that says where the step runs, then becomes the task's command.
 const SAY_WHERE: &str = "printf '\\036runner-slurm %s.%s %s\\n' \"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" \"$SLURMD_NODENAME\" >&2; exec \"$@\"";
 
-/// The `srun` command that runs `program` as one step of `job`, named after the run so that
+/// The `srun` command that runs `command` (an argv) as one step of `job`, named after the run so that
 /// the run's steps can be found.
-pub(crate) fn wrap(program: &Program, job: &str, run: &str, slurm: &Slurm) -> Program {
+pub(crate) fn wrap(command: &[String], job: &str, run: &str, slurm: &Slurm) -> Program {
   let mut argv: Vec<String> =
     ["srun", "--exact", "--nodes=1", "--ntasks=1", "--quiet"].map(String::from).to_vec();
   argv.push(format!("--jobid={job}"));
@@ -21,7 +21,7 @@ pub(crate) fn wrap(program: &Program, job: &str, run: &str, slurm: &Slurm) -> Pr
   argv.push("--kill-on-bad-exit=0".into());
   argv.extend(super::args::of(slurm, true));
   argv.extend(["--", "/bin/sh", "-c", SAY_WHERE, "runner-step"].map(String::from));
-  argv.extend(program.argv.iter().cloned());
+  argv.extend(command.iter().cloned());
   Program { argv, script: None, default_shell: false }
 }
 
@@ -102,12 +102,8 @@ mod tests {
 
   #[test]
   fn a_step_runs_the_command_after_saying_where() {
-    let program = Program {
-      argv: vec!["sh".into(), "-c".into(), "echo hi".into()],
-      script: None,
-      default_shell: false,
-    };
-    let wrapped = wrap(&program, "7", "run-1", &Slurm { cpus: Some(2), ..Slurm::default() });
+    let command = ["sh", "-c", "echo hi"].map(String::from);
+    let wrapped = wrap(&command, "7", "run-1", &Slurm { cpus: Some(2), ..Slurm::default() });
     let at = wrapped.argv.iter().position(|a| a == "--").expect("--");
     assert!(wrapped.argv[..at].contains(&"--jobid=7".to_string()));
     assert!(wrapped.argv[..at].contains(&"--cpus-per-task=2".to_string()));
