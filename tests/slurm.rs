@@ -18,33 +18,8 @@ mod stops;
 use crate::support::{Background, PATIENCE, Reaper, Run, Test, parse, wait_for};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Whether a Slurm cluster answers (`sinfo -h`). When none does, this prints one line to
-/// stderr and the test returns and passes; in CI (`CI` set), it fails the test instead.
-#[track_caller]
-fn slurm_here() -> bool {
-  let answers = Command::new("sinfo")
-    .arg("-h")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .status()
-    .is_ok_and(|status| status.success());
-  if answers {
-    return true;
-  }
-  let line =
-    "skipped: Slurm is not installed or no cluster answers (scripts/slurm-cluster.sh start DIR)";
-  if std::env::var_os("CI").is_some_and(|ci| !ci.is_empty()) {
-    panic!("{line}");
-  }
-  // Straight to stderr in one write: the test harness captures `eprintln!`.
-  use std::io::Write;
-  let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
-  false
-}
 
 /// Where a run's attempts run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,26 +32,16 @@ enum Backend {
   Steps(u32),
 }
 
-/// Both Slurm paths, the allocation as big as `-j`.
-fn both_paths(jobs: u32) -> [Backend; 2] {
-  [Backend::Jobs, Backend::Steps(jobs)]
-}
-
 impl Backend {
   /// The command line's flags for this backend.
   fn args(self) -> Vec<String> {
-    let slurm = ["--backend", "slurm", "--slurm-poll", "200ms", "--slurm-launch"];
-    let mut args: Vec<String> = match self {
+    let launch = match self {
       Backend::Local => return Vec::new(),
-      Backend::Jobs | Backend::Steps(_) => slurm.map(String::from).to_vec(),
+      Backend::Jobs => vec!["jobs".to_string()],
+      Backend::Steps(cpus) => vec!["steps".into(), "--slurm-alloc".into(), cpus.to_string()],
     };
-    match self {
-      Backend::Steps(cpus) => {
-        args.extend(["steps".into(), "--slurm-alloc".into(), cpus.to_string()])
-      }
-      _ => args.push("jobs".into()),
-    }
-    args
+    let slurm = ["--backend", "slurm", "--slurm-poll", "200ms", "--slurm-launch"];
+    [slurm.map(String::from).to_vec(), launch].concat()
   }
 }
 
@@ -98,14 +63,20 @@ struct Finished {
 fn run_on(backend: Backend, yaml: &str, args: &[&str]) -> Finished {
   let test = Test::with_job(yaml);
   let reaper = Reaper::new("slurm");
+  let _cancel = Scancel::new(&test);
+  let runner = start(&test, reaper.tag(), backend, args);
+  finish(test, runner, reaper.tag(), backend)
+}
+
+/// Starts `runner run job.yaml --report report.json ARGS` on `backend` in the background,
+/// tagged `tag`.
+fn start(test: &Test, tag: &str, backend: Backend, args: &[&str]) -> Background {
   let mut argv: Vec<String> =
     ["run", "job.yaml", "--report", "report.json"].map(String::from).to_vec();
   argv.extend(args.iter().map(|a| a.to_string()));
   argv.extend(backend.args());
   let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-  let _cancel = Scancel::new(&test);
-  let runner = Background::spawn(&test, reaper.tag(), &argv);
-  finish(test, runner, reaper.tag(), backend)
+  Background::spawn(test, tag, &argv)
 }
 
 /// Waits for `runner` to exit, then until nothing of its run is left (see `run_on`).
@@ -142,18 +113,15 @@ fn assert_nothing_left(test: &Test, tag: &str, report: &Value, ended: Instant) {
   });
 }
 
-/// The job ids of the report's attempts (`12` of a job, `12` of step `12.3`). Reports that
-/// do not carry an attempt's `slurm_id` give none: the run's jobs are then found by their
-/// working directory alone.
+/// The job ids the report's attempts and queue items name (`12` of a job, and of step
+/// `12.3`).
 fn slurm_ids(report: &Value) -> Vec<String> {
-  let attempts = report["tasks"]
-    .as_array()
-    .into_iter()
-    .flatten()
-    .flat_map(|t| t["attempts"].as_array().into_iter().flatten());
-  attempts
-    .filter_map(|a| a["slurm_id"].as_str())
-    .map(|id| id.split('.').next().unwrap_or(id).to_string())
+  let all = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+  let tasks = all(report, "tasks").into_iter().flat_map(|t| all(&t, "attempts"));
+  let items = all(report, "queues").into_iter().flat_map(|q| all(&q, "items"));
+  tasks
+    .chain(items)
+    .filter_map(|a| a["slurm_id"].as_str().map(|id| id.split('.').next().unwrap_or(id).to_string()))
     .collect()
 }
 

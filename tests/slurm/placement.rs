@@ -1,7 +1,8 @@
 //! Attempts are spread over the cluster: twelve one-second tasks at `-j 6` land on more than
 //! one node, on both paths, as each attempt's `SLURMD_NODENAME` (its result) says.
 
-use super::{Backend, run_on, slurm_here};
+use super::{Backend, run_on};
+use crate::support::require_slurm;
 use std::collections::BTreeSet;
 
 /// Twelve tasks that print their node after a second, and one that writes their results to
@@ -32,7 +33,7 @@ fn attempts_land_on_several_nodes(backend: Backend) {
 
 #[test]
 fn jobs_land_on_several_nodes() {
-  if !slurm_here() {
+  if !require_slurm() {
     return;
   }
   attempts_land_on_several_nodes(Backend::Jobs);
@@ -40,7 +41,7 @@ fn jobs_land_on_several_nodes() {
 
 #[test]
 fn steps_land_on_several_nodes() {
-  if !slurm_here() {
+  if !require_slurm() {
     return;
   }
   // Six CPUs: more than a node has, so the allocation spans nodes.

@@ -2,8 +2,7 @@
 //! steps path an allocation (`--slurm-alloc`, or one the runner is inside). Without them the
 //! run is refused with one line on stderr and exit 2, and no task runs.
 
-use super::slurm_here;
-use crate::support::{Run, Test};
+use crate::support::{Run, Test, require_slurm};
 use std::path::Path;
 
 const JOB: &str = "tasks:\n  task:\n    run: touch task.ran\n";
@@ -38,7 +37,7 @@ fn assert_refused(test: &Test, run: &Run, words: &[&str]) {
 
 #[test]
 fn slurm_s_commands_missing_from_path_is_one_line_and_exit_2() {
-  if !slurm_here() {
+  if !require_slurm() {
     return;
   }
   let test = Test::with_job(JOB);
@@ -57,7 +56,7 @@ fn slurm_s_commands_missing_from_path_is_one_line_and_exit_2() {
 
 #[test]
 fn steps_outside_an_allocation_without_slurm_alloc_is_one_line_and_exit_2() {
-  if !slurm_here() {
+  if !require_slurm() {
     return;
   }
   let test = Test::with_job(JOB);

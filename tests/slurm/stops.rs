@@ -4,10 +4,10 @@
 //! ended (`run_on`, `finish`).
 
 use super::{
-  Backend, Finished, Scancel, assert_nothing_left, assert_statuses, finish, jobs_in, run_on,
-  slurm_here, task, wait_sleeping,
+  Backend, Finished, Scancel, assert_nothing_left, assert_statuses, finish, jobs_in, run_on, start,
+  task, wait_sleeping,
 };
-use crate::support::{Background, PATIENCE, Reaper, Test};
+use crate::support::{PATIENCE, Reaper, Test, require_slurm};
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -23,13 +23,8 @@ fn stop_mid_run(
 ) -> Finished {
   let test = Test::with_job(yaml);
   let reaper = Reaper::new("slurm-stop");
-  let mut argv: Vec<String> =
-    ["run", "job.yaml", "--report", "report.json"].map(String::from).to_vec();
-  argv.extend(args.iter().map(|a| a.to_string()));
-  argv.extend(backend.args());
-  let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
   let _cancel = Scancel::new(&test);
-  let runner = Background::spawn(&test, reaper.tag(), &argv);
+  let runner = start(&test, reaper.tag(), backend, args);
   wait_sleeping(reaper.tag(), arg, count);
   test.write("go", "");
   if let Some(signal) = signal {
@@ -93,42 +88,42 @@ fn after_sigint(backend: Backend) {
 
 #[test]
 fn no_job_is_left_after_a_task_timeout() {
-  if slurm_here() {
+  if require_slurm() {
     after_a_task_timeout(Backend::Jobs);
   }
 }
 
 #[test]
 fn no_step_is_left_after_a_task_timeout() {
-  if slurm_here() {
+  if require_slurm() {
     after_a_task_timeout(Backend::Steps(1));
   }
 }
 
 #[test]
 fn no_job_is_left_after_fail_fast() {
-  if slurm_here() {
+  if require_slurm() {
     after_fail_fast(Backend::Jobs);
   }
 }
 
 #[test]
 fn no_step_is_left_after_fail_fast() {
-  if slurm_here() {
+  if require_slurm() {
     after_fail_fast(Backend::Steps(3));
   }
 }
 
 #[test]
 fn no_job_is_left_after_sigint() {
-  if slurm_here() {
+  if require_slurm() {
     after_sigint(Backend::Jobs);
   }
 }
 
 #[test]
 fn no_step_is_left_after_sigint() {
-  if slurm_here() {
+  if require_slurm() {
     after_sigint(Backend::Steps(2));
   }
 }
@@ -139,11 +134,8 @@ fn no_step_is_left_after_sigint() {
 fn after_sigkill(backend: Backend) {
   let test = Test::with_job("tasks:\n  sleeper:\n    run: sleep 74.4\n");
   let reaper = Reaper::new("slurm-kill");
-  let mut argv: Vec<String> = ["run", "job.yaml"].map(String::from).to_vec();
-  argv.extend(backend.args());
-  let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
   let _cancel = Scancel::new(&test);
-  let runner = Background::spawn(&test, reaper.tag(), &argv);
+  let runner = start(&test, reaper.tag(), backend, &[]);
   wait_sleeping(reaper.tag(), "74.4", 1);
   runner.signal(libc::SIGKILL);
   let (run, _) = runner.wait(PATIENCE);
@@ -154,16 +146,41 @@ fn after_sigkill(backend: Backend) {
 
 #[test]
 fn no_job_is_left_after_the_runner_is_killed() {
-  if slurm_here() {
+  if require_slurm() {
     after_sigkill(Backend::Jobs);
   }
 }
 
 #[test]
 fn no_allocation_is_left_after_the_runner_is_killed() {
-  if slurm_here() {
+  if require_slurm() {
     after_sigkill(Backend::Steps(1));
   }
+}
+
+/// A job Slurm holds pending (`--begin` in ten minutes) whose task times out after 1 s: it
+/// never started, so its end is at once, not after the 5 s kill grace, with the signal of a
+/// stop (15), as for an attempt stopped before it was submitted.
+#[test]
+fn a_pending_job_ends_at_its_timeout() {
+  if !require_slurm() {
+    return;
+  }
+  let yaml = r#"
+    tasks:
+      held:
+        timeout: 1s
+        run: sleep 79.9
+        slurm:
+          extra: [--begin=now+600]
+    "#;
+  let finished = run_on(Backend::Jobs, yaml, &["--kill-grace", "5s"]);
+  finished.run.code(1);
+  let held = task(&finished.report, "held");
+  let took = held["duration_ms"].as_u64().unwrap_or(u64::MAX);
+  assert_eq!(held["status"], "timed_out", "{held:#}");
+  assert!(took < 3000, "ended {took} ms after its start: {held:#}");
+  assert_eq!(held["exit"], json!({"code": null, "signal": 15}), "{held:#}");
 }
 
 /// Four tasks whose timeouts (`ms`, one each) fall while their attempts start on the cluster
@@ -189,14 +206,14 @@ fn stopped_as_it_starts(backend: Backend, ms: [u64; 4]) {
 
 #[test]
 fn a_job_stopped_as_it_starts_ends_at_its_sigterm() {
-  if slurm_here() {
+  if require_slurm() {
     stopped_as_it_starts(Backend::Jobs, [150, 200, 250, 300]);
   }
 }
 
 #[test]
 fn a_step_stopped_as_it_starts_ends_at_its_sigterm() {
-  if slurm_here() {
+  if require_slurm() {
     stopped_as_it_starts(Backend::Steps(4), [25, 50, 75, 100]);
   }
 }
