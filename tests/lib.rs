@@ -33,6 +33,7 @@ mod reports;
 mod results;
 mod retries_timeouts;
 mod signals;
+mod slurm;
 mod slurm_config;
 mod slurm_faults;
 mod targets_and_dry_run;
