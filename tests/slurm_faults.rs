@@ -51,7 +51,7 @@ impl Cluster {
       let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
       let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
       let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
-      let has = |v: &str| vars.iter().any(|x| *x == v.as_bytes());
+      let has = |v: &str| vars.contains(&v.as_bytes());
       let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
       let stepd = cmdline.starts_with(&format!("slurmstepd: [{job}."));
       if has(&conf) && (has(&here) || stepd) {

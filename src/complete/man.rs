@@ -47,6 +47,10 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     "Where the program of a command made of plain words is looked up, for a task without its own PATH.",
   ),
   ("COMPLETE", "Set by the completion scripts when they ask runner for candidates."),
+  (
+    "SLURM_JOB_ID",
+    "With --backend slurm: set inside an allocation, whose job steps the attempts then run as (--slurm-launch auto).",
+  ),
 ];
 
 /// The page of `command`, as roff.

@@ -6,6 +6,7 @@
 use super::inbox::{Inbox, Msg};
 use super::kill::Attempt;
 use super::launcher::{Child, Launch, Launcher, Stop};
+use super::slurm::command::Client;
 use super::slurm::jobs::News;
 use super::slurm::{self, Backend, Mode};
 use crate::event::SlurmCalls;
@@ -14,7 +15,7 @@ use crate::scheduler::Proc;
 use async_channel::Receiver;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 /// A live process: the leader of its group, its attempt's serial, and whether it was told to
 /// stop; for a Slurm job step, the step's id once it said it.
@@ -22,6 +23,8 @@ struct Live {
   pid: i32,
   serial: u64,
   stopping: bool,
+  /// Killed by the runner, after a stop's grace or at once.
+  killed: bool,
   step: Option<String>,
 }
 
@@ -48,7 +51,7 @@ fn leaders(live: &HashMap<Proc, Live>) -> HashSet<i32> {
 }
 
 pub(super) struct Shared {
-  pub launcher: RefCell<Launcher>,
+  pub launcher: Rc<RefCell<Launcher>>,
   pub inbox: Inbox,
   live: RefCell<HashMap<Proc, Live>>,
   /// The attempts told to stop, by process and start number, until their kill; with the Slurm
@@ -57,13 +60,14 @@ pub(super) struct Shared {
   /// `--backend slurm`: where attempts run, and the jobs running as batch jobs.
   pub slurm: Option<Backend>,
   jobs: RefCell<HashMap<Proc, u64>>,
-  me: Weak<Shared>,
+  /// What runs Slurm's commands, with `--backend slurm`.
+  client: Option<Rc<Client>>,
 }
 
 impl Shared {
   #[cfg(test)]
   pub(super) fn new(inbox: Inbox) -> Self {
-    Self::make(inbox, None, Weak::new(), Launcher::new())
+    Self::make(inbox, None, Launcher::new())
   }
 
   /// The loop's: with the Slurm backend, when asked for, and a run named as the cluster knows it.
@@ -72,24 +76,27 @@ impl Shared {
       Some(backend) => Launcher::with_run(backend.run.clone()),
       None => Launcher::new(),
     };
-    Rc::new_cyclic(|me| Self::make(inbox, slurm, me.clone(), launcher))
+    Rc::new(Self::make(inbox, slurm, launcher))
   }
 
-  fn make(inbox: Inbox, slurm: Option<Backend>, me: Weak<Shared>, launcher: Launcher) -> Self {
+  fn make(inbox: Inbox, slurm: Option<Backend>, launcher: Launcher) -> Self {
+    let launcher = Rc::new(RefCell::new(launcher));
+    let client = slurm
+      .as_ref()
+      .map(|backend| Rc::new(Client { launcher: launcher.clone(), calls: backend.calls.clone() }));
     Self {
-      launcher: RefCell::new(launcher),
+      launcher,
       inbox,
       live: RefCell::default(),
       stopped: RefCell::default(),
       slurm,
       jobs: RefCell::default(),
-      me,
+      client,
     }
   }
 
-  /// This, shared, for the futures Slurm's calls run in.
-  pub(super) fn this(&self) -> Rc<Shared> {
-    self.me.upgrade().expect("the loop's Shared is made by Shared::rc")
+  fn client(&self) -> &Rc<Client> {
+    self.client.as_ref().expect("a Slurm run has a client")
   }
 
   /// Counts a Slurm call.
@@ -123,8 +130,7 @@ impl Shared {
       }
       Mode::Jobs(jobs) => {
         let args = Backend::args(block, false);
-        let this = self.this();
-        let (serial, news) = jobs.start(&this, proc, command, launch.env, launch.cwd, args);
+        let (serial, news) = jobs.start(self.client(), proc, command, launch.env, launch.cwd, args);
         self.jobs.borrow_mut().insert(proc, serial);
         Ok(Started::Job { news })
       }
@@ -134,7 +140,8 @@ impl Shared {
   /// Starts a program for `proc` as the leader of its own process group and records it live.
   pub(super) fn spawn(&self, proc: Proc, launch: &Launch) -> std::io::Result<Child> {
     let child = self.launcher.borrow_mut().spawn(launch)?;
-    let live = Live { pid: child.pid, serial: child.serial, stopping: false, step: None };
+    let live =
+      Live { pid: child.pid, serial: child.serial, stopping: false, killed: false, step: None };
     self.live.borrow_mut().insert(proc, live);
     Ok(child)
   }
@@ -160,14 +167,14 @@ impl Shared {
     let running = self.jobs.borrow();
     let serials: Vec<u64> = procs.iter().filter_map(|(p, _)| running.get(p).copied()).collect();
     drop(running);
-    jobs.stop(&self.this(), &serials, how);
+    jobs.stop(self.client(), &serials, how);
     Vec::new()
   }
 
   /// Signals Slurm job steps through Slurm, all in one `scancel` call.
   fn cancel_steps(&self, ids: Vec<String>, how: Stop) {
     if !ids.is_empty() {
-      slurm::jobs::cancel_steps(&self.this(), ids, how);
+      slurm::jobs::cancel_steps(self.client(), ids, how);
     }
   }
 
@@ -207,10 +214,13 @@ impl Shared {
     if procs.is_empty() {
       return;
     }
-    let live = self.live.borrow();
+    let mut live = self.live.borrow_mut();
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut steps = Vec::new();
     for key in &procs {
+      if let Some(process) = live.get_mut(&key.0) {
+        process.killed = true;
+      }
       let Some((mut attempt, step)) = self.stopped.borrow_mut().remove(key) else { continue };
       let running = live.get(&key.0).is_some_and(|l| l.serial == attempt.serial);
       attempt.leader = attempt.leader.filter(|_| running);
@@ -247,6 +257,18 @@ impl Shared {
     self.live.borrow().get(&proc).is_some_and(|p| p.stopping)
   }
 
+  /// The signal the runner last sent `proc`'s running attempt to stop it: SIGTERM, SIGKILL,
+  /// or none.
+  pub(super) fn stopped_by(&self, proc: Proc) -> Option<i32> {
+    let live = self.live.borrow();
+    let process = live.get(&proc)?;
+    match (process.killed, process.stopping) {
+      (true, _) => Some(libc::SIGKILL),
+      (false, true) => Some(libc::SIGTERM),
+      (false, false) => None,
+    }
+  }
+
   /// The Slurm calls the run made, when it ran on Slurm.
   pub(super) fn slurm_calls(&self) -> Option<SlurmCalls> {
     self.slurm.as_ref().map(Backend::calls)
@@ -256,7 +278,7 @@ impl Shared {
   /// asked to end, then killed when `grace` is over; then the watchdog goes.
   pub(super) async fn end(&self, grace: std::time::Duration) {
     if let Some(Backend { mode: Mode::Jobs(jobs), .. }) = &self.slurm {
-      jobs.finish(self).await;
+      jobs.finish(self.client()).await;
     }
     let leaders: Vec<i32> = self.live.borrow().values().map(|p| p.pid).collect();
     if self.launcher.borrow().left(&leaders) > 0 {

@@ -57,12 +57,9 @@ pub(crate) enum Route {
   Jobs,
 }
 
-/// How a run on Slurm is named: its jobs and steps have the name, and so does its processes' tag.
-pub(crate) const RUN_PREFIX: &str = "runner-";
-
 /// A name for a run no other run has: the one its processes' tag carries.
 pub(crate) fn run_name() -> String {
-  format!("{RUN_PREFIX}{}", super::launcher::run_id())
+  format!("{}{}", super::tree::SLURM_RUN, super::launcher::run_id())
 }
 
 /// Sets the cluster up for a run named `run`: which path, the allocation `--slurm-alloc`
@@ -138,7 +135,7 @@ fn allocate(cpus: u32, run: &str) -> Result<String, String> {
 pub(crate) struct Backend {
   pub run: String,
   pub(in crate::engine) mode: Mode,
-  calls: RefCell<SlurmCalls>,
+  pub(in crate::engine) calls: Rc<RefCell<SlurmCalls>>,
 }
 
 pub(in crate::engine) enum Mode {
@@ -165,7 +162,7 @@ impl Backend {
       allocs: u64::from(cluster.allocated.is_some()),
       ..SlurmCalls::default()
     };
-    Ok(Self { run: cluster.run.clone(), mode, calls: RefCell::new(calls) })
+    Ok(Self { run: cluster.run.clone(), mode, calls: Rc::new(RefCell::new(calls)) })
   }
 
   pub(in crate::engine) fn count(&self, f: impl FnOnce(&mut SlurmCalls)) {

@@ -230,9 +230,19 @@ async fn ran(
 ) -> std::io::Result<Supervised> {
   match started? {
     Started::Process { child, step: true } => {
-      supervise(shared, proc, child, (sinks.0, sinks.1.for_step(proc)), capture).await
+      let mut ran =
+        supervise(shared, proc, child, (sinks.0, sinks.1.for_step(proc)), capture).await?;
+      // srun ends with 128 + a signal when its step was stopped, and SIGKILLs a step it is
+      // told to stop before the step started: the signal the runner sent is what it ended by.
+      if let (Some(129..=192), Some(signal)) = (ran.exit.code, ran.stopped) {
+        ran.exit = Exit { code: None, signal: Some(signal) };
+      }
+      Ok(ran)
     }
     Started::Process { child, step: false } => supervise(shared, proc, child, sinks, capture).await,
-    Started::Job { news } => Ok(follow(shared, proc, news, sinks, capture).await),
+    // What Slurm writes into a job's stderr of its end is told from the task's lines too.
+    Started::Job { news } => {
+      Ok(follow(shared, proc, news, (sinks.0, sinks.1.for_step(proc)), capture).await)
+    }
   }
 }

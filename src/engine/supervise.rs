@@ -56,6 +56,8 @@ impl Sink {
 pub(super) struct Supervised {
   pub exit: Exit,
   pub captured: String,
+  /// The signal the runner stopped it with, if it did.
+  pub stopped: Option<i32>,
 }
 
 /// How long, after a stopped task's end, processes that left its group may keep its pipes
@@ -120,6 +122,7 @@ pub(super) async fn supervise(
   }
   // Reaped and forgotten at once: no signal may reach its pid once it can be reused.
   let exit = kill::reap(pid);
+  let stopped = shared.stopped_by(proc);
   shared.ended(proc);
   if let Some(pidfd) = pidfd {
     shared.launcher.borrow_mut().retire(pidfd);
@@ -128,7 +131,7 @@ pub(super) async fn supervise(
     return Err(err);
   }
   let captured = result(&pumped[0].kept.borrow());
-  Ok(Supervised { exit, captured })
+  Ok(Supervised { exit, captured, stopped })
 }
 
 /// Follows a Slurm batch job run for `proc`: its output, as the jobs path reads it from the
@@ -167,7 +170,7 @@ pub(super) async fn follow(
     }
   }
   shared.ended(proc);
-  Supervised { exit, captured: result(&pumped[0].kept.borrow()) }
+  Supervised { exit, captured: result(&pumped[0].kept.borrow()), stopped: None }
 }
 
 /// Keeps what is kept of stdout as the result, up to [`RESULT_CAP`].

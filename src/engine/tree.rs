@@ -9,6 +9,9 @@ use std::collections::HashMap;
 /// process group, and whose parent is gone, is still found by it.
 pub(crate) const TAG: &str = "RUNNER_TAG";
 
+/// How a run on Slurm is named: its jobs and steps carry the name, and so does its [`TAG`].
+pub(crate) const SLURM_RUN: &str = "runner-";
+
 /// A process, as its /proc/PID/stat shows it; `start` (in clock ticks since boot) tells it
 /// from a later process with the same pid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,7 +70,7 @@ pub(crate) fn serve_if_asked(args: &[OsString]) {
     unsafe { libc::signal(signal, libc::SIG_IGN) };
   }
   wait_for_the_runner();
-  if run.starts_with(super::slurm::RUN_PREFIX) {
+  if run.starts_with(tree::SLURM_RUN) {
     cancel_on_slurm(&run);
   }
   kill_what_is_left(&run);

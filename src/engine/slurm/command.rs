@@ -4,17 +4,32 @@
 //! controller that does not answer costs a bounded time.
 
 use crate::engine::kill;
-use crate::engine::launcher::{Ends, Launch};
-use crate::engine::live::Shared;
+use crate::engine::launcher::{Ends, Launch, Launcher};
 use crate::engine::reactor::Source;
+use crate::event::SlurmCalls;
 use crate::graph::Program;
 use futures_lite::FutureExt;
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// How long a Slurm command may take. Slurm's clients give up on a controller that does not
 /// answer after about 10 s (MessageTimeout and its retries); past this they are killed.
 pub(in crate::engine) const DEADLINE: Duration = Duration::from_secs(30);
+
+/// What runs Slurm's commands: the run's launcher, and the count of the calls made.
+pub(in crate::engine) struct Client {
+  pub launcher: Rc<RefCell<Launcher>>,
+  pub calls: Rc<RefCell<SlurmCalls>>,
+}
+
+impl Client {
+  /// Counts a call.
+  pub(in crate::engine) fn count(&self, f: impl FnOnce(&mut SlurmCalls)) {
+    f(&mut self.calls.borrow_mut());
+  }
+}
 
 /// What a command said and how it ended.
 #[derive(Debug)]
@@ -43,14 +58,14 @@ impl Answer {
 
 /// Runs `argv` with `env` over the runner's environment, in `cwd`, to its end or its deadline.
 pub(in crate::engine) async fn run(
-  shared: &Shared,
+  client: &Client,
   argv: Vec<String>,
   env: &[(String, String)],
   cwd: &Path,
 ) -> Answer {
   let program = Program { argv, script: None, default_shell: false };
   let launch = Launch { program: &program, env, cwd, ends: Ends::Close };
-  let child = match shared.launcher.borrow_mut().spawn(&launch) {
+  let child = match client.launcher.borrow_mut().spawn(&launch) {
     Ok(child) => child,
     Err(err) => {
       let stderr = format!("cannot start `{}`: {err}", program.argv[0]);
@@ -77,7 +92,7 @@ pub(in crate::engine) async fn run(
   let exit = kill::reap(pid);
   if ended.is_some() {
     // Both pipes were read to their end: they can serve another child.
-    let mut launcher = shared.launcher.borrow_mut();
+    let mut launcher = client.launcher.borrow_mut();
     launcher.give_back(child.stdout);
     launcher.give_back(child.stderr);
   }

@@ -8,12 +8,10 @@
 //! Submissions wait for a free place (`--slurm-max-jobs`) and a token of the rate limit
 //! (`--slurm-submit-rate`); a stop cancels every job it names with one `scancel` call.
 
-use super::command::{self, Answer};
+use super::command::{self, Answer, Client};
 use super::queue_state::{self, Seen};
 use crate::engine::launcher::Stop;
-use crate::engine::live::Shared;
 use crate::engine::reactor::{Source, spawn_local};
-use crate::engine::slurm::Mode;
 use crate::event::Exit;
 use crate::scheduler::Proc;
 use async_channel::{Receiver, Sender};
@@ -52,7 +50,9 @@ pass() {
 trap 'pass 15' TERM
 trap 'pass 2' INT
 trap 'pass 9' USR2
-setsid "$@" &
+# The command's stderr is the job's; the wrapper's own (a shell's `Terminated`) is not.
+exec 3>&2 2>/dev/null
+setsid "$@" 2>&3 3>&- &
 child=$!
 [ -n "$pending" ] && pass "$pending"
 # A trap interrupts `wait`: wait again while the command runs. Its status is then the last wait's,
@@ -136,7 +136,7 @@ pub(in crate::engine) struct Jobs {
 }
 
 /// How long a job may be missing from squeue (or listed as ended) without an exit file before
-/// it is lost: the file may be late on a shared filesystem.
+/// it is lost: the file may be late on a client filesystem.
 fn lost_grace(poll: Duration) -> Duration {
   (poll * 3).max(Duration::from_secs(5))
 }
@@ -185,7 +185,7 @@ impl Jobs {
   /// block's `args`; what becomes of it comes as [`News`].
   pub(in crate::engine) fn start(
     self: &Rc<Self>,
-    shared: &Rc<Shared>,
+    client: &Rc<Client>,
     proc: Proc,
     command: &[String],
     env: &[(String, String)],
@@ -219,23 +219,23 @@ impl Jobs {
     };
     self.jobs.borrow_mut().insert(serial, job);
     self.waiting.borrow_mut().push_back(serial);
-    self.pump(shared);
+    self.pump(client);
     (serial, rx)
   }
 
   /// Submits what waits, as far as the cap, the rate and the calls at once allow; when the
   /// rate is what holds it back, tries again when the next token is due.
-  fn pump(self: &Rc<Self>, shared: &Rc<Shared>) {
+  fn pump(self: &Rc<Self>, client: &Rc<Client>) {
     loop {
       if self.submitting.get() >= SUBMITTING || self.in_flight.get() >= self.settings.max_jobs {
         return;
       }
       let Some(&serial) = self.waiting.borrow().front() else { return };
       if let Some(wait) = self.take_token() {
-        let (jobs, shared) = (self.clone(), shared.clone());
+        let (jobs, client) = (self.clone(), client.clone());
         spawn_local(async move {
           async_std::task::sleep(wait).await;
-          jobs.pump(&shared);
+          jobs.pump(&client);
         });
         return;
       }
@@ -246,8 +246,8 @@ impl Jobs {
       };
       self.in_flight.set(self.in_flight.get() + 1);
       self.submitting.set(self.submitting.get() + 1);
-      let (jobs, shared) = (self.clone(), shared.clone());
-      spawn_local(async move { jobs.submit(&shared, serial, submit).await });
+      let (jobs, client) = (self.clone(), client.clone());
+      spawn_local(async move { jobs.submit(&client, serial, submit).await });
     }
   }
 
@@ -265,23 +265,23 @@ impl Jobs {
     Some(Duration::from_secs_f64((1.0 - tokens.0) / rate))
   }
 
-  async fn submit(self: Rc<Self>, shared: &Rc<Shared>, serial: u64, (argv, env, cwd): Submit) {
-    let answer = command::run(shared, argv, &env, &cwd).await;
+  async fn submit(self: Rc<Self>, client: &Rc<Client>, serial: u64, (argv, env, cwd): Submit) {
+    let answer = command::run(client, argv, &env, &cwd).await;
     self.submitting.set(self.submitting.get() - 1);
-    shared.count(|c| c.submits += 1);
+    client.count(|c| c.submits += 1);
     let id = answer.stdout.lines().next().and_then(|l| l.split(';').next()).map(str::trim);
     match id.filter(|id| answer.ok() && !id.is_empty()) {
-      Some(id) => self.submitted(shared, serial, id.to_string()),
+      Some(id) => self.submitted(client, serial, id.to_string()),
       None => {
-        shared.count(|c| c.failed += 1);
+        client.count(|c| c.failed += 1);
         let note = format!("runner: sbatch did not take the job: {}", answer.why());
-        self.end(shared, serial, vec![News::Note(note)], Exit { code: None, signal: None });
+        self.end(client, serial, vec![News::Note(note)], Exit { code: None, signal: None });
       }
     }
-    self.pump(shared);
+    self.pump(client);
   }
 
-  fn submitted(self: &Rc<Self>, shared: &Rc<Shared>, serial: u64, id: String) {
+  fn submitted(self: &Rc<Self>, client: &Rc<Client>, serial: u64, id: String) {
     let stop = {
       let mut jobs = self.jobs.borrow_mut();
       let Some(job) = jobs.get_mut(&serial) else { return };
@@ -292,22 +292,22 @@ impl Jobs {
     self.by_id.borrow_mut().insert(id.clone(), serial);
     // Stopped while sbatch ran: cancelled now, as it would have been.
     if stop.is_some() {
-      withdraw(shared, vec![id]);
+      withdraw(client, vec![id]);
     }
     if !self.polling.replace(true) {
-      let (jobs, this) = (self.clone(), shared.clone());
-      spawn_local(async move { jobs.poll_loop(&this).await });
+      let (jobs, client) = (self.clone(), client.clone());
+      spawn_local(async move { jobs.poll_loop(&client).await });
     }
     // One watch for the whole run: inotify instances are few (128 a user by default).
     if !self.watching.replace(true) {
-      let (jobs, this) = (self.clone(), shared.clone());
-      spawn_local(async move { jobs.watch_exits(&this).await });
+      let (jobs, client) = (self.clone(), client.clone());
+      spawn_local(async move { jobs.watch_exits(&client).await });
     }
   }
 
   /// Stops the attempts `serials` name: those not submitted yet end now, the others are
   /// cancelled with one `scancel` call (SIGTERM to the job's processes, or SIGKILL).
-  pub(in crate::engine) fn stop(self: &Rc<Self>, shared: &Rc<Shared>, serials: &[u64], how: Stop) {
+  pub(in crate::engine) fn stop(self: &Rc<Self>, client: &Rc<Client>, serials: &[u64], how: Stop) {
     let (mut running, mut queued, mut unsubmitted) = (Vec::new(), Vec::new(), Vec::new());
     for serial in serials {
       let mut jobs = self.jobs.borrow_mut();
@@ -323,17 +323,17 @@ impl Jobs {
     }
     for serial in unsubmitted {
       self.waiting.borrow_mut().retain(|s| *s != serial);
-      self.end(shared, serial, Vec::new(), Exit { code: None, signal: Some(signal(how)) });
+      self.end(client, serial, Vec::new(), Exit { code: None, signal: Some(signal(how)) });
     }
     // A kill reaches a job that started since the last poll, too.
     if how == Stop::Forced {
       running.extend(queued.iter().cloned());
     }
     if !running.is_empty() {
-      cancel(shared, running, how);
+      cancel(self, client, running, how);
     }
     if !queued.is_empty() {
-      withdraw(shared, queued);
+      withdraw(client, queued);
     }
   }
 
@@ -343,7 +343,7 @@ impl Jobs {
   }
 
   /// Ends an attempt: its news, then its end; the job is forgotten and its files go.
-  fn end(self: &Rc<Self>, shared: &Rc<Shared>, serial: u64, news: Vec<News>, exit: Exit) {
+  fn end(self: &Rc<Self>, client: &Rc<Client>, serial: u64, news: Vec<News>, exit: Exit) {
     let Some(job) = self.jobs.borrow_mut().remove(&serial) else { return };
     if let Some(id) = &job.id {
       self.by_id.borrow_mut().remove(id);
@@ -359,21 +359,21 @@ impl Jobs {
       let _ = std::fs::remove_file(self.file(serial, ext));
     }
     let _ = job.proc;
-    self.pump(shared);
+    self.pump(client);
   }
 
   /// The run is over: a job still in flight (the loop stopped early) is killed, and the run
   /// directory goes once nothing in it is left to read.
-  pub(in crate::engine) async fn finish(&self, shared: &Shared) {
+  pub(in crate::engine) async fn finish(&self, client: &Client) {
     let ids = self.live_ids();
     if !ids.is_empty() {
       let mut argv = vec!["scancel".to_string(), "--batch".into(), "--signal=USR2".into()];
       argv.extend(ids);
-      command::run(shared, argv.clone(), &[], Path::new("/")).await;
+      command::run(client, argv.clone(), &[], Path::new("/")).await;
       // Then Slurm's own cancel, for what the wrapper did not end.
       argv.drain(1..3);
-      command::run(shared, argv, &[], Path::new("/")).await;
-      shared.count(|c| c.cancels += 2);
+      command::run(client, argv, &[], Path::new("/")).await;
+      client.count(|c| c.cancels += 2);
     }
     if self.jobs.borrow().is_empty() {
       let _ = std::fs::remove_file(&self.wrapper);
@@ -382,26 +382,26 @@ impl Jobs {
   }
 
   /// Every poll interval: the output of every job, their exit files, and one squeue call.
-  async fn poll_loop(self: Rc<Self>, shared: &Rc<Shared>) {
+  async fn poll_loop(self: Rc<Self>, client: &Rc<Client>) {
     while !self.jobs.borrow().is_empty() {
       async_std::task::sleep(self.settings.poll).await;
       let serials: Vec<u64> = self.jobs.borrow().keys().copied().collect();
       for serial in serials {
-        self.look(shared, serial);
+        self.look(client, serial);
       }
       if self.by_id.borrow().is_empty() {
         continue;
       }
-      let answer = queue_state::ask(shared, &self.run).await;
-      shared.count(|c| c.polls += 1);
-      self.judge(shared, answer).await;
+      let answer = queue_state::ask(client, &self.run).await;
+      client.count(|c| c.polls += 1);
+      self.judge(client, answer).await;
     }
     self.polling.set(false);
   }
 
   /// Reads what `serial`'s job wrote since the last look, and ends it if its exit file is
   /// there.
-  fn look(self: &Rc<Self>, shared: &Rc<Shared>, serial: u64) {
+  fn look(self: &Rc<Self>, client: &Rc<Client>, serial: u64) {
     let exit = std::fs::read_to_string(self.file(serial, "exit")).ok();
     let mut news = self.output(serial, exit.is_some());
     let Some(text) = exit else {
@@ -427,7 +427,7 @@ impl Jobs {
       (Some(c), Some(_)) if (129..=192).contains(&c) => Exit { code: None, signal: Some(c - 128) },
       (code, _) => Exit { code, signal: None },
     };
-    self.end(shared, serial, news, exit);
+    self.end(client, serial, news, exit);
   }
 
   /// The Placed news for `serial`, once, when its node is known.
@@ -476,15 +476,15 @@ impl Jobs {
   /// Squeue's answer about the run's jobs: a job listed running is placed; one not listed, or
   /// listed ended, without an exit file is lost after a grace; calls that fail for long end
   /// every job in flight.
-  async fn judge(self: &Rc<Self>, shared: &Rc<Shared>, answer: Answer) {
+  async fn judge(self: &Rc<Self>, client: &Rc<Client>, answer: Answer) {
     let now = Instant::now();
     if !answer.ok() {
-      shared.count(|c| c.failed += 1);
+      client.count(|c| c.failed += 1);
       let since = *self.failing_since.get().get_or_insert(now);
       self.failing_since.set(Some(since));
       if now.duration_since(since) >= CONTROLLER_GRACE {
         let why = format!("squeue fails ({}) for {}s", answer.why(), CONTROLLER_GRACE.as_secs());
-        self.give_up_all(shared, &why);
+        self.give_up_all(client, &why);
       }
       return;
     }
@@ -500,9 +500,9 @@ impl Jobs {
     if candidates.is_empty() {
       return;
     }
-    let sacct = self.accounted(shared, &candidates).await;
+    let sacct = self.accounted(client, &candidates).await;
     for (serial, why) in candidates {
-      self.lost(shared, serial, &why, sacct.get(&serial).copied());
+      self.lost(client, serial, &why, sacct.get(&serial).copied());
     }
   }
 
@@ -540,9 +540,8 @@ impl Jobs {
         None => job.missing = None,
         Some(why) => {
           let since = job.missing.get_or_insert((now, why.clone())).0;
-          if now.duration_since(since) >= lost_grace(self.settings.poll)
-            || job.stop == Some(Stop::Forced)
-          {
+          // A job the runner stopped has ended as it was told to: no exit file is waited for.
+          if now.duration_since(since) >= lost_grace(self.settings.poll) || job.stop.is_some() {
             return Some(why);
           }
         }
@@ -565,10 +564,10 @@ impl Jobs {
 
   /// Ends a job that ended without an exit file: by the signal the runner sent, by what
   /// accounting recorded, or as lost.
-  fn lost(self: &Rc<Self>, shared: &Rc<Shared>, serial: u64, why: &str, accounted: Option<i32>) {
+  fn lost(self: &Rc<Self>, client: &Rc<Client>, serial: u64, why: &str, accounted: Option<i32>) {
     // The exit file may have come meanwhile.
     if self.file(serial, "exit").exists() {
-      return self.look(shared, serial);
+      return self.look(client, serial);
     }
     let mut news = self.output(serial, true);
     let (stop, id) = match self.jobs.borrow().get(&serial) {
@@ -576,24 +575,24 @@ impl Jobs {
       None => return,
     };
     if let Some(how) = stop {
-      return self.end(shared, serial, news, Exit { code: None, signal: Some(signal(how)) });
+      return self.end(client, serial, news, Exit { code: None, signal: Some(signal(how)) });
     }
     if let Some(code) = accounted {
       news.push(News::Note(format!(
         "runner: job {id} wrote no exit file; sacct says exit code {code}"
       )));
-      return self.end(shared, serial, news, Exit { code: Some(code), signal: None });
+      return self.end(client, serial, news, Exit { code: Some(code), signal: None });
     }
-    shared.count(|c| c.lost += 1);
+    client.count(|c| c.lost += 1);
     let grace = lost_grace(self.settings.poll).as_secs();
     news
       .push(News::Note(format!("runner: job {id} lost: {why}, and no exit file came in {grace}s")));
-    self.end(shared, serial, news, Exit { code: None, signal: None });
+    self.end(client, serial, news, Exit { code: None, signal: None });
   }
 
   /// The controller does not answer: every job in flight is given up (cancelled, in case it
   /// comes back) and every job not submitted yet fails.
-  fn give_up_all(self: &Rc<Self>, shared: &Rc<Shared>, why: &str) {
+  fn give_up_all(self: &Rc<Self>, client: &Rc<Client>, why: &str) {
     let ids = self.live_ids();
     let serials: Vec<u64> = self.jobs.borrow().keys().copied().collect();
     for serial in serials {
@@ -606,17 +605,17 @@ impl Jobs {
       };
       let mut news = news;
       if stop.is_none() {
-        shared.count(|c| c.lost += 1);
+        client.count(|c| c.lost += 1);
         let what = id.map_or("a job not submitted yet".to_string(), |id| format!("job {id}"));
         news.push(News::Note(format!(
           "runner: {what} lost: the Slurm controller does not answer: {why}"
         )));
       }
       self.waiting.borrow_mut().retain(|s| *s != serial);
-      self.end(shared, serial, news, exit);
+      self.end(client, serial, news, exit);
     }
     if !ids.is_empty() {
-      cancel(shared, ids, Stop::Forced);
+      cancel(self, client, ids, Stop::Forced);
     }
   }
 
@@ -624,7 +623,7 @@ impl Jobs {
   /// whether it does): their exit codes by serial.
   async fn accounted(
     &self,
-    shared: &Rc<Shared>,
+    client: &Rc<Client>,
     candidates: &[(u64, String)],
   ) -> HashMap<u64, i32> {
     let mut found = HashMap::new();
@@ -637,7 +636,7 @@ impl Jobs {
     };
     let list = ids.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>().join(",");
     let argv = ["sacct", "-X", "-P", "-n", "-o", "JobID,State,ExitCode", "-j", &list];
-    let answer = command::run(shared, argv.map(String::from).to_vec(), &[], Path::new("/")).await;
+    let answer = command::run(client, argv.map(String::from).to_vec(), &[], Path::new("/")).await;
     self.sacct.set(Some(answer.ok()));
     if !answer.ok() {
       return found;
@@ -653,7 +652,7 @@ impl Jobs {
 
   /// Watches the run directory for exit files, so that a job's end is seen as it is written
   /// rather than at the next poll (where the filesystem tells: not across NFS clients).
-  async fn watch_exits(self: Rc<Self>, shared: &Rc<Shared>) {
+  async fn watch_exits(self: Rc<Self>, client: &Rc<Client>) {
     let Some(watch) = Inotify::new(&self.settings.dir) else { return };
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -663,7 +662,7 @@ impl Jobs {
           continue;
         };
         if self.jobs.borrow().contains_key(&serial) {
-          self.look(shared, serial);
+          self.look(client, serial);
         }
       }
     }
@@ -680,15 +679,15 @@ fn signal(how: Stop) -> i32 {
 /// once (Slurm's own SIGKILL to every process reaches a process only while its parent lives,
 /// and the rest seconds later); what a wrapper did not end in [`KILL_FALLBACK`] is killed by
 /// Slurm.
-pub(in crate::engine) fn cancel(shared: &Rc<Shared>, ids: Vec<String>, how: Stop) {
+fn cancel(jobs: &Rc<Jobs>, client: &Rc<Client>, ids: Vec<String>, how: Stop) {
   let signal = if how == Stop::Forced { "--batch --signal=USR2" } else { "--full --signal=TERM" };
   let mut argv: Vec<String> =
     std::iter::once("scancel").chain(signal.split(' ')).map(String::from).collect();
   argv.extend(ids.iter().cloned());
-  let shared = shared.clone();
+  let (jobs, client) = (jobs.clone(), client.clone());
   spawn_local(async move {
-    let answer = command::run(&shared, argv, &[], Path::new("/")).await;
-    shared.count(|c| {
+    let answer = command::run(&client, argv, &[], Path::new("/")).await;
+    client.count(|c| {
       c.cancels += 1;
       c.failed += u64::from(!answer.ok());
     });
@@ -696,26 +695,25 @@ pub(in crate::engine) fn cancel(shared: &Rc<Shared>, ids: Vec<String>, how: Stop
       return;
     }
     async_std::task::sleep(KILL_FALLBACK).await;
-    let Some(Mode::Jobs(jobs)) = shared.slurm.as_ref().map(|b| &b.mode) else { return };
     let left: Vec<String> =
       ids.into_iter().filter(|id| jobs.by_id.borrow().contains_key(id)).collect();
     if !left.is_empty() {
       let mut argv = vec!["scancel".to_string(), "--full".into(), "--signal=KILL".into()];
       argv.extend(left);
-      command::run(&shared, argv, &[], Path::new("/")).await;
-      shared.count(|c| c.cancels += 1);
+      command::run(&client, argv, &[], Path::new("/")).await;
+      client.count(|c| c.cancels += 1);
     }
   });
 }
 
 /// One plain `scancel` call for jobs that may not run yet: Slurm cancels them whatever their
 /// state (a running one gets SIGTERM, then SIGKILL after the cluster's KillWait).
-fn withdraw(shared: &Rc<Shared>, ids: Vec<String>) {
+fn withdraw(client: &Rc<Client>, ids: Vec<String>) {
   let argv: Vec<String> = std::iter::once("scancel".to_string()).chain(ids).collect();
-  let shared = shared.clone();
+  let client = client.clone();
   spawn_local(async move {
-    let answer = command::run(&shared, argv, &[], Path::new("/")).await;
-    shared.count(|c| {
+    let answer = command::run(&client, argv, &[], Path::new("/")).await;
+    client.count(|c| {
       c.cancels += 1;
       c.failed += u64::from(!answer.ok());
     });
@@ -726,15 +724,15 @@ fn withdraw(shared: &Rc<Shared>, ids: Vec<String>) {
 const KILL_FALLBACK: Duration = Duration::from_secs(3);
 
 /// One `scancel` call for job steps `ids` (`12.3`): SIGTERM or SIGKILL to the step's tasks.
-pub(in crate::engine) fn cancel_steps(shared: &Rc<Shared>, ids: Vec<String>, how: Stop) {
+pub(in crate::engine) fn cancel_steps(client: &Rc<Client>, ids: Vec<String>, how: Stop) {
   let name = if how == Stop::Forced { "KILL" } else { "TERM" };
   let mut argv = vec!["scancel".to_string(), format!("--signal={name}")];
   argv.extend(ids);
-  let shared = shared.clone();
+  let client = client.clone();
   spawn_local(async move {
     // scancel of a step with a signal signals it, and may still say the job id is invalid.
-    command::run(&shared, argv, &[], Path::new("/")).await;
-    shared.count(|c| c.cancels += 1);
+    command::run(&client, argv, &[], Path::new("/")).await;
+    client.count(|c| c.cancels += 1);
   });
 }
 

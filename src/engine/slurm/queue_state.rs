@@ -2,8 +2,7 @@
 //! ignores every filter on 22.05 and returns the whole cluster), and `sacct` where accounting
 //! answers.
 
-use super::command::{self, Answer};
-use crate::engine::live::Shared;
+use super::command::{self, Answer, Client};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -16,9 +15,9 @@ pub(crate) struct Seen {
 }
 
 /// Asks squeue about every job named `run`, in every state it still holds.
-pub(crate) async fn ask(shared: &Shared, run: &str) -> Answer {
+pub(crate) async fn ask(client: &Client, run: &str) -> Answer {
   let argv = ["squeue", "-h", "-t", "all", &format!("--name={run}"), "-o", "%i|%T|%r|%N"];
-  command::run(shared, argv.map(String::from).to_vec(), &[], Path::new("/")).await
+  command::run(client, argv.map(String::from).to_vec(), &[], Path::new("/")).await
 }
 
 /// squeue's lines, `12|RUNNING|None|n2`, by job id.

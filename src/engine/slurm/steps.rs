@@ -62,7 +62,8 @@ fn is_noise(text: &str) -> bool {
       && what.is_some();
   }
   if let Some(rest) = text.strip_prefix("slurmstepd-") {
-    return rest.contains(": error: *** STEP ") && rest.ends_with(" ***");
+    let notice = rest.contains(": error: *** STEP ") || rest.contains(": error: *** JOB ");
+    return notice && rest.ends_with(" ***");
   }
   text == "srun: forcing job termination"
     || text.starts_with("srun: Job step aborted: ")
@@ -82,6 +83,7 @@ mod tests {
       "srun: error: n2: task 0: Killed",
       "srun: error: n1: task 0: Terminated",
       "slurmstepd-n1: error: *** STEP 1.3 ON n1 CANCELLED AT 2026-12-04T18:37:01 ***",
+      "slurmstepd-n1: error: *** JOB 903 ON n1 CANCELLED AT 2026-12-04T19:05:29 ***",
       "srun: forcing job termination",
       "srun: Job step aborted: Waiting up to 7 seconds for job step to finish.",
       "srun: Job 5 step creation temporarily disabled, retrying (Requested nodes are busy)",
