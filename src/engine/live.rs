@@ -174,7 +174,7 @@ impl Shared {
   /// Signals Slurm job steps through Slurm, all in one `scancel` call.
   fn cancel_steps(&self, ids: Vec<String>, how: Stop) {
     if !ids.is_empty() {
-      slurm::jobs::cancel_steps(self.client(), ids, how);
+      slurm::cancel::steps(self.client(), ids, how);
     }
   }
 

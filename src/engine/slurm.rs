@@ -9,10 +9,13 @@
 //! and synchronous; what runs with the loop is [`Backend`].
 
 mod args;
+pub(crate) mod cancel;
 pub(crate) mod command;
+mod inotify;
 pub(crate) mod jobs;
 mod queue_state;
 pub(crate) mod steps;
+mod wrapper;
 
 use crate::event::{Latency, SlurmCalls};
 use std::cell::RefCell;

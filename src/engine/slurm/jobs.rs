@@ -8,10 +8,13 @@
 //! Submissions wait for a free place (`--slurm-max-jobs`) and a token of the rate limit
 //! (`--slurm-submit-rate`); a stop cancels every job it names with one `scancel` call.
 
+use super::cancel::{cancel, signal, withdraw};
 use super::command::{self, Answer, Client};
+use super::inotify::{Inotify, inotify_names};
 use super::queue_state::{self, Seen};
+use super::wrapper::WRAPPER;
 use crate::engine::launcher::Stop;
-use crate::engine::reactor::{Source, spawn_local};
+use crate::engine::reactor::spawn_local;
 use crate::event::Exit;
 use crate::scheduler::Proc;
 use async_channel::{Receiver, Sender};
@@ -28,47 +31,6 @@ const SUBMITTING: usize = 8;
 /// be passed on: a job that prints fast is read as fast as its lines are taken.
 const PIECE: usize = 64 * 1024;
 const PIECES_WAITING: usize = 8;
-
-/// The wrapper every job runs: the command, then its exit code and node into the exit file,
-/// written whole (a temporary file, then a rename) so a reader never sees half of it.
-const WRAPPER: &str = r#"#!/bin/sh
-# Written by runner: one attempt of a task as a Slurm batch job. $1 is the exit file.
-# The command runs in a process group of its own (setsid), so that a stop reaches all of it:
-# SIGTERM and SIGINT are passed on to the group, SIGUSR2 (the runner's kill) kills it; before
-# the group exists, the child alone.
-exit_file=$1
-shift
-child=
-pending=
-# pass SIGNAL: to the command's group (before the group exists, to the command alone); a signal
-# that comes before the command started is passed on once it has.
-pass() {
-  pending=$1
-  [ -n "$child" ] || return 0
-  kill -"$1" -"$child" 2>/dev/null || kill -"$1" "$child" 2>/dev/null
-}
-trap 'pass 15' TERM
-trap 'pass 2' INT
-trap 'pass 9' USR2
-# The command's stderr is the job's; the wrapper's own (a shell's `Terminated`) is not.
-exec 3>&2 2>/dev/null
-setsid "$@" 2>&3 3>&- &
-child=$!
-[ -n "$pending" ] && pass "$pending"
-# A trap interrupts `wait`: wait again while the command runs. Its status is then the last wait's,
-# unless that wait was interrupted after the command died: then one more wait tells it (and a
-# command already waited for answers 127).
-while :; do
-  wait "$child"
-  code=$?
-  kill -0 "$child" 2>/dev/null || break
-done
-wait "$child" 2>/dev/null
-again=$?
-[ "$again" != 127 ] && code=$again
-printf '%s %s\n' "$code" "${SLURMD_NODENAME:-}" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
-exit "$code"
-"#;
 
 /// What the jobs path tells an attempt's follower.
 pub(in crate::engine) enum News {
@@ -330,11 +292,17 @@ impl Jobs {
       running.extend(queued.iter().cloned());
     }
     if !running.is_empty() {
-      cancel(self, client, running, how);
+      cancel(self.live(), client, running, how);
     }
     if !queued.is_empty() {
       withdraw(client, queued);
     }
+  }
+
+  /// Whether a job (by id) is submitted and not ended, for a cancel that looks again later.
+  fn live(self: &Rc<Self>) -> impl Fn(&str) -> bool + 'static {
+    let jobs = self.clone();
+    move |id| jobs.by_id.borrow().contains_key(id)
   }
 
   /// The ids of the jobs submitted and not ended.
@@ -615,7 +583,7 @@ impl Jobs {
       self.end(client, serial, news, exit);
     }
     if !ids.is_empty() {
-      cancel(self, client, ids, Stop::Forced);
+      cancel(self.live(), client, ids, Stop::Forced);
     }
   }
 
@@ -669,117 +637,10 @@ impl Jobs {
   }
 }
 
-/// The signal a stop sends.
-fn signal(how: Stop) -> i32 {
-  if how == Stop::Forced { libc::SIGKILL } else { libc::SIGTERM }
-}
-
-/// One `scancel` call for `ids`. A graceful stop is SIGTERM to every process of each job. A
-/// kill is SIGUSR2 to each job's wrapper alone, which kills its command's process group at
-/// once (Slurm's own SIGKILL to every process reaches a process only while its parent lives,
-/// and the rest seconds later); what a wrapper did not end in [`KILL_FALLBACK`] is killed by
-/// Slurm.
-fn cancel(jobs: &Rc<Jobs>, client: &Rc<Client>, ids: Vec<String>, how: Stop) {
-  let signal = if how == Stop::Forced { "--batch --signal=USR2" } else { "--full --signal=TERM" };
-  let mut argv: Vec<String> =
-    std::iter::once("scancel").chain(signal.split(' ')).map(String::from).collect();
-  argv.extend(ids.iter().cloned());
-  let (jobs, client) = (jobs.clone(), client.clone());
-  spawn_local(async move {
-    let answer = command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| {
-      c.cancels += 1;
-      c.failed += u64::from(!answer.ok());
-    });
-    if how != Stop::Forced {
-      return;
-    }
-    async_std::task::sleep(KILL_FALLBACK).await;
-    let left: Vec<String> =
-      ids.into_iter().filter(|id| jobs.by_id.borrow().contains_key(id)).collect();
-    if !left.is_empty() {
-      let mut argv = vec!["scancel".to_string(), "--full".into(), "--signal=KILL".into()];
-      argv.extend(left);
-      command::run(&client, argv, &[], Path::new("/")).await;
-      client.count(|c| c.cancels += 1);
-    }
-  });
-}
-
-/// One plain `scancel` call for jobs that may not run yet: Slurm cancels them whatever their
-/// state (a running one gets SIGTERM, then SIGKILL after the cluster's KillWait).
-fn withdraw(client: &Rc<Client>, ids: Vec<String>) {
-  let argv: Vec<String> = std::iter::once("scancel".to_string()).chain(ids).collect();
-  let client = client.clone();
-  spawn_local(async move {
-    let answer = command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| {
-      c.cancels += 1;
-      c.failed += u64::from(!answer.ok());
-    });
-  });
-}
-
-/// How long a killed job's wrapper has to end it before Slurm kills every process of the job.
-const KILL_FALLBACK: Duration = Duration::from_secs(3);
-
-/// One `scancel` call for job steps `ids` (`12.3`): SIGTERM or SIGKILL to the step's tasks.
-pub(in crate::engine) fn cancel_steps(client: &Rc<Client>, ids: Vec<String>, how: Stop) {
-  let name = if how == Stop::Forced { "KILL" } else { "TERM" };
-  let mut argv = vec!["scancel".to_string(), format!("--signal={name}")];
-  argv.extend(ids);
-  let client = client.clone();
-  spawn_local(async move {
-    // scancel of a step with a signal signals it, and may still say the job id is invalid.
-    command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| c.cancels += 1);
-  });
-}
-
 /// The exit file's code and node: `3 n2`.
 fn parse_exit(text: &str) -> (Option<i32>, Option<&str>) {
   let mut words = text.split_whitespace();
   (words.next().and_then(|c| c.parse().ok()), words.next())
-}
-
-/// An inotify descriptor on one directory, for files renamed into it or closed after writing.
-struct Inotify {
-  fd: Source,
-}
-
-impl Inotify {
-  fn new(dir: &Path) -> Option<Self> {
-    use std::os::unix::ffi::OsStrExt;
-    // SAFETY: plain syscalls; the fd is owned at once.
-    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-    if fd < 0 {
-      return None;
-    }
-    let owned = crate::engine::reactor::owned(fd).ok()?;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    // SAFETY: `path` is NUL-terminated; `fd` is a live inotify descriptor.
-    let wd = unsafe {
-      libc::inotify_add_watch(fd, path.as_ptr(), libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE)
-    };
-    if wd < 0 {
-      return None;
-    }
-    Some(Self { fd: Source::new(owned).ok()? })
-  }
-}
-
-/// The file names in a buffer of inotify events.
-fn inotify_names(mut buf: &[u8]) -> Vec<String> {
-  const HEAD: usize = std::mem::size_of::<libc::inotify_event>();
-  let mut names = Vec::new();
-  while buf.len() >= HEAD {
-    let len = u32::from_ne_bytes(buf[12..16].try_into().expect("4 bytes")) as usize;
-    let Some(name) = buf.get(HEAD..HEAD + len) else { break };
-    let name = name.split(|&b| b == 0).next().unwrap_or_default();
-    names.push(String::from_utf8_lossy(name).into_owned());
-    buf = &buf[HEAD + len..];
-  }
-  names
 }
 
 #[cfg(test)]
@@ -803,87 +664,5 @@ mod tests {
     let wait = jobs.take_token().expect("out of tokens");
     assert!(wait <= Duration::from_millis(500) && wait > Duration::from_millis(400), "{wait:?}");
     let _ = std::fs::remove_dir_all(jobs.dir());
-  }
-
-  #[test]
-  fn the_wrapper_writes_the_exit_code_and_node_and_passes_a_stop_on() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let wrapper = dir.path().join("job.sh");
-    std::fs::write(&wrapper, WRAPPER).expect("write");
-    let exit = dir.path().join("1.exit");
-    let status = std::process::Command::new("/bin/sh")
-      .arg(&wrapper)
-      .arg(&exit)
-      .args(["sh", "-c", "echo out; exit 3"])
-      .env("SLURMD_NODENAME", "n2")
-      .status()
-      .expect("sh");
-    assert_eq!(status.code(), Some(3));
-    assert_eq!(std::fs::read_to_string(&exit).expect("exit file"), "3 n2\n");
-    let mut child = std::process::Command::new("/bin/sh")
-      .arg(&wrapper)
-      .arg(&exit)
-      .args(["sleep", "30"])
-      .spawn()
-      .expect("sh");
-    std::fs::remove_file(&exit).expect("rm");
-    // The wrapper set its traps before it started its child; the child is `sleep` once exec'd.
-    let started = Instant::now();
-    let children = format!("/proc/{0}/task/{0}/children", child.id());
-    let is_sleep = |pid: &str| {
-      std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
-    };
-    while started.elapsed() < Duration::from_secs(10) {
-      let pids = std::fs::read_to_string(&children).unwrap_or_default();
-      if pids.split_whitespace().any(is_sleep) {
-        break;
-      }
-      std::thread::yield_now();
-    }
-    // SAFETY: signals a child of this test.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(child.wait().expect("wait").code(), Some(143));
-    assert_eq!(std::fs::read_to_string(&exit).expect("exit file"), "143 \n");
-  }
-
-  #[test]
-  fn the_wrapper_kills_its_command_s_whole_group_on_sigusr2() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let wrapper = dir.path().join("job.sh");
-    std::fs::write(&wrapper, WRAPPER).expect("write");
-    let exit = dir.path().join("1.exit");
-    // A command that ignores SIGTERM and has a child of its own.
-    let ready = dir.path().join("ready");
-    let script = format!("trap '' TERM; sleep 30 & touch {}; wait", ready.display());
-    let mut child = std::process::Command::new("/bin/sh")
-      .arg(&wrapper)
-      .arg(&exit)
-      .args(["sh", "-c", &script])
-      .spawn()
-      .expect("sh");
-    let started = Instant::now();
-    while !ready.exists() && started.elapsed() < Duration::from_secs(10) {
-      std::thread::yield_now();
-    }
-    // SAFETY: signals a child of this test.
-    unsafe { libc::kill(child.id() as i32, libc::SIGUSR2) };
-    assert_eq!(child.wait().expect("wait").code(), Some(137));
-    assert_eq!(std::fs::read_to_string(&exit).expect("exit file"), "137 \n");
-  }
-
-  #[test]
-  fn inotify_names_are_read_from_events() {
-    let mut buf = Vec::new();
-    for name in ["1.exit", "22.exit.tmp"] {
-      let len = name.len().div_ceil(16) * 16;
-      buf.extend_from_slice(&1i32.to_ne_bytes());
-      buf.extend_from_slice(&libc::IN_MOVED_TO.to_ne_bytes());
-      buf.extend_from_slice(&0u32.to_ne_bytes());
-      buf.extend_from_slice(&(len as u32).to_ne_bytes());
-      let mut padded = name.as_bytes().to_vec();
-      padded.resize(len, 0);
-      buf.extend_from_slice(&padded);
-    }
-    assert_eq!(inotify_names(&buf), ["1.exit", "22.exit.tmp"]);
   }
 }
