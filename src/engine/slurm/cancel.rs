@@ -17,8 +17,7 @@ pub(super) fn signal(how: Stop) -> i32 {
 /// kill is SIGUSR2 to each job's wrapper alone, which kills its command's process group at
 /// once (Slurm's own SIGKILL to every process reaches a process only while its parent lives,
 /// and the rest seconds later); what a wrapper did not end in [`KILL_FALLBACK`] is killed by
-/// Slurm.
-/// `live` tells which jobs have not ended yet.
+/// Slurm. `live` tells which jobs have not ended yet.
 pub(super) fn cancel(
   live: impl Fn(&str) -> bool + 'static,
   client: &Rc<Client>,
@@ -26,26 +25,16 @@ pub(super) fn cancel(
   how: Stop,
 ) {
   let signal = if how == Stop::Forced { "--batch --signal=USR2" } else { "--full --signal=TERM" };
-  let mut argv: Vec<String> =
-    std::iter::once("scancel").chain(signal.split(' ')).map(String::from).collect();
-  argv.extend(ids.iter().cloned());
   let client = client.clone();
   spawn_local(async move {
-    let answer = command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| {
-      c.cancels += 1;
-      c.failed += u64::from(!answer.ok());
-    });
+    scancel(&client, signal, ids.clone(), true).await;
     if how != Stop::Forced {
       return;
     }
     async_std::task::sleep(KILL_FALLBACK).await;
     let left: Vec<String> = ids.into_iter().filter(|id| live(id)).collect();
     if !left.is_empty() {
-      let mut argv = vec!["scancel".to_string(), "--full".into(), "--signal=KILL".into()];
-      argv.extend(left);
-      command::run(&client, argv, &[], Path::new("/")).await;
-      client.count(|c| c.cancels += 1);
+      scancel(&client, "--full --signal=KILL", left, true).await;
     }
   });
 }
@@ -53,29 +42,30 @@ pub(super) fn cancel(
 /// One plain `scancel` call for jobs that may not run yet: Slurm cancels them whatever their
 /// state (a running one gets SIGTERM, then SIGKILL after the cluster's KillWait).
 pub(super) fn withdraw(client: &Rc<Client>, ids: Vec<String>) {
-  let argv: Vec<String> = std::iter::once("scancel".to_string()).chain(ids).collect();
   let client = client.clone();
-  spawn_local(async move {
-    let answer = command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| {
-      c.cancels += 1;
-      c.failed += u64::from(!answer.ok());
-    });
-  });
+  spawn_local(async move { scancel(&client, "", ids, true).await });
 }
 
 /// How long a killed job's wrapper has to end it before Slurm kills every process of the job.
 const KILL_FALLBACK: Duration = Duration::from_secs(3);
 
 /// One `scancel` call for job steps `ids` (`12.3`): SIGTERM or SIGKILL to the step's tasks.
+/// scancel of a step with a signal signals it, and may still fail saying the job id is invalid:
+/// its failures are not counted.
 pub(in crate::engine) fn steps(client: &Rc<Client>, ids: Vec<String>, how: Stop) {
-  let name = if how == Stop::Forced { "KILL" } else { "TERM" };
-  let mut argv = vec!["scancel".to_string(), format!("--signal={name}")];
-  argv.extend(ids);
+  let signal = if how == Stop::Forced { "--signal=KILL" } else { "--signal=TERM" };
   let client = client.clone();
-  spawn_local(async move {
-    // scancel of a step with a signal signals it, and may still say the job id is invalid.
-    command::run(&client, argv, &[], Path::new("/")).await;
-    client.count(|c| c.cancels += 1);
+  spawn_local(async move { scancel(&client, signal, ids, false).await });
+}
+
+/// Runs `scancel OPTIONS IDS...` (`options`: words separated by spaces), and counts the call,
+/// and its failure when `failures` says so.
+async fn scancel(client: &Client, options: &str, ids: Vec<String>, failures: bool) {
+  let words = std::iter::once("scancel").chain(options.split_whitespace()).map(String::from);
+  let argv: Vec<String> = words.chain(ids).collect();
+  let answer = command::run(client, argv, &[], Path::new("/")).await;
+  client.count(|c| {
+    c.cancels += 1;
+    c.failed += u64::from(failures && !answer.ok());
   });
 }
