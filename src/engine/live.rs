@@ -129,7 +129,7 @@ impl Shared {
         Ok(Started::Process { child, step: true })
       }
       Mode::Jobs(jobs) => {
-        let args = Backend::args(block, false);
+        let args = slurm::args::of(block, false);
         let (serial, news) = jobs.start(self.client(), proc, command, launch.env, launch.cwd, args);
         self.jobs.borrow_mut().insert(proc, serial);
         Ok(Started::Job { news })

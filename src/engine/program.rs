@@ -31,7 +31,8 @@ impl PathCache {
   }
 }
 
-fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
+/// The executable file `name` in the first folder of `path` that has one.
+pub(super) fn search(path: &OsStr, name: &str) -> Option<PathBuf> {
   use std::os::unix::fs::PermissionsExt;
   std::env::split_paths(path).map(|dir| dir.join(name)).find(|candidate| {
     std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -8,7 +8,7 @@
 //! What is set up before the loop starts (the path, an allocation, the run directory) is here
 //! and synchronous; what runs with the loop is [`Backend`].
 
-mod args;
+pub(crate) mod args;
 pub(crate) mod cancel;
 pub(crate) mod command;
 mod inotify;
@@ -108,12 +108,8 @@ pub(crate) fn close(cluster: &Cluster) {
 }
 
 fn on_path(program: &str) -> bool {
-  use std::os::unix::fs::PermissionsExt;
   let path = std::env::var_os("PATH").unwrap_or_default();
-  std::env::split_paths(&path).any(|dir| {
-    std::fs::metadata(dir.join(program))
-      .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-  })
+  super::program::search(&path, program).is_some()
 }
 
 /// `salloc --no-shell` for `cpus` CPUs, named after the run: the allocation's job id.
@@ -184,10 +180,5 @@ impl Backend {
       }
     }
     calls
-  }
-
-  /// The jobs path's arguments for a task's block, or the step's.
-  pub(in crate::engine) fn args(slurm: &crate::graph::Slurm, steps: bool) -> Vec<String> {
-    args::of(slurm, steps)
   }
 }

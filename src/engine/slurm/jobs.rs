@@ -405,11 +405,7 @@ impl Jobs {
     if let Some(node) = node.filter(|n| !n.is_empty()) {
       job.node.get_or_insert_with(|| node.to_string());
     }
-    if job.placed || job.node.is_none() {
-      return None;
-    }
-    job.placed = true;
-    Some(News::Placed { id: job.id.clone()?, node: job.node.clone()? })
+    placed_news(job)
   }
 
   /// What the job's output files hold past what was passed on: all of it once it has `ended`,
@@ -514,20 +510,12 @@ impl Jobs {
           }
         }
       }
-      self.placed_locked(job)
+      placed_news(job)
     };
     if let (Some(news), Some(job)) = (placed, self.jobs.borrow().get(&serial)) {
       let _ = job.news.try_send(news);
     }
     None
-  }
-
-  fn placed_locked(&self, job: &mut Job) -> Option<News> {
-    if job.placed || job.node.is_none() {
-      return None;
-    }
-    job.placed = true;
-    Some(News::Placed { id: job.id.clone()?, node: job.node.clone()? })
   }
 
   /// Ends a job that ended without an exit file: by the signal the runner sent, by what
@@ -635,6 +623,15 @@ impl Jobs {
       }
     }
   }
+}
+
+/// The Placed news of `job`, once, when its node is known.
+fn placed_news(job: &mut Job) -> Option<News> {
+  if job.placed || job.node.is_none() {
+    return None;
+  }
+  job.placed = true;
+  Some(News::Placed { id: job.id.clone()?, node: job.node.clone()? })
 }
 
 /// The exit file's code and node: `3 n2`.
