@@ -295,13 +295,16 @@ fn a_stopped_task_s_stderr_holds_only_its_own_lines() {
     return;
   }
   // What Slurm says of a job it cancelled is the runner's to report, not the task's stderr.
+  // `exec`: Slurm signals a step's processes one by one, so a shell left waiting for `sleep` may
+  // report its child's end (`Terminated`) before its own SIGTERM arrives; that line would be the
+  // shell's, not Slurm's (docs/slurm.md).
   let yaml = r#"
     tasks:
       talker:
         run: echo to-stderr >&2
       slow:
         timeout: 2s
-        run: echo before >&2; sleep 65.5
+        run: echo before >&2; exec sleep 65.5
     "#;
   let local = same_by(yaml, 2, |finished| {
     let tasks = finished.report["tasks"].as_array().cloned().unwrap_or_default();
