@@ -6,6 +6,9 @@ use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
+mod serve;
+pub(crate) use serve::*;
+
 /// Run declarative task graphs from YAML job files.
 ///
 /// A job file declares tasks (shell commands), their needs, delays, timeouts, retries and
@@ -76,7 +79,6 @@ Examples:
 ";
 
 #[derive(Debug, Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "one command line a process: a box saves nothing")]
 pub(crate) enum Command {
   Run(RunArgs),
   Validate(ValidateArgs),
@@ -85,6 +87,12 @@ pub(crate) enum Command {
   /// Print the JSON Schema of job files, for editors to complete and check them.
   Schema,
   Completions(CompletionsArgs),
+  Serve(ServeArgs),
+  Submit(SubmitArgs),
+  Status(StatusArgs),
+  Logs(LogsArgs),
+  Cancel(CancelArgs),
+  Shutdown(ShutdownArgs),
   /// Print the man page (roff) of runner or of one subcommand.
   #[command(hide = true)]
   Manpage {

@@ -15,6 +15,8 @@ pub(crate) enum ExitCode {
   Invalid,
   /// A stopping signal ended the run.
   Interrupted(i32),
+  /// A run of `runner serve` ended with this code (`submit --wait`).
+  Served(i32),
 }
 
 impl ExitCode {
@@ -25,6 +27,7 @@ impl ExitCode {
       ExitCode::Invalid => 2,
       // 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 131 for SIGQUIT.
       ExitCode::Interrupted(signal) => 128 + signal,
+      ExitCode::Served(code) => code,
     }
   }
 
@@ -35,7 +38,8 @@ impl ExitCode {
       ExitCode::RunFailed
       | ExitCode::OutputFailed
       | ExitCode::Invalid
-      | ExitCode::Interrupted(_) => self,
+      | ExitCode::Interrupted(_)
+      | ExitCode::Served(_) => self,
     }
   }
 }

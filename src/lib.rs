@@ -7,6 +7,7 @@
 
 mod candidates;
 mod cli;
+mod client;
 mod compile;
 mod compile_error;
 mod complete;
@@ -31,6 +32,7 @@ mod report;
 mod run;
 mod scheduler;
 mod schema;
+mod serve;
 mod source;
 mod status;
 mod suggest;
@@ -111,6 +113,15 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
       print(&(serde_json::to_string_pretty(&schema::json_schema()).unwrap_or_default() + "\n"))
     }
     Command::Completions(args) => print(&complete::script(args.shell)),
+    Command::Serve(args) => serve::serve(&args),
+    Command::Submit(args) => {
+      let color = options::color(color, &report::Env::read(), std::io::stderr().is_terminal());
+      client::submit(&args, color)
+    }
+    Command::Status(args) => client::status(&args),
+    Command::Logs(args) => client::logs(&args),
+    Command::Cancel(args) => client::cancel(&args),
+    Command::Shutdown(args) => client::shutdown(&args),
     Command::Manpage { subcommand } => match complete::manpage(subcommand.as_deref()) {
       Some(page) => print(&page),
       None => {

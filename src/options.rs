@@ -22,7 +22,6 @@ pub(crate) struct RunOptions {
 impl RunOptions {
   /// `concurrency` is the job file's; `terminal` is whether stdout is one.
   pub(crate) fn new(args: &RunArgs, concurrency: Option<usize>, env: &Env, terminal: bool) -> Self {
-    let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get());
     Self {
       jobs: jobs(args.jobs, concurrency, cpus),
       fail_fast: args.fail_fast,
@@ -81,6 +80,11 @@ pub(crate) fn color(when: ColorWhen, env: &Env, terminal: bool) -> bool {
     ColorWhen::Auto if env.clicolor_off => false,
     ColorWhen::Auto => terminal && !env.dumb,
   }
+}
+
+/// The number of CPUs this process may use: the default `-j`.
+pub(crate) fn cpus() -> usize {
+  std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]

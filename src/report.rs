@@ -33,11 +33,19 @@ pub(crate) enum Screen {
 pub(crate) struct Reporter {
   screen: Screen,
   files: Option<Files>,
+  /// The JSON events as well, besides the screen (a served run's `events.jsonl`).
+  events: Option<Box<dyn Write>>,
 }
 
 impl Reporter {
   pub(crate) fn new(screen: Screen, files: Option<Files>) -> Self {
-    Self { screen, files }
+    Self { screen, files, events: None }
+  }
+
+  /// Writes every event as a JSON line to `out` too.
+  pub(crate) fn with_events(mut self, out: Box<dyn Write>) -> Self {
+    self.events = Some(out);
+    self
   }
 
   pub(crate) fn event(&mut self, event: &Event) {
@@ -50,12 +58,20 @@ impl Reporter {
         }
       }
     }
+    if let Some(out) = &mut self.events
+      && serde_json::to_writer(&mut *out, event).is_ok()
+    {
+      let _ = out.write_all(b"\n");
+    }
     if let Some(files) = &mut self.files {
       files.event(event);
     }
   }
 
   pub(crate) fn flush(&mut self) {
+    if let Some(out) = &mut self.events {
+      let _ = out.flush();
+    }
     let _ = match &mut self.screen {
       Screen::Tty(tty) => tty.flush(),
       Screen::Plain(plain) => plain.flush(),

@@ -91,6 +91,23 @@ fn run_once(
   if let Some((cluster, _)) = &cluster {
     engine::slurm::close(cluster);
   }
+  let (exit, unwritten) = conclude(graph, &outcome, &mut reporter, started, run.timeout);
+  if let Some(err) = unwritten {
+    eprintln!("error: {err}");
+  }
+  exit
+}
+
+/// The end of a run: its exit code from the outcome and the output lost, the `run_finished`
+/// event with its counts and cause, and the files written; the error of a file that could not
+/// be written (the exit code then says the run failed).
+pub(crate) fn conclude(
+  graph: &Graph,
+  outcome: &engine::Outcome,
+  reporter: &mut report::Reporter,
+  started: Instant,
+  timeout: Option<std::time::Duration>,
+) -> (ExitCode, Option<String>) {
   // Output that was lost fails the run, and says so in its last line and its report.
   reporter.flush();
   let lost = reporter.output_error();
@@ -102,25 +119,29 @@ fn run_once(
   if lost.is_some() {
     exit = exit.or_output_failed();
   }
-  let counts = cause::counts(graph, &outcome);
-  let cause = cause::cause(graph, &outcome, run.timeout);
+  let counts = cause::counts(graph, outcome);
+  let cause = cause::cause(graph, outcome, timeout);
   let cause = match (cause, lost) {
     (Some(cause), Some(lost)) if !cause.contains(&lost) => Some(format!("{cause}; {lost}")),
     (cause, lost) => cause.or(lost),
   };
   let status = match exit {
     ExitCode::Ok => "succeeded",
-    ExitCode::RunFailed | ExitCode::OutputFailed => "failed",
+    ExitCode::RunFailed | ExitCode::OutputFailed | ExitCode::Served(_) => "failed",
     ExitCode::Invalid | ExitCode::Interrupted(_) => "interrupted",
   };
   let duration_ms = started.elapsed().as_millis() as u64;
   let (exit_code, cause) = (exit.code(), cause.as_deref());
   reporter.event(&Event::RunFinished { status, exit_code, duration_ms, counts, cause });
-  if let Err(err) = reporter.finish() {
-    eprintln!("error: {err}");
-    return exit.or_output_failed();
+  match reporter.finish() {
+    Ok(()) => (exit, None),
+    Err(err) => (exit.or_output_failed(), Some(err)),
   }
-  exit
+}
+
+/// Why a run failed or stopped, in one line, as its last line says it.
+pub(crate) fn cause_of(graph: &Graph, outcome: &engine::Outcome) -> Option<String> {
+  cause::cause(graph, outcome, None)
 }
 
 /// The run's Slurm options, with `--backend slurm`.

@@ -8,6 +8,7 @@
 mod flow;
 mod items;
 mod results;
+pub(crate) mod slots;
 mod stops;
 
 use crate::consumer::ConsumerState;
@@ -95,6 +96,10 @@ pub(crate) enum Input {
   Signal(i32),
   /// A watched source changed during the run (`--watch`).
   Changed,
+  /// A slot of the pool this run shares may be free for it (`runner serve`).
+  Slots,
+  /// `runner cancel RUN TASK`: task `id` is cancelled, as a wait group cancels its members.
+  Cancel(NodeId),
   /// The up-to-date check of task `id` (asked by [`Action::Check`]) found it up to date with
   /// the recorded result `fresh`, or found that it must run (None).
   Checked {
@@ -237,6 +242,8 @@ pub(crate) struct Scheduler<'g> {
   failed: bool,
   /// Nodes whose callbacks failed, in the order their callbacks ended.
   callbacks_failed: Vec<NodeId>,
+  /// The pool of slots this run shares with others (`runner serve`), besides its own `jobs`.
+  slots: Option<slots::Slots>,
 }
 
 impl<'g> Scheduler<'g> {
@@ -273,7 +280,13 @@ impl<'g> Scheduler<'g> {
       stopped: None,
       failed: false,
       callbacks_failed: Vec::new(),
+      slots: None,
     }
+  }
+
+  /// Every slot this run takes is also taken from `slots`, shared with other runs.
+  pub(crate) fn share_slots(&mut self, slots: slots::Slots) {
+    self.slots = Some(slots);
   }
 
   pub(crate) fn status(&self, id: NodeId) -> Status {
@@ -336,6 +349,9 @@ impl<'g> Scheduler<'g> {
       Input::Taken { id, worker, item } => self.taken(id, worker, item, out),
       Input::Signal(signal) => self.signal(signal, out),
       Input::Changed => self.stop(StopReason::Changed, out),
+      // `dispatch` below takes the slot.
+      Input::Slots => {}
+      Input::Cancel(id) => self.cancel_asked(id, out),
       Input::Checked { id, fresh } => self.checked(id, fresh, out),
     }
     self.propagate(out);

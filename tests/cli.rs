@@ -12,7 +12,20 @@ const SHELLS: &[(&str, &str)] = &[
   ("elvish", "runner.elv"),
   ("powershell", "_runner.ps1"),
 ];
-const MAN_PAGES: &[&str] = &["run", "validate", "list", "graph", "schema", "completions"];
+const MAN_PAGES: &[&str] = &[
+  "run",
+  "validate",
+  "list",
+  "graph",
+  "schema",
+  "completions",
+  "serve",
+  "submit",
+  "status",
+  "logs",
+  "cancel",
+  "shutdown",
+];
 
 fn generated(args: &[&str]) -> String {
   let out = Command::new(BIN).args(args).output().expect("run runner");

@@ -23,23 +23,29 @@ pub(super) async fn run(
   policy: Policy,
   force: crate::uptodate::Force,
   reporter: &mut Reporter,
-  changes: Option<async_channel::Receiver<()>>,
-  slurm: Option<super::slurm::Backend>,
+  around: super::Around,
 ) -> Outcome {
+  let super::Around { changes, slurm, served } = around;
   // The loop drains what is waiting before it flushes: a small inbox is enough, and a large
   // one costs its pages at start-up (72 bytes a slot).
   let (tx, rx) = async_channel::bounded(256);
   let inbox = Inbox(tx);
-  super::signal::forward(inbox.0.clone(), Msg::Signal);
-  super::stdout::forward(inbox.0.clone(), Msg::Signal);
+  let mut scheduler = Scheduler::new(graph, targets, policy);
+  let tag = match served {
+    Some(served) => Some(super::served::forward(served, &inbox, &mut scheduler)),
+    None => {
+      super::signal::forward(inbox.0.clone(), Msg::Signal);
+      super::stdout::forward(inbox.0.clone(), Msg::Signal);
+      None
+    }
+  };
   if let Some(changes) = changes {
     super::watch::forward(changes, inbox.clone());
   }
-  let mut scheduler = Scheduler::new(graph, targets, policy);
   let queues = queues::open(graph, |id| scheduler.is_selected(id), &inbox);
   let mut engine = Loop {
     graph,
-    shared: Shared::rc(inbox, slurm),
+    shared: Shared::rc(inbox, slurm, tag),
     queues,
     consumers: HashMap::new(),
     scheduler: &mut scheduler,
@@ -183,6 +189,9 @@ impl<'g> Loop<'_, 'g> {
       }
       Msg::Signal(signal) => Input::Signal(signal),
       Msg::Changed => Input::Changed,
+      Msg::Slots => Input::Slots,
+      Msg::Order(super::Order::Stop) => Input::Signal(libc::SIGTERM),
+      Msg::Order(super::Order::Cancel(id)) => Input::Cancel(id),
     };
     self.scheduler.handle(input, actions);
     self.perform(actions)

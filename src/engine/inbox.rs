@@ -46,6 +46,10 @@ pub(super) enum Msg {
   Signal(i32),
   /// A watched source changed (`--watch`).
   Changed,
+  /// A served run's turn for a shared slot came.
+  Slots,
+  /// What the daemon tells a served run.
+  Order(super::Order),
   /// Queue `n`'s counters changed and its report is due.
   QueueState(usize),
 }

@@ -71,10 +71,12 @@ impl Shared {
   }
 
   /// The loop's: with the Slurm backend, when asked for, and a run named as the cluster knows it.
-  pub(super) fn rc(inbox: Inbox, slurm: Option<Backend>) -> Rc<Self> {
-    let launcher = match &slurm {
-      Some(backend) => Launcher::with_run(backend.run.clone()),
-      None => Launcher::new(),
+  /// `tag`: the run's name in its processes' [`TAG`](super::tree::TAG), when the daemon gave it.
+  pub(super) fn rc(inbox: Inbox, slurm: Option<Backend>, tag: Option<String>) -> Rc<Self> {
+    let launcher = match (&slurm, tag) {
+      (Some(backend), _) => Launcher::with_run(backend.run.clone()),
+      (None, Some(tag)) => Launcher::with_run(tag),
+      (None, None) => Launcher::new(),
     };
     Rc::new(Self::make(inbox, slurm, launcher))
   }

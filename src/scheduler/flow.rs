@@ -78,6 +78,11 @@ impl Scheduler<'_> {
       if self.nodes[id].status != Status::Ready {
         continue;
       }
+      if self.slots.as_ref().is_some_and(|slots| !slots.take()) {
+        // Its turn comes with `Input::Slots`.
+        self.ready.push_front(id);
+        return;
+      }
       self.take_slot(id);
       let has_sources = self.graph.task(id).is_some_and(|t| !t.sources.is_empty());
       if has_sources && self.nodes[id].attempt == 0 {
@@ -86,6 +91,12 @@ impl Scheduler<'_> {
         continue;
       }
       self.spawn(id, out);
+    }
+    // Nothing of this run waits for a shared slot: its turn is the next run's.
+    if let Some(slots) = &self.slots
+      && (self.stopped.is_some() || self.ready.is_empty() || self.running >= self.policy.jobs)
+    {
+      slots.not_waiting();
     }
   }
 
@@ -187,6 +198,9 @@ impl Scheduler<'_> {
   pub(super) fn release(&mut self, id: NodeId) {
     if std::mem::take(&mut self.nodes[id].holds_slot) {
       self.running -= 1;
+      if let Some(slots) = &self.slots {
+        slots.give();
+      }
     }
   }
 

@@ -73,6 +73,16 @@ impl Scheduler<'_> {
     }
   }
 
+  /// A task's cancel asked from outside the run (`runner cancel RUN TASK`): a task not selected
+  /// or already final is left as it is.
+  pub(super) fn cancel_asked(&mut self, id: NodeId, out: &mut Vec<Action>) {
+    let final_or_unselected = !self.selected[id] || self.nodes[id].status.is_final();
+    if self.graph.task(id).is_none() || final_or_unselected || self.nodes[id].in_callbacks {
+      return;
+    }
+    self.cancel(id, out);
+  }
+
   /// Cancels one node: a running task is terminated (a consumer's running items), one not
   /// started is settled as cancelled.
   pub(super) fn cancel(&mut self, id: NodeId, out: &mut Vec<Action>) {
