@@ -32,6 +32,7 @@ mod queues;
 mod reports;
 mod results;
 mod retries_timeouts;
+mod serve;
 mod signals;
 mod slurm;
 mod slurm_config;

@@ -1,0 +1,1 @@
+//! The daemon killed mid-run and started again; clients that go away.

@@ -1,0 +1,1 @@
+//! `--follow` and `logs`: what a client sees of a run as it goes.

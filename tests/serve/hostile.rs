@@ -1,0 +1,1 @@
+//! Clients that do not play by the rules, and daemons that cannot start.

@@ -1,0 +1,1 @@
+//! Many clients at once: every run accounted for, the daemon bounded.
