@@ -2400,3 +2400,70 @@ fn a_task_cancelled_during_its_check_ignores_the_answer() {
   assert_eq!(sim.checked("a", None), NOTHING);
   assert_eq!(sim.status("a"), Cancelled);
 }
+
+/// Two runs of a daemon, one shared slot: runs wait in line in the order they asked, one turn
+/// (one slot) each, so a run with many ready tasks does not keep the slot from one that asked
+/// later.
+#[test]
+fn runs_sharing_slots_take_turns_first_come_first_served() {
+  use std::cell::Cell;
+  use std::rc::Rc;
+  let ga = graph("tasks:\n  a1: {run: x}\n  a2: {run: x}\n  a3: {run: x}\n");
+  let gb = graph("tasks:\n  b1: {run: x}\n");
+  let pool = slots::Pool::new(1);
+  let (woken_a, woken_b) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+  let mut a = Sim::new(&ga, &[], 4, false);
+  let count = woken_a.clone();
+  a.s.share_slots(slots::Slots::join(&pool, 1, move || count.set(count.get() + 1)));
+  let mut b = Sim::new(&gb, &[], 4, false);
+  let count = woken_b.clone();
+  b.s.share_slots(slots::Slots::join(&pool, 2, move || count.set(count.get() + 1)));
+  assert_eq!(a.start(), ["spawn a1#1"], "one slot for both runs; a waits in line for a2");
+  assert_eq!(b.start(), NOTHING, "b waits in line, after a");
+  assert_eq!(a.exit("a1", Succeeded), ["finished a1 succeeded", "spawn a2#1"], "a asked first");
+  assert_eq!(a.exit("a2", Succeeded), ["finished a2 succeeded"], "b's turn: a3 waits");
+  assert_eq!(woken_b.get(), 1);
+  assert_eq!(b.send(Input::Slots), ["spawn b1#1"]);
+  assert_eq!(b.exit("b1", Succeeded), ["finished b1 succeeded", "done"]);
+  assert!(woken_a.get() >= 1, "a is next");
+  assert_eq!(a.send(Input::Slots), ["spawn a3#1"]);
+  assert_eq!(pool.borrow().waiting(), 0);
+}
+
+/// A run stopped while it waits in line gives its turn up: the next run gets the slot.
+#[test]
+fn a_stopped_run_leaves_the_line_of_shared_slots() {
+  let ga = graph("tasks:\n  a1: {run: x}\n");
+  let gb = graph("tasks:\n  b1: {run: x}\n");
+  let gc = graph("tasks:\n  c1: {run: x}\n");
+  let pool = slots::Pool::new(1);
+  let mut sims: Vec<Sim> =
+    [&ga, &gb, &gc].into_iter().map(|g| Sim::new(g, &[], 1, false)).collect();
+  for (run, sim) in sims.iter_mut().enumerate() {
+    sim.s.share_slots(slots::Slots::join(&pool, run as u64, || {}));
+  }
+  assert_eq!(sims[0].start(), ["spawn a1#1"]);
+  assert_eq!(sims[1].start(), NOTHING);
+  assert_eq!(sims[2].start(), NOTHING);
+  assert_eq!(pool.borrow().waiting(), 2);
+  let stopped = sims[1].send(Input::Signal(libc::SIGTERM));
+  assert_eq!(stopped, ["finished b1 cancelled", "done"]);
+  assert_eq!(pool.borrow().waiting(), 1, "b left the line");
+  sims[0].exit("a1", Succeeded);
+  assert_eq!(sims[2].send(Input::Slots), ["spawn c1#1"]);
+}
+
+/// `runner cancel RUN TASK`: a running task is terminated and ends cancelled; a task not
+/// started is cancelled at once; a finished one is left as it is.
+#[test]
+fn a_task_cancelled_from_outside_ends_cancelled() {
+  let g = graph("tasks:\n  a: {run: x}\n  b: {run: x, needs: [a]}\n  c: {run: x}\n");
+  let mut sim = Sim::new(&g, &[], 1, false);
+  assert_eq!(sim.start(), ["spawn a#1"]);
+  let b = sim.id("b");
+  assert_eq!(sim.send(Input::Cancel(b)), ["finished b cancelled"]);
+  let a = sim.id("a");
+  assert_eq!(sim.send(Input::Cancel(a)), ["terminate a"]);
+  assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "spawn c#1"]);
+  assert_eq!(sim.send(Input::Cancel(a)), NOTHING, "a is final");
+}
