@@ -111,7 +111,12 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
       }
       Closed::Timeout => error(Fault::Timeout, "no whole request came in time", json!({})),
     };
-    self.send(&reply).await;
+    self.farewell(&reply).await;
+  }
+
+  /// Sends a last reply and closes the connection.
+  async fn farewell(&mut self, reply: &Value) {
+    self.send(reply).await;
     let _ = AsyncWriteExt::close(&mut self.stream).await;
     // What the client still sends is read and dropped for a moment, so that closing does
     // not reset the connection before it read the reply.
@@ -135,7 +140,9 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
   /// The first request must be a `hello` with this protocol's version and, over TCP, the
   /// token.
   async fn handshake(&mut self) -> bool {
-    let line = match self.frame(self.gate.handshake).await {
+    // The whole first request is due within the timeout, however late its first byte came.
+    let first = timeout(self.gate.handshake, self.frame(self.gate.handshake)).await;
+    let line = match first.unwrap_or(Err(Closed::Timeout)) {
       Ok(line) => line,
       Err(closed) => {
         self.close(closed).await;
@@ -154,7 +161,9 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
           (Some(_), given) => {
             async_std::task::sleep(self.gate.refuse_delay).await;
             Some(match given {
-              Some(_) => "wrong token".to_string(),
+              Some(_) => "wrong token: give the `token` file of the daemon's state dir \
+                          (--token-file)"
+                .to_string(),
               None => "this daemon takes TCP clients with a token only (--token-file)".to_string(),
             })
           }
@@ -168,7 +177,7 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
       Err(message) => Some(message),
     };
     if let Some(message) = refusal {
-      self.send(&error(Fault::Unauthorized, &message, json!({}))).await;
+      self.farewell(&error(Fault::Unauthorized, &message, json!({}))).await;
       return false;
     }
     let server = concat!("runner ", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,7 @@
 //! Where the daemon listens: a unix socket made 0600 (a stale one, with no daemon behind it,
 //! replaced; a live one a clear error), or a TCP port on a loopback address only; and the
-//! accept loop, which serves each connection on the loop and refuses those past the limit.
+//! accept loop, which serves each connection on the loop, refuses those past the limit, and
+//! goes on after an accept that failed.
 
 use super::conn::{self, Gate};
 use super::daemon::Daemon;
@@ -11,9 +12,14 @@ use std::cell::{Cell, RefCell};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 /// Connections served at once; one more is told `busy` and closed.
 const MAX_CONNECTIONS: usize = 512;
+/// How long the accept loop pauses after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+/// How often failed accepts are said, at most.
+const ACCEPT_NOTICE: Duration = Duration::from_secs(60);
 
 pub(crate) enum Listener {
   Unix(std::os::unix::net::UnixListener, PathBuf),
@@ -80,18 +86,40 @@ pub(crate) fn accept(listener: Listener, daemon: Rc<RefCell<Daemon>>, gate: Rc<G
   match listener {
     Listener::Unix(listener, _) => spawn_local(async move {
       let listener = async_std::os::unix::net::UnixListener::from(listener);
-      while let Ok((stream, _)) = listener.accept().await {
-        served(stream, &open, &daemon, &gate);
+      let mut said = None;
+      loop {
+        match listener.accept().await {
+          Ok((stream, _)) => served(stream, &open, &daemon, &gate),
+          Err(err) => failed(&err, &mut said).await,
+        }
       }
     }),
     Listener::Tcp(listener, _) => spawn_local(async move {
       let listener = async_std::net::TcpListener::from(listener);
-      while let Ok((stream, _)) = listener.accept().await {
-        let _ = stream.set_nodelay(true);
-        served(stream, &open, &daemon, &gate);
+      let mut said = None;
+      loop {
+        match listener.accept().await {
+          Ok((stream, _)) => {
+            let _ = stream.set_nodelay(true);
+            served(stream, &open, &daemon, &gate);
+          }
+          Err(err) => failed(&err, &mut said).await,
+        }
       }
     }),
   }
+}
+
+/// A failed accept (out of file descriptors, most often) is not the end of the daemon: it is
+/// said at most once a minute (`said`: when it last was), and tried again after a pause, by
+/// when connections that ended may have given their descriptors back. The connection waits in
+/// the kernel's queue meanwhile.
+async fn failed(err: &std::io::Error, said: &mut Option<Instant>) {
+  if said.is_none_or(|at| at.elapsed() >= ACCEPT_NOTICE) {
+    eprintln!("runner serve: cannot accept a connection: {err} (trying again)");
+    *said = Some(Instant::now());
+  }
+  async_std::task::sleep(ACCEPT_PAUSE).await;
 }
 
 fn served<S>(stream: S, open: &Rc<Cell<usize>>, daemon: &Rc<RefCell<Daemon>>, gate: &Rc<Gate>)

@@ -140,7 +140,9 @@ pub(crate) fn decode(frame: &[u8]) -> Result<Request, String> {
   let Some(verb) = value.get("verb") else {
     return Err("a request is a JSON object with a `verb`".into());
   };
-  let verb = verb.as_str().unwrap_or_default().to_string();
+  let Some(verb) = verb.as_str().map(str::to_string) else {
+    return Err(format!("the `verb` is a string, one of {}", VERBS.join(", ")));
+  };
   serde_json::from_value(value).map_err(|e| match VERBS.contains(&verb.as_str()) {
     true => format!("`{verb}`: {e}"),
     false => format!("unknown verb `{verb}`; the verbs are {}", VERBS.join(", ")),
@@ -236,6 +238,7 @@ mod tests {
     let err = |text: &str| decode(text.as_bytes()).unwrap_err();
     assert!(err("{").starts_with("not JSON"), "{}", err("{"));
     assert_eq!(err("[1]"), "a request is a JSON object with a `verb`");
+    assert!(err(r#"{"verb":5}"#).starts_with("the `verb` is a string, one of hello"));
     assert!(err(r#"{"verb":"launch"}"#).starts_with("unknown verb `launch`; the verbs are hello"));
     assert!(
       err(r#"{"verb":"wait"}"#).contains("missing field `run`"),
