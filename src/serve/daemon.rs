@@ -50,6 +50,7 @@ pub(crate) struct Daemon {
   /// Runs waiting to start, first submitted first.
   queue: VecDeque<String>,
   active: usize,
+  /// The number the next run takes: run ids are never given twice, across restarts too.
   next: u64,
   pub pool: Rc<RefCell<Pool>>,
   /// `runner shutdown` (or SIGTERM) came: no new run; `true`: the running are stopped too.
@@ -87,6 +88,7 @@ impl Daemon {
   pub(crate) fn open(dir: &Path, limits: Limits) -> std::io::Result<(Daemon, Vec<Entry>)> {
     let (journal, entries, _torn) = Journal::open(dir)?;
     let pool = Pool::new(limits.jobs);
+    let next = journal.next_run.max(1);
     let mut daemon = Daemon {
       dir: dir.to_path_buf(),
       limits,
@@ -95,7 +97,7 @@ impl Daemon {
       order: VecDeque::new(),
       queue: VecDeque::new(),
       active: 0,
-      next: 1,
+      next,
       pool,
       stopping: None,
       over: Rc::new(News::default()),
@@ -329,7 +331,7 @@ impl Daemon {
     if self.journal.lines > 4 * (self.limits.keep + self.limits.backlog + self.limits.max_runs) + 64
     {
       let kept: Vec<Entry> = self.entries().cloned().collect();
-      self.journal.rewrite(&kept.iter().collect::<Vec<_>>())?;
+      self.journal.rewrite(&kept.iter().collect::<Vec<_>>(), self.next)?;
     }
     Ok(())
   }

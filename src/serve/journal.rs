@@ -1,7 +1,8 @@
 //! The daemon's journal: `journal.jsonl` in the state dir, one JSON line per change of a run's
 //! state, appended and synced before the change is acted on or answered. Read back at start:
-//! the last line of each run is its state; a line torn by a kill is skipped. Rewritten whole
-//! (temporary file, then rename) to drop the runs past `--keep`.
+//! the last line of each run is its state; a line torn by a kill is skipped, and cut off so
+//! that the next line appended starts on a line of its own. Rewritten whole (temporary file,
+//! then rename) to drop the runs past `--keep`, after a line with the next run's number.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -68,11 +69,20 @@ pub(crate) struct Entry {
   pub cause: Option<String>,
 }
 
+/// The first line of a rewritten journal: the number the next run takes, which the runs kept
+/// may not tell (with `--keep 0`, none is kept).
+#[derive(Serialize, Deserialize)]
+struct Next {
+  next_run: u64,
+}
+
 pub(crate) struct Journal {
   path: PathBuf,
   file: File,
   /// Lines written since the last rewrite, to know when one is due.
   pub lines: usize,
+  /// The least number the next run may take, as a rewrite left it (0: no rewrite said).
+  pub next_run: u64,
 }
 
 impl Journal {
@@ -85,9 +95,14 @@ impl Journal {
       Err(err) if err.kind() == io::ErrorKind::NotFound => Vec::new(),
       Err(err) => return Err(err),
     };
-    let (entries, torn, lines) = read(&text);
+    let (entries, torn, lines, next_run) = read(&text);
     let file = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    Ok((Journal { path, file, lines }, entries, torn))
+    // A last line torn by a kill goes, or the next entry appended would run on from it.
+    let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |end| end + 1);
+    if whole < text.len() {
+      file.set_len(whole as u64)?;
+    }
+    Ok((Journal { path, file, lines, next_run }, entries, torn))
   }
 
   /// Appends `entry` and syncs it.
@@ -100,26 +115,29 @@ impl Journal {
     Ok(())
   }
 
-  /// Replaces the journal with one line per run of `entries`, whole.
-  pub(crate) fn rewrite(&mut self, entries: &[&Entry]) -> io::Result<()> {
-    let mut text = Vec::new();
+  /// Replaces the journal with one line per run of `entries`, whole, after a line that says
+  /// the next run's number is `next_run`.
+  pub(crate) fn rewrite(&mut self, entries: &[&Entry], next_run: u64) -> io::Result<()> {
+    let mut text = serde_json::to_vec(&Next { next_run }).map_err(io::Error::other)?;
+    text.push(b'\n');
     for entry in entries {
       serde_json::to_writer(&mut text, entry).map_err(io::Error::other)?;
       text.push(b'\n');
     }
     super::place::write_whole(&self.path, &text, 0o600)?;
     self.file = OpenOptions::new().append(true).open(&self.path)?;
-    self.lines = entries.len();
+    self.lines = entries.len() + 1;
+    self.next_run = next_run;
     Ok(())
   }
 }
 
 /// Each run's last entry, in the order runs first appear; the lines that do not parse (a torn
-/// last line); the lines read.
-fn read(text: &[u8]) -> (Vec<Entry>, usize, usize) {
+/// last line); the lines read; the next run's number a rewrite said (0 if none).
+fn read(text: &[u8]) -> (Vec<Entry>, usize, usize, u64) {
   let mut order: Vec<String> = Vec::new();
   let mut last: HashMap<String, Entry> = HashMap::new();
-  let (mut torn, mut lines) = (0, 0);
+  let (mut torn, mut lines, mut next_run) = (0, 0, 0);
   for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
     lines += 1;
     match serde_json::from_slice::<Entry>(line) {
@@ -129,11 +147,14 @@ fn read(text: &[u8]) -> (Vec<Entry>, usize, usize) {
         }
         last.insert(entry.run.clone(), entry);
       }
-      Err(_) => torn += 1,
+      Err(_) => match serde_json::from_slice::<Next>(line) {
+        Ok(next) => next_run = next_run.max(next.next_run),
+        Err(_) => torn += 1,
+      },
     }
   }
   let entries = order.into_iter().filter_map(|run| last.remove(&run)).collect();
-  (entries, torn, lines)
+  (entries, torn, lines, next_run)
 }
 
 #[cfg(test)]
@@ -169,10 +190,15 @@ mod tests {
     let path = dir.path().join("journal.jsonl");
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
     file.write_all(br#"{"run":"r2","state":"runn"#).unwrap();
-    let (_, entries, torn) = Journal::open(dir.path()).unwrap();
+    let (mut journal, entries, torn) = Journal::open(dir.path()).unwrap();
     let states: Vec<_> = entries.iter().map(|e| (e.run.as_str(), e.state)).collect();
     assert_eq!(states, [("r1", State::Succeeded), ("r2", State::Queued)]);
     assert_eq!(torn, 1);
+    // The torn line is cut off: what is appended next reads back.
+    journal.append(&entry("r2", State::Interrupted)).unwrap();
+    let (_, entries, torn) = Journal::open(dir.path()).unwrap();
+    let states: Vec<_> = entries.iter().map(|e| (e.run.as_str(), e.state)).collect();
+    assert_eq!((states, torn), (vec![("r1", State::Succeeded), ("r2", State::Interrupted)], 0));
   }
 
   #[test]
@@ -184,10 +210,21 @@ mod tests {
       journal.append(&entry(&format!("r{n}"), State::Failed)).unwrap();
     }
     let kept = [entry("r3", State::Failed), entry("r4", State::Failed)];
-    journal.rewrite(&kept.iter().collect::<Vec<_>>()).unwrap();
+    journal.rewrite(&kept.iter().collect::<Vec<_>>(), 5).unwrap();
     journal.append(&entry("r5", State::Queued)).unwrap();
-    let (_, entries, torn) = Journal::open(dir.path()).unwrap();
+    let (journal, entries, torn) = Journal::open(dir.path()).unwrap();
     let runs: Vec<_> = entries.iter().map(|e| e.run.as_str()).collect();
-    assert_eq!((runs, torn), (vec!["r3", "r4", "r5"], 0));
+    assert_eq!((runs, torn, journal.lines), (vec!["r3", "r4", "r5"], 0, 4));
+  }
+
+  #[test]
+  fn a_rewrite_that_keeps_no_run_still_says_the_next_run_s_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut journal, _, _) = Journal::open(dir.path()).unwrap();
+    assert_eq!(journal.next_run, 0);
+    journal.append(&entry("r6", State::Succeeded)).unwrap();
+    journal.rewrite(&[], 7).unwrap();
+    let (journal, entries, torn) = Journal::open(dir.path()).unwrap();
+    assert_eq!((entries.len(), torn, journal.next_run), (0, 0, 7));
   }
 }

@@ -4,6 +4,7 @@
 //! reused meanwhile is never signalled.
 
 use crate::engine::tree;
+use std::collections::HashSet;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// A run whose processes must go: its tag and its start, in clock ticks since boot.
@@ -13,35 +14,38 @@ pub(crate) struct Left<'a> {
 }
 
 /// Kills what `runs` left, again until nothing is found (one may fork meanwhile); returns how
-/// many processes were killed.
+/// many processes were killed, each counted once however many rounds found it still dying.
 pub(crate) fn kill(runs: &[Left]) -> usize {
   if runs.is_empty() {
     return 0;
   }
-  let mut killed = 0;
+  let mut killed = HashSet::new();
   for _ in 0..50 {
     let found = found(runs);
     if found.is_empty() {
       break;
     }
-    for (pidfd, _) in &found {
+    for (pidfd, process) in found {
       // SAFETY: a pidfd this function owns, a valid signal, no siginfo.
       let sent = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, pidfd_raw(pidfd), libc::SIGKILL, 0usize, 0)
+        libc::syscall(libc::SYS_pidfd_send_signal, pidfd_raw(&pidfd), libc::SIGKILL, 0usize, 0)
       };
-      killed += usize::from(sent == 0);
+      if sent == 0 {
+        killed.insert(process);
+      }
     }
     std::thread::sleep(std::time::Duration::from_millis(10));
   }
-  killed
+  killed.len()
 }
 
 fn pidfd_raw(fd: &OwnedFd) -> i32 {
   std::os::fd::AsRawFd::as_raw_fd(fd)
 }
 
-/// The live processes of `runs`, each held by a pidfd opened before it was checked.
-fn found(runs: &[Left]) -> Vec<(OwnedFd, i32)> {
+/// The live processes of `runs`, each held by a pidfd opened before it was checked, with its
+/// pid and start (which tell it from any other process).
+fn found(runs: &[Left]) -> Vec<(OwnedFd, (i32, u64))> {
   let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
   let me = std::process::id() as i32;
   let mut found = Vec::new();
@@ -62,7 +66,7 @@ fn found(runs: &[Left]) -> Vec<(OwnedFd, i32)> {
     // The pid may have been reused between pidfd_open and the checks: then the pidfd's
     // process is gone, and its start time no longer matches.
     if ours && tree::alive(pid, stat.start) {
-      found.push((pidfd, pid));
+      found.push((pidfd, (pid, stat.start)));
     }
   }
   found
