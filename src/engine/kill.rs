@@ -4,8 +4,39 @@
 use super::tree::{Tree, alive, own_children, tag};
 use crate::engine::reactor::Source;
 use crate::event::Exit;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+thread_local! {
+  /// The runner's children that a run supervises: its attempts' leaders (until reaped) and its
+  /// watchdog. Any other child is an orphan, re-parented to the runner. With many runs on one
+  /// loop (`runner serve`), another run's leaders are never taken for orphans.
+  static CLAIMED: RefCell<HashSet<i32>> = RefCell::new(HashSet::new());
+}
+
+/// Child `pid` is supervised by a run: no sweep signals or reaps it as an orphan.
+pub(crate) fn claim(pid: i32) {
+  CLAIMED.with(|c| c.borrow_mut().insert(pid));
+}
+
+fn unclaim(pid: i32) {
+  CLAIMED.with(|c| c.borrow_mut().remove(&pid));
+}
+
+fn claimed(pid: i32) -> bool {
+  CLAIMED.with(|c| c.borrow().contains(&pid))
+}
+
+/// Ends watchdog `pid` (SIGKILL) and reaps it.
+pub(crate) fn end_child(pid: i32) {
+  // SAFETY: kill and waitpid have no memory-safety preconditions; `pid` is our child.
+  unsafe {
+    libc::kill(pid, libc::SIGKILL);
+    libc::waitpid(pid, std::ptr::null_mut(), 0);
+  }
+  unclaim(pid);
+}
 
 /// Sends `signal` to every process of the group led by `pid`.
 pub(crate) fn signal_group(pid: i32, signal: i32) {
@@ -19,7 +50,9 @@ pub(crate) fn signal_group(pid: i32, signal: i32) {
 pub(crate) fn reap(pid: i32) -> Exit {
   let mut status = 0;
   // SAFETY: waitpid writes only to `status`.
-  if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+  let reaped = unsafe { libc::waitpid(pid, &mut status, 0) };
+  unclaim(pid);
+  if reaped < 0 {
     return Exit { code: None, signal: None };
   }
   if libc::WIFEXITED(status) {
@@ -73,8 +106,10 @@ pub(crate) fn signal_attempts(
 ) {
   let running = attempts.iter().any(|a| a.leader.is_some());
   let left = || attempts.iter().any(|a| a.seen.iter().any(|&(pid, start)| alive(pid, start)));
-  let orphans =
-    || own_children().is_none_or(|c| c.iter().any(|&pid| !leaders.contains(&pid) && pid != keep));
+  let orphans = || {
+    let unclaimed = |pid: i32| !leaders.contains(&pid) && pid != keep && !claimed(pid);
+    own_children().is_none_or(|c| c.into_iter().any(unclaimed))
+  };
   if attempts.is_empty() || !(running || left() || orphans()) {
     return;
   }
@@ -84,7 +119,7 @@ pub(crate) fn signal_attempts(
   let mut roots: Vec<Vec<i32>> = vec![Vec::new(); attempts.len()];
   let me = std::process::id() as i32;
   for &pid in tree.children(me) {
-    if pid == keep || leaders.contains(&pid) {
+    if pid == keep || leaders.contains(&pid) || claimed(pid) {
       continue;
     }
     if let Some(&i) = tag(pid, run).and_then(|serial| serials.get(&serial)) {
@@ -112,17 +147,38 @@ pub(crate) fn signal_attempts(
   }
 }
 
-/// Sends `signal` to every descendant of the runner but `keep` (and its own descendants): the
-/// groups of `leaders` first, then each process. Returns how many processes there were.
-pub(crate) fn signal_everything(leaders: &[i32], signal: i32, keep: i32) -> usize {
-  let tree = Tree::read();
-  let me = std::process::id() as i32;
-  let spared: HashSet<i32> = std::iter::once(keep).chain(tree.descendants(keep)).collect();
-  let everything: Vec<i32> =
-    tree.descendants(me).into_iter().filter(|pid| !spared.contains(pid)).collect();
+/// Sends `signal` to every process of a run: the groups of `leaders` first, then each process
+/// under them and each orphan of the run (a child of the runner no run claims), with their
+/// descendants. `served`: the run's tag, when runs share the runner (`runner serve`): then only
+/// orphans that carry it are the run's. Orphans that ended are reaped, whoever's they were.
+/// Returns how many processes there were; reads /proc only when some may be left.
+pub(crate) fn signal_everything(leaders: &[i32], signal: i32, served: Option<&str>) -> usize {
   for &leader in leaders {
     signal_group(leader, signal);
   }
+  let children = own_children();
+  let orphans: Vec<i32> = children.iter().flatten().copied().filter(|&p| !claimed(p)).collect();
+  if leaders.is_empty() && orphans.is_empty() && children.is_some() {
+    return 0;
+  }
+  let tree = Tree::read();
+  let me = std::process::id() as i32;
+  let orphans = match children {
+    Some(_) => orphans,
+    None => tree.children(me).iter().copied().filter(|&p| !claimed(p)).collect(),
+  };
+  let mut roots: Vec<i32> = leaders.to_vec();
+  for pid in orphans {
+    match tree.get(pid) {
+      Some(proc) if proc.zombie => reap_orphan(pid),
+      Some(_) if served.is_none_or(|run| tag(pid, run).is_some()) => roots.push(pid),
+      _ => {}
+    }
+  }
+  let mut everything: Vec<i32> = roots.iter().flat_map(|&root| tree.descendants(root)).collect();
+  everything.extend(&roots);
+  everything.sort_unstable();
+  everything.dedup();
   for &pid in &everything {
     let Some(proc) = tree.get(pid) else { continue };
     if proc.zombie && proc.parent == me && !leaders.contains(&pid) {

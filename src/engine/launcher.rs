@@ -97,6 +97,8 @@ pub(super) struct Launcher {
   /// The watchdog, started with the first attempt; spared when everything else is signalled.
   watchdog: Option<Watchdog>,
   watchdog_tried: bool,
+  /// One of many runs of the runner (`runner serve`): its sweeps keep to its own tag.
+  served: bool,
 }
 
 /// Pidfds of reaped children kept for a later close at most; beyond, they are closed at once.
@@ -124,7 +126,13 @@ impl Launcher {
       serial: 0,
       watchdog: None,
       watchdog_tried: false,
+      served: false,
     }
+  }
+
+  /// A launcher for run `run` among others of the runner (`runner serve`).
+  pub(super) fn served(run: String) -> Self {
+    Self { served: true, ..Self::with_run(run) }
   }
 
   /// Starts the program with stdin from /dev/null and piped stdout and stderr, as the leader of
@@ -161,6 +169,7 @@ impl Launcher {
       Exec { path, argv, fallback, env: &env, cwd, stdout: out, stderr: err, dies_with_runner };
     match self.spawner.spawn(&exec) {
       Ok(Spawned { pid, pidfd, failed }) => {
+        kill::claim(pid);
         // Unless held, the runner's copies of the write ends go: they would keep the pipes open.
         let held = match launch.ends {
           Ends::Hold => Some([out_w, err_w]),
@@ -188,19 +197,18 @@ impl Launcher {
   }
 
   /// Sends `how` to every process of the run but the watchdog: the groups `leaders` lead, and
-  /// every other descendant of the runner. Returns how many processes there were.
+  /// the run's other processes (see [`kill::signal_everything`]). Returns how many there were.
   pub(super) fn signal_everything(&self, leaders: &[i32], how: Stop) -> usize {
-    kill::signal_everything(leaders, how.signal(), self.watchdog_pid())
+    kill::signal_everything(leaders, how.signal(), self.scope())
   }
 
   /// How many processes of the run are left besides the watchdog (reaping those that ended).
   pub(super) fn left(&self, leaders: &[i32]) -> usize {
-    let children = super::tree::own_children();
-    let watchdog = self.watchdog_pid();
-    if children.is_some_and(|c| c.iter().all(|&pid| pid == watchdog)) {
-      return 0;
-    }
-    kill::signal_everything(leaders, 0, watchdog)
+    kill::signal_everything(leaders, 0, self.scope())
+  }
+
+  fn scope(&self) -> Option<&str> {
+    self.served.then_some(self.run.as_str())
   }
 
   /// The run is over and left nothing: the watchdog goes.

@@ -75,7 +75,7 @@ impl Shared {
   pub(super) fn rc(inbox: Inbox, slurm: Option<Backend>, tag: Option<String>) -> Rc<Self> {
     let launcher = match (&slurm, tag) {
       (Some(backend), _) => Launcher::with_run(backend.run.clone()),
-      (None, Some(tag)) => Launcher::with_run(tag),
+      (None, Some(tag)) => Launcher::served(tag),
       (None, None) => Launcher::new(),
     };
     Rc::new(Self::make(inbox, slurm, launcher))

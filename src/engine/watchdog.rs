@@ -36,6 +36,7 @@ impl Watchdog {
       dies_with_runner: false,
     };
     let spawned = spawner.spawn(&exec).ok()?;
+    super::kill::claim(spawned.pid);
     Some(Self { pid: spawned.pid, _pipe: read })
   }
 
@@ -43,8 +44,7 @@ impl Watchdog {
   /// is about to exit, and its zombie goes with it; waiting could hold the run's end for as long
   /// as the watchdog's own start-up takes.
   pub(super) fn dismiss(self) {
-    // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child's.
-    unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    super::kill::end_child(self.pid);
   }
 }
 

@@ -166,7 +166,13 @@ mod tests {
     let err = lock(dir.path()).err().unwrap();
     assert!(err.starts_with("another runner serve uses the state dir"), "{err}");
     drop(first);
-    assert!(lock(dir.path()).is_ok());
+    // A child another test is starting meanwhile holds a copy of every descriptor until its
+    // exec closes them: the lock is free once that copy is gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while lock(dir.path()).is_err() {
+      assert!(std::time::Instant::now() < deadline, "the lock is free once dropped");
+      std::thread::yield_now();
+    }
   }
 
   #[test]
