@@ -23,6 +23,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub(crate) fn serve(args: &ServeArgs) -> ExitCode {
+  if let Some(addr) = args.listen.filter(|addr| !addr.ip().is_loopback()) {
+    eprintln!("error: --listen {addr}: only a loopback address (127.0.0.1, ::1) is served");
+    return ExitCode::Invalid;
+  }
   let dir = args.state_dir.clone().unwrap_or_else(place::default_state_dir);
   let dir = std::path::absolute(&dir).unwrap_or(dir);
   if let Err(err) = place::make_state_dir(&dir) {

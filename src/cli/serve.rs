@@ -154,8 +154,9 @@ pub(crate) struct CancelArgs {
   pub connect: ConnectArgs,
 }
 
-/// Stop the daemon: it takes no new run, cancels the queued ones, and ends when the running
-/// ones have; waits for that.
+/// Stop the daemon once its running runs end, and wait for that.
+///
+/// It takes no new run and cancels the queued ones.
 #[derive(Debug, Args)]
 pub(crate) struct ShutdownArgs {
   /// Stop the running runs too.

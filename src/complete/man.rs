@@ -51,6 +51,15 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     "SLURM_JOB_ID",
     "With --backend slurm: set inside an allocation, whose job steps the attempts then run as (--slurm-launch auto).",
   ),
+  (
+    "XDG_RUNTIME_DIR",
+    "runner serve and its clients: where the daemon's socket is by default (runner-serve.sock).",
+  ),
+  (
+    "XDG_STATE_HOME",
+    "runner serve and its clients: the default state dir is runner/serve in it.",
+  ),
+  ("HOME", "Without XDG_STATE_HOME, the default state dir of runner serve is ~/.local/state/runner/serve."),
 ];
 
 /// The page of `command`, as roff.

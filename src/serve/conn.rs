@@ -266,8 +266,7 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
       }
       news.changed(seen).await;
     }
-    let entry = self.daemon.borrow().run(id).map(|run| serde_json::to_value(&run.entry));
-    let entry = entry.and_then(Result::ok).unwrap_or(Value::Null);
+    let entry = news.last().or_else(|| self.entry(id)).unwrap_or(Value::Null);
     self.send(&ok(json!({ "end": entry }))).await
   }
 
@@ -280,9 +279,14 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
     while !news.ended() {
       news.changed(news.version()).await;
     }
-    let entry = self.daemon.borrow().run(id).map(|run| serde_json::to_value(&run.entry));
-    let entry = entry.and_then(Result::ok).unwrap_or(Value::Null);
+    let entry = news.last().or_else(|| self.entry(id)).unwrap_or(Value::Null);
     self.send(&ok(json!({ "run": entry }))).await
+  }
+
+  /// Run `id`'s entry as the daemon's table holds it now.
+  fn entry(&self, id: &str) -> Option<Value> {
+    let daemon = self.daemon.borrow();
+    daemon.run(id).and_then(|run| serde_json::to_value(&run.entry).ok())
   }
 }
 
@@ -300,7 +304,9 @@ fn submit(
     return refused(Refusal::ShuttingDown);
   }
   let path = Path::new(cwd).join(file);
-  let (graph, ids) = match super::load::load(&path, &targets, color, width) {
+  // Diagnostics name the file as the client did: relative to its folder, if it gave it so.
+  let shown = if Path::new(file).is_relative() { Path::new(cwd) } else { Path::new("") };
+  let (graph, ids) = match super::load::load(&path, shown, &targets, color, width) {
     Ok(loaded) => loaded,
     Err(refusal) => return refused(refusal),
   };

@@ -237,7 +237,7 @@ impl Daemon {
     if let Err(err) = self.journal.append(&run.entry) {
       eprintln!("runner serve: {}", journal_error(&err));
     }
-    run.news.end();
+    run.news.end_with(serde_json::to_value(&run.entry).unwrap_or_default());
     if let Err(err) = self.prune() {
       eprintln!("runner serve: {}", journal_error(&err));
     }
@@ -271,7 +271,7 @@ impl Daemon {
         run.entry.finished_ms = Some(now_ms());
         run.entry.cause = Some("cancelled before it started".into());
         self.journal.append(&run.entry).map_err(|e| Refusal::Internal(journal_error(&e)))?;
-        run.news.end();
+        run.news.end_with(serde_json::to_value(&run.entry).unwrap_or_default());
         self.queue.retain(|q| q != id);
         self.over.bump();
         Ok(format!("{id}: cancelled before it started"))

@@ -17,6 +17,9 @@ pub(crate) struct News {
   version: Cell<u64>,
   ended: Cell<bool>,
   waiters: RefCell<Vec<Waker>>,
+  /// What the run's entry said at its end, for those who waited: the run itself may be gone
+  /// from the daemon's table by the time they read it (`--keep`).
+  last: RefCell<Option<serde_json::Value>>,
 }
 
 impl News {
@@ -38,6 +41,17 @@ impl News {
   pub(crate) fn end(&self) {
     self.ended.set(true);
     self.bump();
+  }
+
+  /// Ends with the run's last entry.
+  pub(crate) fn end_with(&self, entry: serde_json::Value) {
+    *self.last.borrow_mut() = Some(entry);
+    self.end();
+  }
+
+  /// The entry the run ended with, if it ended here.
+  pub(crate) fn last(&self) -> Option<serde_json::Value> {
+    self.last.borrow().clone()
   }
 
   /// Waits until something changed since `seen`.

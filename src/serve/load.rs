@@ -9,8 +9,31 @@ use crate::graph::{Graph, NodeId};
 use crate::source::{ReadError, Source};
 use std::path::Path;
 
-/// The compiled graph of `path` and the ids of `targets`.
+/// The compiled graph of `path` and the ids of `targets`. `cwd`: the client's folder, taken out
+/// of the paths the diagnostics name when the client named the file relative to it, so they
+/// read as `runner validate` run there would print them.
 pub(crate) fn load(
+  path: &Path,
+  cwd: &Path,
+  targets: &[String],
+  color: bool,
+  width: u16,
+) -> Result<(Graph, Vec<NodeId>), Refusal> {
+  as_client_sees(loaded(path, targets, color, width), cwd)
+}
+
+fn as_client_sees<T>(result: Result<T, Refusal>, cwd: &Path) -> Result<T, Refusal> {
+  let prefix = format!("{}/", cwd.display());
+  match result {
+    Err(Refusal::Invalid { message, diagnostics }) if prefix.len() > 1 => Err(Refusal::Invalid {
+      message: message.replace(&prefix, ""),
+      diagnostics: diagnostics.replace(&prefix, ""),
+    }),
+    other => other,
+  }
+}
+
+fn loaded(
   path: &Path,
   targets: &[String],
   color: bool,

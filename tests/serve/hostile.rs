@@ -495,6 +495,11 @@ fn a_job_file_with_errors_is_refused_as_validate_prints_it() {
   assert_eq!(submitted.code, 2, "{submitted:?}");
   assert_eq!(submitted.stdout, "");
   assert_eq!(submitted.stderr, validated.stderr);
+  // Named relative to the client's folder, the file is named so in the diagnostics too.
+  let validated = test.run(&["validate", "bad.yaml"]);
+  let submitted = daemon.run(&["submit", "bad.yaml"]);
+  assert_eq!((submitted.code, &submitted.stderr), (2, &validated.stderr));
+  assert!(!submitted.stderr.contains(bad), "{}", submitted.stderr);
 
   let missing = test.path("missing.yaml");
   let run = daemon.run(&["submit", "missing.yaml"]);
