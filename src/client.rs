@@ -60,7 +60,7 @@ pub(crate) fn status(args: &StatusArgs) -> ExitCode {
     let reply = client.ask(&Request::Status { run: args.run.clone() })?;
     let text = match args.json {
       true => serde_json::to_string_pretty(&reply).unwrap_or_default() + "\n",
-      false => status_table(&reply),
+      false => status_table(&reply, args.run.is_none()),
     };
     print!("{text}");
     Ok(ExitCode::Ok)
@@ -110,16 +110,19 @@ fn finish(result: Result<ExitCode>) -> ExitCode {
 
 /// The exit code a run entry says, as `runner run` would have exited.
 fn exit_of(entry: &Value) -> ExitCode {
-  match entry["exit_code"].as_i64() {
-    Some(0) => ExitCode::Ok,
-    Some(code) => ExitCode::Served(code as i32),
-    // Cancelled before it started, or interrupted with the daemon.
-    None => ExitCode::RunFailed,
+  match (entry["exit_code"].as_i64(), entry["state"].as_str()) {
+    (Some(0), _) => ExitCode::Ok,
+    (Some(code), _) => ExitCode::Served(code as i32),
+    // Cancelled before it started: stopped as `cancel` stops a running run, as by SIGTERM.
+    (None, Some("cancelled")) => ExitCode::Interrupted(libc::SIGTERM),
+    // Interrupted with the daemon.
+    (None, _) => ExitCode::RunFailed,
   }
 }
 
-/// `status` for a person: one line a run.
-fn status_table(reply: &Value) -> String {
+/// `status` for a person: one line a run, then the daemon's counts (and, for `every` run, how
+/// many it keeps).
+fn status_table(reply: &Value, every: bool) -> String {
   let runs = reply["runs"].as_array().cloned().unwrap_or_default();
   let mut out = format!("{:<8} {:<12} {:>4}  {:>9}  FILE\n", "RUN", "STATE", "EXIT", "DURATION");
   for run in &runs {
@@ -135,8 +138,15 @@ fn status_table(reply: &Value) -> String {
     out += &format!("{id:<8} {state:<12} {exit:>4}  {took:>9}  {file}\n");
   }
   let (running, queued) = (&reply["running"], &reply["queued"]);
-  out += &format!("{} runs kept; {running} running, {queued} queued\n", runs.len());
+  if every {
+    out += &format!("{} kept; ", counted(runs.len(), "run"));
+  }
+  out += &format!("{running} running, {queued} queued\n");
   out
+}
+
+fn counted(n: usize, what: &str) -> String {
+  if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 impl Client {
