@@ -237,6 +237,12 @@ impl<S: async_std::io::Read + async_std::io::Write + Unpin> Conn<S> {
     let Some((path, news)) = found else {
       return self.send(&error(Fault::NotFound, &format!("no run `{id}`"), json!({}))).await;
     };
+    if let Some(task) = task
+      && !self.daemon.borrow().has_task(id, task)
+    {
+      let message = format!("run `{id}` has no task `{task}`");
+      return self.send(&error(Fault::NotFound, &message, json!({}))).await;
+    }
     let mut offset = 0;
     loop {
       let (seen, ended) = (news.version(), news.ended());

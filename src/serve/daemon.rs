@@ -133,6 +133,27 @@ impl Daemon {
     self.order.iter().filter_map(|id| self.runs.get(id)).map(|run| &run.entry)
   }
 
+  /// Whether run `id` has a task or group `name`: its graph says while it is queued or runs,
+  /// its report once it ended (a run whose report cannot be read is given the benefit of the
+  /// doubt).
+  pub(crate) fn has_task(&self, id: &str, name: &str) -> bool {
+    let Some(run) = self.runs.get(id) else { return false };
+    let graph = run.pending.as_ref().map(|(g, _)| g).or(run.running.as_ref().map(|(g, _)| g));
+    if let Some(graph) = graph {
+      return graph.find(name).is_some();
+    }
+    let report = std::fs::read(self.run_dir(id).join("report.json"));
+    let Some(report) =
+      report.ok().and_then(|r| serde_json::from_slice::<serde_json::Value>(&r).ok())
+    else {
+      return true;
+    };
+    let named = |key: &str| {
+      report[key].as_array().is_some_and(|nodes| nodes.iter().any(|n| n["name"] == name))
+    };
+    named("tasks") || named("groups")
+  }
+
   pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
     self.dir.join("runs").join(id)
   }

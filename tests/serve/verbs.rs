@@ -393,6 +393,9 @@ fn logs_print_a_run_s_output_or_one_task_s_lines() {
     let unknown = daemon.run(&["logs", "r9"]);
     assert_eq!((unknown.code, unknown.stdout.as_str()), (2, ""), "tcp {tcp}");
     assert_eq!(unknown.stderr.trim(), "error: no run `r9`");
+    let no_task = daemon.run(&["logs", "r1", "tow"]);
+    assert_eq!((no_task.code, no_task.stdout.as_str()), (2, ""), "tcp {tcp}");
+    assert_eq!(no_task.stderr.trim(), "error: run `r1` has no task `tow`");
   }
 }
 
