@@ -7,6 +7,7 @@ use crate::cli::{
   CancelArgs, ConnectArgs, FollowOutput, LogsArgs, ShutdownArgs, StatusArgs, SubmitArgs,
 };
 use crate::error::ExitCode;
+use crate::replay::Live;
 use crate::serve::place::{self, Address};
 use crate::serve::protocol::{self, Request};
 use serde_json::Value;
@@ -43,8 +44,12 @@ fn submit_run(args: &SubmitArgs, color: bool) -> Result<ExitCode> {
   let run = reply["run"].as_str().unwrap_or_default().to_string();
   if args.follow {
     eprintln!("runner: submitted {run}");
-    let json = args.output == FollowOutput::Json;
-    return client.stream(&Request::Logs { run, task: None, follow: true, json });
+    let live = match live_view(args.output) {
+      true => Live::new(&cwd.join(&args.file), color),
+      false => None,
+    };
+    let json = args.output == FollowOutput::Json || live.is_some();
+    return client.stream(&Request::Logs { run, task: None, follow: true, json }, live);
   }
   println!("{run}");
   if !args.wait {
@@ -67,14 +72,33 @@ pub(crate) fn status(args: &StatusArgs) -> ExitCode {
   })())
 }
 
-pub(crate) fn logs(args: &LogsArgs) -> ExitCode {
+pub(crate) fn logs(args: &LogsArgs, color: bool) -> ExitCode {
   finish((|| {
     let mut client = Client::connect(&args.connect)?;
-    let json = args.output == FollowOutput::Json;
+    let live = match args.follow && args.task.is_none() && live_view(args.output) {
+      true => {
+        let reply = client.ask(&Request::Status { run: Some(args.run.clone()) })?;
+        let file = reply["runs"][0]["file"].as_str().map(PathBuf::from);
+        file.and_then(|file| Live::new(&file, color))
+      }
+      false => None,
+    };
+    let json = args.output == FollowOutput::Json || live.is_some();
     let request =
       Request::Logs { run: args.run.clone(), task: args.task.clone(), follow: args.follow, json };
-    client.stream(&request).map(|_| ExitCode::Ok)
+    client.stream(&request, live).map(|_| ExitCode::Ok)
   })())
+}
+
+/// Whether a follower shows the live view: asked for, or `auto` on a terminal. Where the
+/// view cannot be built (the client cannot read the job file), plain lines are shown.
+fn live_view(output: FollowOutput) -> bool {
+  use std::io::IsTerminal;
+  match output {
+    FollowOutput::Tty => true,
+    FollowOutput::Auto => std::io::stdout().is_terminal() && std::env::var_os("CI").is_none(),
+    FollowOutput::Plain | FollowOutput::Json => false,
+  }
 }
 
 pub(crate) fn cancel(args: &CancelArgs) -> ExitCode {
@@ -203,12 +227,21 @@ impl Client {
   }
 
   /// Sends `request` and prints the pieces that come until its reply; the run's exit code.
-  fn stream(&mut self, request: &Request) -> Result<ExitCode> {
+  fn stream(&mut self, request: &Request, mut live: Option<Live>) -> Result<ExitCode> {
     self.send(request)?;
-    let mut out = std::io::stdout().lock();
+    // Not held across the loop: the live view's thread writes to stdout too.
+    let out = std::io::stdout();
     loop {
       let reply = self.receive()?;
+      if let (Some(text), Some(live)) = (reply.get("chunk").and_then(Value::as_str), &mut live) {
+        live.feed(text);
+        continue;
+      }
+      if let Some(live) = live.take() {
+        live.finish();
+      }
       if let Some(text) = reply.get("chunk").and_then(Value::as_str) {
+        let mut out = out.lock();
         let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         match written {
           Ok(()) => continue,

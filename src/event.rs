@@ -2,9 +2,9 @@
 //! json` prints these as NDJSON.
 
 use crate::status::Status;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Stream {
   Stdout,
@@ -13,7 +13,7 @@ pub(crate) enum Stream {
 }
 
 /// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub(crate) struct Exit {
   pub code: Option<i32>,
   pub signal: Option<i32>,
@@ -168,7 +168,7 @@ pub(crate) struct SlurmCalls {
 }
 
 /// A few points of a distribution of milliseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Latency {
   pub p50: u64,
   pub p99: u64,
@@ -187,7 +187,7 @@ pub(crate) fn text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
 pub(crate) const QUEUE_STATE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Final statuses of the run's nodes.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Counts {
   pub succeeded: usize,
   pub failed: usize,

@@ -28,6 +28,7 @@ mod inspect;
 mod limits;
 mod names;
 mod options;
+mod replay;
 mod report;
 mod run;
 mod scheduler;
@@ -119,7 +120,10 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> ExitCode {
       client::submit(&args, color)
     }
     Command::Status(args) => client::status(&args),
-    Command::Logs(args) => client::logs(&args),
+    Command::Logs(args) => {
+      let color = options::color(color, &report::Env::read(), std::io::stdout().is_terminal());
+      client::logs(&args, color)
+    }
     Command::Cancel(args) => client::cancel(&args),
     Command::Shutdown(args) => client::shutdown(&args),
     Command::Manpage { subcommand } => match complete::manpage(subcommand.as_deref()) {

@@ -99,8 +99,9 @@ pub(crate) struct SubmitArgs {
   /// code; the id goes to stderr.
   #[arg(long, conflicts_with = "wait")]
   pub follow: bool,
-  /// With `--follow`: `plain` lines, or the `json` events (NDJSON).
-  #[arg(long, value_enum, default_value_t = FollowOutput::Plain)]
+  /// With `--follow`: the live view (`tty`), `plain` lines, or the `json` events (NDJSON);
+  /// `auto`: the live view on a terminal, else plain lines.
+  #[arg(long, value_enum, default_value_t = FollowOutput::Auto)]
   pub output: FollowOutput,
   #[command(flatten)]
   pub connect: ConnectArgs,
@@ -109,6 +110,10 @@ pub(crate) struct SubmitArgs {
 /// What `--follow` and `logs` print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum FollowOutput {
+  /// `tty` when following on a terminal, else `plain`.
+  Auto,
+  /// The live view of `runner run` (following only).
+  Tty,
   Plain,
   Json,
 }
@@ -136,8 +141,9 @@ pub(crate) struct LogsArgs {
   /// Keep printing until the run ends.
   #[arg(long)]
   pub follow: bool,
-  /// `plain` lines, or the `json` events (NDJSON).
-  #[arg(long, value_enum, default_value_t = FollowOutput::Plain)]
+  /// `plain` lines, or the `json` events (NDJSON); with `--follow` also the live view
+  /// (`tty`), which `auto` picks on a terminal.
+  #[arg(long, value_enum, default_value_t = FollowOutput::Auto)]
   pub output: FollowOutput,
   #[command(flatten)]
   pub connect: ConnectArgs,

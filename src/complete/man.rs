@@ -55,11 +55,11 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     "XDG_RUNTIME_DIR",
     "runner serve and its clients: where the daemon's socket is by default (runner-serve.sock).",
   ),
+  ("XDG_STATE_HOME", "runner serve and its clients: the default state dir is runner/serve in it."),
   (
-    "XDG_STATE_HOME",
-    "runner serve and its clients: the default state dir is runner/serve in it.",
+    "HOME",
+    "Without XDG_STATE_HOME, the default state dir of runner serve is ~/.local/state/runner/serve.",
   ),
-  ("HOME", "Without XDG_STATE_HOME, the default state dir of runner serve is ~/.local/state/runner/serve."),
 ];
 
 /// The page of `command`, as roff.

@@ -182,3 +182,39 @@ fn submit_follow_of_a_cancelled_run_exits_143() {
     wait_state(&daemon, "r1", "cancelled");
   }
 }
+
+/// On a terminal, `submit --follow` shows the live view of a local run: the task rows while it
+/// runs, then the summary and the last line, and exits with the run's code.
+#[test]
+fn following_on_a_terminal_shows_the_live_view() {
+  if !crate::support::require("tmux") {
+    return;
+  }
+  let test = Test::with_job(
+    "
+    tasks:
+      build:
+        run: echo building; while [ ! -e go ]; do sleep 0.02; done; echo built
+      lint:
+        run: echo lint clean
+    ",
+  );
+  let daemon = super::Daemon::start(&test, &["-j", "2"]);
+  let client = daemon.client(&["submit", "job.yaml", "--follow"]);
+  let command = format!(
+    "cd {} && {:?} {}; echo runner-exit=$?; sleep 60",
+    test.dir.path().display(),
+    client.get_program(),
+    client.get_args().map(|a| format!("'{}'", a.to_string_lossy())).collect::<Vec<_>>().join(" ")
+  );
+  let tmux = crate::tmux::Tmux::start(&command);
+  let screen = tmux.wait_for("the live view of the running task", |s| {
+    s.contains("building") && s.contains("1/2 tasks")
+  });
+  assert!(screen.contains("✓ lint"), "{screen}");
+  std::fs::write(test.path("go"), "").unwrap();
+  let screen = tmux.wait_for("the end of the run", |s| s.contains("runner-exit="));
+  assert!(screen.contains("runner-exit=0"), "{screen}");
+  assert!(screen.contains("summary:") && screen.contains("runner: succeeded (exit 0)"), "{screen}");
+  assert!(!screen.contains("[build]"), "the live view, not plain lines:\n{screen}");
+}
