@@ -4,7 +4,7 @@ against the same runs as separate `runner run` processes.
 
 Each client has a job file of its own: three tasks printing known lines, the second needing the
 first. The daemon runs with `-j J`; the separate runs each get `-j J` too, and write the files a
-served run writes (plain output, `--report`, `--junit`, `--log-dir`), RUNS runs split over
+served run writes (plain output, `--report`, `--junit`), RUNS runs split over
 CLIENTS parallel workers (as `xargs -P CLIENTS`). Printed: total time and runs/s of both,
 submit-to-start latency p50/p99 (from `status --json`), the daemon's peak RSS (VmHWM), and the
 ratio of the daemon's time to the separate runs'. Every run must succeed with every line of
@@ -89,7 +89,6 @@ def separate(binary, dir, files, runs, jobs):
             os.makedirs(out)
             with open(os.path.join(out, 'output.txt'), 'w') as output:
                 code = subprocess.run([binary, 'run', files[c], '-j', str(jobs), '--output', 'plain',
-                                       '--log-dir', os.path.join(out, 'logs'),
                                        '--report', os.path.join(out, 'report.json'),
                                        '--junit', os.path.join(out, 'junit.xml')],
                                       cwd=dir, stdout=output, stderr=subprocess.STDOUT,

@@ -79,6 +79,7 @@ fn start(args: &ServeArgs, dir: &std::path::Path) -> Result<Started, String> {
     backlog: args.backlog as usize,
     keep: args.keep as usize,
     kill_grace: args.kill_grace,
+    attempt_logs: args.attempt_logs,
   };
   let (daemon, interrupted) = Daemon::open(dir, limits)
     .map_err(|e| format!("cannot read or write the journal in `{}`: {e}", dir.display()))?;

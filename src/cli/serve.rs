@@ -61,6 +61,11 @@ pub(crate) struct ServeArgs {
   /// How long a terminated task has between SIGTERM and SIGKILL.
   #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
   pub kill_grace: std::time::Duration,
+  /// Also write each run's output per attempt and per queue item under its `logs/`, as
+  /// `runner run --log-dir` does (each run's `output.txt` and `events.jsonl` hold every line
+  /// either way; a file per attempt costs the daemon as much time again).
+  #[arg(long)]
+  pub attempt_logs: bool,
 }
 
 /// How a client finds the daemon: `--socket`, `--connect` with `--token-file`, or `--state-dir`

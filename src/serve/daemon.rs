@@ -9,7 +9,7 @@ use crate::engine::Order;
 use crate::graph::{Graph, NodeId};
 use crate::scheduler::slots::Pool;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -25,6 +25,8 @@ pub(crate) struct Limits {
   /// Finished runs kept (their entries and files).
   pub keep: usize,
   pub kill_grace: std::time::Duration,
+  /// Each run's `logs/`, a file per attempt (`--attempt-logs`).
+  pub attempt_logs: bool,
 }
 
 /// One run the daemon knows.
@@ -46,7 +48,9 @@ pub(crate) struct Daemon {
   journal: Journal,
   runs: HashMap<String, Run>,
   /// Every run known, oldest first.
-  order: VecDeque<String>,
+  order: BTreeMap<u64, String>,
+  /// Finished runs, first finished first: the oldest go past `--keep`.
+  ended: VecDeque<String>,
   /// Runs waiting to start, first submitted first.
   queue: VecDeque<String>,
   active: usize,
@@ -94,7 +98,8 @@ impl Daemon {
       limits,
       journal,
       runs: HashMap::new(),
-      order: VecDeque::new(),
+      order: BTreeMap::new(),
+      ended: VecDeque::new(),
       queue: VecDeque::new(),
       active: 0,
       next,
@@ -114,7 +119,8 @@ impl Daemon {
         entry.cause = Some("the daemon ended while the run was not finished".into());
         daemon.journal.append(&entry)?;
       }
-      daemon.order.push_back(entry.run.clone());
+      daemon.order.insert(n, entry.run.clone());
+      daemon.ended.push_back(entry.run.clone());
       let news = Rc::new(News::default());
       news.end();
       let run = Run { entry, news, pending: None, running: None, cancelled: false };
@@ -130,7 +136,7 @@ impl Daemon {
 
   /// Every run known, oldest first.
   pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-    self.order.iter().filter_map(|id| self.runs.get(id)).map(|run| &run.entry)
+    self.order.values().filter_map(|id| self.runs.get(id)).map(|run| &run.entry)
   }
 
   /// Whether run `id` has a task or group `name`: its graph says while it is queued or runs,
@@ -203,7 +209,7 @@ impl Daemon {
       cancelled: false,
     };
     self.runs.insert(id.clone(), run);
-    self.order.push_back(id.clone());
+    self.order.insert(self.next - 1, id.clone());
     self.queue.push_back(id.clone());
     Ok(id)
   }
@@ -259,6 +265,7 @@ impl Daemon {
       eprintln!("runner serve: {}", journal_error(&err));
     }
     run.news.end_with(serde_json::to_value(&run.entry).unwrap_or_default());
+    self.ended.push_back(id.to_string());
     if let Err(err) = self.prune() {
       eprintln!("runner serve: {}", journal_error(&err));
     }
@@ -293,6 +300,7 @@ impl Daemon {
         run.entry.cause = Some("cancelled before it started".into());
         self.journal.append(&run.entry).map_err(|e| Refusal::Internal(journal_error(&e)))?;
         run.news.end_with(serde_json::to_value(&run.entry).unwrap_or_default());
+        self.ended.push_back(id.to_string());
         self.queue.retain(|q| q != id);
         self.over.bump();
         Ok(format!("{id}: cancelled before it started"))
@@ -337,17 +345,11 @@ impl Daemon {
   /// Drops the oldest finished runs past `--keep`, with their files; rewrites the journal when
   /// it has grown well past what it keeps.
   fn prune(&mut self) -> std::io::Result<()> {
-    let finished = |runs: &HashMap<String, Run>, id: &String| {
-      runs.get(id).is_some_and(|r| r.entry.state.is_final())
-    };
-    let mut excess = self.order.iter().filter(|id| finished(&self.runs, id)).count();
-    excess = excess.saturating_sub(self.limits.keep);
-    while excess > 0 {
-      let Some(at) = self.order.iter().position(|id| finished(&self.runs, id)) else { break };
-      let Some(id) = self.order.remove(at) else { break };
+    while self.ended.len() > self.limits.keep {
+      let Some(id) = self.ended.pop_front() else { break };
       self.runs.remove(&id);
+      self.order.remove(&number(&id));
       let _ = std::fs::remove_dir_all(self.run_dir(&id));
-      excess -= 1;
     }
     if self.journal.lines > 4 * (self.limits.keep + self.limits.backlog + self.limits.max_runs) + 64
     {
@@ -368,6 +370,11 @@ pub(crate) struct Starting {
   pub serial: u64,
   pub orders: async_channel::Receiver<Order>,
   pub news: Rc<News>,
+}
+
+/// The number of run `id` (`r12`: 12).
+fn number(id: &str) -> u64 {
+  id.trim_start_matches('r').parse().unwrap_or(0)
 }
 
 fn journal_error(err: &std::io::Error) -> String {

@@ -1,6 +1,7 @@
 //! Running the daemon's runs: each on the daemon's one loop, as a future of its own, with the
 //! engine of `runner run`. A run's reporter writes its plain output (`output.txt`), its JSON
-//! events (`events.jsonl`), its report (`report.json`), JUnit (`junit.xml`) and logs (`logs/`)
+//! events (`events.jsonl`), its report (`report.json`), JUnit (`junit.xml`) and, with
+//! `--attempt-logs`, a file per attempt (`logs/`)
 //! in its folder of the state dir. Runs start in the order they were submitted, as run slots
 //! free up; their tasks share the `-j` slots first come, first served.
 
@@ -47,8 +48,9 @@ async fn run(
     Fed::create(&dir.join("events.jsonl"), news.clone()).map_err(|e| cannot("events.jsonl", e))?;
   let screen =
     Screen::Plain(Plain::new(&graph, Box::new(BufWriter::new(plain)), PlainOptions::default()));
+  let attempt_logs = daemon.borrow().limits.attempt_logs;
   let files = FileOptions {
-    log_dir: Some(dir.join("logs")),
+    log_dir: attempt_logs.then(|| dir.join("logs")),
     report: Some(dir.join("report.json")),
     junit: Some(dir.join("junit.xml")),
     trace: None,

@@ -169,6 +169,11 @@ fn submit_wait_exits_with_the_run_s_code_on_both_transports() {
     let states: Vec<_> =
       status["runs"].as_array().unwrap().iter().map(|r| r["state"].clone()).collect();
     assert_eq!(states, [json!("failed"), json!("succeeded")]);
+    // Every line is in the run's output.txt; a file per attempt only with --attempt-logs.
+    let run_dir = daemon.state.join("runs/r1");
+    assert!(read(&run_dir.join("output.txt")).contains("[one] hello from one"));
+    assert!(run_dir.join("report.json").exists() && run_dir.join("junit.xml").exists());
+    assert!(!run_dir.join("logs").exists(), "no logs/ without --attempt-logs");
   }
 }
 
@@ -477,7 +482,7 @@ fn runs_of_same_named_tasks_at_once_keep_their_env_results_and_output_apart() {
     let test = Test::new();
     test.write("a.yaml", &twin("a"));
     test.write("b.yaml", &twin("b"));
-    let daemon = daemon(&test, tcp, &["-j", "2"]);
+    let daemon = daemon(&test, tcp, &["-j", "2", "--attempt-logs"]);
     let a = Pending::spawn(&daemon, "a", &["submit", "a.yaml", "--wait"]);
     let b = Pending::spawn(&daemon, "b", &["submit", "b.yaml", "--wait"]);
     let (a, b) = (a.finish(), b.finish());
