@@ -113,6 +113,8 @@ pub(crate) fn conclude(
   let lost = reporter.output_error();
   let mut exit = match outcome.stop {
     Some(StopReason::Signal(signal)) => ExitCode::Interrupted(signal),
+    // As SIGTERM would have stopped a local run.
+    Some(StopReason::Cancelled) => ExitCode::Interrupted(libc::SIGTERM),
     _ if outcome.failed => ExitCode::RunFailed,
     _ => ExitCode::Ok,
   };

@@ -64,6 +64,8 @@ pub(crate) enum StopReason {
   Signal(i32),
   /// A watched source changed (`--watch`): the run stops, to start again; not a failure.
   Changed,
+  /// `runner cancel RUN`: stopped as a signal stops a run, a second cancel kills.
+  Cancelled,
 }
 
 /// What runs at a moment: tasks' processes, queue items' and callbacks'.
@@ -100,6 +102,8 @@ pub(crate) enum Input {
   Slots,
   /// `runner cancel RUN TASK`: task `id` is cancelled, as a wait group cancels its members.
   Cancel(NodeId),
+  /// `runner cancel RUN`: the run stops as a stopping signal stops it.
+  CancelRun,
   /// The up-to-date check of task `id` (asked by [`Action::Check`]) found it up to date with
   /// the recorded result `fresh`, or found that it must run (None).
   Checked {
@@ -347,7 +351,8 @@ impl<'g> Scheduler<'g> {
         self.callback_exited(id, success, out)
       }
       Input::Taken { id, worker, item } => self.taken(id, worker, item, out),
-      Input::Signal(signal) => self.signal(signal, out),
+      Input::Signal(signal) => self.halt(StopReason::Signal(signal), out),
+      Input::CancelRun => self.halt(StopReason::Cancelled, out),
       Input::Changed => self.stop(StopReason::Changed, out),
       // `dispatch` below takes the slot.
       Input::Slots => {}

@@ -190,7 +190,7 @@ impl<'g> Loop<'_, 'g> {
       Msg::Signal(signal) => Input::Signal(signal),
       Msg::Changed => Input::Changed,
       Msg::Slots => Input::Slots,
-      Msg::Order(super::Order::Stop) => Input::Signal(libc::SIGTERM),
+      Msg::Order(super::Order::Stop) => Input::CancelRun,
       Msg::Order(super::Order::Cancel(id)) => Input::Cancel(id),
     };
     self.scheduler.handle(input, actions);
@@ -292,6 +292,7 @@ impl<'g> Loop<'_, 'g> {
       StopReason::Timeout => ("timeout", None),
       StopReason::FailFast => ("fail_fast", None),
       StopReason::Changed => ("sources_changed", None),
+      StopReason::Cancelled => ("cancelled", None),
     };
     let Running { tasks, items, callbacks } = running;
     let kill_grace_ms = self.kill_grace.as_millis() as u64;

@@ -40,6 +40,7 @@ pub(super) fn cause(graph: &Graph, outcome: &Outcome, timeout: Option<Duration>)
       return Some(format!("--timeout {limit} expired"));
     }
     Some(StopReason::Changed) => return Some("sources changed".to_string()),
+    Some(StopReason::Cancelled) => return Some("cancelled by `runner cancel`".to_string()),
     Some(StopReason::FailFast) | None if !outcome.failed => return None,
     Some(StopReason::FailFast) | None => {}
   }

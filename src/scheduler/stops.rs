@@ -7,11 +7,11 @@ use crate::graph::NodeId;
 use crate::status::Status;
 
 impl Scheduler<'_> {
-  /// A stopping signal: the first stops the run; any later one kills what is left, now.
-  /// Either way, what is stopped is said first.
-  pub(super) fn signal(&mut self, signal: i32, out: &mut Vec<Action>) {
+  /// A stopping signal (or `runner cancel RUN`): the first stops the run; any later one kills
+  /// what is left, now. Either way, what is stopped is said first.
+  pub(super) fn halt(&mut self, reason: StopReason, out: &mut Vec<Action>) {
     self.signals += 1;
-    let (reason, killed) = (StopReason::Signal(signal), self.signals > 1);
+    let killed = self.signals > 1;
     self.announce(reason, killed, out);
     if killed {
       out.push(Action::KillAll);
@@ -45,7 +45,7 @@ impl Scheduler<'_> {
   /// Stops the run: nothing new starts, everything unfinished is cancelled. After a signal or
   /// `--timeout`, running callbacks are terminated too and no other one starts.
   pub(super) fn stop(&mut self, reason: StopReason, out: &mut Vec<Action>) {
-    if self.stopped.is_some() && !matches!(reason, StopReason::Signal(_)) {
+    if self.stopped.is_some() && !matches!(reason, StopReason::Signal(_) | StopReason::Cancelled) {
       return;
     }
     // A signal says itself; fail-fast says what it stops, if anything still runs.
@@ -152,7 +152,10 @@ impl Scheduler<'_> {
 
   /// Whether callbacks are halted: after a signal or `--timeout` none starts.
   pub(super) fn callbacks_halted(&self) -> bool {
-    matches!(self.stopped, Some(StopReason::Signal(_) | StopReason::Timeout))
+    matches!(
+      self.stopped,
+      Some(StopReason::Signal(_) | StopReason::Cancelled | StopReason::Timeout)
+    )
   }
 
   /// Starts callback `index` of a node in its callbacks, or completes the node when there is

@@ -183,6 +183,7 @@ impl<'g> Sim<'g> {
       StopReason::Signal(signal) => self.send(Input::Signal(signal)),
       StopReason::Timeout => self.send(Input::TimerFired(Timer::Run)),
       StopReason::Changed => self.send(Input::Changed),
+      StopReason::Cancelled => self.send(Input::CancelRun),
       StopReason::FailFast => panic!("fail-fast comes from a failure, not from outside"),
     }
   }
@@ -2466,4 +2467,17 @@ fn a_task_cancelled_from_outside_ends_cancelled() {
   assert_eq!(sim.send(Input::Cancel(a)), ["terminate a"]);
   assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "spawn c#1"]);
   assert_eq!(sim.send(Input::Cancel(a)), NOTHING, "a is final");
+}
+
+/// `runner cancel RUN` stops a run as a signal does, callbacks halted; a second cancel kills.
+#[test]
+fn a_cancelled_run_stops_as_on_a_signal_and_a_second_cancel_kills() {
+  let g = graph("tasks:\n  a: {run: x, on_done: y}\n  b: {run: x, needs: [a]}\n");
+  let mut sim = Sim::new(&g, &[], 2, false);
+  assert_eq!(sim.start(), ["spawn a#1"]);
+  assert_eq!(sim.stop(StopReason::Cancelled), ["terminate a", "finished b cancelled"]);
+  assert!(sim.log.iter().any(|l| l == "stopping (Cancelled): 1 tasks, 0 items, 0 callbacks"));
+  assert_eq!(sim.send(Input::CancelRun), ["kill all"]);
+  assert_eq!(sim.exit("a", Failed), ["finished a cancelled", "done"], "no on_done once halted");
+  assert_eq!(sim.s.stop_reason(), Some(StopReason::Cancelled));
 }

@@ -183,6 +183,7 @@ pub(crate) fn stopping(event: &Event) -> Option<String> {
     (_, Some(signal)) => signal_name(*signal),
     ("timeout", None) => "--timeout expired".to_string(),
     ("sources_changed", None) => "sources changed".to_string(),
+    ("cancelled", None) => "cancelled".to_string(),
     (reason, None) => reason.replace('_', "-"),
   };
   let parts: Vec<String> = [(*tasks, "task"), (*items, "item"), (*callbacks, "callback")]
@@ -205,6 +206,7 @@ pub(crate) fn stopping(event: &Event) -> Option<String> {
   let again = match signal {
     Some(signal) if *signal == libc::SIGINT => "; Ctrl-C again kills them now",
     Some(_) => "; a second signal kills them now",
+    None if *reason == "cancelled" => "; a second cancel kills them now",
     None => "",
   };
   Some(format!("runner: {why}: stopping {what} (SIGTERM now, SIGKILL after {grace}){again}"))
