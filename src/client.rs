@@ -163,14 +163,10 @@ fn status_table(reply: &Value, every: bool) -> String {
   }
   let (running, queued) = (&reply["running"], &reply["queued"]);
   if every {
-    out += &format!("{} kept; ", counted(runs.len(), "run"));
+    out += &format!("{} kept; ", crate::counted(runs.len(), "run"));
   }
   out += &format!("{running} running, {queued} queued\n");
   out
-}
-
-fn counted(n: usize, what: &str) -> String {
-  if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 impl Client {

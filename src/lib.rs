@@ -222,6 +222,6 @@ fn not_found(err: &discover::Error) -> ExitCode {
 }
 
 /// `1 task`, `2 tasks`.
-fn counted(n: usize, what: &str) -> String {
+pub(crate) fn counted(n: usize, what: &str) -> String {
   if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }

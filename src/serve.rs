@@ -92,7 +92,7 @@ fn start(args: &ServeArgs, dir: &std::path::Path) -> Result<Started, String> {
     let runs: Vec<&str> = interrupted.iter().map(|e| e.run.as_str()).collect();
     eprintln!(
       "runner serve: {} interrupted when the last daemon ended ({killed} processes of theirs killed): {}",
-      counted(runs.len(), "run"),
+      crate::counted(runs.len(), "run"),
       runs.join(", ")
     );
   }
@@ -139,8 +139,4 @@ async fn run(daemon: Rc<RefCell<Daemon>>, listener: listen::Listener, gate: Rc<c
     let wait = over.changed(over.version());
     let _ = async_std::future::timeout(std::time::Duration::from_millis(100), wait).await;
   }
-}
-
-fn counted(n: usize, what: &str) -> String {
-  if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }

@@ -110,7 +110,7 @@ impl Daemon {
     };
     let mut interrupted = Vec::new();
     for mut entry in entries {
-      let n = entry.run.trim_start_matches('r').parse::<u64>().unwrap_or(0);
+      let n = number(&entry.run);
       daemon.next = daemon.next.max(n + 1);
       if !entry.state.is_final() {
         interrupted.push(entry.clone());
@@ -230,7 +230,7 @@ impl Daemon {
     run.entry.start_tick = Some(super::leftovers::now_tick());
     let (orders_tx, orders) = async_channel::unbounded();
     run.running = Some((graph.clone(), orders_tx));
-    let serial = id.trim_start_matches('r').parse().unwrap_or(0);
+    let serial = number(&id);
     let news = run.news.clone();
     if let Err(err) = self.journal.append(&run.entry) {
       eprintln!("runner serve: {}", journal_error(&err));

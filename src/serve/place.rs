@@ -41,7 +41,9 @@ pub(crate) fn make_state_dir(dir: &Path) -> io::Result<()> {
 
 /// Holds the state dir's lock while the daemon lives; a second daemon on the same state dir
 /// fails to take it.
-pub(crate) struct Lock(#[allow(dead_code)] File);
+pub(crate) struct Lock {
+  _file: File,
+}
 
 pub(crate) fn lock(dir: &Path) -> Result<Lock, String> {
   let path = dir.join("lock");
@@ -56,7 +58,7 @@ pub(crate) fn lock(dir: &Path) -> Result<Lock, String> {
   if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
     return Err(format!("another runner serve uses the state dir `{}`", dir.display()));
   }
-  Ok(Lock(file))
+  Ok(Lock { _file: file })
 }
 
 /// The daemon's token: read from `token` in the state dir, or made (32 random bytes, hex) and
