@@ -163,10 +163,9 @@ pub(crate) fn signal_everything(leaders: &[i32], signal: i32, served: Option<&st
   }
   let tree = Tree::read();
   let me = std::process::id() as i32;
-  let orphans = match children {
-    Some(_) => orphans,
-    None => tree.children(me).iter().copied().filter(|&p| !claimed(p)).collect(),
-  };
+  // From the tree, not from the look before it: a leader killed just now leaves its children
+  // to the runner meanwhile.
+  let orphans: Vec<i32> = tree.children(me).iter().copied().filter(|&p| !claimed(p)).collect();
   let mut roots: Vec<i32> = leaders.to_vec();
   for pid in orphans {
     match tree.get(pid) {
