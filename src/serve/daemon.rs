@@ -185,19 +185,7 @@ impl Daemon {
       )));
     }
     let id = format!("r{}", self.next);
-    let entry = Entry {
-      run: id.clone(),
-      state: State::Queued,
-      file: file.display().to_string(),
-      targets: names,
-      submitted_ms: now_ms(),
-      started_ms: None,
-      finished_ms: None,
-      exit_code: None,
-      tag: None,
-      start_tick: None,
-      cause: None,
-    };
+    let entry = Entry::queued(id.clone(), file.display().to_string(), names, now_ms());
     self.journal.append(&entry).map_err(|e| Refusal::Internal(journal_error(&e)))?;
     self.next += 1;
     let news = Rc::new(News::default());

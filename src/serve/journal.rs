@@ -76,6 +76,25 @@ struct Next {
   next_run: u64,
 }
 
+impl Entry {
+  /// A run just submitted: queued, nothing known of its start or end yet.
+  pub(crate) fn queued(run: String, file: String, targets: Vec<String>, submitted_ms: u64) -> Self {
+    Entry {
+      run,
+      state: State::Queued,
+      file,
+      targets,
+      submitted_ms,
+      started_ms: None,
+      finished_ms: None,
+      exit_code: None,
+      tag: None,
+      start_tick: None,
+      cause: None,
+    }
+  }
+}
+
 pub(crate) struct Journal {
   path: PathBuf,
   file: File,
@@ -162,19 +181,7 @@ mod tests {
   use super::*;
 
   fn entry(run: &str, state: State) -> Entry {
-    Entry {
-      run: run.into(),
-      state,
-      file: "/w/a.yaml".into(),
-      targets: vec![],
-      submitted_ms: 1,
-      started_ms: None,
-      finished_ms: None,
-      exit_code: None,
-      tag: None,
-      start_tick: None,
-      cause: None,
-    }
+    Entry { state, ..Entry::queued(run.into(), "/w/a.yaml".into(), vec![], 1) }
   }
 
   #[test]
